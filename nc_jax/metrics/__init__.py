@@ -1,0 +1,81 @@
+"""Neural-collapse metrics: pure JAX functions for one model, jit- and vmap-able.
+
+Modules: ``stats`` (class statistics through Gram forms), ``collapse`` (NC1-NC4 variants),
+``geometry`` (spectra, conditioning, balancedness, negativity), ``regression`` (NRC1-NRC3),
+``layerwise`` (every metric of every layer), ``reference`` (float64 NumPy references).
+"""
+
+from nc_jax.metrics.collapse import (
+    NC1_KINDS,
+    equiangularity,
+    equinorm,
+    max_angle_deviation,
+    nc1,
+    nc1_cdnv,
+    nc1_pinv,
+    nc1_trace_ratio,
+    nc2_kappa,
+    nc3_cosines,
+    ncc_agreement,
+    orthogonal_frame_deviation,
+    self_duality_distance,
+    simplex_etf_deviation,
+)
+from nc_jax.metrics.geometry import (
+    balancedness,
+    chain_product,
+    condition_number,
+    label_singular_value,
+    negativity,
+    relative_balancedness,
+    singular_values,
+    spectral_norm,
+    stable_rank,
+)
+from nc_jax.metrics.layerwise import LAYER_METRICS, NETWORK_METRICS, layer_metrics, network_metrics
+from nc_jax.metrics.stats import (
+    ClassStats,
+    between_class_trace,
+    centred_means,
+    class_stats,
+    one_hot,
+    within_class_trace,
+    within_class_variances,
+)
+
+__all__ = [
+    "LAYER_METRICS",
+    "NC1_KINDS",
+    "NETWORK_METRICS",
+    "ClassStats",
+    "balancedness",
+    "between_class_trace",
+    "centred_means",
+    "chain_product",
+    "class_stats",
+    "condition_number",
+    "equiangularity",
+    "equinorm",
+    "label_singular_value",
+    "layer_metrics",
+    "max_angle_deviation",
+    "nc1",
+    "nc1_cdnv",
+    "nc1_pinv",
+    "nc1_trace_ratio",
+    "nc2_kappa",
+    "nc3_cosines",
+    "ncc_agreement",
+    "negativity",
+    "network_metrics",
+    "one_hot",
+    "orthogonal_frame_deviation",
+    "relative_balancedness",
+    "self_duality_distance",
+    "simplex_etf_deviation",
+    "singular_values",
+    "spectral_norm",
+    "stable_rank",
+    "within_class_trace",
+    "within_class_variances",
+]

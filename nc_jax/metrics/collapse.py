@@ -1,0 +1,249 @@
+"""Neural-collapse metrics NC1-NC4 for one layer, each variant named explicitly.
+
+Sources (theory notes): jacot2025.md section 2 (the Jacot et al. forms: NC1 trace ratio, NC2 as
+kappa of the uncentred class means, NC3 as cos(w_c, mu_c)); other_papers.md section D2 (Papyan's
+NC1 with a pseudo-inverse, CDNV, equinorm, equiangularity, the ETF and self-duality distances,
+NC4 as nearest-class-centre agreement).
+
+Shapes: class means and classifier rows are (K, d) (one class per row); features z are (N, d).
+Every function works on one model and is jit- and vmap-able.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import jax
+import jax.numpy as jnp
+
+from nc_jax.metrics.geometry import singular_values
+from nc_jax.metrics.stats import (
+    HIGHEST,
+    ClassStats,
+    between_class_trace,
+    centred_means,
+    gram,
+    pairwise_sq_distances,
+    within_class_trace,
+    within_class_variances,
+)
+from nc_jax.validation import check_matrix
+
+NC1Kind = Literal["trace_ratio", "pinv", "cdnv"]
+NC1_KINDS: tuple[str, ...] = ("trace_ratio", "pinv", "cdnv")
+
+
+def _require_dim(d: int, minimum: int, metric: str, why: str) -> None:
+    if d < minimum:
+        raise ValueError(
+            f"{metric} needs feature dimension d >= {minimum}, got d = {d}: {why}. "
+            "Measure a wider layer or use nc1(kind='trace_ratio'), which has no such limit."
+        )
+
+
+# ----------------------------------------------------------------------------------------- NC1
+
+
+def nc1_trace_ratio(stats: ClassStats) -> jax.Array:
+    """NC1 = tr(Sigma_W) / tr(Sigma_B), the form of Jacot et al. (jacot2025.md section 2).
+
+    Normalisation: Sigma_W carries 1/N and Sigma_B carries 1/K; for balanced classes this equals
+    ||Z - Zbar||_F^2 / ||Zbar - mu_G 1^T||_F^2. 0 for perfectly collapsed features.
+    """
+    return within_class_trace(stats) / between_class_trace(stats)
+
+
+def nc1_pinv(stats: ClassStats, rtol: float | None = None) -> jax.Array:
+    """Papyan's NC1 = (1/K) tr(Sigma_W Sigma_B^+) (other_papers.md section D2).
+
+    Sigma_B^+ is truncated to rank K - 1 (the rank of the centred between-class scatter) and
+    also drops singular values below ``rtol * s_1`` (default max(K, d) * eps), so noise
+    directions never enter and the result is a sum of squares: never negative.
+
+    Gram form: with B = (M - mu_G)/sqrt(K) = U S V^T (K x d, thin SVD),
+    tr(Sigma_W Sigma_B^+) = (1/N) sum_{j<K-1} ||R v_j||^2 / s_j^2, R = Z - Zbar. The cost is one
+    K x d SVD and one N x d x K product; no d x d matrix is formed.
+    """
+    num_classes, dim = stats.means.shape
+    _require_dim(dim, num_classes - 1, "nc1_pinv", "the between-class scatter has rank K - 1")
+    between = centred_means(stats) / jnp.sqrt(num_classes)
+    _, s, vt = jnp.linalg.svd(between, full_matrices=False)
+    rtol = max(num_classes, dim) * float(jnp.finfo(s.dtype).eps) if rtol is None else rtol
+    keep = (jnp.arange(s.shape[0]) < num_classes - 1) & (s > rtol * s[0])
+    inverse_sq = jnp.where(keep, 1.0 / jnp.where(keep, s, 1.0) ** 2, 0.0)
+    projected = jnp.matmul(stats.residual, vt.T, precision=HIGHEST)
+    trace = jnp.sum(jnp.sum(projected**2, axis=0) * inverse_sq) / stats.num_samples
+    return trace / num_classes
+
+
+def nc1_cdnv(stats: ClassStats) -> jax.Array:
+    """Class-distance normalised variance of Galanti et al. (other_papers.md section D2),
+    averaged over pairs c < c': (sigma_c^2 + sigma_c'^2) / (2 ||mu_c - mu_c'||^2), with
+    sigma_c^2 = (1/n_c) sum_{i in c} ||z_i - mu_c||^2."""
+    variances = within_class_variances(stats)
+    distances = pairwise_sq_distances(stats.means)
+    num_classes = stats.num_classes
+    upper = jnp.triu(jnp.ones((num_classes, num_classes), dtype=bool), k=1)
+    safe = jnp.where(upper, distances, 1.0)
+    ratios = (variances[:, None] + variances[None, :]) / (2.0 * safe)
+    return jnp.sum(jnp.where(upper, ratios, 0.0)) / jnp.sum(upper)
+
+
+def nc1(stats: ClassStats, kind: NC1Kind = "trace_ratio") -> jax.Array:
+    """NC1 of the named ``kind``: "trace_ratio" (Jacot et al.), "pinv" (Papyan) or "cdnv"."""
+    if kind == "trace_ratio":
+        return nc1_trace_ratio(stats)
+    if kind == "pinv":
+        return nc1_pinv(stats)
+    if kind == "cdnv":
+        return nc1_cdnv(stats)
+    raise ValueError(f"kind must be one of {NC1_KINDS}, got {kind!r}")
+
+
+# ----------------------------------------------------------------------------------------- NC2
+
+
+def nc2_kappa(means: jax.Array) -> jax.Array:
+    """NC2 of Jacot et al.: kappa(M) = s_1(M) / s_K(M) of the *uncentred* class means (K, d)
+    (jacot2025.md section 2). 1 exactly for an orthogonal frame with equal norms, the NC2
+    geometry of MSE with a bias-free head. Needs d >= K."""
+    check_matrix(means, "means")
+    num_classes, dim = means.shape
+    _require_dim(dim, num_classes, "nc2_kappa", "K class means span at most d dimensions")
+    s = singular_values(means)
+    return s[0] / s[-1]
+
+
+def _normalised_gram_deviation(rows: jax.Array, target: jax.Array) -> jax.Array:
+    g = gram(rows)
+    return jnp.linalg.norm(g / jnp.linalg.norm(g) - target / jnp.linalg.norm(target))
+
+
+def simplex_etf_deviation(rows: jax.Array) -> jax.Array:
+    """|| G/||G||_F - (I - J/K)/sqrt(K-1) ||_F with G = A A^T for rows A (K, d)
+    (other_papers.md section D2, Zhu et al.'s NC2). 0 exactly for a simplex ETF.
+
+    Pass centred class means for the feature NC2, or classifier rows W for Zhu's weight NC2;
+    the function does not centre. Needs d >= K - 1.
+    """
+    check_matrix(rows, "rows")
+    num_classes, dim = rows.shape
+    _require_dim(dim, num_classes - 1, "simplex_etf_deviation", "a simplex ETF spans K - 1 dims")
+    eye = jnp.eye(num_classes, dtype=rows.dtype)
+    return _normalised_gram_deviation(rows, eye - 1.0 / num_classes)
+
+
+def orthogonal_frame_deviation(rows: jax.Array) -> jax.Array:
+    """|| G/||G||_F - I/sqrt(K) ||_F with G = A A^T for rows A (K, d) (other_papers.md
+    section B4): 0 exactly for K orthogonal rows of equal norm. Pass *uncentred* class means
+    (the MSE, bias-free NC2 target). Needs d >= K."""
+    check_matrix(rows, "rows")
+    num_classes, dim = rows.shape
+    _require_dim(dim, num_classes, "orthogonal_frame_deviation", "K orthogonal rows need K dims")
+    return _normalised_gram_deviation(rows, jnp.eye(num_classes, dtype=rows.dtype))
+
+
+def equinorm(rows: jax.Array) -> jax.Array:
+    """Std_c ||a_c|| / Avg_c ||a_c|| of rows A (K, d) (Papyan's NC2 equinorm, other_papers.md
+    section D2). Convention: population std (ddof = 0)."""
+    check_matrix(rows, "rows")
+    norms = jnp.linalg.norm(rows, axis=1)
+    return jnp.std(norms) / jnp.mean(norms)
+
+
+def _off_diagonal_cosines(rows: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Cosines of all pairs of rows (K, K) and the boolean mask of the off-diagonal."""
+    unit = rows / jnp.linalg.norm(rows, axis=1, keepdims=True)
+    num_classes = rows.shape[0]
+    return gram(unit), ~jnp.eye(num_classes, dtype=bool)
+
+
+def equiangularity(rows: jax.Array) -> jax.Array:
+    """Std over pairs c != c' of cos(a_c, a_c') for rows A (K, d) (Papyan's NC2
+    equiangularity; population std). Pass centred class means or classifier rows."""
+    check_matrix(rows, "rows")
+    cosines, off = _off_diagonal_cosines(rows)
+    count = jnp.sum(off)
+    mean = jnp.sum(jnp.where(off, cosines, 0.0)) / count
+    return jnp.sqrt(jnp.sum(jnp.where(off, (cosines - mean) ** 2, 0.0)) / count)
+
+
+def max_angle_deviation(rows: jax.Array) -> jax.Array:
+    """Avg over pairs c != c' of |cos(a_c, a_c') + 1/(K-1)| (Papyan's "maximal angle";
+    other_papers.md section D2, with the absolute value). 0 for a simplex ETF."""
+    check_matrix(rows, "rows")
+    cosines, off = _off_diagonal_cosines(rows)
+    num_classes = rows.shape[0]
+    deviation = jnp.abs(cosines + 1.0 / (num_classes - 1))
+    return jnp.sum(jnp.where(off, deviation, 0.0)) / jnp.sum(off)
+
+
+# ----------------------------------------------------------------------------------------- NC3
+
+
+def _check_classifier(classifier: jax.Array, means: jax.Array) -> None:
+    check_matrix(classifier, "classifier")
+    check_matrix(means, "means")
+    if classifier.shape != means.shape:
+        raise ValueError(
+            f"classifier has shape {classifier.shape} but the class means have {means.shape}: "
+            "the classifier must be the (K, d) last-layer weight W_L that reads these features"
+        )
+
+
+def nc3_cosines(classifier: jax.Array, means: jax.Array) -> jax.Array:
+    """cos(w_c, mu_c) for every class, shape (K,) (jacot2025.md section 2, NC3; bound (c) of
+    Theorem 3.1 is on the minimum). 1 means perfect alignment.
+
+    Args:
+        classifier: W_L (K, d), row c = w_c.
+        means: (K, d) class means of the features W_L reads; uncentred for Jacot et al.'s
+            bias-free head, or centred (mu_c - mu_G) for the CE/bias convention.
+    """
+    _check_classifier(classifier, means)
+    dots = jnp.sum(classifier * means, axis=1)
+    return dots / (jnp.linalg.norm(classifier, axis=1) * jnp.linalg.norm(means, axis=1))
+
+
+def self_duality_distance(classifier: jax.Array, means: jax.Array) -> jax.Array:
+    """Papyan's NC3 || W/||W||_F - M/||M||_F ||_F^2 (other_papers.md section D2).
+
+    Convention: the *squared* Frobenius distance. Pass centred means mu_c - mu_G for Papyan's
+    form. Ranges over [0, 4].
+    """
+    _check_classifier(classifier, means)
+    difference = classifier / jnp.linalg.norm(classifier) - means / jnp.linalg.norm(means)
+    return jnp.sum(difference**2)
+
+
+# ----------------------------------------------------------------------------------------- NC4
+
+
+def ncc_agreement(
+    z: jax.Array, *, means: jax.Array, classifier: jax.Array, bias: jax.Array | None = None
+) -> jax.Array:
+    """NC4: fraction of samples on which the linear classifier argmax_c (w_c . z + b_c) and the
+    nearest class centre argmin_c ||z - mu_c|| agree (other_papers.md section D2). 1 at NC4.
+
+    Args:
+        z: (N, d) features.
+        means: (K, d) class means (the centres; keyword-only so they cannot be swapped with W).
+        classifier: (K, d) last-layer weight W.
+        bias: optional (K,) bias b; None measures the decision without bias.
+    """
+    check_matrix(z, "z")
+    _check_classifier(classifier, means)
+    if z.shape[1] != means.shape[1]:
+        raise ValueError(
+            f"z has {z.shape[1]} features but means/classifier have {means.shape[1]}: "
+            "pass the features that the classifier reads"
+        )
+    logits = jnp.matmul(z, classifier.T, precision=HIGHEST)
+    if bias is not None:
+        if jnp.shape(bias) != (classifier.shape[0],):
+            raise ValueError(f"bias must have shape ({classifier.shape[0]},), got {bias.shape}")
+        logits = logits + bias
+    # argmin ||z - mu_c||^2 = argmin (||mu_c||^2 - 2 z . mu_c); ||z||^2 is common to all c.
+    centre_scores = jnp.sum(means**2, axis=1) - 2.0 * jnp.matmul(z, means.T, precision=HIGHEST)
+    agree = jnp.argmax(logits, axis=1) == jnp.argmin(centre_scores, axis=1)
+    return jnp.mean(agree.astype(z.dtype))

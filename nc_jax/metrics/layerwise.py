@@ -1,0 +1,181 @@
+"""Layer-wise driver: every metric of every layer of one network, as fixed-shape arrays.
+
+A network with L layers is described by its post-activation features Z_1..Z_L (N, n_l), its
+weights W_1..W_L (n_l, n_{l-1}) and, for non-linear layers, its pre-activations H_l = Z_{l-1} W_l^T.
+The driver returns a dict of arrays of shape (L,), one entry per layer, with NaN where a metric is
+undefined for that layer (a layer too narrow for it, no classifier reading it, no
+pre-activation). The key set and shapes never depend on values, so the driver runs inside
+jit/vmap/scan (the training engine logs it every ``log_every`` steps).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+
+from nc_jax.metrics.collapse import (
+    equiangularity,
+    equinorm,
+    max_angle_deviation,
+    nc1_cdnv,
+    nc1_pinv,
+    nc1_trace_ratio,
+    nc2_kappa,
+    nc3_cosines,
+    ncc_agreement,
+    orthogonal_frame_deviation,
+    self_duality_distance,
+    simplex_etf_deviation,
+)
+from nc_jax.metrics.geometry import balancedness, negativity, relative_balancedness
+from nc_jax.metrics.stats import (
+    between_class_trace,
+    centred_means,
+    check_features_and_labels,
+    class_stats,
+    within_class_trace,
+)
+
+LAYER_METRICS: tuple[str, ...] = (
+    "nc1_trace_ratio",
+    "nc1_pinv",
+    "nc1_cdnv",
+    "within_trace",
+    "between_trace",
+    "nc2_kappa",
+    "nc2_etf",
+    "nc2_orthogonal",
+    "equinorm",
+    "equiangularity",
+    "max_angle",
+    "nc3_cos_mean",
+    "nc3_cos_min",
+    "nc3_self_duality",
+    "nc4_agreement",
+    "nc4_agreement_bias",
+    "negativity",
+)
+"""Keys returned by :func:`layer_metrics`."""
+
+NETWORK_METRICS: tuple[str, ...] = (*LAYER_METRICS, "balancedness", "relative_balancedness")
+"""Keys returned by :func:`network_metrics` (balancedness of layer l is that of W_l, W_{l+1})."""
+
+
+def layer_metrics(
+    z: jax.Array,
+    y: jax.Array,
+    num_classes: int,
+    *,
+    classifier: jax.Array | None = None,
+    bias: jax.Array | None = None,
+    preactivation: jax.Array | None = None,
+) -> dict[str, jax.Array]:
+    """All metrics of one layer's features; keys :data:`LAYER_METRICS`, scalar values.
+
+    Args:
+        z: (N, d) features of the layer.
+        y: (N,) labels in [0, K).
+        num_classes: K.
+        classifier: optional (K, d) weight reading these features (W_L for Z_{L-1}); enables
+            NC3 and NC4. NC3 cosines use the uncentred means (Jacot et al.), self-duality the
+            centred ones (Papyan).
+        bias: optional (K,) classifier bias for the NC4 variant with bias.
+        preactivation: optional (N, d) pre-activation H of this layer (for negativity).
+
+    Metrics needing d >= K (nc2_kappa, nc2_orthogonal) or d >= K - 1 (nc1_pinv, nc2_etf) are NaN
+    on narrower layers.
+    """
+    stats = class_stats(z, y, num_classes)
+    dim = stats.means.shape[1]
+    centred = centred_means(stats)
+    nan = jnp.full((), jnp.nan, dtype=stats.means.dtype)
+    wide_etf = dim >= num_classes - 1
+    wide_frame = dim >= num_classes
+    out = {
+        "nc1_trace_ratio": nc1_trace_ratio(stats),
+        "nc1_pinv": nc1_pinv(stats) if wide_etf else nan,
+        "nc1_cdnv": nc1_cdnv(stats),
+        "within_trace": within_class_trace(stats),
+        "between_trace": between_class_trace(stats),
+        "nc2_kappa": nc2_kappa(stats.means) if wide_frame else nan,
+        "nc2_etf": simplex_etf_deviation(centred) if wide_etf else nan,
+        "nc2_orthogonal": orthogonal_frame_deviation(stats.means) if wide_frame else nan,
+        "equinorm": equinorm(centred),
+        "equiangularity": equiangularity(centred),
+        "max_angle": max_angle_deviation(centred),
+        "nc3_cos_mean": nan,
+        "nc3_cos_min": nan,
+        "nc3_self_duality": nan,
+        "nc4_agreement": nan,
+        "nc4_agreement_bias": nan,
+        "negativity": nan if preactivation is None else negativity(preactivation),
+    }
+    if classifier is not None:
+        cosines = nc3_cosines(classifier, stats.means)
+        out["nc3_cos_mean"] = jnp.mean(cosines)
+        out["nc3_cos_min"] = jnp.min(cosines)
+        out["nc3_self_duality"] = self_duality_distance(classifier, centred)
+        out["nc4_agreement"] = ncc_agreement(z, means=stats.means, classifier=classifier)
+        if bias is not None:
+            out["nc4_agreement_bias"] = ncc_agreement(
+                z, means=stats.means, classifier=classifier, bias=bias
+            )
+    return {key: out[key].astype(stats.means.dtype) for key in LAYER_METRICS}
+
+
+def network_metrics(
+    features: Sequence[jax.Array],
+    y: jax.Array,
+    num_classes: int,
+    weights: Sequence[jax.Array],
+    preactivations: Sequence[jax.Array | None] | None = None,
+    biases: Sequence[jax.Array | None] | None = None,
+) -> dict[str, jax.Array]:
+    """Metrics of every layer of one network; keys :data:`NETWORK_METRICS`, values (L,).
+
+    Args:
+        features: [Z_1, ..., Z_L], Z_l of shape (N, n_l) (post-activation outputs).
+        y: (N,) labels.
+        num_classes: K.
+        weights: [W_1, ..., W_L], W_l of shape (n_l, n_{l-1}).
+        preactivations: optional [H_1, ..., H_L] with None for linear layers.
+        biases: optional [b_1, ..., b_L] with None for bias-free layers.
+
+    Layer l's NC3/NC4 use W_{l+1} as the classifier when W_{l+1} has K rows (normally only the
+    penultimate layer). Layer l's balancedness is that of the pair (W_l, W_{l+1}); NaN for l = L.
+    """
+    num_layers = len(features)
+    if len(weights) != num_layers:
+        raise ValueError(
+            f"weights has {len(weights)} entries but features has {num_layers}: pass one "
+            "weight matrix W_l per layer output Z_l"
+        )
+    preactivations = [None] * num_layers if preactivations is None else list(preactivations)
+    biases = [None] * num_layers if biases is None else list(biases)
+    for name, seq in (("preactivations", preactivations), ("biases", biases)):
+        if len(seq) != num_layers:
+            raise ValueError(f"{name} must have one entry (or None) per layer ({num_layers})")
+    check_features_and_labels(features[0], y, num_classes)
+    nan = jnp.full((), jnp.nan, dtype=jnp.result_type(*features))
+    per_layer = []
+    for index in range(num_layers):
+        reads_k = index + 1 < num_layers and weights[index + 1].shape[0] == num_classes
+        metrics = layer_metrics(
+            features[index],
+            y,
+            num_classes,
+            classifier=weights[index + 1] if reads_k else None,
+            bias=biases[index + 1] if reads_k else None,
+            preactivation=preactivations[index],
+        )
+        last = index + 1 == num_layers
+        metrics["balancedness"] = nan if last else balancedness(weights[index], weights[index + 1])
+        metrics["relative_balancedness"] = (
+            nan if last else relative_balancedness(weights[index], weights[index + 1])
+        )
+        per_layer.append(metrics)
+    return {
+        key: jnp.stack([m[key].astype(nan.dtype) for m in per_layer]) for key in NETWORK_METRICS
+    }
