@@ -2,7 +2,8 @@
 
 Modules: ``stats`` (class statistics through Gram forms), ``collapse`` (NC1-NC4 variants),
 ``geometry`` (spectra, conditioning, balancedness, negativity), ``regression`` (NRC1-NRC3),
-``layerwise`` (every metric of every layer), ``reference`` (float64 NumPy references).
+``layerwise`` (every metric of every layer), ``reference`` (float64 NumPy references),
+``linalg`` (decompositions that stay deadlock-free under vmap on few-core CPUs).
 """
 
 from nc_jax.metrics.collapse import (
@@ -33,6 +34,7 @@ from nc_jax.metrics.geometry import (
     stable_rank,
 )
 from nc_jax.metrics.layerwise import LAYER_METRICS, NETWORK_METRICS, layer_metrics, network_metrics
+from nc_jax.metrics.regression import nrc1, nrc2, nrc3, ufm_regression_optimum
 from nc_jax.metrics.stats import (
     ClassStats,
     between_class_trace,
@@ -68,6 +70,10 @@ __all__ = [
     "ncc_agreement",
     "negativity",
     "network_metrics",
+    "nrc1",
+    "nrc2",
+    "nrc3",
+    "ufm_regression_optimum",
     "one_hot",
     "orthogonal_frame_deviation",
     "relative_balancedness",

@@ -16,6 +16,7 @@ from typing import Literal
 import jax
 import jax.numpy as jnp
 
+from nc_jax.metrics import linalg
 from nc_jax.metrics.geometry import singular_values
 from nc_jax.metrics.stats import (
     HIGHEST,
@@ -67,7 +68,7 @@ def nc1_pinv(stats: ClassStats, rtol: float | None = None) -> jax.Array:
     num_classes, dim = stats.means.shape
     _require_dim(dim, num_classes - 1, "nc1_pinv", "the between-class scatter has rank K - 1")
     between = centred_means(stats) / jnp.sqrt(num_classes)
-    _, s, vt = jnp.linalg.svd(between, full_matrices=False)
+    _, s, vt = linalg.thin_svd(between)
     rtol = max(num_classes, dim) * float(jnp.finfo(s.dtype).eps) if rtol is None else rtol
     keep = (jnp.arange(s.shape[0]) < num_classes - 1) & (s > rtol * s[0])
     inverse_sq = jnp.where(keep, 1.0 / jnp.where(keep, s, 1.0) ** 2, 0.0)

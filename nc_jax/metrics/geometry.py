@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 
+from nc_jax.metrics import linalg
 from nc_jax.metrics.stats import HIGHEST, gram
 from nc_jax.validation import check_labels, check_matrix, check_num_classes
 
@@ -18,7 +19,7 @@ from nc_jax.validation import check_labels, check_matrix, check_num_classes
 def singular_values(a: jax.Array) -> jax.Array:
     """Singular values of a (m, n) in descending order, shape (min(m, n),)."""
     check_matrix(a, "a")
-    return jnp.linalg.svd(a, compute_uv=False)
+    return linalg.svdvals(a)
 
 
 def _default_rtol(shape: tuple[int, ...], dtype: jnp.dtype) -> float:
@@ -71,7 +72,7 @@ def spectral_norm(a: jax.Array) -> jax.Array:
     """
     check_matrix(a, "a")
     small = gram(a) if a.shape[0] <= a.shape[1] else gram(a.T)
-    return jnp.sqrt(jnp.maximum(jnp.linalg.eigvalsh(small)[-1], 0.0))
+    return jnp.sqrt(jnp.maximum(linalg.eigvalsh(small)[-1], 0.0))
 
 
 def stable_rank(a: jax.Array) -> jax.Array:
@@ -101,13 +102,13 @@ def balancedness(w: jax.Array, w_next: jax.Array) -> jax.Array:
     width = w.shape[0]
     outer, inner = w_next.shape[0], w.shape[1]
     if outer + inner < width:
-        r_factor = jnp.linalg.qr(jnp.concatenate([w_next.T, w], axis=1), mode="r")
+        r_factor = linalg.qr_r(jnp.concatenate([w_next.T, w], axis=1))
         signs = jnp.concatenate([jnp.ones(outer, w.dtype), -jnp.ones(inner, w.dtype)])
         small = jnp.matmul(r_factor * signs, r_factor.T, precision=HIGHEST)
-        eigenvalues = jnp.linalg.eigvalsh(small)
+        eigenvalues = linalg.eigvalsh(small)
     else:
         difference = gram(w_next.T) - gram(w)
-        eigenvalues = jnp.linalg.eigvalsh(difference)
+        eigenvalues = linalg.eigvalsh(difference)
     return jnp.max(jnp.abs(eigenvalues))
 
 

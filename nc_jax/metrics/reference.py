@@ -43,11 +43,16 @@ def truncated_pinv(sym: np.ndarray, rank: int) -> np.ndarray:
     return (top_vectors / top_values) @ top_vectors.T
 
 
+def between_pinv(sigma_b: np.ndarray, num_classes: int, truncate: bool) -> np.ndarray:
+    """Sigma_B^+ truncated to rank K - 1, or np.linalg.pinv's default cut-off."""
+    return truncated_pinv(sigma_b, num_classes - 1) if truncate else np.linalg.pinv(sigma_b)
+
+
 def nc1_pinv(z, y, num_classes, truncate: bool = True):
     """(1/K) tr(Sigma_W Sigma_B^+); ``truncate=False`` is np.linalg.pinv's default cut-off,
     which keeps noise eigenvalues of Sigma_B and can return nonsense (even negative values)."""
     sigma_w, sigma_b = scatter_matrices(z, y, num_classes)
-    inverse = truncated_pinv(sigma_b, num_classes - 1) if truncate else np.linalg.pinv(sigma_b)
+    inverse = between_pinv(sigma_b, num_classes, truncate)
     return np.trace(sigma_w @ inverse) / num_classes
 
 
@@ -150,16 +155,18 @@ def negativity(preactivation):
     return spectral_norm(np.minimum(preactivation, 0.0)) / spectral_norm(preactivation)
 
 
-def layer_metric_set(z, y, num_classes, classifier):
+def layer_metric_set(z, y, num_classes, classifier, truncate: bool = True):
     """The metrics of :func:`nc_jax.metrics.layer_metrics` (no bias, no pre-activation) the
-    straightforward way, as a dict with the same keys."""
+    straightforward way, as a dict with the same keys. ``truncate=False`` uses
+    np.linalg.pinv for NC1 pinv, as most NC code does."""
     means = class_means(z, y, num_classes)
     centred = centred_class_means(z, y, num_classes)
     sigma_w, sigma_b = scatter_matrices(z, y, num_classes)
     cosines = nc3_cosines(classifier, means)
+    inverse = between_pinv(sigma_b, num_classes, truncate)
     return {
         "nc1_trace_ratio": np.trace(sigma_w) / np.trace(sigma_b),
-        "nc1_pinv": np.trace(sigma_w @ truncated_pinv(sigma_b, num_classes - 1)) / num_classes,
+        "nc1_pinv": np.trace(sigma_w @ inverse) / num_classes,
         "nc1_cdnv": nc1_cdnv(z, y, num_classes),
         "within_trace": np.trace(sigma_w),
         "between_trace": np.trace(sigma_b),

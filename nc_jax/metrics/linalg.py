@@ -1,0 +1,74 @@
+"""LAPACK-backed decompositions that stay safe under vmap on a CPU with few cores.
+
+Why this module exists: under ``vmap``, jnp.linalg decompositions become one batched LAPACK
+custom call, which jaxlib's CPU kernels split over XLA's intra-op thread pool and then wait for
+(``jax::ParallelBatchMap``). When several such calls run concurrently in one program (for example
+the eigen-decompositions of negativity next to the QR of balancedness) and the pool has as few
+threads as this project's 2-core machines, every pool thread can end up waiting for sub-tasks
+that no free thread will run: the program deadlocks (seen with jax/jaxlib 0.10.2; native stacks
+showed three thunks parked in ParallelBatchMap's BlockingCounter::Wait).
+
+Each function here is numerically identical to its jnp.linalg counterpart, but its batching rule
+maps over the batch with ``lax.map``, so every LAPACK call sees a single matrix and never waits on
+the pool. The decompositions in nc_jax.metrics are on K x K or small matrices, so the loop costs
+little.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+from jax.custom_batching import custom_vmap
+
+
+def _sequential_batching(fn):
+    """Wrap ``fn`` (one matrix in, a pytree out) so that vmap loops over the batch."""
+    wrapped = custom_vmap(fn)
+
+    @wrapped.def_vmap
+    def _rule(axis_size, in_batched, a):
+        del axis_size
+        (batched,) = in_batched
+        if not batched:
+            out = wrapped(a)
+            return out, jax.tree_util.tree_map(lambda _: False, out)
+        out = jax.lax.map(wrapped, a)
+        return out, jax.tree_util.tree_map(lambda _: True, out)
+
+    return wrapped
+
+
+@_sequential_batching
+def eigvalsh(a: jax.Array) -> jax.Array:
+    """Eigenvalues of a symmetric matrix (n, n), ascending (jnp.linalg.eigvalsh)."""
+    return jnp.linalg.eigvalsh(a)
+
+
+@_sequential_batching
+def eigh(a: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Ascending eigenvalues and eigenvectors (columns) of a symmetric matrix (jnp.linalg.eigh)."""
+    return tuple(jnp.linalg.eigh(a))
+
+
+@_sequential_batching
+def svdvals(a: jax.Array) -> jax.Array:
+    """Singular values of a (m, n), descending (jnp.linalg.svd with compute_uv=False)."""
+    return jnp.linalg.svd(a, compute_uv=False)
+
+
+@_sequential_batching
+def thin_svd(a: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """U (m, k), s (k,), Vt (k, n) with k = min(m, n) (jnp.linalg.svd, full_matrices=False)."""
+    return tuple(jnp.linalg.svd(a, full_matrices=False))
+
+
+@_sequential_batching
+def qr_r(a: jax.Array) -> jax.Array:
+    """The R factor (k, n) of a thin QR decomposition of a (m, n), k = min(m, n)."""
+    return jnp.linalg.qr(a, mode="r")
+
+
+@_sequential_batching
+def thin_qr(a: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Q (m, k) and R (k, n) of a thin QR decomposition (jnp.linalg.qr, mode="reduced")."""
+    return tuple(jnp.linalg.qr(a))

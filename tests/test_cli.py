@@ -1,0 +1,52 @@
+"""End-to-end tests of the nc-jax command line on the embedded data."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from nc_jax.cli import format_table, main
+
+
+def test_data_describes_the_embedded_digits(capsys):
+    assert main(["data"]) == 0
+    out = capsys.readouterr().out
+    assert "digits" in out and "1797" in out
+
+
+def test_metrics_prints_every_layer_and_writes_json(capsys, tmp_path):
+    path = tmp_path / "metrics.json"
+    argv = ["metrics", "--n-per-class", "30", "--widths", "64", "32", "--out", str(path)]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "nc1_trace_ratio" in out
+    assert "5 (linear, 10)" in out  # 2 ReLU layers + a 3-layer head, the last of width K = 10
+    saved = json.loads(path.read_text())
+    assert len(saved["metrics"]["nc1_pinv"]) == 5
+    # the head is an exactly balanced factorisation: balancedness of linear pairs ~ 0
+    balanced = saved["metrics"]["relative_balancedness"][2:4]
+    assert max(balanced) < 1e-10
+
+
+def test_bad_input_exits_2_with_a_message(capsys):
+    assert main(["data", "--n-per-class", "100000"]) == 2
+    assert "n_per_class" in capsys.readouterr().err
+
+
+def test_console_script_module_entry_point():
+    done = subprocess.run(
+        [sys.executable, "-m", "nc_jax.cli", "data", "--dataset", "gaussian"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "gaussian" in done.stdout
+
+
+def test_format_table_aligns_and_shows_nan_as_dash():
+    table = format_table([{"a": "x", "v": float("nan")}, {"a": "yy", "v": 1.23456}], ["v"], "a")
+    lines = table.splitlines()
+    assert len({len(line) for line in lines}) == 1
+    assert lines[1].endswith("-") and lines[2].endswith("1.235")
