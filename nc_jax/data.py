@@ -30,7 +30,6 @@ import os
 import pickle
 import struct
 import tarfile
-import tempfile
 import urllib.request
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -40,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from nc_jax.io import write_atomic
 from nc_jax.validation import check_labels, check_matrix, check_num_classes
 
 DATASETS = ("digits", "gaussian", "mnist", "fashion_mnist", "cifar10")
@@ -569,19 +569,6 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temporary file next to ``path``, then rename it onto ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
-
-
 def _fetch_url(url: str) -> bytes:
     with urllib.request.urlopen(url, timeout=60) as response:
         return response.read()
@@ -598,7 +585,7 @@ def _extract_cifar(archive: Path, target: Path) -> None:
         for member in tar:
             base = PurePosixPath(member.name).name
             if member.isfile() and base in wanted:
-                _write_atomic(target / CIFAR_DIR / base, tar.extractfile(member).read())
+                write_atomic(target / CIFAR_DIR / base, tar.extractfile(member).read())
                 wanted.discard(base)
     if wanted:
         raise ValueError(f"{archive} lacks the CIFAR-10 files {sorted(wanted)}")
@@ -656,7 +643,7 @@ def download(
                     f"SHA-256 mismatch for {file} from {url}: expected {expected}, got {actual}; "
                     "nothing was written. Retry, or check the mirror and checksums"
                 )
-            _write_atomic(path, data)
+            write_atomic(path, data)
         if file == CIFAR_ARCHIVE:
             _extract_cifar(path, target)
     return target

@@ -139,12 +139,14 @@ def network_metrics(
         features: [Z_1, ..., Z_L], Z_l of shape (N, n_l) (post-activation outputs).
         y: (N,) labels.
         num_classes: K.
-        weights: [W_1, ..., W_L], W_l of shape (n_l, n_{l-1}).
+        weights: [W_1, ..., W_L], W_l of shape (n_l, n_{l-1}), or None for a layer that is not
+            a dense matrix (a convolution, an attention block).
         preactivations: optional [H_1, ..., H_L] with None for linear layers.
         biases: optional [b_1, ..., b_L] with None for bias-free layers.
 
     Layer l's NC3/NC4 use W_{l+1} as the classifier when W_{l+1} has K rows (normally only the
-    penultimate layer). Layer l's balancedness is that of the pair (W_l, W_{l+1}); NaN for l = L.
+    penultimate layer). Layer l's balancedness is that of the pair (W_l, W_{l+1}); NaN for l = L
+    and where either weight is None.
     """
     num_layers = len(features)
     if len(weights) != num_layers:
@@ -161,19 +163,20 @@ def network_metrics(
     nan = jnp.full((), jnp.nan, dtype=jnp.result_type(*features))
     per_layer = []
     for index in range(num_layers):
-        reads_k = index + 1 < num_layers and weights[index + 1].shape[0] == num_classes
+        upper = weights[index + 1] if index + 1 < num_layers else None
+        reads_k = upper is not None and upper.shape[0] == num_classes
         metrics = layer_metrics(
             features[index],
             y,
             num_classes,
-            classifier=weights[index + 1] if reads_k else None,
+            classifier=upper if reads_k else None,
             bias=biases[index + 1] if reads_k else None,
             preactivation=preactivations[index],
         )
-        last = index + 1 == num_layers
-        metrics["balancedness"] = nan if last else balancedness(weights[index], weights[index + 1])
+        dense_pair = upper is not None and weights[index] is not None
+        metrics["balancedness"] = balancedness(weights[index], upper) if dense_pair else nan
         metrics["relative_balancedness"] = (
-            nan if last else relative_balancedness(weights[index], weights[index + 1])
+            relative_balancedness(weights[index], upper) if dense_pair else nan
         )
         per_layer.append(metrics)
     return {

@@ -1,0 +1,503 @@
+"""The training engine: many networks of one shape trained as one compiled program.
+
+Structure (DESIGN.md, "Data flow" and "Conventions"):
+
+- Everything is written for ONE run (one network) and batched with ``vmap`` over a leading run
+  axis; per-run hyperparameters (learning rate, weight decay, seed) are arrays in the run state,
+  so changing them never recompiles.
+- A compiled *chunk* is ``jit(vmap(scan over logs(scan over log_every steps) + metrics))``: the
+  layer-wise metrics are computed inside the program every ``log_every`` steps and come out as
+  scan outputs. The host only sees chunk boundaries, where it reports progress and checkpoints.
+- A run whose loss or parameters become non-finite is frozen at its last finite state and
+  flagged; its neighbours in the batch are unaffected (runs never interact).
+- The run axis can be sharded over a device mesh (``NamedSharding(mesh, P("run"))``) and split
+  into groups of at most ``run_group`` runs when the whole batch does not fit in memory.
+
+Optimisers are decomposed as direction (identity for GD/SGD, momentum trace, Adam scaling) times
+a per-run learning rate. Weight decay is either coupled ("l2": lambda/2 ||theta||^2 added to the
+objective, the setting the theory analyses, giving theta <- (1 - eta lambda) theta - eta grad for
+GD) or decoupled ("decoupled": theta <- theta - eta lambda theta after the optimiser direction).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from nc_jax.metrics.layerwise import network_metrics
+from nc_jax.models.base import Model, Params
+from nc_jax.train.checkpoint import load_checkpoint, save_checkpoint
+from nc_jax.train.losses import LOSSES, REDUCTIONS, get_loss
+from nc_jax.validation import check_labels, check_matrix, check_num_classes
+
+OPTIMIZERS: tuple[str, ...] = ("gd", "momentum", "adam")
+WEIGHT_DECAY_MODES: tuple[str, ...] = ("l2", "decoupled")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Static training configuration (one compiled program per config and shape).
+
+    Attributes:
+        steps: number of optimisation steps; a multiple of ``log_every``.
+        log_every: steps between two logged measurements (metrics inside the program).
+        logs_per_chunk: logs per compiled chunk (host progress and checkpoints happen between
+            chunks); None picks about ten chunks. Must divide steps / log_every.
+        loss: "mse" or "cross_entropy"; ``reduction`` "sum" (the theory's 1/2 ||Z_L - Y||_F^2)
+            or "mean" (divided by N).
+        optimizer: "gd" (plain full-batch GD, or SGD with ``batch_size``), "momentum", "adam".
+        momentum: the momentum coefficient for "momentum".
+        weight_decay_mode: "l2" (coupled, in the objective) or "decoupled".
+        batch_size: None for full-batch GD, else the minibatch size (per-run data order).
+        lr_drop_at: fraction of training after which the learning rate is multiplied by
+            ``lr_drop_factor`` (None: constant learning rate).
+        metrics: measure the layer-wise metrics at every log (else only losses and accuracy).
+    """
+
+    steps: int
+    log_every: int = 100
+    logs_per_chunk: int | None = None
+    loss: str = "mse"
+    reduction: str = "sum"
+    optimizer: str = "gd"
+    momentum: float = 0.9
+    weight_decay_mode: str = "l2"
+    batch_size: int | None = None
+    lr_drop_at: float | None = None
+    lr_drop_factor: float = 0.1
+    metrics: bool = True
+
+    def __post_init__(self) -> None:
+        if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
+            raise ValueError(
+                f"steps ({self.steps}) must be a positive multiple of log_every "
+                f"({self.log_every}); adjust one of them"
+            )
+        if self.logs_per_chunk is not None and (
+            self.logs_per_chunk < 1 or self.num_logs % self.logs_per_chunk
+        ):
+            raise ValueError(
+                f"logs_per_chunk ({self.logs_per_chunk}) must divide the number of logs "
+                f"steps / log_every = {self.num_logs}"
+            )
+        for name, value, allowed in (
+            ("loss", self.loss, LOSSES),
+            ("reduction", self.reduction, REDUCTIONS),
+            ("optimizer", self.optimizer, OPTIMIZERS),
+            ("weight_decay_mode", self.weight_decay_mode, WEIGHT_DECAY_MODES),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1 or None (full batch), got {self.batch_size}")
+        if self.lr_drop_at is not None and not 0.0 < self.lr_drop_at < 1.0:
+            raise ValueError(f"lr_drop_at must be a fraction in (0, 1), got {self.lr_drop_at}")
+
+    @property
+    def num_logs(self) -> int:
+        return self.steps // self.log_every
+
+    @property
+    def chunk_logs(self) -> int:
+        """Logs per compiled chunk: the given value, or the largest divisor of num_logs that
+        gives at least ten chunks (one log per chunk when num_logs < 10)."""
+        if self.logs_per_chunk is not None:
+            return self.logs_per_chunk
+        target = max(1, self.num_logs // 10)
+        return max(d for d in range(1, target + 1) if self.num_logs % d == 0)
+
+
+class RunState(NamedTuple):
+    """State of one run (or, with a leading run axis, of a batch of runs).
+
+    Attributes:
+        params: the model parameters (a pytree).
+        opt_state: the optimiser-direction state (momentum trace, Adam moments).
+        key: raw uint32 PRNG key of the run (data order of SGD).
+        learning_rate, weight_decay: per-run scalars (arrays: no recompilation).
+        seed: the integer seed the run was initialised from.
+        step: number of steps taken.
+        diverged: True once a step produced a non-finite loss or parameters; the run is then
+            frozen at its last finite state.
+    """
+
+    params: Params
+    opt_state: Any
+    key: jax.Array
+    learning_rate: jax.Array
+    weight_decay: jax.Array
+    seed: jax.Array
+    step: jax.Array
+    diverged: jax.Array
+
+
+class TrainData(NamedTuple):
+    """Training set shared by all runs: x (N, D) float, y (N,) int, one-hot targets (N, K)."""
+
+    x: jax.Array
+    y: jax.Array
+    targets: jax.Array
+
+
+def make_data(x: Any, y: Any, num_classes: int, dtype: Any = jnp.float32) -> TrainData:
+    """Validate a training set and build its one-hot targets (N, K)."""
+    num_classes = check_num_classes(num_classes)
+    check_matrix(x, "x")
+    check_labels(y, np.shape(x)[0], num_classes)
+    y = jnp.asarray(y, jnp.int32)
+    return TrainData(jnp.asarray(x, dtype), y, jax.nn.one_hot(y, num_classes, dtype=dtype))
+
+
+def _direction(config: TrainConfig) -> optax.GradientTransformation:
+    if config.optimizer == "gd":
+        return optax.identity()
+    if config.optimizer == "momentum":
+        return optax.trace(decay=config.momentum)
+    return optax.scale_by_adam()
+
+
+def init_runs(
+    model: Model,
+    config: TrainConfig,
+    input_dim: int,
+    learning_rate: Any,
+    weight_decay: Any,
+    seeds: Any,
+) -> RunState:
+    """Initial states of R runs, with a leading run axis on every leaf.
+
+    Args:
+        model: the network (init/apply).
+        config: the training configuration (for the optimiser state).
+        input_dim: D.
+        learning_rate, weight_decay: (R,) per-run values (or scalars broadcast to R).
+        seeds: (R,) integer seeds; a run's initial parameters and data order depend only on it.
+    """
+    seeds = np.atleast_1d(np.asarray(seeds))
+    if seeds.ndim != 1 or not np.issubdtype(seeds.dtype, np.integer):
+        raise ValueError(f"seeds must be a vector of integers (R,), got {seeds}")
+    num_runs = seeds.shape[0]
+    lrs = np.broadcast_to(np.asarray(learning_rate, np.float32), (num_runs,))
+    wds = np.broadcast_to(np.asarray(weight_decay, np.float32), (num_runs,))
+    if np.any(lrs <= 0) or not np.all(np.isfinite(lrs)):
+        raise ValueError(f"learning_rate must be positive and finite, got {lrs}")
+    if np.any(wds < 0) or not np.all(np.isfinite(wds)):
+        raise ValueError(f"weight_decay must be >= 0 and finite, got {wds}")
+    direction = _direction(config)
+
+    def one(seed, lr, wd):
+        init_key, data_key = jax.random.split(jax.random.PRNGKey(seed))
+        params = model.init(init_key, input_dim)
+        return RunState(
+            params=params,
+            opt_state=direction.init(params),
+            key=data_key,
+            learning_rate=lr,
+            weight_decay=wd,
+            seed=seed,
+            step=jnp.zeros((), jnp.int32),
+            diverged=jnp.zeros((), bool),
+        )
+
+    return jax.jit(jax.vmap(one))(jnp.asarray(seeds, jnp.int32), jnp.asarray(lrs), jnp.asarray(wds))
+
+
+def _sq_norm(tree: Params) -> jax.Array:
+    return sum(jnp.sum(leaf**2) for leaf in jax.tree_util.tree_leaves(tree))
+
+
+def decay_scales(model: Model, params: Params) -> Params:
+    """Per-leaf weight-decay multipliers: ``model.decay_scales(params)`` where the model defines
+    it (the UFMs regularise features and weights with separate lambdas), else 1 for every leaf.
+    The effective decay of a leaf is ``weight_decay * scale``."""
+    if hasattr(model, "decay_scales"):
+        return model.decay_scales(params)
+    return jax.tree_util.tree_map(lambda _: 1.0, params)
+
+
+def regulariser(model: Model, params: Params) -> jax.Array:
+    """sum over leaves of scale * ||leaf||^2: the objective adds weight_decay / 2 times it."""
+    scaled = jax.tree_util.tree_map(
+        lambda s, p: s * jnp.sum(p**2), decay_scales(model, params), params
+    )
+    return sum(jax.tree_util.tree_leaves(scaled))
+
+
+def _all_finite(tree: Params) -> jax.Array:
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]))
+
+
+def _select(condition: jax.Array, new: Any, old: Any) -> Any:
+    """``new`` where ``condition`` holds, else ``old``, leaf by leaf."""
+    return jax.tree_util.tree_map(lambda a, b: jnp.where(condition, a, b), new, old)
+
+
+def _batch_indices(config: TrainConfig, key: jax.Array, step: jax.Array, num_samples: int):
+    """Indices of the minibatch of ``step``: a fresh per-run permutation every epoch."""
+    per_epoch = num_samples // config.batch_size
+    epoch, position = step // per_epoch, step % per_epoch
+    order = jax.random.permutation(jax.random.fold_in(key, epoch), num_samples)
+    return jax.lax.dynamic_slice_in_dim(order, position * config.batch_size, config.batch_size)
+
+
+def make_step(model: Model, config: TrainConfig) -> Callable[[RunState, TrainData], RunState]:
+    """One optimisation step of one run; frozen once diverged."""
+    loss_fn = get_loss(config.loss)
+    direction = _direction(config)
+    total_steps = config.steps
+
+    def data_loss(params, x, targets):
+        return loss_fn(model.apply(params, x)[0], targets, config.reduction)
+
+    def step(state: RunState, data: TrainData) -> RunState:
+        x, targets = data.x, data.targets
+        if config.batch_size is not None:
+            index = _batch_indices(config, state.key, state.step, x.shape[0])
+            x, targets = x[index], targets[index]
+        loss, grads = jax.value_and_grad(data_loss)(state.params, x, targets)
+        wd = state.weight_decay
+        scales = decay_scales(model, state.params)
+        if config.weight_decay_mode == "l2":
+            grads = jax.tree_util.tree_map(
+                lambda g, s, p: g + wd * s * p, grads, scales, state.params
+            )
+        updates, opt_state = direction.update(grads, state.opt_state, state.params)
+        lr = state.learning_rate
+        if config.lr_drop_at is not None:
+            dropped = state.step >= int(config.lr_drop_at * total_steps)
+            lr = jnp.where(dropped, lr * config.lr_drop_factor, lr)
+        decay = wd if config.weight_decay_mode == "decoupled" else 0.0
+        params = jax.tree_util.tree_map(
+            lambda p, u, s: p - lr * u - lr * decay * s * p, state.params, updates, scales
+        )
+        healthy = jnp.isfinite(loss) & _all_finite(params) & ~state.diverged
+        return state._replace(
+            params=_select(healthy, params, state.params),
+            opt_state=_select(healthy, opt_state, state.opt_state),
+            step=state.step + 1,
+            diverged=state.diverged | ~healthy,
+        )
+
+    return step
+
+
+def make_measure(model: Model, config: TrainConfig, num_classes: int):
+    """Measurements of one run on the full training set: losses, accuracy, parameter norm and
+    (with ``config.metrics``) every layer-wise metric of nc_jax.metrics.network_metrics."""
+    loss_fn = get_loss(config.loss)
+
+    def measure(state: RunState, data: TrainData) -> dict[str, jax.Array]:
+        output, layers = model.apply(state.params, data.x)
+        loss = loss_fn(output, data.targets, config.reduction)
+        out = {
+            "step": state.step,
+            "loss": loss,
+            "objective": loss + 0.5 * state.weight_decay * regulariser(model, state.params),
+            "accuracy": jnp.mean(jnp.argmax(output, axis=1) == data.y),
+            "param_norm_sq": _sq_norm(state.params),
+            "diverged": state.diverged,
+        }
+        if config.metrics:
+            # A diverged run's frozen parameters may still give non-finite features; measure
+            # zeros instead (LAPACK must never see NaN) and report NaN for that run.
+            finite = _all_finite((layers.features, layers.weights)) & ~state.diverged
+            clean = _select(finite, layers, jax.tree_util.tree_map(jnp.zeros_like, layers))
+            layer_values = network_metrics(
+                clean.features,
+                data.y,
+                num_classes,
+                clean.weights,
+                clean.preactivations,
+                clean.biases,
+            )
+            out.update(
+                {f"layer/{key}": jnp.where(finite, v, jnp.nan) for key, v in layer_values.items()}
+            )
+        return out
+
+    return measure
+
+
+@functools.lru_cache(maxsize=32)
+def compiled_chunk(model: Model, config: TrainConfig, num_classes: int):
+    """The compiled unit for a batch of runs: ``chunk_logs`` x (``log_every`` steps, measure).
+
+    Returns jit(vmap(fn)) with fn(state, data) -> (state, logs), each log value of shape
+    (R, chunk_logs, ...). Cached per (model, config, K): a new job with other hyperparameter
+    values (arrays in the state) reuses the same program without retracing.
+    """
+    step = make_step(model, config)
+    measure = make_measure(model, config, num_classes)
+
+    def one_run(state: RunState, data: TrainData):
+        def log_period(state, _):
+            state = jax.lax.fori_loop(0, config.log_every, lambda _, s: step(s, data), state)
+            return state, measure(state, data)
+
+        return jax.lax.scan(log_period, state, None, length=config.chunk_logs)
+
+    return jax.jit(jax.vmap(one_run, in_axes=(0, None)))
+
+
+@functools.lru_cache(maxsize=32)
+def compiled_measure(model: Model, config: TrainConfig, num_classes: int):
+    """jit(vmap(measure)) for a batch of runs (the step-0 log); cached like compiled_chunk."""
+    return jax.jit(jax.vmap(make_measure(model, config, num_classes), in_axes=(0, None)))
+
+
+class TrainResult(NamedTuple):
+    """Final states (leading run axis) and the trajectory: every logged measurement, each of
+    shape (R, num_logs + 1, ...) (the first log is at step 0)."""
+
+    state: RunState
+    trajectory: dict[str, np.ndarray]
+
+
+def _progress(done_steps: int, total_steps: int, num_runs: int, started: float) -> None:
+    elapsed = time.perf_counter() - started
+    eta = elapsed / done_steps * (total_steps - done_steps) if done_steps else math.nan
+    print(
+        f"\rtraining {num_runs} runs: step {done_steps}/{total_steps} "
+        f"({elapsed:.1f}s elapsed, ETA {eta:.1f}s)",
+        end="" if done_steps < total_steps else "\n",
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def _shard(tree: Any, mesh: Mesh | None, spec: PartitionSpec) -> Any:
+    if mesh is None:
+        return tree
+    return jax.device_put(tree, NamedSharding(mesh, spec))
+
+
+def _fingerprint(model: Model, config: TrainConfig, state: RunState) -> str:
+    return repr((model, config, int(state.step.shape[0])))
+
+
+def _train_group(
+    model: Model,
+    config: TrainConfig,
+    data: TrainData,
+    state: RunState,
+    mesh: Mesh | None,
+    checkpoint_dir: Path | None,
+    on_chunk: Callable[[int, RunState], None] | None,
+    progress: bool,
+) -> TrainResult:
+    num_classes = data.targets.shape[1]
+    data = _shard(data, mesh, PartitionSpec())
+    state = _shard(state, mesh, PartitionSpec("run"))
+    fingerprint = _fingerprint(model, config, state)
+    resumed = (
+        None if checkpoint_dir is None else load_checkpoint(checkpoint_dir, state, fingerprint)
+    )
+    if resumed is None:
+        measured = compiled_measure(model, config, num_classes)(state, data)
+        logs = {key: np.asarray(value)[:, None] for key, value in measured.items()}
+        first_chunk = 0
+    else:
+        state, logs, first_chunk = resumed
+        state = _shard(state, mesh, PartitionSpec("run"))
+    chunk = compiled_chunk(model, config, num_classes)
+    num_chunks = config.num_logs // config.chunk_logs
+    started = time.perf_counter()
+    for index in range(first_chunk, num_chunks):
+        state, chunk_logs = chunk(state, data)
+        logs = {
+            key: np.concatenate([logs[key], np.asarray(chunk_logs[key])], axis=1) for key in logs
+        }
+        if checkpoint_dir is not None:
+            save_checkpoint(checkpoint_dir, state, logs, index + 1, fingerprint)
+        if progress:
+            steps_done = (index + 1) * config.chunk_logs * config.log_every
+            _progress(steps_done, config.steps, int(state.step.shape[0]), started)
+        if on_chunk is not None:
+            on_chunk(index + 1, state)
+    return TrainResult(state, logs)
+
+
+def _take_runs(tree: Any, index: np.ndarray) -> Any:
+    return jax.tree_util.tree_map(lambda leaf: leaf[index], tree)
+
+
+def train(
+    model: Model,
+    config: TrainConfig,
+    data: TrainData,
+    state: RunState,
+    *,
+    mesh: Mesh | None = None,
+    run_group: int | None = None,
+    checkpoint_dir: str | Path | None = None,
+    on_chunk: Callable[[int, RunState], None] | None = None,
+    progress: bool = False,
+) -> TrainResult:
+    """Train a batch of runs from ``state`` for ``config.steps`` steps.
+
+    Args:
+        model: the network.
+        config: training configuration.
+        data: the training set (make_data), shared by all runs.
+        state: initial states with a leading run axis (init_runs).
+        mesh: optional device mesh with an axis named "run": the run axis is sharded over it
+            (``NamedSharding(mesh, P("run"))``) and the data replicated. The number of runs in a
+            group must be a multiple of the mesh size.
+        run_group: train at most this many runs at a time (when the whole batch does not fit in
+            memory); the last group is padded with copies of its last run, so every group runs
+            the same compiled program.
+        checkpoint_dir: save the state and logs after every compiled chunk (a killed job loses at
+            most ``config.chunk_logs * config.log_every`` steps) and resume from there if a
+            checkpoint of the same job exists. With run groups, group g uses ``group-g/``.
+        on_chunk: called as on_chunk(chunks_done, state) after every chunk (host side).
+        progress: print steps, runs and ETA to stderr between chunks.
+    """
+    if config.batch_size is not None and config.batch_size > data.x.shape[0]:
+        raise ValueError(
+            f"batch_size ({config.batch_size}) exceeds the {data.x.shape[0]} training samples"
+        )
+    num_runs = int(state.step.shape[0])
+    group = num_runs if run_group is None else int(run_group)
+    if group < 1:
+        raise ValueError(f"run_group must be >= 1, got {run_group}")
+    if mesh is not None and group % mesh.size:
+        raise ValueError(
+            f"the run axis ({group} runs per group) must be a multiple of the {mesh.size} "
+            "devices of the mesh: change the number of runs or run_group"
+        )
+    directory = None if checkpoint_dir is None else Path(checkpoint_dir)
+    results = []
+    for g, start in enumerate(range(0, num_runs, group)):
+        index = np.minimum(np.arange(start, start + group), num_runs - 1)
+        group_dir = (
+            directory if directory is None or group == num_runs else directory / f"group-{g}"
+        )
+        result = _train_group(
+            model, config, data, _take_runs(state, index), mesh, group_dir, on_chunk, progress
+        )
+        keep = np.arange(min(group, num_runs - start))
+        results.append(
+            TrainResult(_take_runs(result.state, keep), _take_runs(result.trajectory, keep))
+        )
+    if len(results) == 1:
+        return results[0]
+    return TrainResult(
+        jax.tree_util.tree_map(_concat_runs, *[r.state for r in results]),
+        jax.tree_util.tree_map(_concat_runs, *[r.trajectory for r in results]),
+    )
+
+
+def _concat_runs(*parts: Any) -> np.ndarray:
+    return np.concatenate([np.asarray(part) for part in parts], axis=0)

@@ -1,0 +1,210 @@
+"""The training engine: learning, no retracing, divergence isolation, determinism, run groups,
+checkpoint-resume, optimisers and the exact GD + weight-decay update."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from nc_jax.data import gaussian, load_dataset
+from nc_jax.models.mlp import MLP
+from nc_jax.train.engine import TrainConfig, init_runs, make_data, make_step, train
+
+SMALL = MLP((32, 16, 16, 4), num_linear=2)
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    ds = gaussian(num_classes=4, n_per_class=15, dim=8, seed=3)
+    return make_data(ds.x, ds.y, 4)
+
+
+def _states(config, lrs, wds, seeds, model=SMALL):
+    return init_runs(model, config, 8, lrs, wds, seeds)
+
+
+def _assert_trees_equal(a, b):
+    for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b)):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_mlp_with_deep_linear_head_collapses_on_digits():
+    """Issue 3's acceptance run: an MLP with a 3-layer linear head reaches near-zero MSE on
+    digits; NC1 of the penultimate layer decreases and the linear layers' balancedness decays
+    like the (1 - eta lambda)^(2t) envelope of the theory (jacot2025.md section 4)."""
+    ds = load_dataset("digits", n_per_class=20)
+    model = MLP((256, 64, 64, 64, 10), num_linear=3)
+    config = TrainConfig(steps=2000, log_every=200, reduction="mean")
+    lr, wd = 0.04, 1e-2
+    state = init_runs(model, config, ds.input_dim, [lr, lr], [wd, wd], [0, 1])
+    trajectory = train(model, config, make_data(ds.x, ds.y, 10), state).trajectory
+    loss = trajectory["loss"]
+    assert not trajectory["diverged"].any()
+    assert (loss[:, -1] < 0.02).all() and (loss[:, -1] < 1e-2 * loss[:, 0]).all()
+    assert (trajectory["accuracy"][:, -1] == 1.0).all()
+    nc1 = trajectory["layer/nc1_trace_ratio"][:, :, 3]  # Z_{L-1}
+    assert (nc1[:, -1] < 0.1 * nc1[:, 0]).all()
+    assert (np.diff(nc1[:, 1:], axis=1) < 0).mean() > 0.8
+    balance = trajectory["layer/balancedness"][:, :, 2:4]  # pairs (W3, W4), (W4, W5)
+    envelope = (1 - lr * wd) ** (2 * config.steps)
+    assert (balance[:, -1] < 2 * envelope * balance[:, 0]).all()
+    assert (np.diff(balance[:, 1:], axis=1) < 0).all()
+
+
+def test_changing_hyperparameters_does_not_retrace(small_data):
+    traces = []
+
+    @dataclasses.dataclass(frozen=True)
+    class CountingMLP(MLP):
+        def apply(self, params, x):
+            traces.append(1)
+            return super().apply(params, x)
+
+    model = CountingMLP((32, 16, 16, 4), num_linear=2)
+    config = TrainConfig(steps=20, log_every=10, reduction="mean")
+    train(model, config, small_data, _states(config, [0.1, 0.2], [1e-3, 0.0], [0, 1], model))
+    first = len(traces)
+    assert first > 0
+    train(model, config, small_data, _states(config, [0.05, 0.3], [1e-2, 1e-4], [5, 6], model))
+    assert len(traces) == first
+
+
+def test_a_diverging_run_is_frozen_flagged_and_isolated(small_data):
+    config = TrainConfig(steps=40, log_every=10, reduction="sum")
+    batch = train(SMALL, config, small_data, _states(config, [1e-3, 50.0, 2e-3], 1e-3, [0, 1, 2]))
+    alone = train(SMALL, config, small_data, _states(config, [1e-3, 2e-3], 1e-3, [0, 2]))
+    diverged = batch.trajectory["diverged"][:, -1]
+    assert diverged.tolist() == [False, True, False]
+    assert np.isnan(batch.trajectory["layer/nc1_trace_ratio"][1, -1]).all()
+    assert np.isfinite(jax.tree_util.tree_leaves(batch.state.params)[0][1]).all()
+    for key in ("loss", "layer/nc1_pinv", "layer/balancedness"):
+        np.testing.assert_allclose(
+            batch.trajectory[key][[0, 2]], alone.trajectory[key], rtol=1e-6, err_msg=key
+        )
+
+
+def test_same_seed_same_bits(small_data):
+    config = TrainConfig(steps=30, log_every=10, batch_size=20, optimizer="momentum")
+    first = train(SMALL, config, small_data, _states(config, 0.01, 1e-3, [3, 4]))
+    second = train(SMALL, config, small_data, _states(config, 0.01, 1e-3, [3, 4]))
+    _assert_trees_equal(first.state, second.state)
+    _assert_trees_equal(first.trajectory, second.trajectory)
+
+
+def test_run_groups_match_one_batch(small_data):
+    config = TrainConfig(steps=20, log_every=10, reduction="mean")
+    states = _states(config, [0.1, 0.2, 0.3], 1e-3, [0, 1, 2])
+    whole = train(SMALL, config, small_data, states)
+    grouped = train(SMALL, config, small_data, states, run_group=2)
+    for key in ("loss", "layer/nc1_trace_ratio"):
+        np.testing.assert_allclose(grouped.trajectory[key], whole.trajectory[key], rtol=1e-6)
+    assert grouped.state.step.shape == (3,)
+
+
+def test_checkpoint_resume_loses_nothing(small_data, tmp_path):
+    config = TrainConfig(steps=40, log_every=10, logs_per_chunk=1, reduction="mean")
+    states = _states(config, [0.1, 0.2], 1e-3, [0, 1])
+    reference = train(SMALL, config, small_data, states)
+
+    class KilledError(Exception):
+        pass
+
+    def kill_after_two(chunks_done, _state):
+        if chunks_done == 2:
+            raise KilledError
+
+    with pytest.raises(KilledError):
+        train(SMALL, config, small_data, states, checkpoint_dir=tmp_path, on_chunk=kill_after_two)
+    seen = []
+    resumed = train(
+        SMALL,
+        config,
+        small_data,
+        states,
+        checkpoint_dir=tmp_path,
+        on_chunk=lambda done, _: seen.append(done),
+    )
+    assert seen == [3, 4]  # only the two missing chunks were trained
+    _assert_trees_equal(resumed.state, reference.state)
+    _assert_trees_equal(resumed.trajectory, reference.trajectory)
+    other = TrainConfig(steps=40, log_every=10, logs_per_chunk=1, reduction="sum")
+    with pytest.raises(ValueError, match="different job"):
+        train(SMALL, other, small_data, _states(other, 0.1, 1e-3, [0, 1]), checkpoint_dir=tmp_path)
+
+
+def test_gd_step_with_coupled_weight_decay_is_the_theory_update(small_data):
+    """theta <- (1 - eta lambda) theta - eta grad of 1/2 ||Z_L - Y||_F^2 (jacot2025.md s. 1)."""
+    config = TrainConfig(steps=10, log_every=10)
+    state = jax.tree_util.tree_map(lambda leaf: leaf[0], _states(config, 0.01, 0.1, [0]))
+    new = make_step(SMALL, config)(state, small_data)
+
+    def loss(params):
+        return 0.5 * jnp.sum((SMALL.apply(params, small_data.x)[0] - small_data.targets) ** 2)
+
+    grads = jax.grad(loss)(state.params)
+    expected = jax.tree_util.tree_map(
+        lambda p, g: (1 - 0.01 * 0.1) * p - 0.01 * g, state.params, grads
+    )
+    for got, want in zip(
+        jax.tree_util.tree_leaves(new.params), jax.tree_util.tree_leaves(expected)
+    ):
+        np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"optimizer": "momentum"},
+        {"optimizer": "adam", "weight_decay_mode": "decoupled"},
+        {"batch_size": 12},
+        {"loss": "cross_entropy"},
+        {"lr_drop_at": 0.5, "lr_drop_factor": 0.1},
+    ],
+    ids=["momentum", "adamw", "sgd", "cross-entropy", "lr-drop"],
+)
+def test_every_optimiser_and_loss_learns(small_data, options):
+    lr = 1e-2 if options.get("optimizer") == "adam" else 0.05
+    config = TrainConfig(steps=60, log_every=20, reduction="mean", **options)
+    trajectory = train(SMALL, config, small_data, _states(config, lr, 1e-4, [0])).trajectory
+    assert trajectory["loss"][0, -1] < 0.5 * trajectory["loss"][0, 0]
+
+
+def test_lr_drop_to_zero_freezes_training(small_data):
+    config = TrainConfig(steps=40, log_every=10, reduction="mean", lr_drop_at=0.5, lr_drop_factor=0)
+    loss = train(SMALL, config, small_data, _states(config, 0.05, 1e-3, [0])).trajectory["loss"]
+    assert loss[0, 1] > loss[0, 2]  # learning before the drop
+    np.testing.assert_array_equal(loss[0, 2:], loss[0, 2])  # frozen after step 20
+
+
+def test_minibatch_order_depends_on_the_seed(small_data):
+    config = TrainConfig(steps=10, log_every=10, batch_size=10, reduction="mean")
+    out = train(SMALL, config, small_data, _states(config, 0.05, 0.0, [0, 0, 1]))
+    w = np.asarray(out.state.params[0]["w"])
+    np.testing.assert_array_equal(w[0], w[1])
+    assert not np.array_equal(w[0], w[2])
+
+
+def test_bad_configuration_is_rejected(small_data):
+    with pytest.raises(ValueError, match="log_every"):
+        TrainConfig(steps=25, log_every=10)
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig(steps=10, log_every=10, optimizer="lbfgs")
+    with pytest.raises(ValueError, match="logs_per_chunk"):
+        TrainConfig(steps=30, log_every=10, logs_per_chunk=2)
+    config = TrainConfig(steps=10, log_every=10, batch_size=1000)
+    with pytest.raises(ValueError, match="batch_size"):
+        train(SMALL, config, small_data, _states(config, 0.1, 0.0, [0]))
+    with pytest.raises(ValueError, match="learning_rate"):
+        _states(config, -0.1, 0.0, [0])
+    with pytest.raises(ValueError, match="run_group"):
+        train(
+            SMALL,
+            TrainConfig(steps=10, log_every=10),
+            small_data,
+            _states(config, 0.1, 0.0, [0]),
+            run_group=0,
+        )
