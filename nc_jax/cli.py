@@ -3,6 +3,9 @@
 Subcommands:
   data      load a dataset (default: the embedded digits) and describe it
   metrics   measure every per-layer metric of a network on a dataset and print the table
+  check     train a paper's setting and check its theorems (``nc-jax check jacot2025``); the
+            papers are found through the ``nc_jax.theorems`` entry points, so nc_jax never
+            imports the theorems package
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import json
 import math
 import sys
 from collections.abc import Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -107,6 +112,33 @@ def run_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+THEOREM_GROUP = "nc_jax.theorems"
+
+
+def _theorem_modules() -> dict[str, Any]:
+    """Registered paper modules, name -> entry point (not yet imported)."""
+    return {point.name: point for point in entry_points(group=THEOREM_GROUP)}
+
+
+def run_check(args: argparse.Namespace) -> int:
+    modules = _theorem_modules()
+    if args.list:
+        for name, point in sorted(modules.items()):
+            for theorem in point.load().THEOREMS:
+                print(f"{theorem.id:<42} {theorem.provenance:<8} {theorem.statement}")
+        return 0
+    if args.target is None:
+        raise ValueError(f"name a paper or a theorem id to check; registered: {sorted(modules)}")
+    paper = args.target.split(".")[0]
+    if paper not in modules:
+        raise ValueError(
+            f"no registered theorem module {paper!r}; registered: {sorted(modules)} "
+            "(is the package that provides it installed?)"
+        )
+    only = ["--only", args.target] if args.target != paper else []
+    return modules[paper].load().main([*only, *args.options], prog=f"nc-jax check {paper}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nc-jax", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +152,16 @@ def build_parser() -> argparse.ArgumentParser:
     metrics.add_argument("--ridge", type=float, default=1e-3)
     metrics.add_argument("--out", default=None, help="write all metrics as JSON here")
     metrics.set_defaults(run=run_metrics)
+    check = commands.add_parser(
+        "check",
+        help="train a paper's setting and check its theorems",
+        description="nc-jax check PAPER|THEOREM_ID [options of the paper's check script]; "
+        "e.g. nc-jax check jacot2025 --steps 2000, nc-jax check jacot2025.thm3_1.nc1",
+    )
+    check.add_argument("target", nargs="?", help="paper (jacot2025) or theorem id")
+    check.add_argument("--list", action="store_true", help="list every registered theorem")
+    check.add_argument("options", nargs=argparse.REMAINDER, help="passed to the paper's script")
+    check.set_defaults(run=run_check)
     return parser
 
 
