@@ -50,3 +50,23 @@ def test_format_table_aligns_and_shows_nan_as_dash():
     lines = table.splitlines()
     assert len({len(line) for line in lines}) == 1
     assert lines[1].endswith("-") and lines[2].endswith("1.235")
+
+
+def test_check_lists_runs_one_theorem_and_rejects_unknown_papers(capsys, tmp_path):
+    assert main(["check", "--list"]) == 0
+    assert "jacot2025.sec4.recursion" in capsys.readouterr().out
+    argv = [
+        "check", "jacot2025.sec4", "--results", str(tmp_path), "--n-per-class", "3",
+        "--widths", "40,8,8,8,10", "--steps", "100", "--log-every", "50",
+        "--learning-rates", "1e-3", "--weight-decay", "0.5", "--seeds", "0",
+        "--replay-steps", "5",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    saved = json.loads((tmp_path / "checks.json").read_text())
+    assert {c["theorem_id"] for c in saved["checks"]} == {
+        "jacot2025.sec4.recursion",
+        "jacot2025.sec4.envelope",
+    }
+    assert all(c["verdict"] == "holds" for c in saved["checks"])
+    assert main(["check", "smith2030"]) == 2
+    assert "no registered theorem module 'smith2030'" in capsys.readouterr().err

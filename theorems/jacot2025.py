@@ -10,7 +10,8 @@ the trajectory, the parameters and ``checks.png`` to the results directory, and 
 check is ``violated``. ``--recheck DIR`` re-evaluates a results directory without training.
 
 Where the quantities come from: theorems.jacot2025_measure (Theorem 3.1 and Section 5 on the
-final parameters; Section 4 by replaying the first ``replay_steps`` engine steps in float64).
+final parameters; Section 4 by replaying ``replay_steps`` further engine steps from each trained
+state in float64).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class Setting:
         steps, log_every: GD steps and logging period of the engine.
         learning_rates, weight_decay, seeds: the run grid (learning rate x seed), all runs in
             one compiled program; the larger learning rate feeds the Section 5.2 checks.
-        replay_steps: engine steps replayed in float64 for the Section 4 checks.
+        replay_steps: engine steps replayed in float64 from the trained state (Section 4).
     """
 
     dataset: str = "digits"
@@ -67,11 +68,11 @@ class Setting:
     widths: tuple[int, ...] = (256, 64, 64, 64, 10)
     num_linear: int = 3
     steps: int = 5000
-    log_every: int = 100
+    log_every: int = 250
     learning_rates: tuple[float, ...] = (2.5e-4, 3e-4)
     weight_decay: float = 2.0
     seeds: tuple[int, ...] = (0, 1, 2)
-    replay_steps: int = 100
+    replay_steps: int = 500
 
     def __post_init__(self) -> None:
         if self.num_linear < 2 or len(self.widths) <= self.num_linear:
@@ -105,42 +106,38 @@ def _load_data(setting: Setting):
     return ds, make_data(ds.x, ds.y, ds.num_classes)
 
 
-def _run_state(state: RunState, index: int) -> RunState:
-    """Run ``index`` of a batched state, as float64 (for the replay)."""
-    return jax.tree_util.tree_map(
-        lambda leaf: jnp.asarray(np.asarray(leaf[index]), _float64_like(leaf)), state
-    )
+def _run_state64(state: RunState, index: int) -> RunState:
+    """Run ``index`` of a batched state with float leaves in float64 (call under x64)."""
 
+    def take(leaf):
+        value = np.asarray(leaf[index])
+        return jnp.asarray(value, jnp.float64 if np.issubdtype(value.dtype, np.floating) else None)
 
-def _float64_like(leaf: Any) -> Any:
-    return jnp.float64 if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf.dtype
-
-
-def _to64(tree: Any) -> Any:
-    return jax.tree_util.tree_map(lambda leaf: jnp.asarray(np.asarray(leaf), jnp.float64), tree)
+    return jax.tree_util.tree_map(take, state)
 
 
 def measure_run(
-    setting: Setting, params: Any, initial: RunState, x: np.ndarray, y: np.ndarray, lr: float
+    setting: Setting, state: RunState, index: int, x: np.ndarray, y: np.ndarray
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Every quantity of one trained run (float64): Theorem 3.1, the Section 4 replay from its
-    initial state, the Section 5 gradient balance and NTK. Returns (quantities, replay curves).
-    """
+    """Every quantity of trained run ``index`` of ``state`` (float64): Theorem 3.1 on its final
+    parameters, the Section 4 replay of ``replay_steps`` further engine steps from its final
+    state, the Section 5 gradient balance and NTK. Returns (quantities, replay curves)."""
     model, config = setting.model(), setting.config()
     num_classes = int(np.max(y)) + 1
     with jax.enable_x64(True):
-        params = _to64(params)
+        run = _run_state64(state, index)
         data = make_data(x, y, num_classes, dtype=jnp.float64)
-        quantities = network_quantities(model, params, data.x, data.y, num_classes)
-        replay = replay_balancedness(model, config, initial, data, setting.replay_steps)
-        ntk, change = ntk_top_eigenvalue(model, params, data.x)
+        quantities = network_quantities(model, run.params, data.x, data.y, num_classes)
+        replay = replay_balancedness(model, config, run, data, setting.replay_steps)
+        ntk, change = ntk_top_eigenvalue(model, run.params, data.x)
+        lr = float(run.learning_rate)
         quantities.update(
             recursion_residual=replay["recursion_residual"],
             envelope_ratio=replay["envelope_ratio"],
             gd_coupled=float(config.optimizer == "gd" and config.weight_decay_mode == "l2"),
             weight_decay=setting.weight_decay,
             grad_balance_bound=gradient_balance_bound(
-                model, config, params, data, setting.weight_decay
+                model, config, run.params, data, setting.weight_decay
             ),
             ntk_lambda_max=ntk,
             ntk_relative_change=change,
@@ -198,19 +195,23 @@ def plot_results(
     import matplotlib.pyplot as plt
 
     ids = list(dict.fromkeys(r.theorem_id for r in results))
-    fig, axes = plt.subplots(1, 3, figsize=(17, 5))
-    colors = {"holds": "tab:green", "violated": "tab:red", "vacuous": "tab:gray"}
+    fig, axes = plt.subplots(1, 3, figsize=(18, 5.5), gridspec_kw={"width_ratios": [1.3, 1, 1]})
+    colors = {"holds": "tab:green", "violated": "tab:red"}
     for r in results:
-        if math.isfinite(r.slack) and r.slack > 0:
-            marker = "v" if r.relation == "<=" else "^"
-            axes[0].scatter(
-                ids.index(r.theorem_id), r.slack, c=colors[r.verdict], marker=marker, s=25
-            )
-    axes[0].axhline(1.0, color="black", lw=0.8)
-    axes[0].set_yscale("log")
-    axes[0].set_xticks(range(len(ids)), [i.removeprefix(PAPER + ".") for i in ids], rotation=60)
-    axes[0].set_ylabel("measured / bound  (v: <= bound, ^: >= bound)")
-    axes[0].set_title("bound vs measured (green holds, red violated, grey vacuous)")
+        if r.verdict != "vacuous" and r.slack > 0:
+            marker = "<" if r.relation == "<=" else ">"
+            axes[0].scatter(r.slack, ids.index(r.theorem_id), c=colors[r.verdict], marker=marker)
+    vacuous = {i: sum(r.verdict == "vacuous" for r in results if r.theorem_id == i) for i in ids}
+    names = [
+        i.removeprefix(PAPER + ".") + (f" ({vacuous[i]} vacuous)" if vacuous[i] else "")
+        for i in ids
+    ]
+    axes[0].axvline(1.0, color="black", lw=0.8)
+    axes[0].set_xscale("log")
+    axes[0].set_yticks(range(len(ids)), names, fontsize=8)
+    axes[0].invert_yaxis()
+    axes[0].set_xlabel("measured / bound   (<: bound is an upper bound, >: a lower bound)")
+    axes[0].set_title("bound vs measured, every run (green holds, red violated)")
     steps = np.arange(replay["norms"].shape[0])
     for pair in range(replay["norms"].shape[1]):
         axes[1].semilogy(steps, replay["norms"][:, pair], label=f"||D|| head pair {pair + 1}")
@@ -245,49 +246,33 @@ def _load_tree(path: Path, template: Any) -> Any:
     return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(template), leaves)
 
 
-def train_setting(setting: Setting, progress: bool = True):
-    """Train every run of ``setting`` with the engine; returns (initial state, result)."""
-    _, data = _load_data(setting)
-    model, config = setting.model(), setting.config()
-    lrs, seeds = setting.grid()
-    state = init_runs(model, config, data.x.shape[1], lrs, setting.weight_decay, seeds)
-    return state, train(model, config, data, state, progress=progress)
-
-
 def run(setting: Setting, results_dir: Path, theorems: Sequence[Theorem], retrain: bool = True):
     """Train (or reload from ``results_dir``), measure, check, write; returns the results."""
     results_dir = Path(results_dir)
     ds, data = _load_data(setting)
     model, config = setting.model(), setting.config()
     lrs, seeds = setting.grid()
-    template = init_runs(model, config, data.x.shape[1], lrs, setting.weight_decay, seeds)
+    initial = init_runs(model, config, data.x.shape[1], lrs, setting.weight_decay, seeds)
     if retrain:
-        initial, result = train_setting(setting)
-        final_params, trajectory = result.state.params, result.trajectory
-        diverged = np.asarray(result.state.diverged)
+        result = train(model, config, data, initial, progress=True)
+        final, trajectory = result.state, result.trajectory
         write_json_atomic(results_dir / "setting.json", dataclasses.asdict(setting))
-        _save_tree(results_dir / "initial_state.npz", initial)
-        _save_tree(results_dir / "final_params.npz", final_params)
+        _save_tree(results_dir / "final_state.npz", final)
         write_npz_atomic(results_dir / "trajectory.npz", trajectory)
     else:
-        initial = _load_tree(results_dir / "initial_state.npz", template)
-        final_params = _load_tree(results_dir / "final_params.npz", template.params)
+        final = _load_tree(results_dir / "final_state.npz", initial)
         with np.load(results_dir / "trajectory.npz") as saved:
             trajectory = {key: saved[key] for key in saved.files}
-        diverged = trajectory["diverged"][:, -1]
     labels = _labels(setting)
-    quantities, replays = [], []
-    for index, lr in enumerate(lrs):
-        if diverged[index]:
+    kept, quantities, replays = [], [], []
+    for index, diverged in enumerate(np.asarray(final.diverged)):
+        if diverged:
             print(f"{labels[index]}: diverged during training; not checked", file=sys.stderr)
             continue
-        params = jax.tree_util.tree_map(lambda leaf, i=index: np.asarray(leaf[i]), final_params)
-        with jax.enable_x64(True):
-            start = _run_state(initial, index)
-        q, replay = measure_run(setting, params, start, ds.x, ds.y, float(lr))
+        q, replay = measure_run(setting, final, index, ds.x, ds.y)
+        kept.append(labels[index])
         quantities.append(q)
         replays.append(replay)
-    kept = [label for label, bad in zip(labels, diverged) if not bad]
     results = evaluate(theorems, quantities, kept)
     write_json_atomic(
         results_dir / "checks.json",
