@@ -123,7 +123,7 @@ def _theorem_modules() -> dict[str, Any]:
 def run_check(args: argparse.Namespace) -> int:
     modules = _theorem_modules()
     if args.list:
-        for name, point in sorted(modules.items()):
+        for _, point in sorted(modules.items()):
             for theorem in point.load().THEOREMS:
                 print(f"{theorem.id:<42} {theorem.provenance:<8} {theorem.statement}")
         return 0

@@ -8,9 +8,12 @@ pytrees (dicts and lists of arrays), so vmap, sharding and optax apply unchanged
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
+import flax.linen as nn
 import jax
+import jax.numpy as jnp
 
 Params = Any
 
@@ -41,3 +44,57 @@ class Model(Protocol):
     def init(self, key: jax.Array, input_dim: int) -> Params: ...
 
     def apply(self, params: Params, x: jax.Array) -> tuple[jax.Array, Layers]: ...
+
+
+def default_float_dtype() -> Any:
+    """float64 when jax_enable_x64 is on, else float32 (the dtype of jax.random.normal)."""
+    return jax.dtypes.canonicalize_dtype(jnp.float64)
+
+
+class BackboneWithHead:
+    """Shared part of the models made of a flax backbone followed by an MLP ``head`` (ResNet,
+    Transformer): parameters {"backbone": flax variables, "head": MLP parameters}; the Layers
+    record lists the backbone's recorded features (no dense weights: None) then every head
+    layer. Subclasses are frozen dataclasses with a ``head`` field and a ``backbone()`` module.
+    """
+
+    head: Any
+
+    @property
+    def num_outputs(self) -> int:
+        """K, the head's output width."""
+        return self.head.num_outputs
+
+    @property
+    def num_linear(self) -> int:
+        """Depth of the linear head (the last num_linear entries of Layers)."""
+        return self.head.num_linear
+
+    def backbone(self) -> nn.Module:
+        raise NotImplementedError
+
+    def _init_with_head(
+        self, key: jax.Array, sample_shape: tuple[int, ...], feature_dim: int
+    ) -> Params:
+        """Initialise the backbone on a (1, ...) ``sample_shape`` input and the head on
+        ``feature_dim`` features."""
+        backbone_key, head_key = jax.random.split(key)
+        sample = jax.ShapeDtypeStruct(sample_shape, default_float_dtype())
+        return {
+            "backbone": self.backbone().lazy_init(backbone_key, sample),
+            "head": self.head.init(head_key, feature_dim),
+        }
+
+    def _apply_head(
+        self, params: Params, features: Sequence[jax.Array], recorded: Sequence[jax.Array]
+    ) -> tuple[jax.Array, Layers]:
+        """Run the head on the last backbone feature (N, feature_dim); ``recorded`` are the
+        backbone features listed in the Layers record before the head's layers."""
+        output, head = self.head.apply(params["head"], features[-1])
+        none = (None,) * len(recorded)
+        return output, Layers(
+            features=(*recorded, *head.features),
+            preactivations=(*none, *head.preactivations),
+            weights=(*none, *head.weights),
+            biases=(*none, *head.biases),
+        )

@@ -29,17 +29,12 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from nc_jax.models.base import Layers, Params
+from nc_jax.models.base import BackboneWithHead, Layers, Params, default_float_dtype
 from nc_jax.models.mlp import MLP
 
 NORMS: tuple[str, ...] = ("none", "layernorm", "groupnorm")
 DEFAULT_HEAD = MLP(widths=(64, 64, 64, 10), num_linear=3)
 """One ReLU layer of width 64, then a 3-layer bias-free linear head to K = 10 outputs."""
-
-
-def default_float_dtype() -> Any:
-    """float64 when jax_enable_x64 is on, else float32 (the dtype of jax.random.normal)."""
-    return jax.dtypes.canonicalize_dtype(jnp.float64)
 
 
 def group_count(channels: int, num_groups: int) -> int:
@@ -171,7 +166,7 @@ class ResNetBackbone(nn.Module):
 
 
 @dataclass(frozen=True)
-class ResNet:
+class ResNet(BackboneWithHead):
     """A CIFAR-style ResNet backbone followed by an MLP head with a deep linear part.
 
     Attributes:
@@ -235,16 +230,6 @@ class ResNet:
             )
 
     @property
-    def num_outputs(self) -> int:
-        """K, the head's output width."""
-        return self.head.num_outputs
-
-    @property
-    def num_linear(self) -> int:
-        """Depth of the linear head (the last num_linear entries of Layers)."""
-        return self.head.num_linear
-
-    @property
     def input_dim(self) -> int:
         """C * H * W."""
         return math.prod(self.image_shape)
@@ -300,27 +285,15 @@ class ResNet:
     def init(self, key: jax.Array, input_dim: int) -> Params:
         """Parameters {"backbone": flax variables, "head": MLP parameters (list of dicts)}."""
         self._check_input_dim(input_dim, "input_dim")
-        backbone_key, head_key = jax.random.split(key)
         channels, height, width = self.image_shape
-        shape = jax.ShapeDtypeStruct((1, height, width, channels), default_float_dtype())
-        return {
-            "backbone": self.backbone().lazy_init(backbone_key, shape),
-            "head": self.head.init(head_key, self.feature_dim),
-        }
+        return self._init_with_head(key, (1, height, width, channels), self.feature_dim)
 
     def apply(self, params: Params, x: jax.Array) -> tuple[jax.Array, Layers]:
         """Forward pass of x (N, C*H*W); returns the output (N, K) and the Layers record
         described in the class docstring."""
         pooled = self.backbone().apply(params["backbone"], self.images(x))
-        output, head = self.head.apply(params["head"], pooled[-1])
         recorded = tuple(pooled) if self.record_stages else (pooled[-1],)
-        none = (None,) * len(recorded)
-        return output, Layers(
-            features=(*recorded, *head.features),
-            preactivations=(*none, *head.preactivations),
-            weights=(*none, *head.weights),
-            biases=(*none, *head.biases),
-        )
+        return self._apply_head(params, pooled, recorded)
 
 
 def resnet20(

@@ -22,9 +22,9 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from nc_jax.models.base import Layers, Params
+from nc_jax.models.base import BackboneWithHead, Layers, Params, default_float_dtype
 from nc_jax.models.mlp import MLP
-from nc_jax.models.resnet import DEFAULT_HEAD, default_float_dtype
+from nc_jax.models.resnet import DEFAULT_HEAD
 
 POOLS: tuple[str, ...] = ("mean", "first")
 
@@ -97,7 +97,7 @@ class TransformerBackbone(nn.Module):
 
 
 @dataclass(frozen=True)
-class Transformer:
+class Transformer(BackboneWithHead):
     """A pre-LN transformer encoder over the rows of x, then an MLP head with a deep linear part.
 
     Attributes:
@@ -148,16 +148,6 @@ class Transformer:
             raise ValueError(f"head must be an nc_jax.models.mlp.MLP, got {type(self.head)}")
 
     @property
-    def num_outputs(self) -> int:
-        """K, the head's output width."""
-        return self.head.num_outputs
-
-    @property
-    def num_linear(self) -> int:
-        """Depth of the linear head (the last num_linear entries of Layers)."""
-        return self.head.num_linear
-
-    @property
     def input_dim(self) -> int:
         """seq_len * token_dim."""
         return self.seq_len * self.token_dim
@@ -198,22 +188,10 @@ class Transformer:
     def init(self, key: jax.Array, input_dim: int) -> Params:
         """Parameters {"backbone": flax variables, "head": MLP parameters (list of dicts)}."""
         self._check_input_dim(input_dim, "input_dim")
-        backbone_key, head_key = jax.random.split(key)
-        shape = jax.ShapeDtypeStruct((1, self.seq_len, self.token_dim), default_float_dtype())
-        return {
-            "backbone": self.backbone().lazy_init(backbone_key, shape),
-            "head": self.head.init(head_key, self.model_dim),
-        }
+        return self._init_with_head(key, (1, self.seq_len, self.token_dim), self.model_dim)
 
     def apply(self, params: Params, x: jax.Array) -> tuple[jax.Array, Layers]:
         """Forward pass of x (N, seq_len * token_dim); returns the output (N, K) and the Layers
         record described in the class docstring."""
         pooled = tuple(self.backbone().apply(params["backbone"], self.tokens(x)))
-        output, head = self.head.apply(params["head"], pooled[-1])
-        none = (None,) * len(pooled)
-        return output, Layers(
-            features=(*pooled, *head.features),
-            preactivations=(*none, *head.preactivations),
-            weights=(*none, *head.weights),
-            biases=(*none, *head.biases),
-        )
+        return self._apply_head(params, pooled, pooled)
