@@ -13,7 +13,9 @@ from nc_jax.train.engine import (
     make_measure,
     make_step,
     regulariser,
+    run_mesh,
     train,
+    use_cpu_cores,
 )
 from nc_jax.train.losses import LOSSES, REDUCTIONS, cross_entropy, get_loss, mse
 
@@ -35,5 +37,7 @@ __all__ = [
     "make_step",
     "mse",
     "regulariser",
+    "run_mesh",
     "train",
+    "use_cpu_cores",
 ]

@@ -12,6 +12,9 @@ Structure (DESIGN.md, "Data flow" and "Conventions"):
   flagged; its neighbours in the batch are unaffected (runs never interact).
 - The run axis can be sharded over a device mesh (``NamedSharding(mesh, P("run"))``) and split
   into groups of at most ``run_group`` runs when the whole batch does not fit in memory.
+- On a multi-core CPU, XLA runs each batched matmul of the step on one core; ``use_cpu_cores()``
+  (called before JAX starts) exposes the cores as devices and ``train(..., mesh=run_mesh(R))``
+  then trains the runs of each core in parallel (issue 3 benchmark: 2x on 2 cores).
 
 Optimisers are decomposed as direction (identity for GD/SGD, momentum trace, Adam scaling) times
 a per-run learning rate. Weight decay is either coupled ("l2": lambda/2 ||theta||^2 added to the
@@ -21,8 +24,10 @@ GD) or decoupled ("decoupled": theta <- theta - eta lambda theta after the optim
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -44,6 +49,7 @@ from nc_jax.validation import check_labels, check_matrix, check_num_classes
 
 OPTIMIZERS: tuple[str, ...] = ("gd", "momentum", "adam")
 WEIGHT_DECAY_MODES: tuple[str, ...] = ("l2", "decoupled")
+PER_RUN_INPUT_BYTES = 64 * 2**20  # largest per-run copy of the inputs (_per_run_inputs)
 
 
 @dataclass(frozen=True)
@@ -331,12 +337,13 @@ def make_measure(model: Model, config: TrainConfig, num_classes: int):
 
 
 @functools.lru_cache(maxsize=32)
-def compiled_chunk(model: Model, config: TrainConfig, num_classes: int):
+def compiled_chunk(model: Model, config: TrainConfig, num_classes: int, mesh: Mesh | None = None):
     """The compiled unit for a batch of runs: ``chunk_logs`` x (``log_every`` steps, measure).
 
     Returns jit(vmap(fn)) with fn(state, data) -> (state, logs), each log value of shape
-    (R, chunk_logs, ...). Cached per (model, config, K): a new job with other hyperparameter
-    values (arrays in the state) reuses the same program without retracing.
+    (R, chunk_logs, ...), run per device over the mesh's share of the runs (_per_device). Cached
+    per (model, config, K, mesh): a new job with other hyperparameter values (arrays in the
+    state) reuses the same program without retracing.
     """
     step = make_step(model, config)
     measure = make_measure(model, config, num_classes)
@@ -348,13 +355,46 @@ def compiled_chunk(model: Model, config: TrainConfig, num_classes: int):
 
         return jax.lax.scan(log_period, state, None, length=config.chunk_logs)
 
-    return jax.jit(jax.vmap(one_run, in_axes=(0, None)))
+    def chunk(state: RunState, data: TrainData):
+        num_runs = state.step.shape[0]
+        if data.x.size * data.x.dtype.itemsize * num_runs <= PER_RUN_INPUT_BYTES:
+            per_run = _per_run_inputs(data, num_runs)
+            return jax.vmap(one_run, in_axes=(0, TrainData(0, None, None)))(state, per_run)
+        return jax.vmap(one_run, in_axes=(0, None))(state, data)
+
+    return jax.jit(_per_device(chunk, mesh))
+
+
+def _per_device(fn: Callable, mesh: Mesh | None) -> Callable:
+    """fn(state, data) applied by every device of ``mesh`` to its own runs (``shard_map``; the
+    data replicated). Runs never interact, so this is exact; left to XLA's automatic
+    partitioning, the LAPACK calls of the metrics were replicated on every device (issue 3
+    benchmark: a metrics log 4x slower on two CPU devices than on one)."""
+    if mesh is None:
+        return fn
+    run, replicated = PartitionSpec("run"), PartitionSpec()
+    return jax.shard_map(fn, mesh=mesh, in_specs=(run, replicated), out_specs=run)
+
+
+def _per_run_inputs(data: TrainData, num_runs: int) -> TrainData:
+    """The training set with its inputs repeated along a leading run axis: x (R, N, D).
+
+    With x shared (vmap ``in_axes=None``), XLA folds the runs' first layers into one GEMM
+    (N, D) x (D, R n_1), whose weight gradient needs the run-major activations (R, N, n_1)
+    transposed to (R n_1, N); on CPU that transpose costs as much as a layer's GEMMs (issue 3
+    benchmark, wide regime: about 15% of the step). A per-run copy of x keeps the first layer a
+    batched GEMM like the others, so ``compiled_chunk`` makes one when it takes at most
+    ``PER_RUN_INPUT_BYTES``. Results are the same either way.
+    """
+    return data._replace(x=jnp.broadcast_to(data.x, (num_runs, *data.x.shape)))
 
 
 @functools.lru_cache(maxsize=32)
-def compiled_measure(model: Model, config: TrainConfig, num_classes: int):
-    """jit(vmap(measure)) for a batch of runs (the step-0 log); cached like compiled_chunk."""
-    return jax.jit(jax.vmap(make_measure(model, config, num_classes), in_axes=(0, None)))
+def compiled_measure(model: Model, config: TrainConfig, num_classes: int, mesh: Mesh | None = None):
+    """jit(vmap(measure)) for a batch of runs (the step-0 log); per device and cached like
+    compiled_chunk."""
+    measure = jax.vmap(make_measure(model, config, num_classes), in_axes=(0, None))
+    return jax.jit(_per_device(measure, mesh))
 
 
 class TrainResult(NamedTuple):
@@ -375,6 +415,29 @@ def _progress(done_steps: int, total_steps: int, num_runs: int, started: float) 
         file=sys.stderr,
         flush=True,
     )
+
+
+def use_cpu_cores(count: int | None = None) -> int:
+    """Expose ``count`` CPU cores (default: all) as separate JAX CPU devices, so that a mesh over
+    them (run_mesh) trains groups of runs in parallel, one group per core.
+
+    XLA's CPU runtime runs the many small batched matmuls of a training step one at a time, each
+    on a single core; sharding the run axis over per-core devices is what uses the other cores.
+    Only possible before JAX initialises its backend (the first array or ``jax.devices()``):
+    afterwards the device count is left as it is. Returns the number of CPU devices in effect.
+    """
+    count = (os.cpu_count() or 1) if count is None else int(count)
+    with contextlib.suppress(RuntimeError):  # backend already initialised: keep its devices
+        jax.config.update("jax_num_cpu_devices", count)
+    return len(jax.devices("cpu"))
+
+
+def run_mesh(num_runs: int, devices: Any = None) -> Mesh | None:
+    """A one-axis mesh named "run" over the largest number of ``devices`` (default: all of JAX's
+    devices) that divides ``num_runs``, for ``train(..., mesh=...)``; None when that is one."""
+    devices = list(jax.devices() if devices is None else devices)
+    count = max(d for d in range(1, len(devices) + 1) if num_runs % d == 0)
+    return None if count == 1 else Mesh(np.array(devices[:count]), ("run",))
 
 
 def _shard(tree: Any, mesh: Mesh | None, spec: PartitionSpec) -> Any:
@@ -405,13 +468,13 @@ def _train_group(
         None if checkpoint_dir is None else load_checkpoint(checkpoint_dir, state, fingerprint)
     )
     if resumed is None:
-        measured = compiled_measure(model, config, num_classes)(state, data)
+        measured = compiled_measure(model, config, num_classes, mesh)(state, data)
         logs = {key: np.asarray(value)[:, None] for key, value in measured.items()}
         first_chunk = 0
     else:
         state, logs, first_chunk = resumed
         state = _shard(state, mesh, PartitionSpec("run"))
-    chunk = compiled_chunk(model, config, num_classes)
+    chunk = compiled_chunk(model, config, num_classes, mesh)
     num_chunks = config.num_logs // config.chunk_logs
     started = time.perf_counter()
     for index in range(first_chunk, num_chunks):

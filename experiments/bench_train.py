@@ -1,0 +1,13 @@
+"""Benchmark: training throughput of the engine against PyTorch (issue 3; see nc_jax.bench_train).
+
+Usage: python experiments/bench_train.py [--regime small|wide|all] [--repeats 3] [--skip-torch]
+"""
+
+from __future__ import annotations
+
+import sys
+
+from nc_jax.bench_train import main
+
+if __name__ == "__main__":
+    sys.exit(main())

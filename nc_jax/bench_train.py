@@ -1,0 +1,443 @@
+"""Training benchmark (issue 3): the same training job done three ways, timed after warm-up.
+
+A job trains R networks of one shape (an MLP with ``num_nonlinear`` ReLU layers and a bias-free
+linear head of ``num_linear`` layers, K = 10 outputs) on one shared training set of N Gaussian
+samples with random labels: full-batch gradient descent on the MSE ``1/(2N) ||Z_L - Y||_F^2``
+plus coupled weight decay ``lambda/2 ||theta||^2``, each run with its own learning rate. The
+implementations, all started from the same float32 weights:
+
+- ``engine``: nc_jax.train (jit(vmap(scan(steps)))), used as a user would, metrics off, the
+  runs sharded over one JAX device per CPU core (``use_cpu_cores``, ``run_mesh``);
+- ``engine+metrics``: the same with the layer-wise metrics measured every ``metrics_every`` steps
+  (the in-loop cost of monitoring collapse);
+- ``torch loop``: plain PyTorch, one network after another with ``torch.optim.SGD`` (what most
+  neural-collapse code does);
+- ``torch.func``: PyTorch ``vmap(grad(loss))`` over parameters stacked along a run axis.
+
+FLOP convention: one step of one network on N samples counts ``6 N P`` floating-point
+operations, P the number of parameters (weight and bias entries) of one network: ``2 N P`` for
+the forward pass (a multiply and an add per weight and sample) and ``4 N P`` for the backward pass
+(gradients of the activations and of the weights). Element-wise work (activations, loss, update)
+is not counted, and the first layer's input gradient, which no implementation computes, is
+counted anyway: the convention is the usual one, not an exact count. Achieved GFLOP/s is
+``R * steps * 6 N P / seconds / 1e9``; the ceiling is the machine's best measured float32 rate
+on one large square matmul (NumPy, JAX and PyTorch, the best of them).
+
+PyTorch is optional (``pip install 'nc-jax[bench]'``, the CPU build); without it only the JAX
+rows are timed.
+
+Usage: python experiments/bench_train.py [--regime small|wide|all] [--repeats 3] [--skip-torch]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nc_jax.models.mlp import MLP
+from nc_jax.train.engine import TrainConfig, init_runs, make_data, run_mesh, train, use_cpu_cores
+
+IMPLEMENTATIONS: tuple[str, ...] = ("engine", "engine+metrics", "torch loop", "torch.func")
+TORCH_IMPLEMENTATIONS: tuple[str, ...] = ("torch loop", "torch.func")
+
+
+@dataclass(frozen=True)
+class Target:
+    """A performance target of the engine: ``engine speed-up over against >= threshold``, or
+    with ``against="ceiling"``, ``engine GFLOP/s >= threshold * matmul ceiling``."""
+
+    against: str
+    threshold: float
+
+    def describe(self) -> str:
+        if self.against == "ceiling":
+            return f"engine >= {self.threshold:.0%} of the matmul ceiling"
+        return f"engine >= {self.threshold:g}x {self.against}"
+
+
+@dataclass(frozen=True)
+class Regime:
+    """One benchmark job: ``runs`` networks, N = ``samples``, input ``input_dim``, hidden
+    ``width``, ``steps`` full-batch GD steps; run r has learning rate
+    ``learning_rate * (0.5 + 0.5 r / (R - 1))`` and weight decay ``weight_decay``."""
+
+    name: str
+    runs: int
+    samples: int
+    input_dim: int
+    width: int
+    steps: int
+    classes: int = 10
+    num_nonlinear: int = 3
+    num_linear: int = 3
+    learning_rate: float = 0.01
+    weight_decay: float = 5e-4
+    metrics_every: int = 50
+    targets: tuple[Target, ...] = ()
+
+    @property
+    def model(self) -> MLP:
+        """The MLP: widths (width,) * (L - 1) + (K,), the last ``num_linear`` layers linear."""
+        depth = self.num_nonlinear + self.num_linear
+        return MLP((self.width,) * (depth - 1) + (self.classes,), num_linear=self.num_linear)
+
+    @property
+    def params_per_model(self) -> int:
+        return param_count(self.model, self.input_dim)
+
+    @property
+    def flops_per_step(self) -> int:
+        """6 N P per network and step, times the number of networks (module docstring)."""
+        return training_flops(self.samples, self.params_per_model, self.runs, steps=1)
+
+    @property
+    def flops(self) -> int:
+        return self.flops_per_step * self.steps
+
+
+REGIMES: dict[str, Regime] = {
+    "small": Regime(
+        "small",
+        runs=64,
+        samples=200,
+        input_dim=32,
+        width=64,
+        steps=300,
+        targets=(Target("torch.func", 1.5), Target("torch loop", 4.0)),
+    ),
+    "wide": Regime(
+        "wide",
+        runs=16,
+        samples=1000,
+        input_dim=64,
+        width=256,
+        steps=50,
+        targets=(Target("ceiling", 0.8),),
+    ),
+}
+
+
+def param_count(model: MLP, input_dim: int) -> int:
+    """Weight and bias entries of one network: sum over layers of n_l n_{l-1} (+ n_l)."""
+    fan_ins = (input_dim, *model.widths[:-1])
+    return sum(
+        fan_out * fan_in + (fan_out if model._has_bias(layer) else 0)
+        for layer, (fan_in, fan_out) in enumerate(zip(fan_ins, model.widths))
+    )
+
+
+def training_flops(samples: int, params: int, runs: int = 1, steps: int = 1) -> int:
+    """The FLOP convention: 6 N P per network and full-batch step."""
+    return 6 * samples * params * runs * steps
+
+
+class Problem(NamedTuple):
+    """The shared inputs of every implementation (NumPy, float32).
+
+    Attributes:
+        x: (N, D) Gaussian inputs; y: (N,) balanced random labels; targets: (N, K) one-hot.
+        weights: initial weights, one (R, n_l, n_{l-1}) array per layer (the engine's init).
+        learning_rates, weight_decays: (R,) per-run hyperparameters.
+    """
+
+    x: np.ndarray
+    y: np.ndarray
+    targets: np.ndarray
+    weights: list[np.ndarray]
+    learning_rates: np.ndarray
+    weight_decays: np.ndarray
+
+
+def make_problem(regime: Regime, seed: int = 0) -> Problem:
+    """Data, per-run hyperparameters and the engine's initial weights of every run (seeds
+    seed .. seed + R - 1), cast to float32 for all implementations."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((regime.samples, regime.input_dim)).astype(np.float32)
+    y = rng.permutation(np.arange(regime.samples) % regime.classes).astype(np.int32)
+    targets = np.eye(regime.classes, dtype=np.float32)[y]
+    spread = np.linspace(0.5, 1.0, regime.runs) if regime.runs > 1 else np.ones(1)
+    lrs = (regime.learning_rate * spread).astype(np.float32)
+    wds = np.full(regime.runs, regime.weight_decay, np.float32)
+    state = init_runs(
+        regime.model,
+        _config(regime, False),
+        regime.input_dim,
+        lrs,
+        wds,
+        seed + np.arange(regime.runs),
+    )
+    weights = [np.asarray(layer["w"], np.float32) for layer in state.params]
+    return Problem(x, y, targets, weights, lrs, wds)
+
+
+def _config(regime: Regime, metrics: bool) -> TrainConfig:
+    log_every = min(regime.metrics_every, regime.steps) if metrics else regime.steps
+    return TrainConfig(steps=regime.steps, log_every=log_every, reduction="mean", metrics=metrics)
+
+
+def mse_objective(problem: Problem, weights: Sequence[np.ndarray], num_nonlinear: int):
+    """Per-run data loss 1/(2N) ||Z_L - Y||^2 of stacked weights (float64 NumPy), shape (R,)."""
+    z = np.broadcast_to(problem.x.astype(np.float64), (weights[0].shape[0], *problem.x.shape))
+    for layer, w in enumerate(weights):
+        z = z @ np.swapaxes(w.astype(np.float64), 1, 2)
+        if layer < num_nonlinear:
+            z = np.maximum(z, 0.0)
+    return 0.5 * np.sum((z - problem.targets) ** 2, axis=(1, 2)) / problem.x.shape[0]
+
+
+Trainer = Callable[[], list[np.ndarray]]
+
+
+def engine_trainer(regime: Regime, problem: Problem, metrics: bool = False) -> Trainer:
+    """nc_jax.train on all runs at once, the run axis sharded over the devices (run_mesh: one
+    per CPU core after use_cpu_cores); returns the final weights [(R, n_l, n_{l-1})]."""
+    model, config = regime.model, _config(regime, metrics)
+    data = make_data(problem.x, problem.y, regime.classes)
+    state = init_runs(
+        model,
+        config,
+        regime.input_dim,
+        problem.learning_rates,
+        problem.weight_decays,
+        np.arange(regime.runs),
+    )
+    state = state._replace(params=[{"w": jnp.asarray(w)} for w in problem.weights])
+
+    mesh = run_mesh(regime.runs)
+
+    def run() -> list[np.ndarray]:
+        result = train(model, config, data, state, mesh=mesh)
+        return [np.asarray(jax.block_until_ready(layer["w"])) for layer in result.state.params]
+
+    return run
+
+
+def _torch_forward(torch, weights, x, num_nonlinear: int):
+    z = x
+    for layer, w in enumerate(weights):
+        z = z @ w.T
+        if layer < num_nonlinear:
+            z = torch.relu(z)
+    return z
+
+
+def torch_loop_trainer(regime: Regime, problem: Problem) -> Trainer:
+    """Plain PyTorch: one network after another, ``torch.optim.SGD(lr, weight_decay)``."""
+    import torch
+
+    x, targets = torch.from_numpy(problem.x), torch.from_numpy(problem.targets)
+
+    def run() -> list[np.ndarray]:
+        finals = []
+        for r in range(regime.runs):
+            weights = [torch.tensor(w[r], requires_grad=True) for w in problem.weights]
+            optimizer = torch.optim.SGD(
+                weights,
+                lr=float(problem.learning_rates[r]),
+                weight_decay=float(problem.weight_decays[r]),
+            )
+            for _ in range(regime.steps):
+                optimizer.zero_grad(set_to_none=True)
+                output = _torch_forward(torch, weights, x, regime.num_nonlinear)
+                loss = 0.5 * torch.sum((output - targets) ** 2) / x.shape[0]
+                loss.backward()
+                optimizer.step()
+            finals.append([w.detach().numpy() for w in weights])
+        return [np.stack(layer) for layer in zip(*finals)]
+
+    return run
+
+
+def torch_func_trainer(regime: Regime, problem: Problem) -> Trainer:
+    """PyTorch ``torch.func.vmap(grad(loss))`` over weights stacked along the run axis."""
+    import torch
+    from torch.func import grad, vmap
+
+    x, targets = torch.from_numpy(problem.x), torch.from_numpy(problem.targets)
+    lrs = torch.from_numpy(problem.learning_rates)[:, None, None]
+    wds = torch.from_numpy(problem.weight_decays)[:, None, None]
+
+    def loss(weights, x, targets):
+        output = _torch_forward(torch, weights, x, regime.num_nonlinear)
+        return 0.5 * torch.sum((output - targets) ** 2) / x.shape[0]
+
+    batched_grad = vmap(grad(loss), in_dims=(0, None, None))
+
+    def run() -> list[np.ndarray]:
+        weights = [torch.tensor(w) for w in problem.weights]
+        for _ in range(regime.steps):
+            grads = batched_grad(weights, x, targets)
+            with torch.no_grad():
+                for w, g in zip(weights, grads):
+                    w.sub_(lrs * (g + wds * w))
+        return [w.numpy() for w in weights]
+
+    return run
+
+
+def torch_available() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def make_trainer(name: str, regime: Regime, problem: Problem) -> Trainer:
+    """The trainer of implementation ``name`` (one of IMPLEMENTATIONS)."""
+    if name == "engine":
+        return engine_trainer(regime, problem)
+    if name == "engine+metrics":
+        return engine_trainer(regime, problem, metrics=True)
+    if name == "torch loop":
+        return torch_loop_trainer(regime, problem)
+    if name == "torch.func":
+        return torch_func_trainer(regime, problem)
+    raise ValueError(f"implementation must be one of {IMPLEMENTATIONS}, got {name!r}")
+
+
+def best_time(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
+    """Best wall time of ``repeats`` calls of fn after ``warmup`` untimed calls (fn blocks)."""
+    for _ in range(warmup):
+        fn()
+    best = np.inf
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def matmul_ceiling(size: int = 2048, repeats: int = 5, use_torch: bool = True) -> dict[str, float]:
+    """Float32 GFLOP/s of one (size, size) x (size, size) matmul (2 size^3 FLOPs) in NumPy, JAX
+    and (when installed and ``use_torch``) PyTorch, each the best of ``repeats`` after warm-up."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.standard_normal((size, size)).astype(np.float32) for _ in range(2))
+    flops = 2 * size**3
+    ja, jb = jnp.asarray(a), jnp.asarray(b)
+    jmatmul = jax.jit(jnp.matmul)
+    rates = {
+        "numpy": flops / best_time(lambda: a @ b, repeats) / 1e9,
+        "jax": flops / best_time(lambda: jmatmul(ja, jb).block_until_ready(), repeats) / 1e9,
+    }
+    if use_torch and torch_available():
+        import torch
+
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        rates["torch"] = flops / best_time(lambda: ta @ tb, repeats) / 1e9
+    return rates
+
+
+def run_benchmark(
+    regimes: Sequence[Regime] = tuple(REGIMES.values()),
+    repeats: int = 3,
+    skip_torch: bool = False,
+    ceiling_size: int = 2048,
+    implementations: Sequence[str] = IMPLEMENTATIONS,
+) -> dict[str, Any]:
+    """Time every implementation on every regime.
+
+    Returns {"torch": bool (the torch rows ran), "ceiling": {backend: GFLOP/s, "best": ...},
+    "regimes": {name: {"regime": Regime, "flops": total FLOPs, "rows": {implementation:
+    {"seconds", "gflops", "speedup" (its seconds / the engine's)}}, "targets": [{"target",
+    "value", "passed"} ...], "final_loss": {implementation: (R,) float64}}}}.
+    """
+    use_torch = not skip_torch and torch_available()
+    names = [n for n in implementations if use_torch or n not in TORCH_IMPLEMENTATIONS]
+    ceiling = matmul_ceiling(ceiling_size, use_torch=use_torch)
+    ceiling["best"] = max(ceiling.values())
+    results: dict[str, Any] = {"torch": use_torch, "ceiling": ceiling, "regimes": {}}
+    for regime in regimes:
+        problem = make_problem(regime)
+        rows, final_loss = {}, {}
+        for name in names:
+            trainer = make_trainer(name, regime, problem)
+            weights = trainer()  # warm-up (compilation) and the weights to check
+            seconds = best_time(trainer, repeats, warmup=0)
+            rows[name] = {"seconds": seconds, "gflops": regime.flops / seconds / 1e9}
+            final_loss[name] = mse_objective(problem, weights, regime.num_nonlinear)
+        for row in rows.values():
+            row["speedup"] = (
+                row["seconds"] / rows["engine"]["seconds"] if "engine" in rows else None
+            )
+        results["regimes"][regime.name] = {
+            "regime": regime,
+            "flops": regime.flops,
+            "rows": rows,
+            "targets": [_check(t, rows, ceiling["best"]) for t in regime.targets],
+            "final_loss": final_loss,
+        }
+    return results
+
+
+def _check(target: Target, rows: dict[str, dict], ceiling: float) -> dict[str, Any]:
+    """Evaluate one target; value None when a needed row was not timed."""
+    if "engine" not in rows or (target.against != "ceiling" and target.against not in rows):
+        return {"target": target, "value": None, "passed": None}
+    if target.against == "ceiling":
+        value = rows["engine"]["gflops"] / ceiling
+    else:
+        value = rows[target.against]["seconds"] / rows["engine"]["seconds"]
+    return {"target": target, "value": value, "passed": value >= target.threshold}
+
+
+def format_results(results: dict[str, Any]) -> str:
+    """The printed report: the ceiling, then per regime a table of implementations (seconds,
+    GFLOP/s, % of ceiling, engine speed-up = its seconds / the engine's) and the targets."""
+    ceiling = results["ceiling"]
+    backends = ", ".join(f"{k} {v:.0f}" for k, v in ceiling.items() if k != "best")
+    lines = [f"float32 matmul ceiling: {ceiling['best']:.0f} GFLOP/s ({backends})"]
+    if not results["torch"]:
+        lines.append(
+            "PyTorch rows skipped (not installed or --skip-torch): pip install 'nc-jax[bench]'"
+        )
+    for name, entry in results["regimes"].items():
+        regime = entry["regime"]
+        lines += [
+            "",
+            f"{name}: {regime.runs} models, N = {regime.samples}, input {regime.input_dim}, "
+            f"width {regime.width}, depth {regime.num_nonlinear + regime.num_linear} "
+            f"({regime.num_linear}-layer linear head), {regime.steps} steps; "
+            f"{regime.params_per_model} params/model, {entry['flops'] / 1e9:.1f} GFLOP",
+            f"  {'implementation':<16}{'seconds':>9}{'GFLOP/s':>9}{'% ceil':>8}{'engine x':>10}",
+        ]
+        for impl, row in entry["rows"].items():
+            speedup = "" if row["speedup"] is None else f"{row['speedup']:.2f}"
+            lines.append(
+                f"  {impl:<16}{row['seconds']:>9.3f}{row['gflops']:>9.1f}"
+                f"{row['gflops'] / ceiling['best']:>8.0%}{speedup:>10}"
+            )
+        for check in entry["targets"]:
+            target = check["target"]
+            if check["value"] is None:
+                verdict = "n/a (row not timed)"
+            else:
+                shown = (
+                    f"{check['value']:.0%}"
+                    if target.against == "ceiling"
+                    else f"{check['value']:.2f}x"
+                )
+                verdict = f"{shown} {'PASS' if check['passed'] else 'MISS'}"
+            lines.append(f"  target: {target.describe()}: {verdict}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: run the benchmark and print the tables; returns 0."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--regime", choices=(*REGIMES, "all"), default="all")
+    parser.add_argument("--repeats", type=int, default=3, help="timed repeats (best is kept)")
+    parser.add_argument("--skip-torch", action="store_true", help="time only the JAX rows")
+    args = parser.parse_args(argv)
+    cores = use_cpu_cores()
+    if not args.skip_torch and not torch_available():
+        print("PyTorch is not installed: timing only the JAX rows (pip install 'nc-jax[bench]')")
+    regimes = REGIMES.values() if args.regime == "all" else [REGIMES[args.regime]]
+    print(f"jax {jax.__version__}: {cores} CPU device(s), one per core (use_cpu_cores)")
+    results = run_benchmark(list(regimes), repeats=args.repeats, skip_torch=args.skip_torch)
+    print(format_results(results))
+    return 0

@@ -1,0 +1,130 @@
+"""The training benchmark (issue 3): its FLOP convention, that the three implementations train
+the same networks from the same weights, and that the report prints (timings not asserted)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nc_jax import bench_train as bench
+from nc_jax.models.mlp import MLP
+from nc_jax.train.engine import run_mesh
+
+TINY = bench.Regime(
+    "tiny",
+    runs=3,
+    samples=20,
+    input_dim=6,
+    width=8,
+    steps=20,
+    classes=4,
+    learning_rate=0.05,
+    weight_decay=1e-2,
+    metrics_every=10,
+    targets=(bench.Target("torch.func", 1.0), bench.Target("ceiling", 0.0)),
+)
+
+
+def test_flop_count_by_hand():
+    # widths (4, 4, 2) on 3 inputs: 4*3 + 4*4 + 2*4 = 36 weights; 6 N P R = 6 * 5 * 36 * 2
+    regime = bench.Regime(
+        "hand",
+        runs=2,
+        samples=5,
+        input_dim=3,
+        width=4,
+        steps=7,
+        classes=2,
+        num_nonlinear=1,
+        num_linear=2,
+    )
+    assert regime.model.widths == (4, 4, 2)
+    assert regime.params_per_model == 36
+    assert regime.flops_per_step == 2160
+    assert regime.flops == 7 * 2160
+    # biases count: a 4-unit ReLU layer with bias (12 + 4) and a bias-free 2-unit head (8)
+    assert bench.param_count(MLP((4, 2), num_linear=1, bias=True), 3) == 24
+    assert bench.training_flops(samples=10, params=100, runs=3, steps=2) == 36_000
+
+
+def test_issue_regimes_have_the_issue_sizes():
+    small, wide = bench.REGIMES["small"], bench.REGIMES["wide"]
+    assert (small.runs, small.samples, small.input_dim, small.width, small.steps) == (
+        64,
+        200,
+        32,
+        64,
+        300,
+    )
+    assert (wide.runs, wide.samples, wide.input_dim, wide.width, wide.steps) == (
+        16,
+        1000,
+        64,
+        256,
+        50,
+    )
+    assert small.model.widths == (64, 64, 64, 64, 64, 10) and small.model.num_linear == 3
+    assert small.params_per_model == 32 * 64 + 4 * 64 * 64 + 64 * 10
+
+
+def test_engine_trains_and_lowers_the_loss():
+    problem = bench.make_problem(TINY)
+    weights = bench.engine_trainer(TINY, problem)()
+    assert [w.shape for w in weights] == [w.shape for w in problem.weights]
+    before = bench.mse_objective(problem, problem.weights, TINY.num_nonlinear)
+    after = bench.mse_objective(problem, weights, TINY.num_nonlinear)
+    assert (after < before).all()
+
+
+def test_the_three_implementations_train_the_same_networks():
+    pytest.importorskip("torch")
+    problem = bench.make_problem(TINY)
+    engine = bench.engine_trainer(TINY, problem)()
+    for name in bench.TORCH_IMPLEMENTATIONS:
+        weights = bench.make_trainer(name, TINY, problem)()
+        for ours, theirs in zip(engine, weights):
+            np.testing.assert_allclose(theirs, ours, rtol=1e-4, atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(
+            bench.mse_objective(problem, weights, TINY.num_nonlinear),
+            bench.mse_objective(problem, engine, TINY.num_nonlinear),
+            rtol=1e-4,
+            err_msg=name,
+        )
+
+
+@pytest.mark.slow
+def test_report_prints_every_row_and_target(capsys):
+    pytest.importorskip("torch")
+    results = bench.run_benchmark([TINY], repeats=1, ceiling_size=128)
+    entry = results["regimes"]["tiny"]
+    assert set(entry["rows"]) == set(bench.IMPLEMENTATIONS)
+    assert entry["rows"]["engine"]["speedup"] == pytest.approx(1.0)
+    assert [check["passed"] for check in entry["targets"]] == [
+        entry["targets"][0]["value"] >= 1.0,
+        True,
+    ]
+    losses = entry["final_loss"]
+    for name in bench.IMPLEMENTATIONS:
+        np.testing.assert_allclose(losses[name], losses["engine"], rtol=1e-4)
+    text = bench.format_results(results)
+    for name in bench.IMPLEMENTATIONS:
+        assert name in text
+    assert "GFLOP/s" in text and "matmul ceiling" in text
+    assert "target: engine >= 1x torch.func" in text and "of the matmul ceiling" in text
+
+
+def test_main_without_torch_times_only_the_jax_rows(monkeypatch, capsys):
+    monkeypatch.setitem(bench.REGIMES, "small", TINY)
+    monkeypatch.setattr(bench, "torch_available", lambda: False)
+    assert bench.main(["--regime", "small", "--repeats", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "PyTorch is not installed" in out
+    assert "engine+metrics" in out and "torch loop" not in out
+    assert "n/a (row not timed)" in out
+
+
+def test_run_mesh_uses_the_devices_that_divide_the_runs():
+    import jax
+
+    devices = jax.devices()[:1]
+    assert run_mesh(6, devices) is None
