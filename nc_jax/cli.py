@@ -6,6 +6,7 @@ Subcommands:
   check     train a paper's setting and check its theorems (``nc-jax check jacot2025``); the
             papers are found through the ``nc_jax.theorems`` entry points, so nc_jax never
             imports the theorems package
+  bench     the training benchmark: this engine vs a PyTorch loop vs torch.func (bench extra)
 """
 
 from __future__ import annotations
@@ -139,6 +140,12 @@ def run_check(args: argparse.Namespace) -> int:
     return modules[paper].load().main([*only, *args.options], prog=f"nc-jax check {paper}")
 
 
+def run_bench(args: argparse.Namespace) -> int:
+    from nc_jax.bench_train import main as bench_main
+
+    return bench_main(args.options)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nc-jax", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -162,11 +169,23 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--list", action="store_true", help="list every registered theorem")
     check.add_argument("options", nargs=argparse.REMAINDER, help="passed to the paper's script")
     check.set_defaults(run=run_check)
+    bench = commands.add_parser(
+        "bench",
+        help="training benchmark: engine vs PyTorch loop vs torch.func",
+        description="nc-jax bench [--regime small|wide|all] [--repeats N] [--skip-torch]",
+    )
+    bench.add_argument("options", nargs=argparse.REMAINDER, help="passed to nc_jax.bench_train")
+    bench.set_defaults(run=run_bench)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not hasattr(args, "options"):
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:  # options of a script behind check/bench that precede its positionals
+        args.options = [*unknown, *args.options]
     try:
         return args.run(args)
     except (ValueError, FileNotFoundError) as error:

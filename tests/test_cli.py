@@ -70,3 +70,12 @@ def test_check_lists_runs_one_theorem_and_rejects_unknown_papers(capsys, tmp_pat
     assert all(c["verdict"] == "holds" for c in saved["checks"])
     assert main(["check", "smith2030"]) == 2
     assert "no registered theorem module 'smith2030'" in capsys.readouterr().err
+
+
+def test_bench_forwards_its_options_to_the_benchmark(monkeypatch):
+    import nc_jax.bench_train
+
+    seen = []
+    monkeypatch.setattr(nc_jax.bench_train, "main", lambda argv: seen.append(argv) or 0)
+    assert main(["bench", "--regime", "small", "--skip-torch"]) == 0
+    assert seen == [["--regime", "small", "--skip-torch"]]

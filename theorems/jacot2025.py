@@ -34,7 +34,7 @@ import numpy as np
 from nc_jax.data import DATASETS, load_dataset
 from nc_jax.io import write_json_atomic, write_npz_atomic
 from nc_jax.models import MLP
-from nc_jax.train import RunState, TrainConfig, init_runs, make_data, train
+from nc_jax.train import RunState, TrainConfig, init_runs, make_data, run_mesh, train, use_cpu_cores
 from theorems.base import CheckResult, Theorem, check, select
 from theorems.jacot2025_bounds import THEOREMS
 from theorems.jacot2025_measure import (
@@ -254,7 +254,7 @@ def run(setting: Setting, results_dir: Path, theorems: Sequence[Theorem], retrai
     lrs, seeds = setting.grid()
     initial = init_runs(model, config, data.x.shape[1], lrs, setting.weight_decay, seeds)
     if retrain:
-        result = train(model, config, data, initial, progress=True)
+        result = train(model, config, data, initial, mesh=run_mesh(len(lrs)), progress=True)
         final, trajectory = result.state, result.trajectory
         write_json_atomic(results_dir / "setting.json", dataclasses.asdict(setting))
         _save_tree(results_dir / "final_state.npz", final)
@@ -349,6 +349,7 @@ def setting_from_args(args: argparse.Namespace) -> Setting:
 def main(argv: Sequence[str] | None = None, prog: str = "python -m theorems.jacot2025") -> int:
     """Run the checks; exit status 0, 1 when a check is violated, 2 on bad arguments."""
     args = build_parser(prog).parse_args(argv)
+    use_cpu_cores()  # one JAX device per core: the runs train in parallel (engine docstring)
     results_dir = Path(args.results)
     try:
         if args.recheck:
