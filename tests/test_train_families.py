@@ -89,3 +89,17 @@ def test_sharding_over_four_devices_matches_one_device():
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "SHARDED-OK" in done.stdout
+
+
+def test_process_share_splits_the_runs_over_processes(monkeypatch):
+    import jax
+
+    from nc_jax.train import process_share
+
+    np.testing.assert_array_equal(process_share(5), np.arange(5))  # one process: every run
+    monkeypatch.setattr(jax, "process_count", lambda: 3)
+    shares = []
+    for index in range(3):
+        monkeypatch.setattr(jax, "process_index", lambda index=index: index)
+        shares.append(process_share(8))
+    assert [s.tolist() for s in shares] == [[0, 3, 6], [1, 4, 7], [2, 5]]

@@ -440,6 +440,19 @@ def run_mesh(num_runs: int, devices: Any = None) -> Mesh | None:
     return None if count == 1 else Mesh(np.array(devices[:count]), ("run",))
 
 
+def process_share(num_runs: int) -> np.ndarray:
+    """Indices of the runs this process trains in a multi-host job: runs
+    ``process_index, process_index + P, ...`` of ``num_runs`` (P = jax.process_count()).
+
+    Multi-host recipe (runs never communicate, so no global array is needed): every process
+    calls ``jax.distributed.initialize()``, builds the initial states of
+    ``process_share(R)`` only, trains them on its local devices with
+    ``train(..., mesh=run_mesh(len(share), jax.local_devices()))`` and writes its own results;
+    process 0 merges them. On one process this is every run.
+    """
+    return np.arange(jax.process_index(), num_runs, jax.process_count())
+
+
 def _shard(tree: Any, mesh: Mesh | None, spec: PartitionSpec) -> Any:
     if mesh is None:
         return tree
