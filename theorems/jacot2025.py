@@ -156,25 +156,26 @@ def evaluate(
 
 def format_results(results: Sequence[CheckResult]) -> str:
     """One row per check and run, then one summary row per check."""
+    w = max(len(r.theorem_id) for r in results) if results else 5
     lines = [
-        f"{'check':<34} {'run':<20} {'verdict':<9} {'bound':>11} {'measured':>11} "
+        f"{'check':<{w}} {'run':<20} {'verdict':<9} {'bound':>11} {'measured':>11} "
         f"{'slack':>9}  failing hypothesis"
     ]
     for r in results:
         failing = "; ".join(h.describe() for h in r.failing)
         lines.append(
-            f"{r.theorem_id:<34} {r.label:<20} {r.verdict:<9} {r.bound:>11.4g} "
+            f"{r.theorem_id:<{w}} {r.label:<20} {r.verdict:<9} {r.bound:>11.4g} "
             f"{r.measured:>11.4g} {r.slack:>9.3g}  {failing}"
         )
     lines.append("")
-    lines.append(f"{'summary':<34} {'holds':>6} {'violated':>9} {'vacuous':>8}  slack range")
+    lines.append(f"{'summary':<{w}} {'holds':>6} {'violated':>9} {'vacuous':>8}  slack range")
     for theorem_id in dict.fromkeys(r.theorem_id for r in results):
         rows = [r for r in results if r.theorem_id == theorem_id]
         counts = {v: sum(r.verdict == v for r in rows) for v in ("holds", "violated", "vacuous")}
         slacks = [r.slack for r in rows if math.isfinite(r.slack)]
         span = f"{min(slacks):.3g} .. {max(slacks):.3g}" if slacks else "-"
         lines.append(
-            f"{theorem_id:<34} {counts['holds']:>6} {counts['violated']:>9} "
+            f"{theorem_id:<{w}} {counts['holds']:>6} {counts['violated']:>9} "
             f"{counts['vacuous']:>8}  {span}"
         )
     return "\n".join(lines)
