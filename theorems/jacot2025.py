@@ -25,14 +25,19 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.data import DATASETS, load_dataset
-from nc_jax.io import write_json_atomic, write_npz_atomic
+from nc_jax.data import DATASETS, Dataset, load_dataset
+from nc_jax.io import (
+    read_npz,
+    read_tree_npz,
+    write_json_atomic,
+    write_npz_atomic,
+    write_tree_npz_atomic,
+)
 from nc_jax.models import MLP
 from nc_jax.train import RunState, TrainConfig, init_runs, make_data, run_mesh, train, use_cpu_cores
 from theorems.base import CheckResult, Theorem, check, select
@@ -117,13 +122,13 @@ def _run_state64(state: RunState, index: int) -> RunState:
 
 
 def measure_run(
-    setting: Setting, state: RunState, index: int, x: np.ndarray, y: np.ndarray
+    setting: Setting, state: RunState, index: int, dataset: Dataset
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Every quantity of trained run ``index`` of ``state`` (float64): Theorem 3.1 on its final
     parameters, the Section 4 replay of ``replay_steps`` further engine steps from its final
     state, the Section 5 gradient balance and NTK. Returns (quantities, replay curves)."""
     model, config = setting.model(), setting.config()
-    num_classes = int(np.max(y)) + 1
+    x, y, num_classes = dataset.x, dataset.y, dataset.num_classes
     with jax.enable_x64(True):
         run = _run_state64(state, index)
         data = make_data(x, y, num_classes, dtype=jnp.float64)
@@ -236,17 +241,6 @@ def plot_results(
     plt.close(fig)
 
 
-def _save_tree(path: Path, tree: Any) -> None:
-    leaves = jax.tree_util.tree_leaves(tree)
-    write_npz_atomic(path, {f"leaf_{i}": np.asarray(v) for i, v in enumerate(leaves)})
-
-
-def _load_tree(path: Path, template: Any) -> Any:
-    with np.load(path) as saved:
-        leaves = [saved[f"leaf_{i}"] for i in range(len(saved.files))]
-    return jax.tree_util.tree_unflatten(jax.tree_util.tree_structure(template), leaves)
-
-
 def run(setting: Setting, results_dir: Path, theorems: Sequence[Theorem], retrain: bool = True):
     """Train (or reload from ``results_dir``), measure, check, write; returns the results."""
     results_dir = Path(results_dir)
@@ -258,19 +252,18 @@ def run(setting: Setting, results_dir: Path, theorems: Sequence[Theorem], retrai
         result = train(model, config, data, initial, mesh=run_mesh(len(lrs)), progress=True)
         final, trajectory = result.state, result.trajectory
         write_json_atomic(results_dir / "setting.json", dataclasses.asdict(setting))
-        _save_tree(results_dir / "final_state.npz", final)
+        write_tree_npz_atomic(results_dir / "final_state.npz", final)
         write_npz_atomic(results_dir / "trajectory.npz", trajectory)
     else:
-        final = _load_tree(results_dir / "final_state.npz", initial)
-        with np.load(results_dir / "trajectory.npz") as saved:
-            trajectory = {key: saved[key] for key in saved.files}
+        final = read_tree_npz(results_dir / "final_state.npz", initial)
+        trajectory = read_npz(results_dir / "trajectory.npz")
     labels = _labels(setting)
     kept, quantities, replays = [], [], []
     for index, diverged in enumerate(np.asarray(final.diverged)):
         if diverged:
             print(f"{labels[index]}: diverged during training; not checked", file=sys.stderr)
             continue
-        q, replay = measure_run(setting, final, index, ds.x, ds.y)
+        q, replay = measure_run(setting, final, index, ds)
         kept.append(labels[index])
         quantities.append(q)
         replays.append(replay)

@@ -36,15 +36,28 @@ def psi(eps1: float, eps2: float, r: float, s_k: float, n_penultimate: int) -> f
     return r * (eps1 / (s_k - eps1) + math.sqrt(n_penultimate * eps2))
 
 
+def _bias_free(q: Q) -> Hypothesis:
+    """The theory's head has no biases (the balancedness identities need none)."""
+    return Hypothesis("bias-free linear head", q["head_bias_free"], 1, ">=")
+
+
+def _head_hypotheses(q: Q) -> tuple[Hypothesis, ...]:
+    """The structure Theorem 3.1 assumes: a bias-free linear head of depth L2 >= 2."""
+    return Hypothesis("linear head depth L2 >= 2", q["L2"], 2, ">="), _bias_free(q)
+
+
+def _below_labels(q: Q) -> Hypothesis:
+    return Hypothesis("eps1 < s_K(Y)", q["eps1"], q["s_K_Y"], "<")
+
+
 def _interpolation_hypotheses(q: Q) -> tuple[Hypothesis, ...]:
-    """(H4) of Theorem 3.1 plus the structural hypotheses: a bias-free head of depth >= 2.
-    (H1)-(H3) hold by construction: eps1, eps2 and r are the measured values."""
+    """(H4) of Theorem 3.1 plus the head structure. (H1)-(H3) hold by construction: eps1,
+    eps2 and r are the measured values."""
     half_centred = math.sqrt((q["K"] - 1) * q["N"] / (4 * q["K"]))
     return (
-        Hypothesis("H4: eps1 < s_K(Y)", q["eps1"], q["s_K_Y"], "<"),
+        _below_labels(q),
         Hypothesis("H4: eps1 <= sqrt((K-1)N/(4K))", q["eps1"], half_centred),
-        Hypothesis("linear head depth L2 >= 2", q["L2"], 2, ">="),
-        Hypothesis("bias-free linear head", q["head_bias_free"], 1, ">="),
+        *_head_hypotheses(q),
     )
 
 
@@ -81,7 +94,7 @@ def _nc2(q: Q) -> Evaluation:
         )
     else:
         bound = math.inf
-    hypotheses = (_delta_hypothesis(q), *_interpolation_hypotheses(q)[2:], _balanced(q))
+    hypotheses = (_delta_hypothesis(q), *_head_hypotheses(q), _balanced(q))
     return Evaluation(hypotheses, bound, q["kappa_M"], {"delta": delta, "kappa_WL": kappa_w})
 
 
@@ -94,7 +107,7 @@ def _nc3(q: Q) -> Evaluation:
         + q["r"] ** 2 * math.sqrt(q["eps2_last"]) / q["s_K_Y"]
     )
     bound = (1 - delta) / denominator
-    hypotheses = (_delta_hypothesis(q), *_interpolation_hypotheses(q)[2:], _balanced(q))
+    hypotheses = (_delta_hypothesis(q), *_head_hypotheses(q), _balanced(q))
     return Evaluation(hypotheses, bound, q["cos_min"], {"delta": delta, "kappa_WL": kappa_w})
 
 
@@ -115,10 +128,9 @@ def _head_to_last_layer(q: Q) -> Evaluation:
     denominator = floor - 2 * e
     bound = c3**2 + (1 + c3**2) * e / denominator if denominator > 0 else math.inf
     hypotheses = (
-        Hypothesis("eps1 < s_K(Y)", q["eps1"], q["s_K_Y"], "<"),
+        _below_labels(q),
         Hypothesis("((s_K(Y) - eps1)/r)^(2 L2) - 2e > 0", denominator, 0, ">"),
-        Hypothesis("linear head depth L2 >= 2", q["L2"], 2, ">="),
-        Hypothesis("bias-free linear head", q["head_bias_free"], 1, ">="),
+        *_head_hypotheses(q),
     )
     measured = q["kappa_WL"] ** (2 * depth)
     return Evaluation(hypotheses, bound, measured, {"e": e, "c3": c3})
@@ -131,33 +143,31 @@ def _head_to_last_spectral(q: Q) -> Evaluation:
     bound = (q["head_s1"] ** 2 + e) / denominator if denominator > 0 else math.inf
     hypotheses = (
         Hypothesis("s_K(W_{L:L1+1})^2 - e > 0", denominator, 0, ">"),
-        Hypothesis("linear head depth L2 >= 2", q["L2"], 2, ">="),
-        Hypothesis("bias-free linear head", q["head_bias_free"], 1, ">="),
+        *_head_hypotheses(q),
     )
     measured = q["kappa_WL"] ** (2 * depth)
     return Evaluation(hypotheses, bound, measured, {"e": e, "c3": q["kappa_head"]})
 
 
+def _gd_hypotheses(q: Q) -> tuple[Hypothesis, ...]:
+    """Section 4's identity needs plain GD with coupled decay and bias-free linear layers."""
+    return Hypothesis("plain GD with coupled weight decay", q["gd_coupled"], 1, ">="), _bias_free(q)
+
+
 def _recursion(q: Q) -> Evaluation:
-    hypotheses = (
-        Hypothesis("plain GD with coupled weight decay", q["gd_coupled"], 1, ">="),
-        Hypothesis("bias-free linear head", q["head_bias_free"], 1, ">="),
-    )
+    hypotheses = _gd_hypotheses(q)
     return Evaluation(hypotheses, RECURSION_TOLERANCE, q["recursion_residual"])
 
 
 def _envelope(q: Q) -> Evaluation:
-    hypotheses = (
-        Hypothesis("plain GD with coupled weight decay", q["gd_coupled"], 1, ">="),
-        Hypothesis("bias-free linear head", q["head_bias_free"], 1, ">="),
-    )
+    hypotheses = _gd_hypotheses(q)
     return Evaluation(hypotheses, 1.0, q["envelope_ratio"])
 
 
 def _critical_balance(q: Q) -> Evaluation:
     hypotheses = (
         Hypothesis("weight decay lambda > 0", q["weight_decay"], 0, ">"),
-        Hypothesis("bias-free linear head", q["head_bias_free"], 1, ">="),
+        _bias_free(q),
     )
     gap = abs(q["kappa_WL"] - q["kappa_head"] ** (1 / q["L2"]))
     extras = {"kappa_gap": gap, "kappa_WL": q["kappa_WL"], "kappa_head": q["kappa_head"]}
@@ -171,8 +181,8 @@ def ntk_floor(q: Q) -> float:
 
 def _ntk(q: Q) -> Evaluation:
     hypotheses = (
-        Hypothesis("eps1 < s_K(Y)", q["eps1"], q["s_K_Y"], "<"),
-        Hypothesis("bias-free linear head", q["head_bias_free"], 1, ">="),
+        _below_labels(q),
+        _bias_free(q),
     )
     return Evaluation(hypotheses, ntk_floor(q), q["ntk_lambda_max"])
 
@@ -182,8 +192,8 @@ def _edge_of_stability(q: Q) -> Evaluation:
     bound = q["norm_first_linear"] * math.sqrt(2 / q["step_scale"]) / gap if gap > 0 else math.inf
     hypotheses = (
         Hypothesis("stable GD: eta c lambda_max(NTK) <= 2", q["stability_product"], 2),
-        Hypothesis("eps1 < s_K(Y)", q["eps1"], q["s_K_Y"], "<"),
-        Hypothesis("bias-free linear head", q["head_bias_free"], 1, ">="),
+        _below_labels(q),
+        _bias_free(q),
     )
     return Evaluation(hypotheses, bound, q["kappa_head"], {"eta_c": q["step_scale"]})
 

@@ -123,11 +123,9 @@ def gradient_balance_bound(
     if weight_decay <= 0:
         return float("inf")
     grads = jax.grad(data_loss_fn(model, config))(params, data.x, data.targets)
-    (w_prev, w_last), (g_prev, g_last) = (
-        [params[-2]["w"], params[-1]["w"]],
-        [grads[-2]["w"], grads[-1]["w"]],
-    )
-    full_prev, full_last = g_prev + weight_decay * w_prev, g_last + weight_decay * w_last
+    w_prev, w_last = params[-2]["w"], params[-1]["w"]
+    full_prev = grads[-2]["w"] + weight_decay * w_prev  # gradients of the regularised objective
+    full_last = grads[-1]["w"] + weight_decay * w_last
     return (_op(w_last) * _op(full_last) + _op(full_prev) * _op(w_prev)) / weight_decay
 
 

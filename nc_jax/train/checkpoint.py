@@ -16,10 +16,15 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 
-from nc_jax.io import write_json_atomic, write_npz_atomic
+from nc_jax.io import (
+    read_npz,
+    read_tree_npz,
+    write_json_atomic,
+    write_npz_atomic,
+    write_tree_npz_atomic,
+)
 
 POINTER = "checkpoint.json"
 
@@ -29,10 +34,7 @@ def save_checkpoint(
 ) -> None:
     """Save ``state`` (a pytree) and ``logs`` as checkpoint number ``chunk``."""
     directory = Path(directory)
-    leaves = jax.tree_util.tree_leaves(state)
-    write_npz_atomic(
-        directory / f"state-{chunk}.npz", {f"leaf_{i}": np.asarray(v) for i, v in enumerate(leaves)}
-    )
+    write_tree_npz_atomic(directory / f"state-{chunk}.npz", state)
     write_npz_atomic(directory / f"logs-{chunk}.npz", logs)
     write_json_atomic(directory / POINTER, {"chunk": chunk, "fingerprint": fingerprint})
     for old in (*directory.glob("state-*.npz"), *directory.glob("logs-*.npz")):
@@ -61,11 +63,5 @@ def load_checkpoint(
             "number of runs differ); use another checkpoint_dir or delete it to start afresh"
         )
     chunk = int(meta["chunk"])
-    with np.load(Path(directory) / f"state-{chunk}.npz") as saved:
-        leaves = [saved[f"leaf_{i}"] for i in range(len(saved.files))]
-    treedef = jax.tree_util.tree_structure(template)
-    if treedef.num_leaves != len(leaves):
-        raise ValueError(f"the checkpoint in {directory} does not match the run state structure")
-    with np.load(Path(directory) / f"logs-{chunk}.npz") as saved:
-        logs = {key: saved[key] for key in saved.files}
-    return jax.tree_util.tree_unflatten(treedef, leaves), logs, chunk
+    state = read_tree_npz(Path(directory) / f"state-{chunk}.npz", template)
+    return state, read_npz(Path(directory) / f"logs-{chunk}.npz"), chunk
