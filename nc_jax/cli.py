@@ -15,10 +15,9 @@ import argparse
 import json
 import math
 import sys
+import traceback
 from collections.abc import Sequence
-from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -113,31 +112,80 @@ def run_metrics(args: argparse.Namespace) -> int:
     return 0
 
 
-THEOREM_GROUP = "nc_jax.theorems"
-
-
-def _theorem_modules() -> dict[str, Any]:
-    """Registered paper modules, name -> entry point (not yet imported)."""
-    return {point.name: point for point in entry_points(group=THEOREM_GROUP)}
-
-
 def run_check(args: argparse.Namespace) -> int:
-    modules = _theorem_modules()
+    from nc_jax.checks import get_paper, load_papers
+    from nc_jax.checks.runner import main as check_main
+
     if args.list:
-        for _, point in sorted(modules.items()):
-            for theorem in point.load().THEOREMS:
+        for paper in load_papers().values():
+            for theorem in paper.theorems:
                 print(f"{theorem.id:<42} {theorem.provenance:<8} {theorem.statement}")
         return 0
     if args.target is None:
-        raise ValueError(f"name a paper or a theorem id to check; registered: {sorted(modules)}")
-    paper = args.target.split(".")[0]
-    if paper not in modules:
-        raise ValueError(
-            f"no registered theorem module {paper!r}; registered: {sorted(modules)} "
-            "(is the package that provides it installed?)"
-        )
-    only = ["--only", args.target] if args.target != paper else []
-    return modules[paper].load().main([*only, *args.options], prog=f"nc-jax check {paper}")
+        raise ValueError(f"name a paper or a theorem id to check; registered: {paper_names()}")
+    paper = get_paper(args.target.split(".")[0])
+    only = ["--only", args.target] if args.target != paper.name else []
+    return check_main(paper, [*only, *args.options], prog=f"nc-jax check {paper.name}")
+
+
+class _CheckHelp(argparse.Action):
+    """``nc-jax check --help``: the usage, then every registered paper with its options."""
+
+    def __init__(self, option_strings, dest, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, help="show this help and every paper's")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from nc_jax.checks import load_papers
+        from nc_jax.checks.runner import build_parser as paper_parser
+
+        parser.print_help()
+        for paper in load_papers().values():
+            print(f"\n=== paper {paper.name}: {paper.title} ===")
+            print(paper_parser(paper, f"nc-jax check {paper.name}").format_help())
+        parser.exit()
+
+
+def paper_names() -> list[str]:
+    from nc_jax.checks import paper_names as names
+
+    return names()
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    from nc_jax import sweep
+    from nc_jax.results import summarize
+
+    if args.status is not None:
+        if args.grid is not None:
+            raise ValueError("--status DIR reads a sweep directory; drop GRID.toml")
+        print(sweep.status(args.status))
+        return 0
+    if args.grid is None or args.out is None:
+        raise ValueError("give GRID.toml and --out DIR (or --status DIR)")
+    if args.executor != "ray" and args.address is not None:
+        raise ValueError("--address names a Ray cluster: add --executor ray or drop it")
+    shard = sweep.parse_shard(args.shard) if args.shard else None
+    if args.run_group is not None and args.run_group < 1:
+        raise ValueError(f"--run-group must be >= 1, got {args.run_group}")
+    grid = sweep.read_grid_file(args.grid, quick=args.quick, overrides=args.set)
+    sweep.maybe_initialize_distributed()
+    from nc_jax.train import use_cpu_cores
+
+    use_cpu_cores()
+    written = sweep.sweep(
+        grid,
+        args.out,
+        extend=args.extend,
+        shard=shard,
+        executor=args.executor,
+        address=args.address,
+        run_group=args.run_group,
+        progress=not args.no_progress,
+    )
+    table = sweep.load(args.out)
+    print(f"wrote {written} cells; {args.out} now holds {table['cell'].nunique()} cells")
+    print(summarize(table))
+    return 1 if (table["verdict"] == "violated").any() else 0
 
 
 def run_bench(args: argparse.Namespace) -> int:
@@ -147,7 +195,12 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="nc-jax", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="nc-jax",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"nc-jax {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     data = commands.add_parser("data", help="load a dataset and describe it")
     _add_dataset_arguments(data)
@@ -162,13 +215,49 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check",
         help="train a paper's setting and check its theorems",
-        description="nc-jax check PAPER|THEOREM_ID [options of the paper's check script]; "
-        "e.g. nc-jax check jacot2025 --steps 2000, nc-jax check jacot2025.thm3_1.nc1",
+        description="nc-jax check PAPER|THEOREM_ID [options of the paper's setting]; "
+        "e.g. nc-jax check jacot2025 --steps 2000, nc-jax check jacot2025.thm3_1.nc1. "
+        "Exit status: 0 every check holds or is vacuous, 1 a check is violated, 2 bad usage "
+        "or input, 3 an unexpected error.",
+        add_help=False,
     )
-    check.add_argument("target", nargs="?", help="paper (jacot2025) or theorem id")
+    check.add_argument("-h", "--help", action=_CheckHelp)
+    check.add_argument("target", nargs="?", help="paper (e.g. jacot2025) or theorem id")
     check.add_argument("--list", action="store_true", help="list every registered theorem")
     check.add_argument("options", nargs=argparse.REMAINDER, help="passed to the paper's script")
     check.set_defaults(run=run_check)
+    sweep = commands.add_parser(
+        "sweep",
+        help="train and check a grid of settings, resumable",
+        description="nc-jax sweep GRID.toml --out DIR: every cell of the grid (a paper's "
+        "settings), trained bucket by bucket, one JSON line per finished cell in DIR; rerun the "
+        "same command to resume. Exit status: 0 no check violated, 1 a check is violated, "
+        "2 bad usage or input (a bad grid is reported before anything trains), 3 an unexpected "
+        "error.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    sweep.add_argument("grid", nargs="?", help="the grid file (see experiments/grids/)")
+    sweep.add_argument("--out", help="the results directory")
+    sweep.add_argument("--quick", action="store_true", help="apply the grid's [quick] table")
+    sweep.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a fixed value or a grid axis, the value as in TOML (repeat)",
+    )
+    sweep.add_argument("--extend", action="store_true", help="allow adding cells to --out")
+    sweep.add_argument("--shard", default=None, metavar="I/N", help="run share I of N buckets")
+    sweep.add_argument(
+        "--executor", default="local", choices=("local", "ray"), help="where buckets run"
+    )
+    sweep.add_argument("--address", default=None, help="Ray cluster address HOST:PORT")
+    sweep.add_argument(
+        "--run-group", type=int, default=None, help="runs trained at a time (default: by memory)"
+    )
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bars")
+    sweep.add_argument("--status", default=None, metavar="DIR", help="summarise a sweep directory")
+    sweep.set_defaults(run=run_sweep)
     bench = commands.add_parser(
         "bench",
         help="training benchmark: engine vs PyTorch loop vs torch.func",
@@ -191,6 +280,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as error:
         print(f"nc-jax {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except Exception:  # a bug: never exit 1, which means "a bound is violated"
+        traceback.print_exc()
+        print(f"nc-jax {args.command}: internal error (exit 3); please report it", file=sys.stderr)
+        return 3
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("nc-jax")
+    except PackageNotFoundError:
+        return "(not installed)"
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Atomic file writes: a reader (or a crash) never sees a half-written file."""
+"""Atomic file writes: a reader (or a crash) never sees a half-written file.
+
+Files are created readable by everyone (mode 0644, like any file ``open`` creates under the
+usual umask), not 0600 as ``tempfile`` would leave them: results are meant to be shared.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from typing import Any
 import jax
 import numpy as np
 
+FILE_MODE = 0o644
+
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to a temporary file next to ``path``, then rename it onto ``path``."""
@@ -21,6 +27,7 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(temp, FILE_MODE)
         os.replace(temp, path)
     except BaseException:
         os.unlink(temp)

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 from nc_jax.cli import format_table, main
+from nc_jax.results import read_cells
 
 
 def test_data_describes_the_embedded_digits(capsys):
@@ -62,14 +63,14 @@ def test_check_lists_runs_one_theorem_and_rejects_unknown_papers(capsys, tmp_pat
         "--replay-steps", "5",
     ]  # fmt: skip
     assert main(argv) == 0
-    saved = json.loads((tmp_path / "checks.json").read_text())
-    assert {c["theorem_id"] for c in saved["checks"]} == {
+    (record,) = read_cells(tmp_path)
+    assert {c["theorem_id"] for c in record["checks"]} == {
         "jacot2025.sec4.recursion",
         "jacot2025.sec4.envelope",
     }
-    assert all(c["verdict"] == "holds" for c in saved["checks"])
+    assert all(c["verdict"] == "holds" for c in record["checks"])
     assert main(["check", "smith2030"]) == 2
-    assert "no registered theorem module 'smith2030'" in capsys.readouterr().err
+    assert "no registered paper 'smith2030'" in capsys.readouterr().err
 
 
 def test_bench_forwards_its_options_to_the_benchmark(monkeypatch):

@@ -1,4 +1,4 @@
-"""The theorem contract: comparisons, verdicts (a failing hypothesis is never 'holds'), slack,
+"""The check contract: comparisons, verdicts (a failing hypothesis is never 'holds'), slack,
 JSON, and the entry-point registry."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from theorems.base import (
+from nc_jax.checks.contract import (
     Evaluation,
     Hypothesis,
     Theorem,

@@ -5,7 +5,6 @@ script end to end."""
 
 from __future__ import annotations
 
-import json
 import math
 
 import jax
@@ -17,12 +16,14 @@ from fixtures import balanced_labels
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from nc_jax import results
+from nc_jax.checks import check
+from nc_jax.checks.runner import main as check_main
 from nc_jax.models import MLP
 from nc_jax.train import TrainConfig, init_runs, make_data
-from theorems import jacot2025
-from theorems.base import check
-from theorems.jacot2025_bounds import THEOREMS, psi
-from theorems.jacot2025_measure import (
+from theorems.jacot2025 import PAPER
+from theorems.jacot2025.bounds import THEOREMS, psi
+from theorems.jacot2025.measure import (
     gradient_balance_bound,
     network_quantities,
     ntk_top_eigenvalue,
@@ -325,41 +326,49 @@ TINY = [
 ]  # fmt: skip
 
 
+def _checks(directory):
+    (record,) = results.read_cells(directory)
+    return record["checks"]
+
+
 def test_script_trains_checks_writes_and_rechecks(tmp_path, capsys):
     out = tmp_path / "results"
-    status = jacot2025.main([*TINY, "--results", str(out)])
+    status = check_main(PAPER, [*TINY, "--results", str(out)])
     printed = capsys.readouterr().out
-    saved = json.loads((out / "checks.json").read_text())
-    assert status == (1 if any(c["verdict"] == "violated" for c in saved["checks"]) else 0)
+    saved = _checks(out)
+    assert status == (1 if any(c["verdict"] == "violated" for c in saved) else 0)
     assert status == 0
-    assert len(saved["checks"]) == 2 * len(THEOREMS)
-    assert {c["theorem_id"] for c in saved["checks"]} == set(BY_ID)
+    assert len(saved) == 2 * len(THEOREMS)
+    assert {c["theorem_id"] for c in saved} == set(BY_ID)
     assert "jacot2025.thm3_1.nc1" in printed and "summary" in printed
     assert (out / "checks.png").stat().st_size > 10_000
-    again = jacot2025.main(["--results", str(out), "--recheck", "--only", "jacot2025.thm3_1"])
-    rechecked = json.loads((out / "checks.json").read_text())
+    again = check_main(PAPER, ["--results", str(out), "--recheck", "--only", "jacot2025.thm3_1"])
+    rechecked = _checks(out)
     assert again == 0
-    assert {c["theorem_id"] for c in rechecked["checks"]} == {
+    assert {c["theorem_id"] for c in rechecked} == {
         t for t in BY_ID if t.startswith("jacot2025.thm3_1")
     }
-    before = {(c["theorem_id"], c["label"]): c["measured"] for c in saved["checks"]}
-    for c in rechecked["checks"]:
+    before = {(c["theorem_id"], c["label"]): c["measured"] for c in saved}
+    for c in rechecked:
         assert c["measured"] == before[(c["theorem_id"], c["label"])]
+    table = results.load(out)  # the sweep's loader reads a check run too
+    assert len(table) == len(rechecked) and set(table["seed"]) == {0, 1}
 
 
 def test_script_rejects_bad_arguments(tmp_path, capsys):
-    assert jacot2025.main(["--results", str(tmp_path), "--recheck"]) == 2
-    assert "setting.json" in capsys.readouterr().err
-    assert jacot2025.main([*TINY, "--num-linear", "1", "--results", str(tmp_path)]) == 2
-    assert "num_linear" in capsys.readouterr().err
+    assert check_main(PAPER, ["--results", str(tmp_path), "--recheck"]) == 2
+    assert "grid.json" in capsys.readouterr().err
+    assert check_main(PAPER, [*TINY, "--num-linear", "1", "--results", str(tmp_path)]) == 2
+    assert "--num-linear" in capsys.readouterr().err
+    assert check_main(PAPER, ["--data-dir", "/tmp", "--results", str(tmp_path)]) == 2
+    assert "--data-dir: digits is embedded" in capsys.readouterr().err
 
 
 @pytest.mark.slow
 def test_default_setting_is_non_vacuous_for_theorem_3_1(tmp_path):
     """The README's main job: every Theorem 3.1 check holds non-vacuously on every run."""
-    assert jacot2025.main(["--results", str(tmp_path)]) == 0
-    saved = json.loads((tmp_path / "checks.json").read_text())
-    for c in saved["checks"]:
+    assert check_main(PAPER, ["--results", str(tmp_path)]) == 0
+    for c in _checks(tmp_path):
         assert c["verdict"] != "violated"
         if c["theorem_id"] in {
             "jacot2025.thm3_1.within_mass",

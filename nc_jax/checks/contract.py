@@ -1,8 +1,9 @@
-"""The theorem contract (DESIGN.md, "Theorem contract"): a check is data plus a pure function.
+"""The check contract (DESIGN.md, "Check contract"): a check is data plus a pure function, and a
+paper is a small object that fills this contract.
 
 A ``Theorem`` names what a paper states: an id (``jacot2025.thm3_1.nc1``), the reference, the
 statement as text, its provenance (``printed`` as the paper prints it, or ``derived``: an
-inequality proved from the paper's hypotheses in the theory notes, with a confidence note), the
+inequality proved from the paper's hypotheses, see docs/theory/, with a confidence note), the
 named quantities it reads, the relation of measured to bound, and ``evaluate``: a pure function
 from a mapping of quantities (floats, measured in float64) to an ``Evaluation`` (hypotheses, bound,
 measured value).
@@ -18,9 +19,58 @@ Comparisons are exact in float64 up to a relative rounding allowance ``ROUNDING`
 reported violation is never a rounding artefact of the measurement. The slack measured / bound
 is always reported.
 
-Registry. Theorem modules expose ``THEOREMS`` (a tuple of Theorem) and are found through the
-entry-point group ``nc_jax.theorems`` (declared in pyproject.toml), so a researcher's own package
-adds checks for a new paper with no change here: ``load_registry()`` returns id -> Theorem.
+A ``Paper`` is what a paper package provides (found through the entry-point group
+``nc_jax.theorems``, so a researcher's own package adds a paper with no change to nc_jax):
+
+- ``setting``: a frozen dataclass of the paper's knobs. Every field has a default and a line in
+  the class docstring's ``Attributes:`` section (the command line is built from them: every field
+  is an option); ``__post_init__`` validates and raises ``SettingError(field, message)``;
+  ``RUN_FIELDS`` names the fields that only change per-run values (learning rate, seed): cells
+  that differ only there train together as one compiled program. Optional: ``cost()``, the
+  training work of one run (e.g. FLOPs), for a sweep's time estimate; ``memory()``, the bytes
+  one run holds while training, for the sweep's run groups; ``num_runs()`` (default: the
+  product of the lengths of the list-valued RUN_FIELDS).
+- ``theorems``: the tuple of ``Theorem`` records.
+- ``run(settings, context) -> list[CellOutcome]``: trains (or loads) and measures the runs of
+  every setting (all from one bucket: equal outside ``RUN_FIELDS``), one ``CellOutcome`` per
+  setting: a ``RunRecord`` per run (its per-run values, its float64 quantities, or the step at
+  which it diverged) and named arrays for plots (leading run axis). Train through
+  ``context.train`` and only the runs ``context.share`` assigns to this process.
+
+Everything else (the table, the results directory, ``--recheck``, exit status, the command-line
+options, sweeps) is generic: nc_jax.checks.runner and nc_jax.sweep. A complete made-up paper::
+
+    from dataclasses import dataclass
+    import numpy as np
+    from nc_jax.checks import CellOutcome, Evaluation, Hypothesis, Paper, RunRecord
+    from nc_jax.checks import SettingError, Theorem
+
+    @dataclass(frozen=True)
+    class Setting:
+        '''Attributes:
+            scale: the planted feature scale.
+            seeds: one run per seed.'''
+        scale: float = 1.0
+        seeds: tuple[int, ...] = (0, 1)
+        RUN_FIELDS = ("seeds",)
+
+        def __post_init__(self):
+            if self.scale <= 0:
+                raise SettingError("scale", f"must be > 0, got {self.scale}")
+
+    def run(settings, context):
+        def one(seed, scale):
+            x = np.random.default_rng(seed).normal(size=100) * scale
+            return {"mean_abs": float(np.abs(x).mean()), "std": float(x.std())}
+        return [CellOutcome([RunRecord(i, f"seed={s}", {"seed": s}, one(s, st.scale))
+                             for i, s in enumerate(st.seeds)]) for st in settings]
+
+    BOUND = Theorem("toy.mean_abs", "Made up 2030, Lemma 1", "E|x| <= 2 std", "derived", "exact",
+                    ("mean_abs", "std"), "<=", lambda q: Evaluation(
+                        (Hypothesis("std > 0", q["std"], 0, ">"),), 2 * q["std"], q["mean_abs"]))
+    PAPER = Paper("toy", "Made up 2030", Setting, (BOUND,), run)
+
+(and in pyproject.toml: ``[project.entry-points."nc_jax.theorems"] toy = "toy_paper:PAPER"``).
 """
 
 from __future__ import annotations
@@ -29,7 +79,6 @@ import dataclasses
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from importlib import import_module
 from importlib.metadata import entry_points
 from typing import Any
 
@@ -211,13 +260,108 @@ def check(theorem: Theorem, quantities: Mapping[str, Any], label: str = "") -> C
     )
 
 
-def load_registry() -> dict[str, Theorem]:
-    """Every registered theorem, id -> Theorem, from the ``nc_jax.theorems`` entry points (each
-    names a module exposing ``THEOREMS``)."""
-    registry: dict[str, Theorem] = {}
+class SettingError(ValueError):
+    """A bad value of a Setting field: ``field`` names it, so the command line can name the flag
+    (``--n-per-class``) and a sweep the grid key; the message says what is wrong and the fix."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run of a cell: its index in the cell, a label, its per-run values (seed, learning
+    rate...), its float64 quantities (None when it diverged) and the first logged step at which
+    it was found diverged (the divergence happened within the preceding logging period)."""
+
+    index: int
+    label: str
+    params: Mapping[str, Any]
+    quantities: Mapping[str, float] | None
+    diverged_step: int | None = None
+
+
+@dataclass(frozen=True)
+class CellOutcome:
+    """What a paper's ``run`` returns for one setting: its runs and named arrays for plots, each
+    with a leading run axis (engine trajectories, curves such as a replay)."""
+
+    runs: Sequence[RunRecord]
+    arrays: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Paper:
+    """What a paper package registers (see the module docstring for a complete example)."""
+
+    name: str
+    title: str
+    setting: type
+    theorems: tuple[Theorem, ...]
+    run: Callable[..., list[CellOutcome]]
+
+    def __post_init__(self) -> None:
+        if not dataclasses.is_dataclass(self.setting):
+            raise TypeError(f"paper {self.name}: setting must be a frozen dataclass")
+        fields = {f.name for f in dataclasses.fields(self.setting)}
+        unknown = set(run_fields(self.setting)) - fields
+        if unknown:
+            raise TypeError(f"paper {self.name}: RUN_FIELDS names unknown fields {sorted(unknown)}")
+        foreign = [t.id for t in self.theorems if not t.id.startswith(self.name + ".")]
+        if foreign:
+            raise TypeError(
+                f"paper {self.name}: theorem ids must start with '{self.name}.': {foreign}"
+            )
+
+
+def run_fields(setting_type: type) -> tuple[str, ...]:
+    """The Setting fields that only change per-run values (no recompilation)."""
+    return tuple(getattr(setting_type, "RUN_FIELDS", ()))
+
+
+def setting_cost(setting: Any) -> float:
+    """The training work of one run of ``setting``: its ``cost()`` when defined, else 1."""
+    cost = getattr(setting, "cost", None)
+    return float(cost()) if callable(cost) else 1.0
+
+
+def load_papers() -> dict[str, Paper]:
+    """Every registered paper, name -> Paper, from the ``nc_jax.theorems`` entry points."""
+    papers: dict[str, Paper] = {}
     for point in entry_points(group=ENTRY_POINT_GROUP):
-        module = import_module(point.value)
-        for theorem in module.THEOREMS:
+        paper = point.load()
+        if not isinstance(paper, Paper):
+            raise TypeError(f"entry point {point.name} = {point.value} is not an nc_jax Paper")
+        papers[point.name] = paper
+    return papers
+
+
+def paper_names() -> list[str]:
+    """Names of the registered papers, without importing them."""
+    return sorted(point.name for point in entry_points(group=ENTRY_POINT_GROUP))
+
+
+def get_paper(name: str) -> Paper:
+    """The registered paper ``name``; a ValueError naming the registered ones otherwise."""
+    points = {point.name: point for point in entry_points(group=ENTRY_POINT_GROUP)}
+    if name not in points:
+        raise ValueError(
+            f"no registered paper {name!r}; registered: {sorted(points)} "
+            "(is the package that provides it installed?)"
+        )
+    paper = points[name].load()
+    if not isinstance(paper, Paper):
+        raise TypeError(f"entry point {name} = {points[name].value} is not an nc_jax Paper")
+    return paper
+
+
+def load_registry() -> dict[str, Theorem]:
+    """Every registered theorem, id -> Theorem, over every registered paper."""
+    registry: dict[str, Theorem] = {}
+    for paper in load_papers().values():
+        for theorem in paper.theorems:
             if theorem.id in registry:
                 raise ValueError(f"theorem id {theorem.id!r} is registered twice")
             registry[theorem.id] = theorem

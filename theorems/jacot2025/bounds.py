@@ -22,7 +22,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from theorems.base import Evaluation, Hypothesis, Theorem
+from nc_jax.checks.contract import Evaluation, Hypothesis, Theorem
 
 Q = Mapping[str, Any]
 RECURSION_TOLERANCE = 1e-10

@@ -1,0 +1,73 @@
+"""Where and how a paper's ``run`` trains: the devices, the run groups, this process's share of
+the runs and the progress callback. The runner and the sweep build one ``TrainContext``; a paper
+only calls ``context.share(R)`` (which runs this process trains) and ``context.train(...)`` (the
+engine on those runs), so it never decides about devices, memory or processes itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+import numpy as np
+
+from nc_jax.models.base import Model
+from nc_jax.train import RunState, TrainConfig, TrainData, TrainResult, run_mesh, train
+
+
+@dataclass
+class TrainContext:
+    """Resources for one call of a paper's ``run``.
+
+    Attributes:
+        devices: the devices the run axis is sharded over (default: every local device).
+        run_group: train at most this many runs at a time (None: all at once); rounded down to a
+            multiple of the mesh size.
+        on_steps: called after every compiled chunk with the run-steps it trained (runs x
+            steps, for progress bars); None reports nothing.
+        process_index, process_count: this process and the number of processes of a multi-host
+            job (default: jax.process_index() and jax.process_count()).
+    """
+
+    devices: list[Any] = field(default_factory=lambda: list(jax.local_devices()))
+    run_group: int | None = None
+    on_steps: Callable[[int], None] | None = None
+    process_index: int = field(default_factory=jax.process_index)
+    process_count: int = field(default_factory=jax.process_count)
+
+    def share(self, num_runs: int) -> np.ndarray:
+        """Indices of the runs this process trains: ``process_index, process_index + P, ...``
+        of ``num_runs`` (all of them on one process)."""
+        return np.arange(self.process_index, num_runs, self.process_count)
+
+    def train(
+        self, model: Model, config: TrainConfig, data: TrainData, state: RunState
+    ) -> TrainResult:
+        """The engine on a batch of runs, sharded over ``devices`` in groups of ``run_group``."""
+        num_runs = int(state.step.shape[0])
+        group = min(num_runs, self.run_group or num_runs)
+        mesh = run_mesh(group, self.devices)  # a device count that divides the group
+        on_chunk = None
+        if self.on_steps is not None:
+            run_steps = config.chunk_logs * config.log_every * group
+
+            def on_chunk(_: int, __: RunState) -> None:
+                self.on_steps(run_steps)
+
+        return train(model, config, data, state, mesh=mesh, run_group=group, on_chunk=on_chunk)
+
+
+def diverged_steps(trajectory: dict[str, np.ndarray]) -> list[int | None]:
+    """Per run, the first logged step at which the engine flagged it diverged (None: never).
+
+    Args:
+        trajectory: engine logs with ``step`` and ``diverged`` of shape (R, logs).
+    """
+    flagged = np.asarray(trajectory["diverged"], bool)
+    steps = np.asarray(trajectory["step"])
+    return [
+        int(steps[r, np.argmax(flagged[r])]) if flagged[r].any() else None
+        for r in range(flagged.shape[0])
+    ]

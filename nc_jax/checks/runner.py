@@ -1,0 +1,388 @@
+"""The generic check runner: a paper (handed in, never imported by name) on one setting.
+
+``main(paper, argv)`` is ``nc-jax check PAPER`` and ``python -m theorems.PAPER``: it builds the
+options from the paper's Setting (nc_jax.checks.options), trains and measures the runs through
+``paper.run``, evaluates every selected theorem on every run, prints one row per check and run
+plus a summary per check, writes the results directory (nc_jax.results: the same format as a
+sweep, a grid without axes) and ``checks.png``, and returns the exit status:
+
+- 0: every check holds or is vacuous;
+- 1: a check is violated while its hypotheses hold (a finding: a bug or a counterexample);
+- 2: bad usage or bad input (the message names the flag and the fix);
+- 3: an unexpected error (a bug in nc-jax or the paper package; the traceback is printed).
+
+``--recheck`` re-evaluates the theorems on the quantities stored in an existing results
+directory (no training), e.g. after a bound's code changed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import platform
+import shutil
+import sys
+import time
+import traceback
+from collections.abc import Mapping, Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nc_jax import results as store
+from nc_jax.checks.context import TrainContext
+from nc_jax.checks.contract import (
+    VERDICTS,
+    CellOutcome,
+    CheckResult,
+    Hypothesis,
+    Paper,
+    RunRecord,
+    Theorem,
+    check,
+    select,
+)
+from nc_jax.checks.options import (
+    add_setting_options,
+    flag,
+    given_options,
+    make_setting,
+    setting_to_data,
+)
+
+EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+NOT_DIVERGED = "the run trained without diverging"
+
+
+def versions() -> dict[str, str]:
+    """Versions of jax, jaxlib, nc-jax and Python, for every results record."""
+    out = {"python": platform.python_version()}
+    for package in ("jax", "jaxlib", "nc-jax"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "not installed"
+    return out
+
+
+def device_kind() -> str:
+    """The kind of the first local device and the number of local devices, e.g. 'cpu x 2'."""
+    import jax
+
+    devices = jax.local_devices()
+    return f"{devices[0].device_kind} x {len(devices)}"
+
+
+def run_paper(paper: Paper, settings: Sequence[Any], context: TrainContext) -> list[CellOutcome]:
+    """``paper.run`` on settings of one bucket, with its answer checked against the contract."""
+    outcomes = paper.run(list(settings), context)
+    if len(outcomes) != len(settings):
+        raise TypeError(
+            f"paper {paper.name}: run returned {len(outcomes)} outcomes "
+            f"for {len(settings)} settings"
+        )
+    return outcomes
+
+
+def diverged_result(theorem: Theorem, run: RunRecord) -> CheckResult:
+    """A run that diverged has no measurement: every check on it is vacuous, and says why."""
+    failing = Hypothesis(NOT_DIVERGED, float(run.diverged_step or 0), 0.0, "<=")
+    return CheckResult(
+        theorem_id=theorem.id,
+        label=run.label,
+        provenance=theorem.provenance,
+        relation=theorem.relation,
+        verdict="vacuous",
+        bound=math.nan,
+        measured=math.nan,
+        slack=math.nan,
+        hypotheses=(failing,),
+        extras={},
+    )
+
+
+def evaluate_runs(
+    theorems: Sequence[Theorem], runs: Sequence[RunRecord]
+) -> list[tuple[int, CheckResult]]:
+    """Every theorem on every run: (run index, result), theorem-major."""
+    return [
+        (
+            run.index,
+            diverged_result(t, run)
+            if run.quantities is None
+            else check(t, run.quantities, run.label),
+        )
+        for t in theorems
+        for run in runs
+    ]
+
+
+def theorem_records(theorems: Sequence[Theorem]) -> dict[str, dict[str, str]]:
+    return {
+        t.id: {
+            "reference": t.reference,
+            "statement": t.statement,
+            "provenance": t.provenance,
+            "confidence": t.confidence,
+            "relation": t.relation,
+        }
+        for t in theorems
+    }
+
+
+def cell_record(
+    paper: Paper,
+    setting: Any,
+    index: int,
+    axes: Sequence[str],
+    runs: Sequence[RunRecord],
+    theorems: Sequence[Theorem],
+    wall_time_s: float,
+) -> dict[str, Any]:
+    """The JSON record of one finished cell (nc_jax.results)."""
+    config = setting_to_data(setting)
+    return {
+        "cell": store.cell_id(paper.name, config),
+        "index": index,
+        "paper": paper.name,
+        "config": config,
+        "point": {key: config[key] for key in axes},
+        "runs": [dataclasses.asdict(run) for run in runs],
+        "checks": check_records(evaluate_runs(theorems, runs)),
+        "theorems": theorem_records(theorems),
+        "wall_time_s": wall_time_s,
+        "versions": versions(),
+        "device": device_kind(),
+    }
+
+
+def stored_runs(record: Mapping[str, Any]) -> list[RunRecord]:
+    """The runs of a stored cell record, quantities back as floats."""
+    return [
+        RunRecord(
+            r["index"],
+            r["label"],
+            r["params"],
+            None
+            if r["quantities"] is None
+            else {k: store._number(v) for k, v in r["quantities"].items()},
+            r["diverged_step"],
+        )
+        for r in record["runs"]
+    ]
+
+
+def check_records(pairs: Sequence[tuple[int, CheckResult]]) -> list[dict[str, Any]]:
+    """(run index, result) pairs as the JSON check records of a cell."""
+    return [{"run": run, **result.to_json()} for run, result in pairs]
+
+
+def format_results(results: Sequence[CheckResult]) -> str:
+    """One row per check and run, then one summary row per check."""
+    w = max((len(r.theorem_id) for r in results), default=5)
+    lines = [
+        f"{'check':<{w}} {'run':<20} {'verdict':<9} {'bound':>11} {'measured':>11} "
+        f"{'slack':>9}  failing hypothesis"
+    ]
+    for r in results:
+        failing = "; ".join(h.describe() for h in r.failing)
+        lines.append(
+            f"{r.theorem_id:<{w}} {r.label:<20} {r.verdict:<9} {r.bound:>11.4g} "
+            f"{r.measured:>11.4g} {r.slack:>9.3g}  {failing}"
+        )
+    lines += ["", format_summary(results)]
+    return "\n".join(lines)
+
+
+def format_summary(results: Sequence[CheckResult]) -> str:
+    """Per check: how many runs hold, are violated, are vacuous, and the range of the slack."""
+    w = max((len(r.theorem_id) for r in results), default=7)
+    lines = [f"{'summary':<{w}} {'holds':>6} {'violated':>9} {'vacuous':>8}  slack range"]
+    for theorem_id in dict.fromkeys(r.theorem_id for r in results):
+        rows = [r for r in results if r.theorem_id == theorem_id]
+        counts = {v: sum(r.verdict == v for r in rows) for v in VERDICTS}
+        slacks = [r.slack for r in rows if math.isfinite(r.slack)]
+        span = f"{min(slacks):.3g} .. {max(slacks):.3g}" if slacks else "-"
+        lines.append(
+            f"{theorem_id:<{w}} {counts['holds']:>6} {counts['violated']:>9} "
+            f"{counts['vacuous']:>8}  {span}"
+        )
+    return "\n".join(lines)
+
+
+def plot_cell(
+    paper: str, results: Sequence[CheckResult], arrays: Mapping[str, np.ndarray], path: Path
+) -> None:
+    """checks.png: (1) measured/bound per check and run (below 1 holds for '<=', above 1 for
+    '>='); (2) NC1 of Z_{L-1} and the last balancedness along training (engine logs
+    ``layer/...``, mean and range over runs), when logged; (3) the paper's curves
+    (arrays ``curve/<name>``, first run), when it has any."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = {k.removeprefix("curve/"): v for k, v in arrays.items() if k.startswith("curve/")}
+    logged = "layer/nc1_trace_ratio" in arrays
+    panels = 1 + logged + bool(curves)
+    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 5.5), squeeze=False)
+    axes = axes[0]
+    ids = list(dict.fromkeys(r.theorem_id for r in results))
+    colors = {"holds": "tab:green", "violated": "tab:red"}
+    for r in results:
+        if r.verdict != "vacuous" and r.slack > 0:
+            marker = "<" if r.relation == "<=" else ">"
+            axes[0].scatter(r.slack, ids.index(r.theorem_id), c=colors[r.verdict], marker=marker)
+    vacuous = {i: sum(r.verdict == "vacuous" for r in results if r.theorem_id == i) for i in ids}
+    names = [
+        i.removeprefix(paper + ".") + (f" ({vacuous[i]} vacuous)" if vacuous[i] else "")
+        for i in ids
+    ]
+    axes[0].axvline(1.0, color="black", lw=0.8)
+    axes[0].set_xscale("log")
+    axes[0].set_yticks(range(len(ids)), names, fontsize=8)
+    axes[0].invert_yaxis()
+    axes[0].set_xlabel("measured / bound   (<: an upper bound, >: a lower bound)")
+    axes[0].set_title("bound vs measured, every run (green holds, red violated)")
+    if logged:
+        ax = axes[1]
+        steps = arrays["step"][0]
+        for key, label in (
+            ("layer/nc1_trace_ratio", "NC1(Z_{L-1})"),
+            ("layer/balancedness", "last-pair balancedness"),
+        ):
+            values = arrays[key][:, :, -2]  # Z_{L-1}, and the pair (W_{L-1}, W_L)
+            ax.semilogy(steps, np.nanmean(values, axis=0), label=label)
+            ax.fill_between(steps, np.nanmin(values, axis=0), np.nanmax(values, axis=0), alpha=0.25)
+        ax.set_xlabel("training step (engine logs, mean and range over runs)")
+        ax.set_title("training: NC1 and balancedness")
+        ax.legend()
+    if curves:
+        ax = axes[-1]
+        for name, values in curves.items():
+            first = np.asarray(values[0])
+            first = first[:, None] if first.ndim == 1 else first
+            for column in range(first.shape[1]):
+                suffix = f" {column + 1}" if first.shape[1] > 1 else ""
+                ax.semilogy(first[:, column], label=name + suffix)
+        ax.set_xlabel("step (first run)")
+        ax.set_title("curves of the paper's measurement")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def build_parser(paper: Paper, prog: str) -> argparse.ArgumentParser:
+    """The options of ``nc-jax check PAPER``: the runner's, then one per Setting field."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=f"Train the setting of {paper.title} and check its theorems.",
+        epilog="Exit status: 0 every check holds or is vacuous, 1 a check is violated, "
+        "2 bad usage or input, 3 an unexpected error.",
+    )
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="ID", help="check id or prefix (repeat)"
+    )
+    parser.add_argument(
+        "--results",
+        default=f"results/{paper.name}",
+        help="results directory (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--recheck",
+        action="store_true",
+        help="re-evaluate the checks on the quantities stored in --results (no training)",
+    )
+    add_setting_options(parser, paper.setting)
+    return parser
+
+
+def recheck(paper: Paper, directory: Path, theorems: Sequence[Theorem]) -> list[CheckResult]:
+    """Re-evaluate ``theorems`` on every stored cell of ``directory`` and rewrite the records."""
+    grid = store.read_grid(directory)
+    if grid.get("paper") != paper.name:
+        raise ValueError(
+            f"--results {directory} holds results of {grid.get('paper')!r}, not {paper.name!r}"
+        )
+    everything = []
+    for record in store.read_cells(directory):
+        pairs = evaluate_runs(theorems, stored_runs(record))
+        record["checks"] = check_records(pairs)
+        record["theorems"] = theorem_records(theorems)
+        store.write_cell(directory, record, store.read_arrays(directory, record["cell"]))
+        everything += [result for _, result in pairs]
+    return everything
+
+
+def check_setting(
+    paper: Paper, setting: Any, directory: Path, theorems: Sequence[Theorem]
+) -> list[CheckResult]:
+    """Train and measure one setting, check it, write ``directory`` (a grid without axes)."""
+    if (directory / store.GRID_FILE).is_file() and store.read_grid(directory).get("axes"):
+        raise ValueError(
+            f"--results {directory} holds a sweep; choose another directory for a check run"
+        )
+    started = time.perf_counter()
+    context = TrainContext()
+    (outcome,) = run_paper(paper, [setting], context)
+    record = cell_record(
+        paper, setting, 0, (), outcome.runs, theorems, time.perf_counter() - started
+    )
+    for stale in (directory / store.CELLS, directory / store.ARRAYS):
+        shutil.rmtree(stale, ignore_errors=True)  # a check directory holds one setting
+    store.write_grid(
+        directory, {"paper": paper.name, "fixed": setting_to_data(setting), "axes": {}}
+    )
+    store.write_cell(directory, record, outcome.arrays)
+    results = [result for _, result in evaluate_runs(theorems, outcome.runs)]
+    if outcome.runs:
+        plot_cell(paper.name, results, dict(outcome.arrays), directory / "checks.png")
+    return results
+
+
+def main(paper: Paper, argv: Sequence[str] | None = None, prog: str | None = None) -> int:
+    """Run (or recheck) a paper's checks; returns the exit status (module docstring)."""
+    prog = prog or f"python -m theorems.{paper.name}"
+    args = build_parser(paper, prog).parse_args(argv)
+    try:
+        return _main(paper, args)
+    except (ValueError, FileNotFoundError, NotADirectoryError) as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception:  # a bug: never reported as a violated bound (exit 1)
+        traceback.print_exc()
+        print(f"{prog}: internal error (exit {EXIT_BUG}); please report it", file=sys.stderr)
+        return EXIT_BUG
+
+
+def _main(paper: Paper, args: argparse.Namespace) -> int:
+    from nc_jax.train import use_cpu_cores
+
+    directory = Path(args.results)
+    if directory.exists() and not directory.is_dir():
+        raise ValueError(f"--results {directory} is a file; pass a directory")
+    given = given_options(args, paper.setting)
+    theorems = select({t.id: t for t in paper.theorems}, args.only or [paper.name])
+    started = time.perf_counter()
+    if args.recheck:
+        if given:
+            flags = ", ".join(flag(name) for name in given)
+            raise ValueError(
+                f"--recheck re-evaluates {directory} as it was trained; {flags} would be "
+                "ignored: drop them, or train anew without --recheck"
+            )
+        results = recheck(paper, directory, theorems)
+        wrote = directory / store.CELLS
+    else:
+        setting = make_setting(paper.setting, given)
+        use_cpu_cores()  # one JAX device per core: the runs train in parallel (engine docstring)
+        results = check_setting(paper, setting, directory, theorems)
+        wrote = directory
+    print(format_results(results))
+    print(f"\n{len(results)} checks in {time.perf_counter() - started:.1f}s; wrote {wrote}")
+    return EXIT_VIOLATED if any(r.verdict == "violated" for r in results) else EXIT_OK

@@ -1,0 +1,21 @@
+"""Jacot, Sukenik, Wang, Mondelli, "Wide Neural Networks Trained with Weight Decay Provably
+Exhibit Neural Collapse" (ICLR 2025) as an nc_jax paper: the setting and its run function
+(setting.py), the float64 measurements (measure.py) and the checks (bounds.py).
+
+``nc-jax check jacot2025`` or ``python -m theorems.jacot2025`` runs it; ``PAPER`` is the entry
+point registered in pyproject.toml.
+"""
+
+from nc_jax.checks import Paper
+from theorems.jacot2025.bounds import THEOREMS
+from theorems.jacot2025.setting import Setting, run
+
+PAPER = Paper(
+    name="jacot2025",
+    title="Jacot, Sukenik, Wang, Mondelli, ICLR 2025",
+    setting=Setting,
+    theorems=THEOREMS,
+    run=run,
+)
+
+__all__ = ["PAPER", "THEOREMS", "Setting", "run"]

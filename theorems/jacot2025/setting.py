@@ -1,0 +1,233 @@
+"""The setting of Jacot, Sukenik, Wang, Mondelli (ICLR 2025) and the function that trains and
+measures its runs (the paper's part of the nc_jax.checks contract).
+
+The standard setting (``nc-jax check jacot2025``): a class-balanced subset of the embedded digits
+data; an MLP with a wide first layer, L1 = 2 ReLU layers and an L2 = 3 bias-free linear head;
+summed MSE + coupled weight decay, plain full-batch GD; several seeds and two learning rates
+vmapped in one compiled program. Every quantity is measured in float64 by
+theorems.jacot2025.measure: Theorem 3.1 and Section 5 on the final parameters, Section 4 by
+replaying ``replay_steps`` further engine steps from each trained state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nc_jax.checks import CellOutcome, RunRecord, SettingError, TrainContext, diverged_steps
+from nc_jax.data import DATASETS, Dataset, load_dataset
+from nc_jax.models import MLP
+from nc_jax.train import RunState, TrainConfig, init_runs, make_data
+from theorems.jacot2025.measure import (
+    gradient_balance_bound,
+    network_quantities,
+    ntk_top_eigenvalue,
+    replay_balancedness,
+)
+
+EMBEDDED = ("digits", "gaussian")  # datasets that need no files
+INPUT_DIMS = {"digits": 64, "gaussian": 32, "mnist": 784, "fashion_mnist": 784, "cifar10": 3072}
+NUM_CLASSES = 10  # every dataset of nc_jax.data has 10 classes
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The trained setting (defaults: the standard check, about 45 s on 2 CPU cores).
+
+    Attributes:
+        dataset: the training data (digits and gaussian are embedded; mnist, fashion_mnist and
+            cifar10 are read from --data-dir).
+        data_dir: directory with the files of mnist, fashion_mnist or cifar10.
+        n_per_class: samples per class of the class-balanced training subset (N = K n).
+        widths: layer widths n_1..n_L, the last one K (n_1 >= N: Assumption 4.1's wide layer).
+        num_linear: L2, the depth of the bias-free linear head (>= 2).
+        steps: full-batch GD steps (a multiple of log_every).
+        log_every: steps between two logged measurements of the engine.
+        learning_rates: the learning rates; every one is trained with every seed.
+        weight_decay: lambda of the coupled weight decay (lambda/2 ||theta||^2 in the objective).
+        seeds: initialisation seeds; every one is trained with every learning rate.
+        replay_steps: engine steps replayed in float64 from the trained state (Section 4).
+    """
+
+    dataset: str = "digits"
+    data_dir: str | None = None
+    n_per_class: int = 20
+    widths: tuple[int, ...] = (256, 64, 64, 64, 10)
+    num_linear: int = 3
+    steps: int = 5000
+    log_every: int = 250
+    learning_rates: tuple[float, ...] = (2.5e-4, 3e-4)
+    weight_decay: float = 2.0
+    seeds: tuple[int, ...] = (0, 1, 2)
+    replay_steps: int = 500
+
+    RUN_FIELDS = ("learning_rates", "weight_decay", "seeds")
+
+    def __post_init__(self) -> None:
+        if self.dataset not in DATASETS:
+            raise SettingError("dataset", f"must be one of {', '.join(DATASETS)}")
+        if self.data_dir is not None and self.dataset in EMBEDDED:
+            raise SettingError(
+                "data_dir", f"{self.dataset} is embedded and reads no files: drop it"
+            )
+        if self.n_per_class < 1:
+            raise SettingError("n_per_class", f"must be >= 1, got {self.n_per_class}")
+        if len(self.widths) < 2 or min(self.widths) < 1:
+            raise SettingError("widths", f"needs at least two positive widths, got {self.widths}")
+        if self.widths[-1] != NUM_CLASSES:
+            raise SettingError(
+                "widths", f"must end in K = {NUM_CLASSES}, the classes of {self.dataset}"
+            )
+        if self.num_linear < 2 or len(self.widths) <= self.num_linear:
+            raise SettingError(
+                "num_linear",
+                f"must be >= 2 (Theorem 3.1 needs a linear head of depth L2 >= 2) and leave a "
+                f"non-linear layer in the {len(self.widths)} widths; got {self.num_linear}",
+            )
+        if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
+            raise SettingError(
+                "steps", f"must be a positive multiple of log_every ({self.log_every})"
+            )
+        if not self.learning_rates or min(self.learning_rates) <= 0:
+            raise SettingError("learning_rates", "must be a non-empty list of values > 0")
+        if self.weight_decay < 0:
+            raise SettingError("weight_decay", f"must be >= 0, got {self.weight_decay}")
+        if not self.seeds:
+            raise SettingError("seeds", "must list at least one seed")
+        if self.replay_steps < 1:
+            raise SettingError("replay_steps", f"must be >= 1, got {self.replay_steps}")
+
+    def model(self) -> MLP:
+        return MLP(tuple(self.widths), num_linear=self.num_linear)
+
+    def config(self) -> TrainConfig:
+        return TrainConfig(steps=self.steps, log_every=self.log_every, reduction="sum")
+
+    def grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """(learning rate, seed) of every run, learning rate major."""
+        lrs, seeds = np.meshgrid(self.learning_rates, self.seeds, indexing="ij")
+        return lrs.ravel(), seeds.ravel()
+
+    def num_runs(self) -> int:
+        return len(self.learning_rates) * len(self.seeds)
+
+    def num_parameters(self) -> int:
+        sizes = (self.input_dim(), *self.widths)
+        return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def cost(self) -> float:
+        """Training FLOPs of one run: 6 N P per step (forward and backward matmuls)."""
+        return 6.0 * self.n_per_class * NUM_CLASSES * self.num_parameters() * self.steps
+
+    def memory(self) -> float:
+        """Bytes one run holds while training (float32): parameters, gradients and the update,
+        the activations of the forward and backward pass, a per-run copy of the inputs."""
+        num_samples = self.n_per_class * NUM_CLASSES
+        activations = 4 * num_samples * sum(self.widths)
+        return 4.0 * (3 * self.num_parameters() + activations + num_samples * self.input_dim())
+
+    def input_dim(self) -> int:
+        """D of the dataset (without loading it for the embedded ones)."""
+        return INPUT_DIMS[self.dataset]
+
+
+def _run_state64(state: RunState, index: int) -> RunState:
+    """Run ``index`` of a batched state with float leaves in float64 (call under x64)."""
+
+    def take(leaf):
+        value = np.asarray(leaf[index])
+        return jnp.asarray(value, jnp.float64 if np.issubdtype(value.dtype, np.floating) else None)
+
+    return jax.tree_util.tree_map(take, state)
+
+
+def measure_run(
+    setting: Setting, state: RunState, index: int, dataset: Dataset
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Every quantity of trained run ``index`` of ``state`` (float64): Theorem 3.1 on its final
+    parameters, the Section 4 replay of ``replay_steps`` further engine steps from its final
+    state, the Section 5 gradient balance and NTK. Returns (quantities, replay curves)."""
+    model, config = setting.model(), setting.config()
+    x, y, num_classes = dataset.x, dataset.y, dataset.num_classes
+    with jax.enable_x64(True):
+        run = _run_state64(state, index)
+        data = make_data(x, y, num_classes, dtype=jnp.float64)
+        quantities = network_quantities(model, run.params, data.x, data.y, num_classes)
+        replay = replay_balancedness(model, config, run, data, setting.replay_steps)
+        ntk, change = ntk_top_eigenvalue(model, run.params, data.x)
+        lr = float(run.learning_rate)
+        quantities.update(
+            recursion_residual=replay["recursion_residual"],
+            envelope_ratio=replay["envelope_ratio"],
+            gd_coupled=float(config.optimizer == "gd" and config.weight_decay_mode == "l2"),
+            weight_decay=setting.weight_decay,
+            grad_balance_bound=gradient_balance_bound(
+                model, config, run.params, data, setting.weight_decay
+            ),
+            ntk_lambda_max=ntk,
+            ntk_relative_change=change,
+            step_scale=lr * (1.0 if config.reduction == "sum" else 1.0 / data.x.shape[0]),
+        )
+        quantities["stability_product"] = quantities["step_scale"] * ntk
+    return quantities, {
+        "replay ||D(t)|| head pair": replay["norms"],
+        "replay envelope head pair": replay["envelope"],
+    }
+
+
+def _stack_curves(curves: list[dict[str, np.ndarray] | None]) -> dict[str, np.ndarray]:
+    """Per-run replay curves stacked as ``curve/<name>`` (R, ...); NaN for diverged runs."""
+    measured = [c for c in curves if c is not None]
+    if not measured:
+        return {}
+    return {
+        f"curve/{name}": np.stack(
+            [np.full_like(value, np.nan) if c is None else c[name] for c in curves]
+        )
+        for name, value in measured[0].items()
+    }
+
+
+def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
+    """Train the runs of every setting (one bucket: equal outside RUN_FIELDS) as one compiled
+    program, then measure each of this process's runs in float64. One CellOutcome per setting,
+    its arrays the engine trajectory and the Section 4 replay curves (``curve/...``)."""
+    first = settings[0]
+    ds = load_dataset(first.dataset, data_dir=first.data_dir, n_per_class=first.n_per_class)
+    data = make_data(ds.x, ds.y, ds.num_classes)
+    model, config = first.model(), first.config()
+    per_setting = [s.grid() for s in settings]
+    lrs = np.concatenate([lr for lr, _ in per_setting])
+    seeds = np.concatenate([seed for _, seed in per_setting])
+    wds = np.concatenate(
+        [np.full(len(lr), s.weight_decay) for s, (lr, _) in zip(settings, per_setting)]
+    )
+    mine = context.share(len(lrs))
+    initial = init_runs(model, config, data.x.shape[1], lrs[mine], wds[mine], seeds[mine])
+    trained = context.train(model, config, data, initial)
+    diverged_at = diverged_steps(trained.trajectory)
+    offsets = np.cumsum([0] + [len(lr) for lr, _ in per_setting])
+    outcomes = []
+    for cell, setting in enumerate(settings):
+        runs, keep, curves = [], [], []
+        for position, run_index in enumerate(mine):
+            if not offsets[cell] <= run_index < offsets[cell + 1]:
+                continue
+            local = int(run_index - offsets[cell])
+            label = f"seed={seeds[run_index]} lr={lrs[run_index]:g}"
+            params = {"seed": int(seeds[run_index]), "learning_rate": float(lrs[run_index])}
+            if diverged_at[position] is not None:
+                runs.append(RunRecord(local, label, params, None, diverged_at[position]))
+                curves.append(None)
+            else:
+                quantities, replay = measure_run(setting, trained.state, position, ds)
+                runs.append(RunRecord(local, label, params, quantities))
+                curves.append(replay)
+            keep.append(position)
+        arrays = {k: np.asarray(v)[keep] for k, v in trained.trajectory.items()}
+        outcomes.append(CellOutcome(runs, arrays | _stack_curves(curves)))
+    return outcomes
