@@ -272,6 +272,8 @@ def plan(paper: Paper, grid: Grid) -> Plan:
 def prepare_directory(directory: Path, grid: Grid, extend: bool) -> None:
     """Write grid.json, or check that the directory holds the same grid (``extend``: a grid
     whose cells include every finished cell is accepted and replaces it)."""
+    for stale in directory.glob(f"{store.CELLS}/.*.part"):
+        stale.unlink(missing_ok=True)  # a write killed before its rename: never a result
     path = directory / store.GRID_FILE
     if not path.is_file():
         if store.finished_cells(directory):

@@ -155,7 +155,7 @@ def _parser_for(name: str, hint: Any) -> Callable[[str], Any]:
             return parse_text(text, hint)
         except ValueError as error:
             raise argparse.ArgumentTypeError(
-                f"expected a {describe_type(hint)}, got {text!r} ({error})"
+                f"expected {describe_type(hint)}, got {text!r} ({error})"
             ) from None
 
     parse.__name__ = describe_type(hint)

@@ -1,0 +1,123 @@
+"""The generic runner and the options built from a Setting: the contract's own example paper
+runs end to end, every field is an option with its docstring and default, errors name the flag,
+exit statuses (0, 1 violated, 2 bad usage, 3 a bug), --recheck and nc-jax check --help."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+
+import pytest
+import toy_paper
+
+import nc_jax.checks.contract as contract
+from nc_jax import results
+from nc_jax.checks import Paper, SettingError
+from nc_jax.checks.options import field_docs, format_value, make_setting, parse_text
+from nc_jax.checks.runner import main
+from nc_jax.cli import main as cli_main
+from theorems.jacot2025 import PAPER as JACOT
+
+
+def _example_paper() -> Paper:
+    """The made-up paper of nc_jax.checks.contract's docstring, executed as written."""
+    block = contract.__doc__.split("A complete made-up paper::", 1)[1].split("\n(and in", 1)[0]
+    code = "\n".join(line[4:] for line in block.splitlines())
+    assert 18 <= len([line for line in code.splitlines() if line.strip()]) <= 30
+    namespace: dict = {}
+    exec(compile(code, "nc_jax/checks/contract.py docstring", "exec"), namespace)
+    return namespace["PAPER"]
+
+
+def test_the_contract_docstring_example_is_a_complete_paper(tmp_path, capsys):
+    paper = _example_paper()
+    assert main(paper, ["--results", str(tmp_path), "--seeds", "3,4,5"]) == 0
+    assert "toy.mean_abs" in capsys.readouterr().out
+    table = results.load(tmp_path)
+    assert list(table["seed"]) == [3, 4, 5] and (table["verdict"] == "holds").all()
+    assert main(paper, ["--results", str(tmp_path), "--scale", "-1"]) == 2
+    assert "--scale: must be > 0" in capsys.readouterr().err
+
+
+def test_every_setting_field_is_documented_and_an_option():
+    for setting in (JACOT.setting, toy_paper.Setting):
+        docs = field_docs(setting)
+        assert set(docs) == {f.name for f in dataclasses.fields(setting)}
+        assert all(len(text) > 10 for text in docs.values())
+    help_text = " ".join(line.strip() for line in JACOT_HELP().splitlines())  # argparse wraps lines
+    for field in dataclasses.fields(JACOT.setting):
+        flag = "--" + field.name.replace("_", "-")
+        default = format_value(getattr(JACOT.setting(), field.name))
+        assert re.search(
+            re.escape(flag) + r" .*?\(default: " + re.escape(default) + r"\)", help_text
+        )
+
+
+def _jacot_help() -> str:
+    from nc_jax.checks.runner import build_parser
+
+    return build_parser(JACOT, "nc-jax check jacot2025").format_help()
+
+
+def test_values_are_written_one_way_everywhere():
+    hints = {"widths": tuple[int, ...], "data_dir": str | None, "flag": bool}
+    assert parse_text("256,64,10", hints["widths"]) == (256, 64, 10)
+    assert parse_text("none", hints["data_dir"]) is None
+    assert parse_text("true", hints["flag"]) is True
+    setting = make_setting(JACOT.setting, {"widths": [64, 64, 64, 64, 10], "seeds": [1]})
+    assert setting.widths == (64, 64, 64, 64, 10) and setting.seeds == (1,)
+    with pytest.raises(ValueError, match=r"--widths must be a list of int, got 3"):
+        make_setting(JACOT.setting, {"widths": 3})
+    with pytest.raises(ValueError, match=r"\[grid\] num_linear: must be >= 2"):
+        make_setting(JACOT.setting, {"num_linear": 1}, lambda key: f"[grid] {key}")
+    with pytest.raises(ValueError, match="--colour is not a setting"):
+        make_setting(JACOT.setting, {"colour": 1})
+    error = SettingError("steps", "must be > 0")
+    assert error.field == "steps" and str(error) == "steps: must be > 0"
+
+
+def test_exit_statuses_and_recheck(tmp_path, capsys):
+    out = str(tmp_path / "r")
+    assert main(toy_paper.PAPER, ["--results", out]) == 0
+    assert main(toy_paper.PAPER, ["--results", out, "--violate", "true"]) == 1
+    capsys.readouterr()
+    assert main(toy_paper.PAPER, ["--results", out, "--recheck", "--size", "5"]) == 2
+    assert "--size would be ignored" in capsys.readouterr().err
+    assert main(toy_paper.PAPER, ["--results", out, "--recheck"]) == 1  # the stored violation
+    file = tmp_path / "file"
+    file.write_text("x")
+    assert main(toy_paper.PAPER, ["--results", str(file)]) == 2
+    assert "is a file" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        main(toy_paper.PAPER, ["--size", "many"])
+    assert usage.value.code == 2
+    assert "--size: expected int, got 'many'" in capsys.readouterr().err
+
+    def broken(settings, context):
+        raise RuntimeError("a bug")
+
+    buggy = dataclasses.replace(toy_paper.PAPER, run=broken)
+    assert main(buggy, ["--results", str(tmp_path / "b")]) == 3
+    assert "RuntimeError: a bug" in capsys.readouterr().err
+
+
+def test_a_diverged_run_is_reported_vacuous_with_its_step(tmp_path, capsys):
+    assert main(toy_paper.PAPER, ["--results", str(tmp_path), "--diverge", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "the run trained without diverging: 7" in out
+    table = results.load(tmp_path)
+    assert table.loc[table["seed"] == 1, "diverged_step"].item() == 7
+
+
+def test_cli_version_and_check_help_lists_papers_with_their_options(capsys):
+    with pytest.raises(SystemExit) as done:
+        cli_main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.startswith("nc-jax ")
+    with pytest.raises(SystemExit) as done:
+        cli_main(["check", "--help"])
+    text = capsys.readouterr().out
+    assert done.value.code == 0
+    assert "=== paper jacot2025" in text and "--n-per-class" in text and "(default: 20)" in text
+    with pytest.raises(SystemExit):
+        cli_main(["sweep", "--help"])
+    assert "(default: local)" in capsys.readouterr().out
