@@ -44,7 +44,7 @@ def test_every_setting_field_is_documented_and_an_option():
         docs = field_docs(setting)
         assert set(docs) == {f.name for f in dataclasses.fields(setting)}
         assert all(len(text) > 10 for text in docs.values())
-    help_text = " ".join(line.strip() for line in JACOT_HELP().splitlines())  # argparse wraps lines
+    help_text = " ".join(line.strip() for line in _jacot_help().splitlines())  # unwrapped
     for field in dataclasses.fields(JACOT.setting):
         flag = "--" + field.name.replace("_", "-")
         default = format_value(getattr(JACOT.setting(), field.name))
