@@ -6,7 +6,9 @@ Subcommands:
   check     train a paper's setting and check its theorems (``nc-jax check jacot2025``); the
             papers are found through the ``nc_jax.theorems`` entry points, so nc_jax never
             imports the theorems package
-  bench     the training benchmark: this engine vs a PyTorch loop vs torch.func (bench extra)
+  sweep     train and check a grid of a paper's settings, resumable (``nc-jax sweep GRID.toml``)
+  bench     the training benchmark: this engine vs a PyTorch loop vs torch.func (bench extra);
+            ``nc-jax bench sweep``: the sweep against the engine alone
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -168,6 +171,8 @@ def run_sweep(args: argparse.Namespace) -> int:
     if args.run_group is not None and args.run_group < 1:
         raise ValueError(f"--run-group must be >= 1, got {args.run_group}")
     grid = sweep.read_grid_file(args.grid, quick=args.quick, overrides=args.set)
+    if args.executor == "ray":  # the driver must not take the GPU memory its workers need
+        os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     sweep.maybe_initialize_distributed()
     from nc_jax.train import use_cpu_cores
 
@@ -189,6 +194,10 @@ def run_sweep(args: argparse.Namespace) -> int:
 
 
 def run_bench(args: argparse.Namespace) -> int:
+    if args.options[:1] == ["sweep"]:
+        from nc_jax.bench_sweep import main as bench_sweep
+
+        return bench_sweep(args.options[1:])
     from nc_jax.bench_train import main as bench_main
 
     return bench_main(args.options)
@@ -261,7 +270,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = commands.add_parser(
         "bench",
         help="training benchmark: engine vs PyTorch loop vs torch.func",
-        description="nc-jax bench [--regime small|wide|all] [--repeats N] [--skip-torch]",
+        description="nc-jax bench [--regime small|wide|all] [--repeats N] [--skip-torch]: the "
+        "training benchmark; nc-jax bench sweep [--set KEY=VALUE ...]: the sweep benchmark",
     )
     bench.add_argument("options", nargs=argparse.REMAINDER, help="passed to nc_jax.bench_train")
     bench.set_defaults(run=run_bench)

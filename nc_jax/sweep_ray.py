@@ -12,10 +12,14 @@ driver's directory, and on a shared one nothing is written twice. Resume is the 
 Resources: each task asks for ``num_cpus=1`` and no GPU by default (environment variables
 ``NC_JAX_RAY_CPUS`` and ``NC_JAX_RAY_GPUS`` change that, e.g. ``NC_JAX_RAY_GPUS=0.25`` puts four
 tasks on a GPU). A task exposes its CPUs as JAX CPU devices (``use_cpu_cores``), like the CLI
-does locally. Workers get ``XLA_PYTHON_CLIENT_PREALLOCATE=false`` (several JAX processes can
-share a GPU), the driver's ``JAX_PLATFORMS`` when it is set and, with a fraction of a GPU per
-task, ``XLA_PYTHON_CLIENT_MEM_FRACTION`` scaled to that fraction (so that each worker sizes its
-run groups to its share of the memory).
+does locally, and uses the driver's float64 flag (``jax_enable_x64``), so that its numbers are
+the local executor's. Workers get ``XLA_PYTHON_CLIENT_PREALLOCATE=false`` (several JAX processes
+can share a GPU), the driver's ``JAX_PLATFORMS``, ``XLA_PYTHON_CLIENT_MEM_FRACTION`` and
+``JAX_COMPILATION_CACHE_DIR`` when set and, with a fraction of a GPU per task and no memory
+fraction given, ``XLA_PYTHON_CLIENT_MEM_FRACTION`` scaled to that fraction (so that each worker
+sizes its run groups to its share of the memory). A worker that cannot write the output
+directory (a node without the driver's path) writes into a temporary one and only returns the
+cells.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +41,9 @@ from nc_jax import results as store
 NEEDS_RAY = "--executor ray needs Ray: pip install 'nc-jax[distributed]'"
 CPUS_VARIABLE = "NC_JAX_RAY_CPUS"  # CPUs per task (default 1)
 GPUS_VARIABLE = "NC_JAX_RAY_GPUS"  # GPUs per task (default 0; a fraction shares a GPU)
-FORWARDED = ("JAX_PLATFORMS", "XLA_PYTHON_CLIENT_MEM_FRACTION")  # driver -> workers when set
+# driver -> workers when set
+FORWARDED = ("JAX_PLATFORMS", "XLA_PYTHON_CLIENT_MEM_FRACTION", "JAX_COMPILATION_CACHE_DIR")
+CONNECT_TIMEOUT_S = 10.0  # for a HOST:PORT address to accept a connection
 MEM_FRACTION = 0.75  # XLA's default share of a GPU's memory, scaled by a fractional GPU
 
 
@@ -108,17 +116,42 @@ def worker_env(resources: Resources, environ: Mapping[str, str] = os.environ) ->
     return env
 
 
+def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
+    """A HOST:PORT address must accept a TCP connection: ``ray.init`` itself retries an
+    unreachable address for minutes. Other forms (``auto``, ``ray://...``) are left to Ray.
+
+    Raises:
+        ValueError: nothing answers at HOST:PORT within ``timeout_s``.
+    """
+    host, _, port = address.rpartition(":")
+    if not host or "/" in address or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+    except OSError as error:
+        raise ValueError(
+            f"--address {address}: nothing answers there ({error}); start a cluster with "
+            "'ray start --head' and pass the address it prints"
+        ) from None
+
+
 def connect(ray: Any, address: str | None) -> bool:
     """Use a running Ray (``ray.is_initialized()``), else join the cluster at ``address``, else
     start Ray on this machine. Returns whether this call initialised Ray (and must shut it
     down)."""
     if ray.is_initialized():
         return False
+    if address:
+        check_reachable(address)
     try:
-        if address:
-            ray.init(address=address)
-        else:
-            ray.init()
+        with warnings.catch_warnings():
+            # Ray starts its processes by fork + exec, which JAX's at-fork warning (JAX is
+            # already running in the driver) cannot tell from a bare fork: a false alarm
+            warnings.filterwarnings("ignore", "os.fork", RuntimeWarning)
+            if address:
+                ray.init(address=address)
+            else:
+                ray.init()
     except ConnectionError as error:
         raise ValueError(
             f"--address {address}: no Ray cluster answered ({error}); start one with "

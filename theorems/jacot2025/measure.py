@@ -103,6 +103,30 @@ def network_quantities(
     }
 
 
+def initial_quantities(model: Model, params: Params, x: jax.Array) -> dict[str, float]:
+    """What Section 4's hypotheses read at initialisation (jacot2025 docs, Section 4):
+    n1 (the first width), pyramidal (1.0 when n_2 >= n_3 >= ... >= n_L, Assumption 4.1),
+    lambda_F_init = s_min(Z_1(theta_0)) (the smallest singular value of the first layer's
+    features, over min(N, n_1) values: 0 when n_1 < N leaves them rank-deficient), and
+    theta0_norm = ||theta_0||_2.
+
+    Args:
+        params: the initial parameters of ONE run (float64); x: (N, D) float64 inputs.
+    """
+    _, layers = model.apply(params, x)
+    widths = [w.shape[0] for w in layers.weights]
+    first = layers.features[0]
+    singular = metrics.singular_values(first)
+    full_rank = first.shape[1] >= first.shape[0]
+    leaves = jax.tree_util.tree_leaves(params)
+    return {
+        "n1": int(widths[0]),
+        "pyramidal": float(all(a >= b for a, b in zip(widths[1:-1], widths[2:]))),
+        "lambda_F_init": float(singular[-1]) if full_rank else 0.0,
+        "theta0_norm": float(jnp.sqrt(sum(jnp.sum(leaf**2) for leaf in leaves))),
+    }
+
+
 def data_loss_fn(model: Model, config: TrainConfig):
     """params, x, targets -> the engine's data loss (its loss and reduction)."""
     loss = get_loss(config.loss)

@@ -24,6 +24,7 @@ from nc_jax.models import MLP
 from nc_jax.train import RunState, TrainConfig, init_runs, make_data
 from theorems.jacot2025.measure import (
     gradient_balance_bound,
+    initial_quantities,
     network_quantities,
     ntk_top_eigenvalue,
     replay_balancedness,
@@ -146,17 +147,19 @@ def _run_state64(state: RunState, index: int) -> RunState:
 
 
 def measure_run(
-    setting: Setting, state: RunState, index: int, dataset: Dataset
+    setting: Setting, state: RunState, index: int, dataset: Dataset, initial: RunState
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
     """Every quantity of trained run ``index`` of ``state`` (float64): Theorem 3.1 on its final
-    parameters, the Section 4 replay of ``replay_steps`` further engine steps from its final
-    state, the Section 5 gradient balance and NTK. Returns (quantities, replay curves)."""
+    parameters, Section 4's hypotheses on its ``initial`` parameters, the Section 4 replay of
+    ``replay_steps`` further engine steps from its final state, the Section 5 gradient balance
+    and NTK. Returns (quantities, replay curves)."""
     model, config = setting.model(), setting.config()
     x, y, num_classes = dataset.x, dataset.y, dataset.num_classes
     with jax.enable_x64(True):
         run = _run_state64(state, index)
         data = make_data(x, y, num_classes, dtype=jnp.float64)
         quantities = network_quantities(model, run.params, data.x, data.y, num_classes)
+        quantities |= initial_quantities(model, _run_state64(initial, index).params, data.x)
         replay = replay_balancedness(model, config, run, data, setting.replay_steps)
         ntk, change = ntk_top_eigenvalue(model, run.params, data.x)
         lr = float(run.learning_rate)
@@ -224,7 +227,7 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
                 runs.append(RunRecord(local, label, params, None, diverged_at[position]))
                 curves.append(None)
             else:
-                quantities, replay = measure_run(setting, trained.state, position, ds)
+                quantities, replay = measure_run(setting, trained.state, position, ds, initial)
                 runs.append(RunRecord(local, label, params, quantities))
                 curves.append(replay)
             keep.append(position)
