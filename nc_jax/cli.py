@@ -39,14 +39,27 @@ TABLE_METRICS = (
 
 
 def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dataset", default="digits", choices=DATASETS)
+    parser.add_argument("--dataset", default="digits", choices=DATASETS, help="the dataset")
     parser.add_argument("--data-dir", default=None, help="directory with the dataset files")
-    parser.add_argument("--split", default="train", choices=("train", "test"))
+    parser.add_argument("--split", default="train", choices=("train", "test"), help="the split")
     parser.add_argument("--n-per-class", type=int, default=None, help="class-balanced subset")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the subset and generator")
+
+
+def _int_list(text: str) -> tuple[int, ...]:
+    from nc_jax.checks.options import parse_text
+
+    try:
+        return parse_text(text, tuple[int, ...])
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a comma-separated list of int, got {text!r}"
+        ) from None
 
 
 def _load(args: argparse.Namespace) -> Dataset:
+    if args.data_dir is not None and args.dataset in ("digits", "gaussian"):
+        raise ValueError(f"--data-dir: {args.dataset} is embedded and reads no files: drop it")
     return load_dataset(
         args.dataset,
         data_dir=args.data_dir,
@@ -211,14 +224,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"nc-jax {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
-    data = commands.add_parser("data", help="load a dataset and describe it")
+    defaults = argparse.ArgumentDefaultsHelpFormatter
+    data = commands.add_parser(
+        "data", help="load a dataset and describe it", formatter_class=defaults
+    )
     _add_dataset_arguments(data)
     data.set_defaults(run=run_data)
-    metrics = commands.add_parser("metrics", help="per-layer NC metrics of a network")
+    metrics = commands.add_parser(
+        "metrics", help="per-layer NC metrics of a network", formatter_class=defaults
+    )
     _add_dataset_arguments(metrics)
-    metrics.add_argument("--widths", type=int, nargs="+", default=[512, 256])
-    metrics.add_argument("--head-depth", type=int, default=3)
-    metrics.add_argument("--ridge", type=float, default=1e-3)
+    metrics.add_argument(
+        "--widths",
+        type=_int_list,
+        default=(512, 256),
+        metavar="LIST_OF_INT",
+        help="widths of the ReLU layers, comma-separated like every list option",
+    )
+    metrics.add_argument("--head-depth", type=int, default=3, help="layers of the linear head")
+    metrics.add_argument("--ridge", type=float, default=1e-3, help="ridge penalty of the head fit")
     metrics.add_argument("--out", default=None, help="write all metrics as JSON here")
     metrics.set_defaults(run=run_metrics)
     check = commands.add_parser(
@@ -290,6 +314,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, FileNotFoundError) as error:
         print(f"nc-jax {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            f"nc-jax {args.command}: interrupted; finished results are kept (a sweep resumes "
+            "when the same command is run again)",
+            file=sys.stderr,
+        )
+        return 130
     except Exception:  # a bug: never exit 1, which means "a bound is violated"
         traceback.print_exc()
         print(f"nc-jax {args.command}: internal error (exit 3); please report it", file=sys.stderr)

@@ -576,6 +576,7 @@ def _run_local(
     echo: Callable[[str], None],
 ) -> int:
     import jax
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         Progress,
@@ -596,7 +597,8 @@ def _run_local(
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns, disable=not progress, transient=False) as bars:
+    console = Console(stderr=True)
+    with Progress(*columns, console=console, disable=not progress, transient=False) as bars:
         say = bars.console.print if progress else echo
         estimator = Estimator(buckets, done, say)
         overall = bars.add_task("sweep (run-steps)", total=sum(sizes.values()))

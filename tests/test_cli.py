@@ -6,6 +6,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from nc_jax.cli import format_table, main
 from nc_jax.results import read_cells
 
@@ -18,7 +20,7 @@ def test_data_describes_the_embedded_digits(capsys):
 
 def test_metrics_prints_every_layer_and_writes_json(capsys, tmp_path):
     path = tmp_path / "metrics.json"
-    argv = ["metrics", "--n-per-class", "30", "--widths", "64", "32", "--out", str(path)]
+    argv = ["metrics", "--n-per-class", "30", "--widths", "64,32", "--out", str(path)]
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "nc1_trace_ratio" in out
@@ -33,6 +35,12 @@ def test_metrics_prints_every_layer_and_writes_json(capsys, tmp_path):
 def test_bad_input_exits_2_with_a_message(capsys):
     assert main(["data", "--n-per-class", "100000"]) == 2
     assert "n_per_class" in capsys.readouterr().err
+    assert main(["data", "--data-dir", "/tmp"]) == 2  # would be silently ignored: an error
+    assert "--data-dir: digits is embedded" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as usage:
+        main(["metrics", "--widths", "64 32"])
+    assert usage.value.code == 2
+    assert "comma-separated list of int" in capsys.readouterr().err
 
 
 def test_console_script_module_entry_point():

@@ -208,3 +208,14 @@ def test_bad_configuration_is_rejected(small_data):
             _states(config, 0.1, 0.0, [0]),
             run_group=0,
         )
+
+
+def test_progress_is_a_rich_bar_on_stderr(capsys):
+    ds = load_dataset("digits", n_per_class=3)
+    model = MLP((16, 8, 8, 10), num_linear=2)
+    config = TrainConfig(steps=20, log_every=10, metrics=False)
+    state = init_runs(model, config, ds.input_dim, 1e-3, 0.1, [0, 1, 2])
+    train(model, config, make_data(ds.x, ds.y, 10), state, progress=True, run_group=2)
+    captured = capsys.readouterr()
+    assert "training 3 runs" in captured.err and "100%" in captured.err
+    assert captured.out == ""

@@ -28,8 +28,6 @@ import contextlib
 import functools
 import math
 import os
-import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -405,18 +403,6 @@ class TrainResult(NamedTuple):
     trajectory: dict[str, np.ndarray]
 
 
-def _progress(done_steps: int, total_steps: int, num_runs: int, started: float) -> None:
-    elapsed = time.perf_counter() - started
-    eta = elapsed / done_steps * (total_steps - done_steps) if done_steps else math.nan
-    print(
-        f"\rtraining {num_runs} runs: step {done_steps}/{total_steps} "
-        f"({elapsed:.1f}s elapsed, ETA {eta:.1f}s)",
-        end="" if done_steps < total_steps else "\n",
-        file=sys.stderr,
-        flush=True,
-    )
-
-
 def use_cpu_cores(count: int | None = None) -> int:
     """Expose ``count`` CPU cores (default: all) as separate JAX CPU devices, so that a mesh over
     them (run_mesh) trains groups of runs in parallel, one group per core.
@@ -471,7 +457,6 @@ def _train_group(
     mesh: Mesh | None,
     checkpoint_dir: Path | None,
     on_chunk: Callable[[int, RunState], None] | None,
-    progress: bool,
 ) -> TrainResult:
     num_classes = data.targets.shape[1]
     data = _shard(data, mesh, PartitionSpec())
@@ -489,7 +474,6 @@ def _train_group(
         state = _shard(state, mesh, PartitionSpec("run"))
     chunk = compiled_chunk(model, config, num_classes, mesh)
     num_chunks = config.num_logs // config.chunk_logs
-    started = time.perf_counter()
     for index in range(first_chunk, num_chunks):
         state, chunk_logs = chunk(state, data)
         logs = {
@@ -497,9 +481,6 @@ def _train_group(
         }
         if checkpoint_dir is not None:
             save_checkpoint(checkpoint_dir, state, logs, index + 1, fingerprint)
-        if progress:
-            steps_done = (index + 1) * config.chunk_logs * config.log_every
-            _progress(steps_done, config.steps, int(state.step.shape[0]), started)
         if on_chunk is not None:
             on_chunk(index + 1, state)
     return TrainResult(state, logs)
@@ -538,7 +519,8 @@ def train(
             most ``config.chunk_logs * config.log_every`` steps) and resume from there if a
             checkpoint of the same job exists. With run groups, group g uses ``group-g/``.
         on_chunk: called as on_chunk(chunks_done, state) after every chunk (host side).
-        progress: print steps, runs and ETA to stderr between chunks.
+        progress: show a progress bar with the steps trained and an ETA (``rich``), updated
+            between chunks.
     """
     if config.batch_size is not None and config.batch_size > data.x.shape[0]:
         raise ValueError(
@@ -554,18 +536,9 @@ def train(
             "devices of the mesh: change the number of runs or run_group"
         )
     directory = None if checkpoint_dir is None else Path(checkpoint_dir)
-    results = []
-    for g, start in enumerate(range(0, num_runs, group)):
-        index = np.minimum(np.arange(start, start + group), num_runs - 1)
-        group_dir = (
-            directory if directory is None or group == num_runs else directory / f"group-{g}"
-        )
-        result = _train_group(
-            model, config, data, _take_runs(state, index), mesh, group_dir, on_chunk, progress
-        )
-        keep = np.arange(min(group, num_runs - start))
-        results.append(
-            TrainResult(_take_runs(result.state, keep), _take_runs(result.trajectory, keep))
+    with _progress_bar(progress, num_runs, config.steps * math.ceil(num_runs / group)) as bar:
+        results = _train_groups(
+            model, config, data, state, mesh, group, directory, bar.wrap(on_chunk, config)
         )
     if len(results) == 1:
         return results[0]
@@ -573,6 +546,68 @@ def train(
         jax.tree_util.tree_map(_concat_runs, *[r.state for r in results]),
         jax.tree_util.tree_map(_concat_runs, *[r.trajectory for r in results]),
     )
+
+
+def _train_groups(
+    model: Model,
+    config: TrainConfig,
+    data: TrainData,
+    state: RunState,
+    mesh: Mesh | None,
+    group: int,
+    directory: Path | None,
+    on_chunk: Callable[[int, RunState], None] | None,
+) -> list[TrainResult]:
+    """Train the run groups one after another (see ``train``)."""
+    num_runs = int(state.step.shape[0])
+    results = []
+    for g, start in enumerate(range(0, num_runs, group)):
+        index = np.minimum(np.arange(start, start + group), num_runs - 1)
+        group_dir = (
+            directory if directory is None or group == num_runs else directory / f"group-{g}"
+        )
+        result = _train_group(
+            model, config, data, _take_runs(state, index), mesh, group_dir, on_chunk
+        )
+        keep = np.arange(min(group, num_runs - start))
+        results.append(
+            TrainResult(_take_runs(result.state, keep), _take_runs(result.trajectory, keep))
+        )
+    return results
+
+
+class _ProgressBar:
+    """A rich progress bar over the steps of every run group (a no-op when disabled)."""
+
+    def __init__(self, bars: Any, task: Any) -> None:
+        self.bars, self.task = bars, task
+
+    def wrap(
+        self, on_chunk: Callable[[int, RunState], None] | None, config: TrainConfig
+    ) -> Callable[[int, RunState], None] | None:
+        """``on_chunk`` that also advances the bar by one chunk's steps."""
+        if self.bars is None:
+            return on_chunk
+
+        def advance(chunks: int, state: RunState) -> None:
+            self.bars.advance(self.task, config.chunk_logs * config.log_every)
+            if on_chunk is not None:
+                on_chunk(chunks, state)
+
+        return advance
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled: bool, num_runs: int, total_steps: int):
+    if not enabled:
+        yield _ProgressBar(None, None)
+        return
+    from rich.console import Console
+    from rich.progress import Progress, TimeElapsedColumn, TimeRemainingColumn
+
+    columns = (*Progress.get_default_columns()[:-1], TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=Console(stderr=True)) as bars:
+        yield _ProgressBar(bars, bars.add_task(f"training {num_runs} runs", total=total_steps))
 
 
 def _concat_runs(*parts: Any) -> np.ndarray:
