@@ -81,8 +81,7 @@ def width_table(directory: Path) -> str:
         }
     slack_table = pd.DataFrame(slacks).rename_axis("n1")
     verdicts = checks.groupby(["n1", "verdict"]).size().unstack(fill_value=0)
-    all_hold = held.all(axis=1) if len(held) else pd.Series(dtype=bool)
-    first = _first_width_from_which(all_hold)
+    answer = where_hypotheses_hold(held)
     with pd.option_context("display.width", 160, "display.max_columns", 30):
         lines = [
             "Per first-layer width: medians over the runs that did not diverge, and the share of "
@@ -95,22 +94,23 @@ def width_table(directory: Path) -> str:
             "verdicts of every check, all runs",
             verdicts.to_string(),
             "",
-            "Every hypothesis above holds on every trained run "
-            + (f"from n1 = {first} on." if first is not None else "at no width of this sweep.")
-            + " Assumption 4.2 (smooth activation, sigma' >= gamma > 0) fails at every width: "
+            answer,
+            "Assumption 4.2 (smooth activation, sigma' >= gamma > 0) fails at every width: "
             "the network uses ReLU.",
         ]
     return "\n".join(lines)
 
 
-def _first_width_from_which(holds: pd.Series) -> int | None:
-    """The smallest width from which ``holds`` is true at every larger width too."""
-    first = None
-    for n1 in sorted(holds.index, reverse=True):
-        if not holds[n1]:
-            break
-        first = n1
-    return first
+def where_hypotheses_hold(held: pd.DataFrame) -> str:
+    """One line per hypothesis: the widths at which it holds on every trained run, and the
+    share at the others (``held``: widths x hypotheses, shares of runs)."""
+    lines = ["Where each hypothesis holds on every trained run:"]
+    for name in held.columns:
+        everywhere = [n1 for n1 in held.index if held.loc[n1, name] == 1]
+        others = [f"{n1} ({held.loc[n1, name]:.0%})" for n1 in held.index if n1 not in everywhere]
+        text = ", ".join(map(str, everywhere)) if everywhere else "no width"
+        lines.append(f"  {name}: n1 = {text}" + (f"; not at {', '.join(others)}" if others else ""))
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -641,13 +641,27 @@ def _run_steps_of(cells: Sequence[Cell]) -> int:
     return sum(c.num_runs * int(getattr(c.setting, "steps", 1)) for c in cells)
 
 
-def maybe_initialize_distributed() -> bool:
+def maybe_initialize_distributed(environ: Mapping[str, str] = os.environ) -> bool:
     """``jax.distributed.initialize()`` when the environment asks for a multi-host job
-    (NC_JAX_DISTRIBUTED=1; coordinator, process count and id from JAX's own variables or the
-    cluster's, e.g. Slurm or a TPU pod). Returns whether it initialised."""
-    if os.environ.get("NC_JAX_DISTRIBUTED", "") not in ("1", "true"):
+    (NC_JAX_DISTRIBUTED=1). The coordinator, process count and id come from the cluster (Slurm,
+    a TPU pod, ...: JAX detects them) or, on any machine, from JAX_COORDINATOR_ADDRESS
+    (host:port), NC_JAX_NUM_PROCESSES and NC_JAX_PROCESS_ID. Returns whether it initialised."""
+    if environ.get("NC_JAX_DISTRIBUTED", "") not in ("1", "true"):
         return False
     import jax
 
-    jax.distributed.initialize()
+    explicit = {}
+    if "NC_JAX_NUM_PROCESSES" in environ or "NC_JAX_PROCESS_ID" in environ:
+        try:
+            explicit = {
+                "coordinator_address": environ["JAX_COORDINATOR_ADDRESS"],
+                "num_processes": int(environ["NC_JAX_NUM_PROCESSES"]),
+                "process_id": int(environ["NC_JAX_PROCESS_ID"]),
+            }
+        except (KeyError, ValueError) as error:
+            raise ValueError(
+                "NC_JAX_DISTRIBUTED=1 with explicit processes needs JAX_COORDINATOR_ADDRESS="
+                f"host:port, NC_JAX_NUM_PROCESSES=P and NC_JAX_PROCESS_ID=i ({error})"
+            ) from None
+    jax.distributed.initialize(**explicit)
     return True

@@ -1,0 +1,33 @@
+"""experiments/width_sweep.py --quick: 256 networks over 4 first-layer widths, trained, checked,
+written and summarised as the table that answers the width sweep's question."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from nc_jax import sweep
+
+SCRIPT = Path(__file__).resolve().parent.parent / "experiments" / "width_sweep.py"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("width_sweep", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_width_sweep_trains_256_networks_and_prints_the_answer(tmp_path, capsys):
+    script = _script()
+    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    runs = sweep.load_runs(tmp_path)
+    assert len(runs) >= 256 and runs["widths"].map(lambda w: w[0]).nunique() >= 4
+    table = sweep.load(tmp_path)
+    assert len(table) == len(runs) * len(sweep.get_paper("jacot2025").theorems)
+    for text in ("eps1<s_K(Y)", "n1>=N", "within_mass", "Where each hypothesis holds"):
+        assert text in out
+    assert "n1>=N: n1 = 64, 128; not at 16 (0%), 32 (0%)" in out  # N = 50 in the quick grid
+    assert script.main(["--table", str(tmp_path)]) == 0
+    assert script.main(["--table", str(tmp_path / "missing")]) == 2
