@@ -7,8 +7,9 @@ A results directory holds:
 - ``cells/<cell>.json``: one JSON line per finished cell: its id and index, the paper, the full
   setting (``config``), its grid coordinates (``point``), every run (per-run values, float64
   quantities, the step it diverged at or null), every check result (verdict, bound, measured,
-  slack, hypotheses), the theorem records, wall time, versions of jax / jaxlib / nc-jax and the
-  device kind.
+  slack, hypotheses), the theorem records, wall time (``wall_time_s``: the time of the call that
+  trained and measured the cell's bucket, divided among the cells it finished), versions of jax /
+  jaxlib / nc-jax and the device kind.
 - ``arrays/<cell>.npz``: the cell's arrays (engine trajectories, curves), leading run axis.
 
 Every file is written atomically (temporary file + rename, mode 0644) and the arrays before the

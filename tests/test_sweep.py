@@ -161,3 +161,30 @@ def test_cli_sweep_exit_statuses_and_status(tmp_path, capsys):
     assert main(["sweep", str(tmp_path / "missing.toml"), "--out", str(out)]) == 2
     assert main(["sweep", "--status", str(tmp_path / "nothing")]) == 2
     assert "not a results directory" in capsys.readouterr().err
+
+
+class _Device:
+    platform, device_kind = "gpu", "fake"
+
+    def __init__(self, free: int) -> None:
+        self.free = free
+
+    def memory_stats(self) -> dict:
+        return {"bytes_limit": self.free, "bytes_in_use": 0}
+
+
+def test_run_groups_follow_the_free_memory(monkeypatch):
+    grid = sweep.parse_grid(GRID)
+    bucket = sweep.plan(toy_paper.PAPER, grid).buckets[0]  # 2 cells x 3 runs
+    assert sweep.choose_run_group(bucket, [_Device(10**9)], None) is None  # no memory(): all
+    monkeypatch.setattr(toy_paper.Setting, "memory", lambda self: 100.0, raising=False)
+    assert sweep.choose_run_group(bucket, [_Device(10**9)], None) is None  # everything fits
+    assert sweep.choose_run_group(bucket, [_Device(400)], None) == 2  # half of 400 B / 100 B
+    assert sweep.choose_run_group(bucket, [_Device(400), _Device(400)], None) == 4
+    assert sweep.choose_run_group(bucket, [_Device(400)], 5) == 5  # --run-group wins
+
+
+def test_distributed_initialisation_only_when_asked():
+    assert sweep.maybe_initialize_distributed({}) is False
+    with pytest.raises(ValueError, match="JAX_COORDINATOR_ADDRESS"):
+        sweep.maybe_initialize_distributed({"NC_JAX_DISTRIBUTED": "1", "NC_JAX_PROCESS_ID": "0"})
