@@ -141,8 +141,10 @@ def cell_record(
     runs: Sequence[RunRecord],
     theorems: Sequence[Theorem],
     wall_time_s: float,
+    pairs: Sequence[tuple[int, CheckResult]] | None = None,
 ) -> dict[str, Any]:
-    """The JSON record of one finished cell (nc_jax.results)."""
+    """The JSON record of one finished cell (nc_jax.results); ``pairs`` are the check results
+    of ``evaluate_runs(theorems, runs)`` when the caller already has them."""
     config = setting_to_data(setting)
     return {
         "cell": store.cell_id(paper.name, config),
@@ -151,7 +153,7 @@ def cell_record(
         "config": config,
         "point": {key: config[key] for key in axes},
         "runs": [dataclasses.asdict(run) for run in runs],
-        "checks": check_records(evaluate_runs(theorems, runs)),
+        "checks": check_records(pairs if pairs is not None else evaluate_runs(theorems, runs)),
         "theorems": theorem_records(theorems),
         "wall_time_s": wall_time_s,
         "versions": versions(),
@@ -330,8 +332,9 @@ def check_setting(
     started = time.perf_counter()
     context = TrainContext()
     (outcome,) = run_paper(paper, [setting], context)
+    pairs = evaluate_runs(theorems, outcome.runs)
     record = cell_record(
-        paper, setting, 0, (), outcome.runs, theorems, time.perf_counter() - started
+        paper, setting, 0, (), outcome.runs, theorems, time.perf_counter() - started, pairs
     )
     for stale in (directory / store.CELLS, directory / store.ARRAYS):
         shutil.rmtree(stale, ignore_errors=True)  # a check directory holds one setting
@@ -339,7 +342,7 @@ def check_setting(
         directory, {"paper": paper.name, "fixed": setting_to_data(setting), "axes": {}}
     )
     store.write_cell(directory, record, outcome.arrays)
-    results = [result for _, result in evaluate_runs(theorems, outcome.runs)]
+    results = [result for _, result in pairs]
     if outcome.runs:
         plot_cell(paper.name, results, dict(outcome.arrays), directory / "checks.png")
     return results
