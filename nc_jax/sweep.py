@@ -33,7 +33,6 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
-import math
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -46,7 +45,7 @@ import tomllib
 
 from nc_jax import results as store
 from nc_jax.checks.context import TrainContext
-from nc_jax.checks.contract import Paper, get_paper, run_fields, setting_cost
+from nc_jax.checks.contract import Paper, get_paper, run_fields, setting_cost, setting_runs
 from nc_jax.checks.options import make_setting, setting_to_data
 from nc_jax.checks.runner import cell_record, run_paper
 from nc_jax.results import load, load_runs
@@ -130,17 +129,6 @@ class Plan:
     @property
     def cells(self) -> list[Cell]:
         return [cell for bucket in self.buckets for cell in bucket.cells]
-
-
-def setting_runs(setting: Any) -> int:
-    """Runs of a cell: ``setting.num_runs()`` when defined, else the product of the lengths of
-    its list-valued RUN_FIELDS (each run one combination, like a paper's own run grid)."""
-    if callable(getattr(setting, "num_runs", None)):
-        return int(setting.num_runs())
-    sizes = [
-        len(v) for k in run_fields(type(setting)) if isinstance(v := getattr(setting, k), tuple)
-    ]
-    return math.prod(sizes)
 
 
 def _key(value: Any) -> Any:
@@ -576,29 +564,14 @@ def _run_local(
     echo: Callable[[str], None],
 ) -> int:
     import jax
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+
+    from nc_jax.progress import progress_bars
 
     axes = list(plan_.grid.axes)
     done = store.finished_cells(directory)
     sizes = {b.index: _run_steps(b, done) for b in buckets}
     written = 0
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.percentage:>3.0f}%"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-    )
-    console = Console(stderr=True)
-    with Progress(*columns, console=console, disable=not progress, transient=False) as bars:
+    with progress_bars(progress) as bars:
         say = bars.console.print if progress else echo
         estimator = Estimator(buckets, done, say)
         overall = bars.add_task("sweep (run-steps)", total=sum(sizes.values()))

@@ -334,7 +334,9 @@ def _checks(directory):
 def test_script_trains_checks_writes_and_rechecks(tmp_path, capsys):
     out = tmp_path / "results"
     status = check_main(PAPER, [*TINY, "--results", str(out)])
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert "jacot2025: training" in captured.err and "100%" in captured.err  # a progress bar
     saved = _checks(out)
     assert status == (1 if any(c["verdict"] == "violated" for c in saved) else 0)
     assert status == 0

@@ -25,6 +25,7 @@ from nc_jax.checks.contract import (
     satisfies,
     select,
     setting_cost,
+    setting_runs,
     slack_of,
     verdict_of,
 )
@@ -54,6 +55,7 @@ __all__ = [
     "satisfies",
     "select",
     "setting_cost",
+    "setting_runs",
     "slack_of",
     "verdict_of",
 ]

@@ -327,6 +327,17 @@ def setting_cost(setting: Any) -> float:
     return float(cost()) if callable(cost) else 1.0
 
 
+def setting_runs(setting: Any) -> int:
+    """Runs of a cell: ``setting.num_runs()`` when defined, else the product of the lengths of
+    its list-valued RUN_FIELDS (each run one combination, like a paper's own run grid)."""
+    if callable(getattr(setting, "num_runs", None)):
+        return int(setting.num_runs())
+    sizes = [
+        len(v) for k in run_fields(type(setting)) if isinstance(v := getattr(setting, k), tuple)
+    ]
+    return math.prod(sizes)
+
+
 def load_papers() -> dict[str, Paper]:
     """Every registered paper, name -> Paper, from the ``nc_jax.theorems`` entry points."""
     papers: dict[str, Paper] = {}

@@ -44,6 +44,7 @@ from nc_jax.checks.contract import (
     Theorem,
     check,
     select,
+    setting_runs,
 )
 from nc_jax.checks.options import (
     add_setting_options,
@@ -52,6 +53,7 @@ from nc_jax.checks.options import (
     make_setting,
     setting_to_data,
 )
+from nc_jax.progress import progress_bars
 
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 NOT_DIVERGED = "the run trained without diverging"
@@ -322,7 +324,11 @@ def recheck(paper: Paper, directory: Path, theorems: Sequence[Theorem]) -> list[
 
 
 def check_setting(
-    paper: Paper, setting: Any, directory: Path, theorems: Sequence[Theorem]
+    paper: Paper,
+    setting: Any,
+    directory: Path,
+    theorems: Sequence[Theorem],
+    progress: bool = True,
 ) -> list[CheckResult]:
     """Train and measure one setting, check it, write ``directory`` (a grid without axes)."""
     if (directory / store.GRID_FILE).is_file() and store.read_grid(directory).get("axes"):
@@ -330,8 +336,11 @@ def check_setting(
             f"--results {directory} holds a sweep; choose another directory for a check run"
         )
     started = time.perf_counter()
-    context = TrainContext()
-    (outcome,) = run_paper(paper, [setting], context)
+    with progress_bars(progress) as bars:
+        run_steps = setting_runs(setting) * int(getattr(setting, "steps", 1))
+        task = bars.add_task(f"{paper.name}: training", total=run_steps)
+        context = TrainContext(on_steps=lambda n: bars.advance(task, n))
+        (outcome,) = run_paper(paper, [setting], context)
     pairs = evaluate_runs(theorems, outcome.runs)
     record = cell_record(
         paper, setting, 0, (), outcome.runs, theorems, time.perf_counter() - started, pairs

@@ -602,11 +602,9 @@ def _progress_bar(enabled: bool, num_runs: int, total_steps: int):
     if not enabled:
         yield _ProgressBar(None, None)
         return
-    from rich.console import Console
-    from rich.progress import Progress, TimeElapsedColumn, TimeRemainingColumn
+    from nc_jax.progress import progress_bars
 
-    columns = (*Progress.get_default_columns()[:-1], TimeElapsedColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=Console(stderr=True)) as bars:
+    with progress_bars() as bars:
         yield _ProgressBar(bars, bars.add_task(f"training {num_runs} runs", total=total_steps))
 
 
