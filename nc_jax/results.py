@@ -34,6 +34,19 @@ import numpy as np
 from nc_jax.io import read_npz, write_atomic, write_json_atomic, write_npz_atomic
 
 FORMAT = 1
+CHECK_COLUMNS = (
+    "check",
+    "verdict",
+    "bound",
+    "measured",
+    "slack",
+    "relation",
+    "provenance",
+    "failing",
+    "diverged",
+    "diverged_step",
+    "wall_time_s",
+)
 GRID_FILE = "grid.json"
 CELLS = "cells"
 ARRAYS = "arrays"
@@ -164,8 +177,13 @@ def load(directory: Path):
     """
     import pandas as pd
 
-    grid = read_grid(directory)
-    return pd.DataFrame(_rows(read_cells(directory), grid.get("axes", {})))
+    axes = list(read_grid(directory).get("axes", {}))
+    rows = _rows(read_cells(directory), axes)
+    return (
+        pd.DataFrame(rows)
+        if rows
+        else pd.DataFrame(columns=["cell", "run", "label", *axes, *CHECK_COLUMNS])
+    )
 
 
 def load_runs(directory: Path):
@@ -190,7 +208,7 @@ def load_runs(directory: Path):
                     **quantities,
                 }
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["cell", "run", "label", *axes])
 
 
 def summarize(table) -> str:

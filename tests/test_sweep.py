@@ -188,3 +188,11 @@ def test_distributed_initialisation_only_when_asked():
     assert sweep.maybe_initialize_distributed({}) is False
     with pytest.raises(ValueError, match="JAX_COORDINATOR_ADDRESS"):
         sweep.maybe_initialize_distributed({"NC_JAX_DISTRIBUTED": "1", "NC_JAX_PROCESS_ID": "0"})
+
+
+def test_an_empty_results_directory_loads_as_an_empty_table(tmp_path):
+    results.write_grid(tmp_path, {"paper": "toy", "fixed": {}, "axes": {"size": [10]}})
+    table = sweep.load(tmp_path)
+    assert len(table) == 0 and {"cell", "size", "check", "verdict", "slack"} <= set(table.columns)
+    assert "check" in results.summarize(table)
+    assert len(sweep.load_runs(tmp_path)) == 0
