@@ -70,11 +70,22 @@ class TrainClock:
         context_module.TrainContext.train = self.original
 
 
+def forget_compiled_programs() -> None:
+    """Empty JAX's and the engine's caches of compiled programs, so that each side of the
+    comparison pays its own compilation."""
+    from nc_jax.train import engine
+
+    engine.compiled_chunk.cache_clear()
+    engine.compiled_measure.cache_clear()
+    jax.clear_caches()
+
+
 def engine_directly(plan: sweep.Plan) -> dict[int, float]:
     """Train every bucket's networks with the engine alone; seconds per bucket (compile
     included, as in the sweep)."""
     from nc_jax.data import load_dataset
 
+    forget_compiled_programs()
     seconds = {}
     for bucket in plan.buckets:
         settings = [cell.setting for cell in bucket.cells]
@@ -99,6 +110,7 @@ def run_benchmark(overrides: tuple[str, ...]) -> str:
     plan = sweep.plan(sweep.get_paper(grid.paper), grid)
     networks = sum(c.num_runs for c in plan.cells)
     compile_clock = CompileClock()
+    forget_compiled_programs()
     with tempfile.TemporaryDirectory() as out, TrainClock() as train_clock:
         started = time.perf_counter()
         sweep.sweep(grid, out, progress=False, echo=lambda _: None)
