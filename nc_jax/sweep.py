@@ -106,11 +106,6 @@ class Bucket:
     def num_runs(self) -> int:
         return sum(cell.num_runs for cell in self.cells)
 
-    @property
-    def cost(self) -> float:
-        """Training work of the bucket: runs x the paper's cost of one run."""
-        return sum(cell.num_runs * setting_cost(cell.setting) for cell in self.cells)
-
     def describe(self, axes: Sequence[str]) -> str:
         static = {k: v for k, v in self.cells[0].point.items() if k in axes}
         varying = [k for k in axes if len({_key(c.point[k]) for c in self.cells}) > 1]
@@ -377,9 +372,7 @@ class Estimator:
         if len(self.marks) == 2:
             (t0, _), (t1, n1) = self.marks
             cells = self.pending[self.first.index]
-            per_run_step = sum(c.num_runs * setting_cost(c.setting) for c in cells) / max(
-                1, _run_steps_of(cells)
-            )
+            per_run_step = _work(cells) / max(1, _run_steps_of(cells))
             self.rate = n1 * per_run_step / max(t1 - t0, 1e-9)
             self.compile_s = max(0.0, (t0 - self.started) - (t1 - t0))
             self.echo(f"estimated time (training only): {self._total(0.0):.0f} s; {self._how()}")
@@ -395,9 +388,8 @@ class Estimator:
 
     def _bucket_s(self, index: int, measure_s: float) -> float:
         cells = self.pending[index]
-        work = sum(c.num_runs * setting_cost(c.setting) for c in cells)
         runs = sum(c.num_runs for c in cells)
-        return self.compile_s + work / self.rate + runs * measure_s
+        return self.compile_s + _work(cells) / self.rate + runs * measure_s
 
     def _total(self, measure_s: float) -> float:
         return sum(self._bucket_s(i, measure_s) for i in self.pending)
@@ -607,6 +599,11 @@ def _run_local(
 
 def _run_steps(bucket: Bucket, done: set[str]) -> int:
     return _run_steps_of([c for c in bucket.cells if c.id not in done])
+
+
+def _work(cells: Sequence[Cell]) -> float:
+    """Training work of ``cells``: runs x the paper's ``cost()`` of one run."""
+    return sum(c.num_runs * setting_cost(c.setting) for c in cells)
 
 
 def _run_steps_of(cells: Sequence[Cell]) -> int:

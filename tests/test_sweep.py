@@ -196,3 +196,18 @@ def test_an_empty_results_directory_loads_as_an_empty_table(tmp_path):
     assert len(table) == 0 and {"cell", "size", "check", "verdict", "slack"} <= set(table.columns)
     assert "check" in results.summarize(table)
     assert len(sweep.load_runs(tmp_path)) == 0
+
+
+def test_the_estimate_comes_from_the_first_buckets_own_chunks(monkeypatch):
+    planned = sweep.plan(toy_paper.PAPER, sweep.parse_grid(GRID))
+    clock = iter([0.0, 5.0, 6.0, 8.0])  # start, chunk 1 (with compilation), chunk 2, bucket end
+    monkeypatch.setattr(sweep.time, "perf_counter", lambda: next(clock))
+    said = []
+    estimator = sweep.Estimator(planned.buckets, set(), said.append)
+    estimator.chunk(3)  # run-steps per chunk: the toy has no steps, 6 runs x 1 step per bucket
+    estimator.chunk(3)
+    assert estimator.compile_s == 4.0  # 5 s first chunk - 1 s steady chunk
+    assert said and said[0].startswith("estimated time (training only): 12 s")
+    estimator.bucket_done()
+    assert estimator.measure_s == pytest.approx(2 / 6)
+    assert said[1].startswith("estimated time left: 8 s")  # 4 + 6 / 3 + 6 x 1/3: bucket 2
