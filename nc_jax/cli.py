@@ -135,7 +135,10 @@ def run_check(args: argparse.Namespace) -> int:
     if args.list:
         for paper in load_papers().values():
             for theorem in paper.theorems:
-                print(f"{theorem.id:<42} {theorem.provenance:<8} {theorem.statement}")
+                print(
+                    f"{theorem.id:<42} {theorem.kind:<11} {theorem.provenance:<8} "
+                    f"{theorem.statement}"
+                )
         return 0
     if args.target is None:
         raise ValueError(f"name a paper or a theorem id to check; registered: {paper_names()}")

@@ -36,6 +36,7 @@ from nc_jax.io import read_npz, write_atomic, write_json_atomic, write_npz_atomi
 FORMAT = 1
 CHECK_COLUMNS = (
     "check",
+    "kind",
     "verdict",
     "bound",
     "measured",
@@ -152,6 +153,7 @@ def _rows(records: Iterable[Mapping[str, Any]], axes: Iterable[str]) -> list[dic
                     **point,
                     **{key: _hashable(v) for key, v in run["params"].items()},
                     "check": result["theorem_id"],
+                    "kind": result.get("kind", ""),
                     "verdict": result["verdict"],
                     "bound": _number(result["bound"]),
                     "measured": _number(result["measured"]),
@@ -171,8 +173,9 @@ def load(directory: Path):
     """Checked results as a pandas DataFrame, one row per cell x run x check.
 
     Columns: cell, run, label, every grid axis, the run's per-run values (e.g. seed,
-    learning_rate), check, verdict, bound, measured, slack, relation, provenance, failing (the
-    failing hypotheses), diverged, diverged_step, wall_time_s. A diverged run has a row per check
+    learning_rate), check, kind (identity, consequence or claim), verdict, bound, measured,
+    slack, relation, provenance, failing (the failing hypotheses), diverged, diverged_step,
+    wall_time_s. A diverged run has a row per check
     (verdict vacuous, failing 'the run trained without diverging').
     """
     import pandas as pd
@@ -212,16 +215,20 @@ def load_runs(directory: Path):
 
 
 def summarize(table) -> str:
-    """Per check: runs that hold, are violated, are vacuous, and the range of the slack
-    (measured / bound), from a ``load`` DataFrame."""
-    lines = [f"{'check':<42} {'holds':>6} {'violated':>9} {'vacuous':>8}  slack range"]
+    """Per check: its kind, runs that hold, are violated, are vacuous, and the range of the slack
+    (measured / bound) over the non-vacuous ones, from a ``load`` DataFrame."""
+    width = max([len("check"), *(len(c) for c in table["check"])])
+    lines = [
+        f"{'check':<{width}} {'kind':<11} {'holds':>6} {'violated':>9} {'vacuous':>8}  slack range"
+    ]
     for check, rows in table.groupby("check", sort=False):
         counts = rows["verdict"].value_counts()
         slack = rows.loc[rows["verdict"] != "vacuous", "slack"].astype(float)
         slack = slack[np.isfinite(slack)]
         span = f"{slack.min():.3g} .. {slack.max():.3g}" if len(slack) else "-"
+        kind = rows["kind"].iloc[0] if "kind" in rows else ""
         lines.append(
-            f"{check:<42} {counts.get('holds', 0):>6} {counts.get('violated', 0):>9} "
-            f"{counts.get('vacuous', 0):>8}  {span}"
+            f"{check:<{width}} {kind:<11} {counts.get('holds', 0):>6} "
+            f"{counts.get('violated', 0):>9} {counts.get('vacuous', 0):>8}  {span}"
         )
     return "\n".join(lines)

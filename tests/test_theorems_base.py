@@ -33,6 +33,7 @@ def _theorem(evaluate, relation="<="):
         quantities=("a", "b"),
         relation=relation,
         evaluate=evaluate,
+        kind="consequence",
     )
 
 
@@ -64,6 +65,7 @@ def test_a_failing_hypothesis_is_never_holds(a, b, h):
 def test_verdicts_slack_and_planted_violation():
     holds = check(LE, {"a": 1.0, "b": 4.0, "h": 0.0}, label="run")
     assert (holds.verdict, holds.slack, holds.label) == ("holds", 0.25, "run")
+    assert holds.kind == "consequence" and holds.to_json()["kind"] == "consequence"
     violated = check(LE, {"a": 5.0, "b": 4.0, "h": 0.0})
     assert violated.verdict == "violated" and violated.slack == 1.25
     assert check(GE, {"a": 5.0, "b": 4.0}).verdict == "holds"
@@ -91,9 +93,11 @@ def test_missing_quantities_are_named():
 
 def test_contract_fields_are_validated():
     with pytest.raises(ValueError, match="provenance"):
-        Theorem("x", "r", "s", "guessed", "c", (), "<=", lambda q: None)
+        Theorem("x", "r", "s", "guessed", "c", (), "<=", lambda q: None, "identity")
     with pytest.raises(ValueError, match="relation"):
-        Theorem("x", "r", "s", "printed", "c", (), "<", lambda q: None)
+        Theorem("x", "r", "s", "printed", "c", (), "<", lambda q: None, "identity")
+    with pytest.raises(ValueError, match="kind"):
+        Theorem("x", "r", "s", "printed", "c", (), "<=", lambda q: None, "evidence")
 
 
 def test_results_serialise_to_json_with_infinities():

@@ -266,6 +266,14 @@ def test_every_theorem_has_a_planted_violation():
     assert set(PLANTED) == set(BY_ID)
 
 
+def test_every_check_says_what_kind_of_statement_it_is():
+    kinds = {t.id: t.kind for t in THEOREMS}
+    assert kinds["jacot2025.sec4.recursion"] == "identity"  # exact, checked to rounding
+    thm31 = [k for tid, k in kinds.items() if tid.startswith("jacot2025.thm3_1.")]
+    assert len(thm31) == 6 and set(thm31) == {"consequence"}  # implied by measured quantities
+    assert kinds["jacot2025.sec5.critical_balance"] == "consequence"
+
+
 @pytest.mark.parametrize("theorem_id", sorted(PLANTED))
 def test_ideal_holds_planted_violation_is_reported_and_failing_hypothesis_is_vacuous(theorem_id):
     theorem = BY_ID[theorem_id]
@@ -342,7 +350,7 @@ def test_script_trains_checks_writes_and_rechecks(tmp_path, capsys):
     assert status == 0
     assert len(saved) == 2 * len(THEOREMS)
     assert {c["theorem_id"] for c in saved} == set(BY_ID)
-    assert "jacot2025.thm3_1.nc1" in printed and "summary" in printed
+    assert "jacot2025.thm3_1.nc1" in printed and "consequence" in printed and "identity" in printed
     assert (out / "checks.png").stat().st_size > 10_000
     again = check_main(PAPER, ["--results", str(out), "--recheck", "--only", "jacot2025.thm3_1"])
     rechecked = _checks(out)

@@ -82,5 +82,6 @@ BOUND = Theorem(
     evaluate=lambda q: Evaluation(
         (Hypothesis("std > 0", q["std"], 0, ">"),), 2 * q["std"], q["mean_abs"]
     ),
+    kind="consequence",
 )
 PAPER = Paper("toy", "A toy paper", Setting, (BOUND,), run)

@@ -4,6 +4,7 @@ provides, with a complete example)."""
 from nc_jax.checks.context import TrainContext, diverged_steps
 from nc_jax.checks.contract import (
     HYPOTHESIS_RELATIONS,
+    KINDS,
     PROVENANCES,
     RELATIONS,
     ROUNDING,
@@ -32,6 +33,7 @@ from nc_jax.checks.contract import (
 
 __all__ = [
     "HYPOTHESIS_RELATIONS",
+    "KINDS",
     "PROVENANCES",
     "RELATIONS",
     "ROUNDING",

@@ -4,9 +4,17 @@ paper is a small object that fills this contract.
 A ``Theorem`` names what a paper states: an id (``jacot2025.thm3_1.nc1``), the reference, the
 statement as text, its provenance (``printed`` as the paper prints it, or ``derived``: an
 inequality proved from the paper's hypotheses, see docs/theory/, with a confidence note), the
-named quantities it reads, the relation of measured to bound, and ``evaluate``: a pure function
+named quantities it reads, the relation of measured to bound, ``evaluate``: a pure function
 from a mapping of quantities (floats, measured in float64) to an ``Evaluation`` (hypotheses, bound,
-measured value).
+measured value), and its **kind**, which says what a verdict is worth:
+
+- ``identity``: an exact identity checked to rounding (e.g. the GD + weight-decay balancedness
+  recursion): it tests the engine and the derivation;
+- ``consequence``: an inequality implied by other quantities measured on the same network: only
+  a bug or a wrong constant can break it, so "holds" is algebra, not evidence; its worth is its
+  tightness (the slack);
+- ``claim``: a statement about what training produces, which real runs can refute; it states its
+  tolerance and why.
 
 ``check(theorem, quantities, label)`` turns an evaluation into a ``CheckResult`` with a verdict:
 
@@ -67,7 +75,8 @@ options, sweeps) is generic: nc_jax.checks.runner and nc_jax.sweep. A complete m
 
     BOUND = Theorem("toy.mean_abs", "Made up 2030, Lemma 1", "E|x| <= 2 std", "derived", "exact",
                     ("mean_abs", "std"), "<=", lambda q: Evaluation(
-                        (Hypothesis("std > 0", q["std"], 0, ">"),), 2 * q["std"], q["mean_abs"]))
+                        (Hypothesis("std > 0", q["std"], 0, ">"),), 2 * q["std"], q["mean_abs"]),
+                    kind="consequence")
     PAPER = Paper("toy", "Made up 2030", Setting, (BOUND,), run)
 
 (and in pyproject.toml: ``[project.entry-points."nc_jax.theorems"] toy = "toy_paper:PAPER"``).
@@ -84,6 +93,7 @@ from typing import Any
 
 ENTRY_POINT_GROUP = "nc_jax.theorems"
 PROVENANCES: tuple[str, ...] = ("printed", "derived")
+KINDS: tuple[str, ...] = ("identity", "consequence", "claim")
 RELATIONS: tuple[str, ...] = ("<=", ">=")
 HYPOTHESIS_RELATIONS: tuple[str, ...] = ("<=", ">=", "<", ">")
 VERDICTS: tuple[str, ...] = ("holds", "violated", "vacuous")
@@ -160,6 +170,7 @@ class Theorem:
         quantities: names of the quantities ``evaluate`` reads.
         relation: "<=" (measured <= bound) or ">=" (measured >= bound).
         evaluate: quantities -> Evaluation, pure.
+        kind: "identity", "consequence" or "claim" (module docstring).
     """
 
     id: str
@@ -170,8 +181,11 @@ class Theorem:
     quantities: tuple[str, ...]
     relation: str
     evaluate: Callable[[Mapping[str, Any]], Evaluation]
+    kind: str
 
     def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
         if self.provenance not in PROVENANCES:
             raise ValueError(f"provenance must be one of {PROVENANCES}, got {self.provenance!r}")
         if self.relation not in RELATIONS:
@@ -184,6 +198,7 @@ class CheckResult:
 
     theorem_id: str
     label: str
+    kind: str
     provenance: str
     relation: str
     verdict: str
@@ -249,6 +264,7 @@ def check(theorem: Theorem, quantities: Mapping[str, Any], label: str = "") -> C
     return CheckResult(
         theorem_id=theorem.id,
         label=label,
+        kind=theorem.kind,
         provenance=theorem.provenance,
         relation=theorem.relation,
         verdict=verdict_of(evaluation, theorem.relation),

@@ -35,7 +35,6 @@ import numpy as np
 from nc_jax import results as store
 from nc_jax.checks.context import TrainContext
 from nc_jax.checks.contract import (
-    VERDICTS,
     CellOutcome,
     CheckResult,
     Hypothesis,
@@ -95,6 +94,7 @@ def diverged_result(theorem: Theorem, run: RunRecord) -> CheckResult:
     return CheckResult(
         theorem_id=theorem.id,
         label=run.label,
+        kind=theorem.kind,
         provenance=theorem.provenance,
         relation=theorem.relation,
         verdict="vacuous",
@@ -127,6 +127,7 @@ def theorem_records(theorems: Sequence[Theorem]) -> dict[str, dict[str, str]]:
         t.id: {
             "reference": t.reference,
             "statement": t.statement,
+            "kind": t.kind,
             "provenance": t.provenance,
             "confidence": t.confidence,
             "relation": t.relation,
@@ -185,16 +186,16 @@ def check_records(pairs: Sequence[tuple[int, CheckResult]]) -> list[dict[str, An
 
 
 def format_results(results: Sequence[CheckResult]) -> str:
-    """One row per check and run, then one summary row per check."""
+    """One row per check and run (with the check's kind), then one summary row per check."""
     w = max((len(r.theorem_id) for r in results), default=5)
     lines = [
-        f"{'check':<{w}} {'run':<20} {'verdict':<9} {'bound':>11} {'measured':>11} "
+        f"{'check':<{w}} {'kind':<11} {'run':<20} {'verdict':<9} {'bound':>11} {'measured':>11} "
         f"{'slack':>9}  failing hypothesis"
     ]
     for r in results:
         failing = "; ".join(h.describe() for h in r.failing)
         lines.append(
-            f"{r.theorem_id:<{w}} {r.label:<20} {r.verdict:<9} {r.bound:>11.4g} "
+            f"{r.theorem_id:<{w}} {r.kind:<11} {r.label:<20} {r.verdict:<9} {r.bound:>11.4g} "
             f"{r.measured:>11.4g} {r.slack:>9.3g}  {failing}"
         )
     lines += ["", format_summary(results)]
@@ -202,19 +203,15 @@ def format_results(results: Sequence[CheckResult]) -> str:
 
 
 def format_summary(results: Sequence[CheckResult]) -> str:
-    """Per check: how many runs hold, are violated, are vacuous, and the range of the slack."""
-    w = max((len(r.theorem_id) for r in results), default=7)
-    lines = [f"{'summary':<{w}} {'holds':>6} {'violated':>9} {'vacuous':>8}  slack range"]
-    for theorem_id in dict.fromkeys(r.theorem_id for r in results):
-        rows = [r for r in results if r.theorem_id == theorem_id]
-        counts = {v: sum(r.verdict == v for r in rows) for v in VERDICTS}
-        slacks = [r.slack for r in rows if math.isfinite(r.slack)]
-        span = f"{min(slacks):.3g} .. {max(slacks):.3g}" if slacks else "-"
-        lines.append(
-            f"{theorem_id:<{w}} {counts['holds']:>6} {counts['violated']:>9} "
-            f"{counts['vacuous']:>8}  {span}"
-        )
-    return "\n".join(lines)
+    """Per check: its kind, how many runs hold, are violated, are vacuous, and the range of the
+    slack (nc_jax.results.summarize, the same table a sweep prints)."""
+    import pandas as pd
+
+    rows = [
+        {"check": r.theorem_id, "kind": r.kind, "verdict": r.verdict, "slack": r.slack}
+        for r in results
+    ]
+    return store.summarize(pd.DataFrame(rows, columns=["check", "kind", "verdict", "slack"]))
 
 
 def plot_cell(
@@ -241,8 +238,10 @@ def plot_cell(
             marker = "<" if r.relation == "<=" else ">"
             axes[0].scatter(r.slack, ids.index(r.theorem_id), c=colors[r.verdict], marker=marker)
     vacuous = {i: sum(r.verdict == "vacuous" for r in results if r.theorem_id == i) for i in ids}
+    kinds = {r.theorem_id: r.kind for r in results}
     names = [
-        i.removeprefix(paper + ".") + (f" ({vacuous[i]} vacuous)" if vacuous[i] else "")
+        f"{i.removeprefix(paper + '.')} [{kinds[i]}]"
+        + (f" ({vacuous[i]} vacuous)" if vacuous[i] else "")
         for i in ids
     ]
     axes[0].axvline(1.0, color="black", lw=0.8)
@@ -250,7 +249,11 @@ def plot_cell(
     axes[0].set_yticks(range(len(ids)), names, fontsize=8)
     axes[0].invert_yaxis()
     axes[0].set_xlabel("measured / bound   (<: an upper bound, >: a lower bound)")
-    axes[0].set_title("bound vs measured, every run (green holds, red violated)")
+    axes[0].set_title(
+        "bound vs measured, every run (green holds, red violated)\n"
+        "[consequence]: implied by other measurements, its slack is its worth",
+        fontsize=10,
+    )
     if logged:
         ax = axes[1]
         steps = arrays["step"][0]

@@ -1,6 +1,6 @@
 """Neural-collapse metrics NC1-NC4 for one layer, each variant named explicitly.
 
-Sources (theory notes): jacot2025.md section 2 (the Jacot et al. forms: NC1 trace ratio, NC2 as
+Sources (theory notes): docs/theory/jacot2025.md (the Jacot et al. forms: NC1 trace ratio, NC2 as
 kappa of the uncentred class means, NC3 as cos(w_c, mu_c)); other_papers.md section D2 (Papyan's
 NC1 with a pseudo-inverse, CDNV, equinorm, equiangularity, the ETF and self-duality distances,
 NC4 as nearest-class-centre agreement).
@@ -46,7 +46,7 @@ def _require_dim(d: int, minimum: int, metric: str, why: str) -> None:
 
 
 def nc1_trace_ratio(stats: ClassStats) -> jax.Array:
-    """NC1 = tr(Sigma_W) / tr(Sigma_B), the form of Jacot et al. (jacot2025.md section 2).
+    """NC1 = tr(Sigma_W) / tr(Sigma_B), the form of Jacot et al. (docs/theory/jacot2025.md).
 
     Normalisation: Sigma_W carries 1/N and Sigma_B carries 1/K; for balanced classes this equals
     ||Z - Zbar||_F^2 / ||Zbar - mu_G 1^T||_F^2. 0 for perfectly collapsed features.
@@ -106,7 +106,7 @@ def nc1(stats: ClassStats, kind: NC1Kind = "trace_ratio") -> jax.Array:
 
 def nc2_kappa(means: jax.Array) -> jax.Array:
     """NC2 of Jacot et al.: kappa(M) = s_1(M) / s_K(M) of the *uncentred* class means (K, d)
-    (jacot2025.md section 2). 1 exactly for an orthogonal frame with equal norms, the NC2
+    (docs/theory/jacot2025.md). 1 exactly for an orthogonal frame with equal norms, the NC2
     geometry of MSE with a bias-free head. Needs d >= K."""
     check_matrix(means, "means")
     num_classes, dim = means.shape
@@ -193,7 +193,7 @@ def _check_classifier(classifier: jax.Array, means: jax.Array) -> None:
 
 
 def nc3_cosines(classifier: jax.Array, means: jax.Array) -> jax.Array:
-    """cos(w_c, mu_c) for every class, shape (K,) (jacot2025.md section 2, NC3; bound (c) of
+    """cos(w_c, mu_c) for every class, shape (K,) (docs/theory/jacot2025.md, NC3; bound (c) of
     Theorem 3.1 is on the minimum). 1 means perfect alignment.
 
     Args:

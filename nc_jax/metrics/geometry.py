@@ -1,7 +1,7 @@
 """Geometry of weights and features: spectra, conditioning, balancedness, negativity.
 
 Weights follow the papers' orientation: W_l in R^{n_l x n_{l-1}} (rows = output units), so a
-layer maps row features as ``z @ W.T``. Theory notes: jacot2025.md sections 1-3 and 5.
+layer maps row features as ``z @ W.T``. Theory notes: docs/theory/jacot2025.md-3 and 5.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def _default_rtol(shape: tuple[int, ...], dtype: jnp.dtype) -> float:
 
 def condition_number(a: jax.Array, rtol: float | None = None) -> jax.Array:
     """kappa(A) = s_1(A) / s_rank(A)(A), the ratio of the largest to the smallest non-zero
-    singular value (jacot2025.md section 1, "Condition number").
+    singular value (docs/theory/jacot2025.md, "Condition number").
 
     The numerical rank counts singular values above ``rtol * s_1``; the default rtol is
     max(m, n) * eps of the dtype (NumPy's matrix_rank rule). For a full-rank matrix this is
@@ -114,14 +114,14 @@ def balancedness(w: jax.Array, w_next: jax.Array) -> jax.Array:
 
 def relative_balancedness(w: jax.Array, w_next: jax.Array) -> jax.Array:
     """Scale-free balancedness ||W_{l+1}^T W_{l+1} - W_l W_l^T||_op / max(||W_{l+1}||_op^2,
-    ||W_l||_op^2) (jacot2025.md section 2; the notes' proposal, the paper's normalisation is
+    ||W_l||_op^2) (docs/theory/jacot2025.md; the notes' proposal, the paper's normalisation is
     unknown). Between 0 (balanced) and 1. Shapes as in :func:`balancedness`."""
     scale = jnp.maximum(spectral_norm(w_next), spectral_norm(w)) ** 2
     return balancedness(w, w_next) / scale
 
 
 def negativity(preactivation: jax.Array) -> jax.Array:
-    """Neg = ||min(H, 0)||_op / ||H||_op of a pre-activation H (N, n) (jacot2025.md section 2,
+    """Neg = ||min(H, 0)||_op / ||H||_op of a pre-activation H (N, n) (docs/theory/jacot2025.md,
     "Negativity"; operator norm per the secondary source). 0 means a ReLU acts as the
     identity on these samples, i.e. the layer is effectively linear."""
     check_matrix(preactivation, "preactivation")
@@ -132,7 +132,7 @@ def label_singular_value(y: jax.Array, num_classes: int) -> jax.Array:
     """s_K(Y), the K-th singular value of the one-hot label matrix Y (K x N).
 
     Y Y^T = diag(n_1, ..., n_K), so s_K(Y) = sqrt(min_c n_c); sqrt(N/K) when balanced
-    (jacot2025.md section 1, "Facts about balanced one-hot Y").
+    (docs/theory/jacot2025.md, "Facts about balanced one-hot Y").
     """
     num_classes = check_num_classes(num_classes)
     if jnp.ndim(y) != 1:

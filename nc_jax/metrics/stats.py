@@ -1,6 +1,6 @@
 """Class statistics of one layer's features, computed without any d x d matrix.
 
-Conventions (theory notes jacot2025.md section 1, "Class statistics at layer l"):
+Conventions (theory notes docs/theory/jacot2025.md, "Class statistics at layer l"):
 
 - Features ``z`` are stored (N, d), one sample per row (the papers use columns, Z in R^{d x N}).
 - ``means`` (K, d): row c is the class mean mu_c (the papers' M in R^{d x K}, transposed).

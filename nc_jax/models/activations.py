@@ -1,6 +1,6 @@
 """Activation functions by name.
 
-``smooth`` is the activation of Assumption 4.2 (jacot2025.md section 4): smooth with
+``smooth`` is the activation of Assumption 4.2 (docs/theory/jacot2025.md): smooth with
 sigma'(x) in [gamma, 1]. We use sigma(x) = gamma x + (1 - gamma) softplus(x), whose derivative
 gamma + (1 - gamma) sigmoid(x) lies in (gamma, 1); ``gamma`` defaults to 0.1 and is set with the
 name "smooth:0.25".

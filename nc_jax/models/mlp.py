@@ -1,7 +1,7 @@
 """MLP with L1 non-linear layers followed by a deep linear head of L2 layers (Jacot et al.).
 
 Z_0 = X, Z_l = sigma(Z_{l-1} W_l^T + b_l) for l <= L1, Z_l = Z_{l-1} W_l^T for l > L1
-(jacot2025.md section 1, with samples as rows). The head is bias-free by default, as the theory
+(docs/theory/jacot2025.md, with samples as rows). The head is bias-free by default, as the theory
 needs; biases of the non-linear layers are optional.
 """
 

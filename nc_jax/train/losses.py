@@ -1,6 +1,6 @@
 """Data losses of one network's output.
 
-MSE follows the theory notes' normalisation (jacot2025.md section 1):
+MSE follows the theory notes' normalisation (docs/theory/jacot2025.md):
 C(theta) = 1/2 ||Z_L - Y||_F^2 with one-hot Y, summed over samples and outputs
 (``reduction="sum"``); ``reduction="mean"`` divides by the number of samples N (what most code
 does; it rescales the effective learning rate and weight decay by N). Cross entropy is the usual

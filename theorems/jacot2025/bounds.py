@@ -1,6 +1,6 @@
 """The bounds of Jacot, Sukenik, Wang, Mondelli (ICLR 2025) as Theorem records (theorems.base).
 
-Every formula is taken from ../shared/theory/jacot2025.md (cited by section below) and evaluated
+Every formula is taken from docs/theory/jacot2025.md (cited by section below) and evaluated
 on float quantities; ``theorems.jacot2025`` measures those quantities on trained networks.
 Notation: eps1 = ||Z_L - Y||_F, eps2 = max over head pairs of ||W_{l+1}^T W_{l+1} - W_l W_l^T||_op
 (eps2_last: the pair (L-1, L) only), r >= ||Z_{L-2}||_op, ||Z_{L-1}||_op and every head
@@ -30,7 +30,7 @@ RECURSION_TOLERANCE = 1e-10
 
 def psi(eps1: float, eps2: float, r: float, s_k: float, n_penultimate: int) -> float:
     """Psi(eps1, eps2, r) = r (eps1 / (s_K(Y) - eps1) + sqrt(n_{L-1} eps2)), verbatim from the
-    design card (jacot2025.md section 3); inf when eps1 >= s_K(Y)."""
+    design card (docs/theory/jacot2025.md); inf when eps1 >= s_K(Y)."""
     if eps1 >= s_k:
         return math.inf
     return r * (eps1 / (s_k - eps1) + math.sqrt(n_penultimate * eps2))
@@ -112,7 +112,7 @@ def _nc3(q: Q) -> Evaluation:
 
 
 def telescoping_error(eps2: float, r: float, depth: int) -> float:
-    """e = eps2 (r^2 + eps2)^(L2 - 1) L2 (L2 - 1) / 2 (jacot2025.md section 3, (a)); inf on
+    """e = eps2 (r^2 + eps2)^(L2 - 1) L2 (L2 - 1) / 2 (docs/theory/jacot2025.md, (a)); inf on
     overflow."""
     try:
         return eps2 * (r**2 + eps2) ** (depth - 1) * depth * (depth - 1) / 2
@@ -175,7 +175,7 @@ def _critical_balance(q: Q) -> Evaluation:
 
 
 def ntk_floor(q: Q) -> float:
-    """(s_K(Y) - eps1)^2 kappa(head)^2 / ||W_{L1+1}||_op^2 (jacot2025.md section 5.2)."""
+    """(s_K(Y) - eps1)^2 kappa(head)^2 / ||W_{L1+1}||_op^2 (docs/theory/jacot2025.md)."""
     return (q["s_K_Y"] - q["eps1"]) ** 2 * q["kappa_head"] ** 2 / q["norm_first_linear"] ** 2
 
 
@@ -198,7 +198,7 @@ def _edge_of_stability(q: Q) -> Evaluation:
     return Evaluation(hypotheses, bound, q["kappa_head"], {"eta_c": q["step_scale"]})
 
 
-_THM31 = "Jacot et al. ICLR 2025, Theorem 3.1; jacot2025.md section 3"
+_THM31 = "Jacot et al. ICLR 2025, Theorem 3.1; docs/theory/jacot2025.md"
 _H = ("eps1", "eps2", "r", "s_K_Y", "N", "K", "n_penultimate", "L2", "head_bias_free")
 _H_SHORT = ("eps1", "s_K_Y", "L2", "head_bias_free", "class_imbalance")
 _STRUCTURE = "the exact hypothesis list is [U]; (H1)-(H3) hold by construction (measured)"
@@ -213,6 +213,7 @@ THEOREMS: tuple[Theorem, ...] = (
         quantities=(*_H, "within_mass"),
         relation="<=",
         evaluate=_within_mass,
+        kind="consequence",
     ),
     Theorem(
         id="jacot2025.thm3_1.nc1",
@@ -223,6 +224,7 @@ THEOREMS: tuple[Theorem, ...] = (
         quantities=(*_H, "nc1", "class_imbalance"),
         relation="<=",
         evaluate=_nc1,
+        kind="consequence",
     ),
     Theorem(
         id="jacot2025.thm3_1.nc2",
@@ -237,6 +239,7 @@ THEOREMS: tuple[Theorem, ...] = (
         quantities=(*_H_SHORT, "r", "eps2_last", "kappa_WL", "kappa_M"),
         relation="<=",
         evaluate=_nc2,
+        kind="consequence",
     ),
     Theorem(
         id="jacot2025.thm3_1.nc3",
@@ -250,6 +253,7 @@ THEOREMS: tuple[Theorem, ...] = (
         quantities=(*_H_SHORT, "r", "eps2_last", "kappa_WL", "cos_min"),
         relation=">=",
         evaluate=_nc3,
+        kind="consequence",
     ),
     Theorem(
         id="jacot2025.thm3_1.head_to_last",
@@ -264,6 +268,7 @@ THEOREMS: tuple[Theorem, ...] = (
         quantities=("eps2", "r_head", "L2", "head_bias_free", "kappa_WL", "head_s1", "head_sK"),
         relation="<=",
         evaluate=_head_to_last_spectral,
+        kind="consequence",
     ),
     Theorem(
         id="jacot2025.thm3_1.head_to_last_composite",
@@ -277,10 +282,11 @@ THEOREMS: tuple[Theorem, ...] = (
         quantities=("eps1", "eps2", "r", "s_K_Y", "L2", "head_bias_free", "kappa_WL", "kappa_head"),
         relation="<=",
         evaluate=_head_to_last_layer,
+        kind="consequence",
     ),
     Theorem(
         id="jacot2025.sec4.recursion",
-        reference="Jacot et al. ICLR 2025, Section 4 (phase 2 mechanism); jacot2025.md section 4",
+        reference="Jacot et al. ICLR 2025, Section 4 (phase 2 mechanism); docs/theory/jacot2025.md",
         statement=(
             "D(t+1) = (1-eta lambda)^2 D(t) + eta^2 (G_{l+1}^T G_{l+1} - G_l G_l^T) for every "
             "head pair: max_t ||residual||_op / max_t ||D(t)||_op <= 1e-10 (float64 rounding)"
@@ -290,10 +296,11 @@ THEOREMS: tuple[Theorem, ...] = (
         quantities=("recursion_residual", "gd_coupled", "head_bias_free"),
         relation="<=",
         evaluate=_recursion,
+        kind="identity",
     ),
     Theorem(
         id="jacot2025.sec4.envelope",
-        reference="Jacot et al. ICLR 2025, Section 4; jacot2025.md section 4 (consequence)",
+        reference="Jacot et al. ICLR 2025, Section 4; docs/theory/jacot2025.md (consequence)",
         statement=(
             "||D(t)||_op <= (1-eta lambda)^(2t) ||D(0)||_op + eta^2 g^2 (1-(1-eta lambda)^(2t)) /"
             " (1-(1-eta lambda)^2), g^2 = max_s max(||G_l||^2, ||G_{l+1}||^2): max_t ratio <= 1"
@@ -303,10 +310,11 @@ THEOREMS: tuple[Theorem, ...] = (
         quantities=("envelope_ratio", "gd_coupled", "head_bias_free"),
         relation="<=",
         evaluate=_envelope,
+        kind="consequence",
     ),
     Theorem(
         id="jacot2025.sec5.critical_balance",
-        reference="Jacot et al. ICLR 2025, Section 5.1; jacot2025.md section 5 (supporting facts)",
+        reference="Jacot et al. ICLR 2025, Section 5.1; docs/theory/jacot2025.md",
         statement=(
             "lambda D_{L-1} = W_L^T grad_L - grad_{L-1} W_{L-1}^T (grad of the regularised "
             "objective), so eps2_last <= (||W_L|| ||grad_L|| + ||grad_{L-1}|| ||W_{L-1}||) / "
@@ -325,10 +333,11 @@ THEOREMS: tuple[Theorem, ...] = (
         ),
         relation="<=",
         evaluate=_critical_balance,
+        kind="consequence",
     ),
     Theorem(
         id="jacot2025.sec5_2.ntk",
-        reference="Jacot et al. ICLR 2025, Section 5.2 (Prop. 5.3 ingredient); jacot2025.md 5.2",
+        reference="Jacot et al. ICLR 2025, Section 5.2 (an ingredient); docs/theory/jacot2025.md",
         statement=("lambda_max(NTK) >= (s_K(Y) - eps1)^2 kappa(W_{L:L1+1})^2 / ||W_{L1+1}||_op^2"),
         provenance="derived",
         confidence="[D]; lambda_max measured by power iteration from the first-linear-layer "
@@ -343,10 +352,11 @@ THEOREMS: tuple[Theorem, ...] = (
         ),
         relation=">=",
         evaluate=_ntk,
+        kind="consequence",
     ),
     Theorem(
         id="jacot2025.sec5_2.edge_of_stability",
-        reference="Jacot et al. ICLR 2025, Section 5.2 (Prop. 5.3); jacot2025.md section 5.2",
+        reference="Jacot et al. ICLR 2025, Section 5.2 (Prop. 5.3); docs/theory/jacot2025.md",
         statement=(
             "if eta c lambda_max(NTK) <= 2 (c = 1 for the summed MSE, 1/N for the mean): "
             "kappa(W_{L:L1+1}) <= ||W_{L1+1}||_op sqrt(2/(eta c)) / (s_K(Y) - eps1)"
@@ -365,5 +375,6 @@ THEOREMS: tuple[Theorem, ...] = (
         ),
         relation="<=",
         evaluate=_edge_of_stability,
+        kind="consequence",
     ),
 )

@@ -3,7 +3,7 @@
 Each function takes ONE network (a model with a deep linear head, e.g. nc_jax.models.MLP) and
 its parameters; callers enable float64 (``jax.enable_x64(True)``) and pass float64 arrays, so a
 reported violation is never a rounding artefact (DESIGN.md, "Precision"). Formulas and notation:
-../shared/theory/jacot2025.md (sections cited per function); features are rows (N, n_l).
+docs/theory/jacot2025.md (sections cited per function); features are rows (N, n_l).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def _op(a: jax.Array) -> float:
 
 
 def _kappa_rank_k(a: jax.Array, num_classes: int) -> float:
-    """s_1 / s_K of a matrix with K rows (inf when s_K = 0): kappa of jacot2025.md section 1
+    """s_1 / s_K of a matrix with K rows (inf when s_K = 0): kappa of docs/theory/jacot2025.md
     for K-row matrices of rank K."""
     s = metrics.singular_values(a)
     return float(s[0] / s[num_classes - 1]) if s[num_classes - 1] > 0 else float("inf")
@@ -49,7 +49,7 @@ def head_balancedness(weights: Sequence[jax.Array], first: int) -> list[float]:
 def network_quantities(
     model: Model, params: Params, x: jax.Array, y: jax.Array, num_classes: int
 ) -> dict[str, float]:
-    """The Theorem 3.1 quantities of one network (jacot2025.md section 7, steps 2-3).
+    """The Theorem 3.1 quantities of one network (docs/theory/jacot2025.md, steps 2-3).
 
     Args:
         model: a model whose last ``model.num_linear`` layers are linear (the head).
@@ -142,7 +142,7 @@ def gradient_balance_bound(
 ) -> float:
     """(||W_L|| ||grad_L|| + ||grad_{L-1}|| ||W_{L-1}||) / lambda with grad the gradient of the
     regularised objective (data loss + lambda/2 ||theta||^2): an upper bound on eps2_last at
-    any point, 0 at a critical point (jacot2025.md section 5, supporting facts; the identity
+    any point, 0 at a critical point (docs/theory/jacot2025.md, supporting facts; the identity
     lambda D = W_{l+1}^T grad_{l+1} - grad_l W_l^T follows from W_{l+1}^T G_{l+1} = G_l W_l^T)."""
     if weight_decay <= 0:
         return float("inf")
@@ -170,7 +170,7 @@ def ntk_top_eigenvalue(
     """A lower estimate of lambda_max of the NTK Theta = J J^T, J = d vec(Z_L) / d theta.
 
     Power iteration started from the top eigenvector u b^T of the first-linear-layer block
-    (Z_{L1}^T Z_{L1}) (x) (B B^T), B = W_{L:L1+2} (jacot2025.md section 5.2): for a PSD matrix
+    (Z_{L1}^T Z_{L1}) (x) (B B^T), B = W_{L:L1+2} (docs/theory/jacot2025.md): for a PSD matrix
     the Rayleigh quotients of power iterates never decrease, so every estimate is >= the
     block's lambda_max = ||Z_{L1}||^2 ||B||^2 and <= lambda_max(Theta).
 
@@ -194,7 +194,7 @@ def ntk_top_eigenvalue(
 
 def _pair_differences(matrices: list[jax.Array]) -> list[jax.Array]:
     """A_{l+1}^T A_{l+1} - A_l A_l^T for consecutive (A_l, A_{l+1}): D_l for weights, E_l for
-    gradients (jacot2025.md section 4)."""
+    gradients (docs/theory/jacot2025.md)."""
     gram = metrics.stats.gram
     return [gram(upper.T) - gram(lower) for lower, upper in zip(matrices[:-1], matrices[1:])]
 
@@ -236,7 +236,7 @@ def replay_balancedness(
     model: Model, config: TrainConfig, state: RunState, data: TrainData, steps: int
 ) -> dict[str, Any]:
     """Replay ``steps`` engine steps of one run in float64 and test the balancedness dynamics
-    of every head pair (jacot2025.md section 4):
+    of every head pair (docs/theory/jacot2025.md):
 
         D(t+1) = (1 - eta lambda)^2 D(t) + eta^2 (G_{l+1}^T G_{l+1} - G_l G_l^T)      (exact)
         ||D(t)|| <= c^t ||D(0)|| + eta^2 g^2 (1 - c^t) / (1 - c),   c = (1 - eta lambda)^2
