@@ -41,6 +41,8 @@ CHECK_COLUMNS = (
     "bound",
     "measured",
     "slack",
+    "trivial",
+    "informative",
     "relation",
     "provenance",
     "failing",
@@ -158,6 +160,8 @@ def _rows(records: Iterable[Mapping[str, Any]], axes: Iterable[str]) -> list[dic
                     "bound": _number(result["bound"]),
                     "measured": _number(result["measured"]),
                     "slack": _number(result["slack"]),
+                    "trivial": _number(result.get("trivial", math.nan)),
+                    "informative": result.get("informative"),
                     "relation": result["relation"],
                     "provenance": result["provenance"],
                     "failing": "; ".join(failing),
@@ -174,8 +178,9 @@ def load(directory: Path):
 
     Columns: cell, run, label, every grid axis, the run's per-run values (e.g. seed,
     learning_rate), check, kind (identity, consequence or claim), verdict, bound, measured,
-    slack, relation, provenance, failing (the failing hypotheses), diverged, diverged_step,
-    wall_time_s. A diverged run has a row per check
+    slack, trivial (the consequence's no-theorem reference), informative (True when the bound
+    beats it, None for checks without one), relation, provenance, failing (the failing
+    hypotheses), diverged, diverged_step, wall_time_s. A diverged run has a row per check
     (verdict vacuous, failing 'the run trained without diverging').
     """
     import pandas as pd
@@ -215,11 +220,13 @@ def load_runs(directory: Path):
 
 
 def summarize(table) -> str:
-    """Per check: its kind, runs that hold, are violated, are vacuous, and the range of the slack
+    """Per check: its kind, runs that hold, are violated, are vacuous, are informative (the
+    bound beats the trivial reference; '-' for checks without one) and the range of the slack
     (measured / bound) over the non-vacuous ones, from a ``load`` DataFrame."""
     width = max([len("check"), *(len(c) for c in table["check"])])
     lines = [
-        f"{'check':<{width}} {'kind':<11} {'holds':>6} {'violated':>9} {'vacuous':>8}  slack range"
+        f"{'check':<{width}} {'kind':<11} {'holds':>6} {'violated':>9} {'vacuous':>8} "
+        f"{'informative':>12}  slack range"
     ]
     for check, rows in table.groupby("check", sort=False):
         counts = rows["verdict"].value_counts()
@@ -227,8 +234,11 @@ def summarize(table) -> str:
         slack = slack[np.isfinite(slack)]
         span = f"{slack.min():.3g} .. {slack.max():.3g}" if len(slack) else "-"
         kind = rows["kind"].iloc[0] if "kind" in rows else ""
+        flags = rows["informative"].dropna() if "informative" in rows else []
+        informative = f"{int(sum(bool(f) for f in flags))}/{len(rows)}" if len(flags) else "-"
         lines.append(
             f"{check:<{width}} {kind:<11} {counts.get('holds', 0):>6} "
-            f"{counts.get('violated', 0):>9} {counts.get('vacuous', 0):>8}  {span}"
+            f"{counts.get('violated', 0):>9} {counts.get('vacuous', 0):>8} "
+            f"{informative:>12}  {span}"
         )
     return "\n".join(lines)

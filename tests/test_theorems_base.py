@@ -15,6 +15,7 @@ from nc_jax.checks.contract import (
     Hypothesis,
     Theorem,
     check,
+    informative_of,
     load_registry,
     satisfies,
     select,
@@ -34,6 +35,7 @@ def _theorem(evaluate, relation="<="):
         relation=relation,
         evaluate=evaluate,
         kind="consequence",
+        trivial="none given",
     )
 
 
@@ -115,7 +117,27 @@ def test_slack_of_degenerate_bounds():
 def test_registry_finds_the_installed_paper_modules():
     registry = load_registry()
     assert "jacot2025.thm3_1.nc1" in registry
-    assert len(select(registry, ["jacot2025.sec4"])) == 2
+    assert len(select(registry, ["jacot2025.sec4"])) == 3
     assert [t.id for t in select(registry, ["jacot2025.thm3_1.nc1"])] == ["jacot2025.thm3_1.nc1"]
     with pytest.raises(ValueError, match="no registered theorem"):
         select(registry, ["jacot2025.thm9"])
+
+
+def test_informative_means_the_bound_beats_its_trivial_reference_strictly():
+    assert informative_of("holds", "<=", 1.0, 2.0) is True
+    assert informative_of("holds", "<=", 2.0, 2.0) is False  # no better than trivial
+    assert informative_of("violated", ">=", 0.5, 0.1) is True
+    assert informative_of("holds", ">=", 0.1, 0.5) is False
+    assert informative_of("vacuous", "<=", 1.0, 2.0) is False
+    assert informative_of("holds", "<=", 1.0, math.nan) is None  # no reference: not asked
+    theorem = _theorem(lambda q: Evaluation((), q["b"], q["a"], trivial=q["t"]), relation="<=")
+    result = check(theorem, {"a": 1.0, "b": 2.0, "t": 3.0})
+    assert result.informative is True and result.trivial == 3.0
+    assert json.loads(json.dumps(result.to_json()))["informative"] is True
+
+
+def test_only_a_consequence_names_a_trivial_reference():
+    with pytest.raises(ValueError, match="trivial"):
+        Theorem("toy.x", "r", "s", "derived", "c", (), "<=", lambda q: None, kind="consequence")
+    with pytest.raises(ValueError, match="trivial"):
+        Theorem("toy.x", "r", "s", "derived", "c", (), "<=", lambda q: None, "claim", "t")

@@ -16,6 +16,12 @@ measured value), and its **kind**, which says what a verdict is worth:
 - ``claim``: a statement about what training produces, which real runs can refute; it states its
   tolerance and why.
 
+A ``consequence`` also names its **trivial reference** (``Theorem.trivial``, the value in
+``Evaluation.trivial``): what a user knows with no theorem (a bound that needs none, e.g.
+within-class mass <= total centred mass, or the same quantity on the untrained network). The
+result is ``informative`` when the bound beats it strictly (smaller for "<=", larger for ">=")
+and the check is not vacuous; a bound that does not beat it says nothing, whatever its verdict.
+
 ``check(theorem, quantities, label)`` turns an evaluation into a ``CheckResult`` with a verdict:
 
 - ``vacuous``: a hypothesis fails, the bound is not a finite number, or the measurement is NaN
@@ -69,14 +75,16 @@ options, sweeps) is generic: nc_jax.checks.runner and nc_jax.sweep. A complete m
     def run(settings, context):
         def one(seed, scale):
             x = np.random.default_rng(seed).normal(size=100) * scale
-            return {"mean_abs": float(np.abs(x).mean()), "std": float(x.std())}
+            return {"mean_abs": float(np.abs(x).mean()), "std": float(x.std()),
+                    "max_abs": float(np.abs(x).max())}
         return [CellOutcome([RunRecord(i, f"seed={s}", {"seed": s}, one(s, st.scale))
                              for i, s in enumerate(st.seeds)]) for st in settings]
 
     BOUND = Theorem("toy.mean_abs", "Made up 2030, Lemma 1", "E|x| <= 2 std", "derived", "exact",
-                    ("mean_abs", "std"), "<=", lambda q: Evaluation(
-                        (Hypothesis("std > 0", q["std"], 0, ">"),), 2 * q["std"], q["mean_abs"]),
-                    kind="consequence")
+                    ("mean_abs", "std", "max_abs"), "<=", lambda q: Evaluation(
+                        (Hypothesis("std > 0", q["std"], 0, ">"),), 2 * q["std"], q["mean_abs"],
+                        trivial=q["max_abs"]),
+                    kind="consequence", trivial="E|x| <= max |x| (no theorem needed)")
     PAPER = Paper("toy", "Made up 2030", Setting, (BOUND,), run)
 
 (and in pyproject.toml: ``[project.entry-points."nc_jax.theorems"] toy = "toy_paper:PAPER"``).
@@ -90,6 +98,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
+
+import numpy as np
 
 ENTRY_POINT_GROUP = "nc_jax.theorems"
 PROVENANCES: tuple[str, ...] = ("printed", "derived")
@@ -155,6 +165,7 @@ class Evaluation:
     bound: float
     measured: float
     extras: Mapping[str, float] = field(default_factory=dict)
+    trivial: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -171,6 +182,8 @@ class Theorem:
         relation: "<=" (measured <= bound) or ">=" (measured >= bound).
         evaluate: quantities -> Evaluation, pure.
         kind: "identity", "consequence" or "claim" (module docstring).
+        trivial: for a consequence, the reference a user has without the theorem (text; its
+            value is ``Evaluation.trivial``); empty for identities and claims.
     """
 
     id: str
@@ -182,10 +195,16 @@ class Theorem:
     relation: str
     evaluate: Callable[[Mapping[str, Any]], Evaluation]
     kind: str
+    trivial: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {self.kind!r}")
+        if (self.kind == "consequence") != bool(self.trivial):
+            raise ValueError(
+                f"{self.id}: a consequence names its trivial reference (trivial=...), and only "
+                f"a consequence does; kind {self.kind!r}, trivial {self.trivial!r}"
+            )
         if self.provenance not in PROVENANCES:
             raise ValueError(f"provenance must be one of {PROVENANCES}, got {self.provenance!r}")
         if self.relation not in RELATIONS:
@@ -207,6 +226,8 @@ class CheckResult:
     slack: float
     hypotheses: tuple[Hypothesis, ...]
     extras: Mapping[str, float]
+    trivial: float = math.nan
+    informative: bool | None = None
 
     @property
     def failing(self) -> tuple[Hypothesis, ...]:
@@ -220,7 +241,7 @@ class CheckResult:
             | {"threshold": _json_float(h.threshold)}
             for h in self.hypotheses
         ]
-        for key in ("bound", "measured", "slack"):
+        for key in ("bound", "measured", "slack", "trivial"):
             out[key] = _json_float(out[key])
         out["extras"] = {k: _json_float(v) for k, v in self.extras.items()}
         return out
@@ -239,6 +260,16 @@ def verdict_of(evaluation: Evaluation, relation: str) -> str:
     return "holds" if satisfies(evaluation.measured, relation, evaluation.bound) else "violated"
 
 
+def informative_of(verdict: str, relation: str, bound: float, trivial: float) -> bool | None:
+    """Whether a non-vacuous bound beats the trivial reference strictly (``bound < trivial``
+    for "<=", ``>`` for ">="); None when the check has no trivial reference (NaN)."""
+    if math.isnan(trivial):
+        return None
+    if verdict == "vacuous":
+        return False
+    return bound < trivial if relation == "<=" else bound > trivial
+
+
 def slack_of(measured: float, bound: float) -> float:
     """measured / bound (NaN when the bound is 0 or not finite)."""
     if not math.isfinite(bound) or bound == 0.0:
@@ -254,25 +285,49 @@ def check(theorem: Theorem, quantities: Mapping[str, Any], label: str = "") -> C
             f"{theorem.id} needs the quantities {missing}, which were not measured; "
             "measure them first (see the paper module's measure functions)"
         )
-    evaluation = theorem.evaluate(quantities)
+    with np.errstate(all="ignore"):  # an infinite bound is a verdict (vacuous), not a warning
+        evaluation = as_floats(theorem.evaluate(float64_values(quantities)))
     if math.isnan(evaluation.measured):
         # a NaN measurement (a run or replay that diverged) says nothing about the bound
         unmeasurable = Hypothesis("the measured value is a number", 0.0, 1.0, ">=")
         evaluation = dataclasses.replace(
             evaluation, hypotheses=(*evaluation.hypotheses, unmeasurable)
         )
+    verdict = verdict_of(evaluation, theorem.relation)
     return CheckResult(
         theorem_id=theorem.id,
         label=label,
         kind=theorem.kind,
         provenance=theorem.provenance,
         relation=theorem.relation,
-        verdict=verdict_of(evaluation, theorem.relation),
-        bound=float(evaluation.bound),
-        measured=float(evaluation.measured),
-        slack=slack_of(float(evaluation.measured), float(evaluation.bound)),
+        verdict=verdict,
+        bound=evaluation.bound,
+        measured=evaluation.measured,
+        slack=slack_of(evaluation.measured, evaluation.bound),
         hypotheses=tuple(evaluation.hypotheses),
         extras=dict(evaluation.extras),
+        trivial=evaluation.trivial,
+        informative=informative_of(verdict, theorem.relation, evaluation.bound, evaluation.trivial),
+    )
+
+
+def float64_values(quantities: Mapping[str, Any]) -> dict[str, Any]:
+    """Python floats as NumPy float64 (an overflow gives inf, not OverflowError); the rest
+    (integers, arrays, tracers) unchanged."""
+    return {k: np.float64(v) if isinstance(v, float) else v for k, v in quantities.items()}
+
+
+def as_floats(evaluation: Evaluation) -> Evaluation:
+    """An evaluation with Python floats everywhere (evaluate may compute with NumPy or JAX)."""
+    return Evaluation(
+        tuple(
+            Hypothesis(h.name, float(h.value), float(h.threshold), h.relation)
+            for h in evaluation.hypotheses
+        ),
+        float(evaluation.bound),
+        float(evaluation.measured),
+        {k: float(v) for k, v in evaluation.extras.items()},
+        float(evaluation.trivial),
     )
 
 

@@ -103,6 +103,7 @@ def diverged_result(theorem: Theorem, run: RunRecord) -> CheckResult:
         slack=math.nan,
         hypotheses=(failing,),
         extras={},
+        informative=None if theorem.kind != "consequence" else False,
     )
 
 
@@ -131,6 +132,7 @@ def theorem_records(theorems: Sequence[Theorem]) -> dict[str, dict[str, str]]:
             "provenance": t.provenance,
             "confidence": t.confidence,
             "relation": t.relation,
+            "trivial": t.trivial,
         }
         for t in theorems
     }
@@ -190,28 +192,27 @@ def format_results(results: Sequence[CheckResult]) -> str:
     w = max((len(r.theorem_id) for r in results), default=5)
     lines = [
         f"{'check':<{w}} {'kind':<11} {'run':<20} {'verdict':<9} {'bound':>11} {'measured':>11} "
-        f"{'slack':>9}  failing hypothesis"
+        f"{'slack':>9} {'trivial':>11} {'inform.':>7}  failing hypothesis"
     ]
     for r in results:
         failing = "; ".join(h.describe() for h in r.failing)
+        informative = {True: "yes", False: "no", None: "-"}[r.informative]
         lines.append(
             f"{r.theorem_id:<{w}} {r.kind:<11} {r.label:<20} {r.verdict:<9} {r.bound:>11.4g} "
-            f"{r.measured:>11.4g} {r.slack:>9.3g}  {failing}"
+            f"{r.measured:>11.4g} {r.slack:>9.3g} {r.trivial:>11.4g} {informative:>7}  {failing}"
         )
     lines += ["", format_summary(results)]
     return "\n".join(lines)
 
 
 def format_summary(results: Sequence[CheckResult]) -> str:
-    """Per check: its kind, how many runs hold, are violated, are vacuous, and the range of the
-    slack (nc_jax.results.summarize, the same table a sweep prints)."""
+    """Per check: its kind, how many runs hold, are violated, are vacuous, are informative, and
+    the range of the slack (nc_jax.results.summarize, the same table a sweep prints)."""
     import pandas as pd
 
-    rows = [
-        {"check": r.theorem_id, "kind": r.kind, "verdict": r.verdict, "slack": r.slack}
-        for r in results
-    ]
-    return store.summarize(pd.DataFrame(rows, columns=["check", "kind", "verdict", "slack"]))
+    columns = ["check", "kind", "verdict", "slack", "informative"]
+    rows = [(r.theorem_id, r.kind, r.verdict, r.slack, r.informative) for r in results]
+    return store.summarize(pd.DataFrame(rows, columns=columns))
 
 
 def plot_cell(
@@ -236,7 +237,11 @@ def plot_cell(
     for r in results:
         if r.verdict != "vacuous" and r.slack > 0:
             marker = "<" if r.relation == "<=" else ">"
-            axes[0].scatter(r.slack, ids.index(r.theorem_id), c=colors[r.verdict], marker=marker)
+            color = colors[r.verdict]
+            face = "none" if r.informative is False else color  # hollow: no better than trivial
+            axes[0].scatter(
+                r.slack, ids.index(r.theorem_id), marker=marker, edgecolors=color, facecolors=face
+            )
     vacuous = {i: sum(r.verdict == "vacuous" for r in results if r.theorem_id == i) for i in ids}
     kinds = {r.theorem_id: r.kind for r in results}
     names = [
@@ -250,7 +255,8 @@ def plot_cell(
     axes[0].invert_yaxis()
     axes[0].set_xlabel("measured / bound   (<: an upper bound, >: a lower bound)")
     axes[0].set_title(
-        "bound vs measured, every run (green holds, red violated)\n"
+        "bound vs measured, every run (green holds, red violated;\n"
+        "hollow: the bound is no better than its trivial reference)\n"
         "[consequence]: implied by other measurements, its slack is its worth",
         fontsize=10,
     )

@@ -12,6 +12,11 @@ Each function here is numerically identical to its jnp.linalg counterpart, but i
 maps over the batch with ``lax.map``, so every LAPACK call sees a single matrix and never waits on
 the pool. The decompositions in nc_jax.metrics are on K x K or small matrices, so the loop costs
 little.
+
+``custom_vmap`` has no reverse-mode rule, so ``eigvalsh`` and ``svdvals`` carry their own
+first-order derivatives (``custom_jvp``: d lambda_i = v_i^T dA v_i for a symmetric matrix,
+d s_i = u_i^T dA v_i for singular values; exact for simple eigen/singular values), which makes
+every spectral metric differentiable (``nc-jax falsify`` ascends through them).
 """
 
 from __future__ import annotations
@@ -39,8 +44,7 @@ def _sequential_batching(fn):
 
 
 @_sequential_batching
-def eigvalsh(a: jax.Array) -> jax.Array:
-    """Eigenvalues of a symmetric matrix (n, n), ascending (jnp.linalg.eigvalsh)."""
+def _eigvalsh(a: jax.Array) -> jax.Array:
     return jnp.linalg.eigvalsh(a)
 
 
@@ -50,9 +54,23 @@ def eigh(a: jax.Array) -> tuple[jax.Array, jax.Array]:
     return tuple(jnp.linalg.eigh(a))
 
 
+@jax.custom_jvp
+def eigvalsh(a: jax.Array) -> jax.Array:
+    """Eigenvalues of a symmetric matrix (n, n), ascending (jnp.linalg.eigvalsh, which reads the
+    symmetric part (A + A^T) / 2)."""
+    return _eigvalsh(a)
+
+
+@eigvalsh.defjvp
+def _eigvalsh_jvp(primals, tangents):
+    (a,), (da,) = primals, tangents
+    values, vectors = eigh(a)
+    symmetric = (da + da.T) / 2
+    return values, jnp.einsum("ji,jk,ki->i", vectors, symmetric, vectors)
+
+
 @_sequential_batching
-def svdvals(a: jax.Array) -> jax.Array:
-    """Singular values of a (m, n), descending (jnp.linalg.svd with compute_uv=False)."""
+def _svdvals(a: jax.Array) -> jax.Array:
     return jnp.linalg.svd(a, compute_uv=False)
 
 
@@ -60,6 +78,19 @@ def svdvals(a: jax.Array) -> jax.Array:
 def thin_svd(a: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """U (m, k), s (k,), Vt (k, n) with k = min(m, n) (jnp.linalg.svd, full_matrices=False)."""
     return tuple(jnp.linalg.svd(a, full_matrices=False))
+
+
+@jax.custom_jvp
+def svdvals(a: jax.Array) -> jax.Array:
+    """Singular values of a (m, n), descending (jnp.linalg.svd with compute_uv=False)."""
+    return _svdvals(a)
+
+
+@svdvals.defjvp
+def _svdvals_jvp(primals, tangents):
+    (a,), (da,) = primals, tangents
+    u, values, vt = thin_svd(a)
+    return values, jnp.einsum("ji,jk,ik->i", u, da, vt)
 
 
 @_sequential_batching

@@ -24,6 +24,7 @@ from nc_jax.models import MLP
 from nc_jax.train import RunState, TrainConfig, init_runs, make_data
 from theorems.jacot2025.measure import (
     gradient_balance_bound,
+    head_gradient_scale,
     initial_quantities,
     network_quantities,
     ntk_top_eigenvalue,
@@ -165,27 +166,39 @@ def measure_run(
         run = _run_state64(state, index)
         data = make_data(x, y, num_classes, dtype=jnp.float64)
         quantities = network_quantities(model, run.params, data.x, data.y, num_classes)
-        quantities |= initial_quantities(model, _run_state64(initial, index).params, data.x)
+        start = _run_state64(initial, index).params
+        quantities |= initial_quantities(model, start, data.x, data.y, num_classes)
         replay = replay_balancedness(model, config, run, data, setting.replay_steps)
-        ntk, change = ntk_top_eigenvalue(model, run.params, data.x)
+        ntk, change = ntk_top_eigenvalue(model, run.params, data.x, num_classes)
         lr = float(run.learning_rate)
         quantities.update(
             recursion_residual=replay["recursion_residual"],
-            envelope_ratio=replay["envelope_ratio"],
-            gd_coupled=float(config.optimizer == "gd" and config.weight_decay_mode == "l2"),
+            gd_coupled=float(plain_gd_with_coupled_decay(config)),
+            learning_rate=lr,
+            steps=setting.steps,
             weight_decay=setting.weight_decay,
             grad_balance_bound=gradient_balance_bound(
                 model, config, run.params, data, setting.weight_decay
             ),
+            head_grad_sq=head_gradient_scale(model, config, run.params, data),
             ntk_lambda_max=ntk,
             ntk_relative_change=change,
             step_scale=lr * (1.0 if config.reduction == "sum" else 1.0 / data.x.shape[0]),
         )
         quantities["stability_product"] = quantities["step_scale"] * ntk
-    return quantities, {
-        "replay ||D(t)|| head pair": replay["norms"],
-        "replay envelope head pair": replay["envelope"],
-    }
+    return quantities, {"replay ||D(t)|| head pair": replay["norms"]}
+
+
+def plain_gd_with_coupled_decay(config: TrainConfig) -> bool:
+    """The update Section 4's recursion is exact for: full-batch GD, constant learning rate,
+    weight decay in the objective (no momentum, Adam, minibatches, learning-rate drop or
+    decoupled decay)."""
+    return (
+        config.optimizer == "gd"
+        and config.weight_decay_mode == "l2"
+        and config.batch_size is None
+        and config.lr_drop_at is None
+    )
 
 
 def _stack_curves(curves: list[dict[str, np.ndarray] | None]) -> dict[str, np.ndarray]:
