@@ -15,14 +15,13 @@ uses ReLU, as the paper's experiments do.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from nc_jax import sweep
+from nc_jax import experiment, sweep
 
 GRID = Path(__file__).parent / "grids" / "jacot2025_width.toml"
 THM31 = ("within_mass", "nc1", "nc2", "nc3", "head_to_last", "head_to_last_composite")
@@ -114,26 +113,7 @@ def where_hypotheses_hold(held: pd.DataFrame) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="the grid's [quick] table (CI)")
-    parser.add_argument("--out", default="results/width_sweep", help="results directory")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--table", metavar="DIR", help="only print the table of DIR")
-    args = parser.parse_args(argv)
-    try:
-        if args.table:
-            print(width_table(Path(args.table)))
-            return 0
-        from nc_jax.train import use_cpu_cores
-
-        grid = sweep.read_grid_file(GRID, quick=args.quick, overrides=args.set)
-        use_cpu_cores()
-        sweep.sweep(grid, args.out, progress=sys.stderr.isatty())
-    except (ValueError, FileNotFoundError) as error:
-        print(f"width_sweep: error: {error}", file=sys.stderr)
-        return 2
-    print(width_table(Path(args.out)))
-    return 0
+    return experiment.main(GRID, width_table, argv, __doc__.split("\n\n")[0], "results/width_sweep")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Subcommands:
             papers are found through the ``nc_jax.theorems`` entry points, so nc_jax never
             imports the theorems package
   sweep     train and check a grid of a paper's settings, resumable (``nc-jax sweep GRID.toml``)
+  falsify   search for counterexamples to a paper's consequence checks (nc_jax.falsify)
   bench     the training benchmark: this engine vs a PyTorch loop vs torch.func (bench extra);
             ``nc-jax bench sweep``: the sweep against the engine alone
 """
@@ -209,6 +210,12 @@ def run_sweep(args: argparse.Namespace) -> int:
     return 1 if (table["verdict"] == "violated").any() else 0
 
 
+def run_falsify(args: argparse.Namespace) -> int:
+    from nc_jax.falsify import main as falsify_main
+
+    return falsify_main(args)
+
+
 def run_bench(args: argparse.Namespace) -> int:
     if args.options[:1] == ["sweep"]:
         from nc_jax.bench_sweep import main as bench_sweep
@@ -294,6 +301,26 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--no-progress", action="store_true", help="no progress bars")
     sweep.add_argument("--status", default=None, metavar="DIR", help="summarise a sweep directory")
     sweep.set_defaults(run=run_sweep)
+    falsify = commands.add_parser(
+        "falsify",
+        help="search for counterexamples to consequence checks",
+        description="nc-jax falsify CHECK_ID [CHECK_ID ...]: vmapped gradient ascent over the "
+        "paper's instance families, from many random starts, for the largest measured/bound "
+        "ratio with every hypothesis holding (above 1: a counterexample). CHECK_ID is an id or "
+        "a prefix (jacot2025, jacot2025.thm3_1). Exit status: 0 none found, 1 a counterexample, "
+        "2 bad usage, 3 an unexpected error.",
+        formatter_class=defaults,
+    )
+    falsify.add_argument("check_ids", nargs="+", metavar="CHECK_ID", help="checks to attack")
+    falsify.add_argument("--starts", type=int, default=64, help="random starts per family")
+    falsify.add_argument("--steps", type=int, default=300, help="ascent steps per start")
+    falsify.add_argument(
+        "--check-every", type=int, default=50, help="steps between two exact checks of every start"
+    )
+    falsify.add_argument("--learning-rate", type=float, default=0.01, help="Adam step size")
+    falsify.add_argument("--seed", type=int, default=0, help="seed of the random starts")
+    falsify.add_argument("--out", default=None, help="write every attempt as JSON here")
+    falsify.set_defaults(run=run_falsify)
     bench = commands.add_parser(
         "bench",
         help="training benchmark: engine vs PyTorch loop vs torch.func",

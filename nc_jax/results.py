@@ -134,6 +134,11 @@ def _number(value: Any) -> Any:
     return value
 
 
+def grid_names(grid: Mapping[str, Any]) -> list[str]:
+    """The keys that vary between the cells of a stored grid (its axes and zipped axes)."""
+    return [*grid.get("axes", {}), *grid.get("zip", {})]
+
+
 def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
@@ -185,7 +190,7 @@ def load(directory: Path):
     """
     import pandas as pd
 
-    axes = list(read_grid(directory).get("axes", {}))
+    axes = grid_names(read_grid(directory))
     rows = _rows(read_cells(directory), axes)
     return (
         pd.DataFrame(rows)
@@ -199,7 +204,7 @@ def load_runs(directory: Path):
     label, every grid axis, the per-run values, diverged_step and every quantity)."""
     import pandas as pd
 
-    axes = list(read_grid(directory).get("axes", {}))
+    axes = grid_names(read_grid(directory))
     rows = []
     for record in read_cells(directory):
         point = {key: _hashable(record["config"][key]) for key in axes}

@@ -8,11 +8,14 @@ A grid file (TOML, read with ``tomllib``)::
     [grid]                         # every key a Setting field, every value a list of values:
     widths = [[64, 64, 64, 64, 10], [256, 64, 64, 64, 10]]   # the cartesian product is the cells
     seeds = [[0, 1], [2, 3]]
+    [zip]                          # axes that move together (equal lengths), times the product
+    widths = [[256, 64, 64, 10], [256, 64, 64, 64, 10]]
+    num_linear = [2, 3]
     [quick]                        # overrides that --quick applies (small sizes for CI)
     steps = 500
 
 A key of ``[quick]`` (or of ``--set key=value``, the value written as in TOML) that is a grid
-axis replaces the axis (a list), any other key a fixed value.
+or zip axis replaces the axis (a list), any other key a fixed value.
 
 Planning: every cell is a Setting; cells equal outside the paper's ``RUN_FIELDS`` (learning rate,
 weight decay, seed...) form a *bucket* that trains as one compiled program, the run axis vmapped
@@ -64,21 +67,34 @@ __all__ = [
     "sweep",
 ]
 
-GRID_TABLES = ("paper", "fixed", "grid", "quick")
+GRID_TABLES = ("paper", "fixed", "grid", "zip", "quick")
 PARTS = "parts"
 MEMORY_FRACTION = 0.5  # of the free memory a bucket may fill
 
 
 @dataclass(frozen=True)
 class Grid:
-    """A resolved grid: the paper, the fixed Setting values and the axes (key -> values)."""
+    """A resolved grid: the paper, the fixed Setting values, the axes (key -> values, their
+    cartesian product) and the zipped axes (key -> values of one common length, moving
+    together; the product runs over them as over one more axis)."""
 
     paper: str
     fixed: Mapping[str, Any]
     axes: Mapping[str, Sequence[Any]]
+    zipped: Mapping[str, Sequence[Any]] = dataclasses.field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        """Every key that varies between cells (axes, then zipped axes)."""
+        return [*self.axes, *self.zipped]
 
     def to_data(self) -> dict[str, Any]:
-        return {"paper": self.paper, "fixed": dict(self.fixed), "axes": dict(self.axes)}
+        data = {"paper": self.paper, "fixed": dict(self.fixed), "axes": dict(self.axes)}
+        return data | ({"zip": dict(self.zipped)} if self.zipped else {})
+
+    @classmethod
+    def from_data(cls, data: Mapping[str, Any]) -> Grid:
+        return cls(data["paper"], data["fixed"], data["axes"], data.get("zip", {}))
 
 
 @dataclass(frozen=True)
@@ -185,16 +201,23 @@ def parse_grid(
     fields = [f.name for f in dataclasses.fields(paper.setting)]
     fixed = dict(data.get("fixed", {}))
     axes = dict(data.get("grid", {}))
-    for table, keys in (("fixed", fixed), ("grid", axes), ("quick", data.get("quick", {}))):
+    zipped = dict(data.get("zip", {}))
+    tables = (("fixed", fixed), ("grid", axes), ("zip", zipped), ("quick", data.get("quick", {})))
+    for table, keys in tables:
         for key in keys:
             if key not in fields:
                 raise ValueError(
                     f"{source}: [{table}] {key} is not a setting of {paper.name}; "
                     f"known: {', '.join(fields)}"
                 )
-    both = sorted(set(fixed) & set(axes))
-    if both:
-        raise ValueError(f"{source}: {both} are in both [fixed] and [grid]; keep each in one")
+    for first, second, name in (
+        (fixed, axes, "[fixed] and [grid]"),
+        (fixed, zipped, "[fixed] and [zip]"),
+        (axes, zipped, "[grid] and [zip]"),
+    ):
+        both = sorted(set(first) & set(second))
+        if both:
+            raise ValueError(f"{source}: {both} are in both {name}; keep each in one")
     changes = list(data.get("quick", {}).items()) if quick else []
     changes += [_parse_override(text) for text in overrides]
     for key, value in changes:
@@ -204,32 +227,62 @@ def parse_grid(
             )
         if key in axes:
             axes[key] = value
+        elif key in zipped:
+            zipped[key] = value
         else:
             fixed[key] = value
-    for key, values in axes.items():
-        if not isinstance(values, list):
-            raise ValueError(
-                f"{source}: [grid] {key} must be a list of values (one per cell), got {values!r}"
-            )
-        if not values:
-            raise ValueError(f"{source}: [grid] {key} is empty; give at least one value")
-        if len({json.dumps(v) for v in values}) < len(values):
-            raise ValueError(f"{source}: [grid] {key} lists a value twice; cells must differ")
-    grid = Grid(paper.name, fixed, axes)
+    for table, varying in (("grid", axes), ("zip", zipped)):
+        for key, values in varying.items():
+            if not isinstance(values, list):
+                raise ValueError(
+                    f"{source}: [{table}] {key} must be a list of values (one per cell), "
+                    f"got {values!r}"
+                )
+            if not values:
+                raise ValueError(f"{source}: [{table}] {key} is empty; give at least one value")
+            if table == "grid" and len({json.dumps(v) for v in values}) < len(values):
+                raise ValueError(f"{source}: [grid] {key} lists a value twice; cells must differ")
+    lengths = {key: len(values) for key, values in zipped.items()}
+    if len(set(lengths.values())) > 1:
+        raise ValueError(
+            f"{source}: the [zip] axes move together and need one length; got {lengths}"
+        )
+    rows = [
+        json.dumps([v[i] for v in zipped.values()]) for i in range(max(lengths.values(), default=0))
+    ]
+    if len(set(rows)) < len(rows):
+        raise ValueError(f"{source}: [zip] lists a combination twice; cells must differ")
+    grid = Grid(paper.name, fixed, axes, zipped)
     cells(paper, grid)  # every cell validated now, before anything trains
     return grid
 
 
 def _name_in(grid: Grid) -> Callable[[str], str]:
-    return lambda key: f"[grid] {key}" if key in grid.axes else f"[fixed] {key}"
+    def name(key: str) -> str:
+        table = "grid" if key in grid.axes else "zip" if key in grid.zipped else "fixed"
+        return f"[{table}] {key}"
+
+    return name
+
+
+def _points(grid: Grid) -> list[dict[str, Any]]:
+    """Every grid point: the cartesian product of the axes, times the zipped rows."""
+    length = len(next(iter(grid.zipped.values()))) if grid.zipped else 1
+    rows = [{k: v[i] for k, v in grid.zipped.items()} for i in range(length)]
+    keys = list(grid.axes)
+    return [
+        dict(zip(keys, values)) | row
+        for values in itertools.product(*(grid.axes[k] for k in keys))
+        for row in rows
+    ]
 
 
 def cells(paper: Paper, grid: Grid) -> list[Cell]:
-    """Every cell of the grid (the cartesian product of the axes, in their order)."""
-    keys = list(grid.axes)
+    """Every cell of the grid (the cartesian product of the axes and the zipped rows, in
+    their order)."""
+    keys = grid.names
     out = []
-    for index, values in enumerate(itertools.product(*(grid.axes[k] for k in keys))):
-        point = dict(zip(keys, values))
+    for index, point in enumerate(_points(grid)):
         setting = make_setting(paper.setting, {**grid.fixed, **point}, _name_in(grid))
         config = setting_to_data(setting)
         point = {k: config[k] for k in keys}
@@ -264,9 +317,8 @@ def prepare_directory(directory: Path, grid: Grid, extend: bool) -> None:
         store.write_grid(directory, grid.to_data())
         return
     saved = store.read_grid(directory)
-    same = {k: saved.get(k) for k in ("paper", "fixed", "axes")} == json.loads(
-        json.dumps(grid.to_data())
-    )
+    wanted = json.loads(json.dumps(grid.to_data()))
+    same = all(saved.get(k) == wanted.get(k) for k in ("paper", "fixed", "axes", "zip"))
     if same:
         return
     if not extend:
@@ -284,7 +336,7 @@ def status(directory: str | Path) -> str:
     directory = Path(directory)
     saved = store.read_grid(directory)
     paper = get_paper(saved["paper"])
-    grid = Grid(saved["paper"], saved["fixed"], saved["axes"])
+    grid = Grid.from_data(saved)
     everything = cells(paper, grid)
     done = store.finished_cells(directory)
     records = store.read_cells(directory)
@@ -491,10 +543,14 @@ def format_plan(
     plan_: Plan, directory: Path, mine: Sequence[Bucket], devices: Sequence[Any]
 ) -> str:
     """The plan as text: cells, networks, buckets (= compiled programs), what is left."""
-    axes = list(plan_.grid.axes)
+    axes = plan_.grid.names
     done = store.finished_cells(directory)
     everything = plan_.cells
-    shape = " x ".join(f"{len(v)} {k}" for k, v in plan_.grid.axes.items()) or "one cell"
+    sizes = [f"{len(v)} {k}" for k, v in plan_.grid.axes.items()]
+    if plan_.grid.zipped:
+        rows = len(next(iter(plan_.grid.zipped.values())))
+        sizes.append(f"{rows} ({' + '.join(plan_.grid.zipped)})")
+    shape = " x ".join(sizes) or "one cell"
     networks = sum(c.num_runs for c in everything)
     lines = [
         f"sweep {plan_.paper.name}: {len(everything)} cells ({shape}), {networks} networks, "
@@ -559,7 +615,7 @@ def _run_local(
 
     from nc_jax.progress import progress_bars
 
-    axes = list(plan_.grid.axes)
+    axes = plan_.grid.names
     done = store.finished_cells(directory)
     sizes = {b.index: _run_steps(b, done) for b in buckets}
     written = 0

@@ -304,13 +304,13 @@ def train_bucket_task(
     from nc_jax.checks.runner import device_kind
     from nc_jax.sweep import Grid, choose_run_group, plan, run_bucket
 
-    plan_ = plan(get_paper(grid_data["paper"]), Grid(**grid_data))
+    plan_ = plan(get_paper(grid_data["paper"]), Grid.from_data(grid_data))
     bucket = next(b for b in plan_.buckets if b.index == index)
     context = TrainContext(run_group=run_group)
     context.run_group = choose_run_group(bucket, context.devices, run_group)
     folder, temporary = worker_directory(directory)
     try:
-        trained = run_bucket(plan_, bucket, folder, context, list(plan_.grid.axes))
+        trained = run_bucket(plan_, bucket, folder, context, plan_.grid.names)
         stored = [cell for cell in (read_stored(folder, c) for c in cells) if cell is not None]
     finally:
         if temporary:

@@ -104,8 +104,8 @@ def hand_interpolation(q):
 
 def hand_balancing(q):
     """2 ((1 - eta lambda)^(2T) eps2(0) + eta^2 g_T^2 / (1 - (1 - eta lambda)^2))."""
-    c = (1 - q["learning_rate"] * q["weight_decay"]) ** 2
-    floor = q["learning_rate"] ** 2 * q["head_grad_sq"] / (1 - c)
+    c = (1 - q["eta"] * q["weight_decay"]) ** 2
+    floor = q["eta"] ** 2 * q["head_grad_sq"] / (1 - c)
     return 2 * (c ** q["steps"] * q["eps2_init"] + floor), q["eps2"]
 
 
@@ -171,7 +171,7 @@ INSTANCES = {
         "norm_first_linear": 2.0, "step_scale": 0.5, "grad_balance_bound": 0.02,
         "weight_decay": 0.1, "within_mass": 1.0, "nc1": 0.5, "kappa_M": 3.0,
         "cos_min": 0.5, "ntk_lambda_max": 10.0, "recursion_residual": 1e-14,
-        "stability_product": 1.0, "learning_rate": 5.0, "steps": 1, "eps2_init": 4.0,
+        "stability_product": 1.0, "eta": 5.0, "steps": 1, "eps2_init": 4.0,
         "head_grad_sq": 0.0012, "theta0_norm": 1.0, "lambda_F_init": 0.5,
     },
     # L2 = 3, ten balanced classes of nine (s_K(Y) = 3).

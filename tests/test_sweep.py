@@ -45,6 +45,10 @@ def _run(grid, directory, **options):
         ({**GRID, "fixed": {"size": 5}}, r"in both \[fixed\] and \[grid\]"),
         ({**GRID, "fixed": {"seeds": 3}}, r"\[fixed\] seeds must be a list of int"),
         ({**GRID, "quick": {"colour": 1}}, r"\[quick\] colour is not a setting"),
+        ({**GRID, "zip": {"violate": [True], "diverge": [[0], [1]]}}, "need one length"),
+        ({**GRID, "zip": {"size": [10]}}, r"in both \[grid\] and \[zip\]"),
+        ({**GRID, "zip": {"violate": [False, False]}}, "combination twice"),
+        ({**GRID, "zip": {"violate": [1.5]}}, r"\[zip\] violate must be a bool"),
     ],
 )
 def test_bad_grids_are_named_before_anything_runs(data, message):
@@ -188,6 +192,24 @@ def test_distributed_initialisation_only_when_asked():
     assert sweep.maybe_initialize_distributed({}) is False
     with pytest.raises(ValueError, match="JAX_COORDINATOR_ADDRESS"):
         sweep.maybe_initialize_distributed({"NC_JAX_DISTRIBUTED": "1", "NC_JAX_PROCESS_ID": "0"})
+
+
+def test_zipped_axes_move_together_times_the_product(tmp_path):
+    """[zip] axes (e.g. widths and num_linear) vary together: 2 x 2 grid points x 2 rows."""
+    data = {**GRID, "fixed": {}, "zip": {"seeds": [[0, 1], [5]], "violate": [False, True]}}
+    grid = sweep.parse_grid(data)
+    everything = sweep.cells(toy_paper.PAPER, grid)
+    assert len(everything) == 8
+    pairs = {(tuple(c.point["seeds"]), c.point["violate"]) for c in everything}
+    assert pairs == {((0, 1), False), ((5,), True)}
+    assert list(everything[0].point) == ["size", "scale", "seeds", "violate"]
+    _run(grid, tmp_path)
+    table = sweep.load(tmp_path)
+    assert {"seeds", "violate"} <= set(table.columns)
+    violated = table[table["verdict"] == "violated"]
+    assert set(violated["violate"]) == {True} and set(violated["seed"]) == {5}
+    assert _run(grid, tmp_path) == 0  # resumes: the same grid, nothing left
+    assert "8 cells: 8 done" in sweep.status(tmp_path)
 
 
 def test_an_empty_results_directory_loads_as_an_empty_table(tmp_path):

@@ -253,7 +253,7 @@ IDEAL = {
     "stability_product": 0.5, "total_mass": 20.0, "nc1_init": 3.0, "kappa_M_init": 8.0,
     "cos_min_init": 0.05, "kappa_WL_init": 2.5, "kappa_head_init": 9.0, "eps2_init": 4.0,
     "penultimate_op_sq": 4.0, "last_pair_sq_norm": 2.25, "head_grad_sq": 0.01,
-    "learning_rate": 1e-3, "steps": 20000, "n1": 128, "pyramidal": 1.0, "theta0_norm": 0.5,
+    "eta": 1e-3, "steps": 20000, "n1": 128, "pyramidal": 1.0, "theta0_norm": 0.5,
     "lambda_F_init": 0.5,
 }  # fmt: skip
 

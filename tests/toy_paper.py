@@ -1,16 +1,20 @@
 """A made-up paper that trains nothing (NumPy only), so the runner and the sweep can be tested in
 milliseconds: its one check holds on every run, a planted ``violate`` setting breaks it, and a
-seed listed in ``diverge`` is reported as a run that diverged at step 7."""
+seed listed in ``diverge`` is reported as a run that diverged at step 7. Its instance family
+(any 20 numbers) is where ``nc-jax falsify`` must find a counterexample to it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from nc_jax.checks import (
     CellOutcome,
     Evaluation,
+    Family,
     Hypothesis,
     Paper,
     RunRecord,
@@ -92,4 +96,18 @@ BOUND = Theorem(
     kind="consequence",
     trivial="E|x| <= max |x| (no theorem needed)",
 )
-PAPER = Paper("toy", "A toy paper", Setting, (BOUND,), run)
+
+
+def _sample_quantities(x):
+    return {"mean_abs": jnp.mean(jnp.abs(x)), "std": jnp.std(x), "max_abs": jnp.max(jnp.abs(x))}
+
+
+# Any 20 numbers: the toy bound (true for centred Gaussian samples) is not a theorem about them,
+# so nc-jax falsify must find a counterexample (e.g. numbers far from 0 with a small spread).
+FREE_SAMPLES = Family(
+    name="any 20 numbers",
+    sample=lambda key: jax.random.normal(key, (20,)),
+    quantities=_sample_quantities,
+    static={},
+)
+PAPER = Paper("toy", "A toy paper", Setting, (BOUND,), run, families=(FREE_SAMPLES,))

@@ -364,14 +364,35 @@ class CellOutcome:
 
 
 @dataclass(frozen=True)
+class Family:
+    """A family of instances that ``nc-jax falsify`` searches for counterexamples to a paper's
+    consequence checks (nc_jax.falsify).
+
+    Attributes:
+        name: e.g. "near-balanced head, K=3, L2=2".
+        sample: key -> parameters (a pytree of float arrays): one random starting instance.
+        quantities: parameters -> the instance's array quantities (JAX scalars), traceable and
+            differentiable: the search ascends through them and the checks' ``evaluate``.
+        static: the quantities every instance of the family shares (sizes, e.g. N, K, L2).
+    """
+
+    name: str
+    sample: Callable[[Any], Any]
+    quantities: Callable[[Any], Mapping[str, Any]]
+    static: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
 class Paper:
-    """What a paper package registers (see the module docstring for a complete example)."""
+    """What a paper package registers (see the module docstring for a complete example).
+    ``families``: optional instance families for ``nc-jax falsify`` (Family)."""
 
     name: str
     title: str
     setting: type
     theorems: tuple[Theorem, ...]
     run: Callable[..., list[CellOutcome]]
+    families: tuple[Family, ...] = ()
 
     def __post_init__(self) -> None:
         if not dataclasses.is_dataclass(self.setting):

@@ -1,6 +1,7 @@
 """Jacot, Sukenik, Wang, Mondelli, "Wide Neural Networks Trained with Weight Decay Provably
 Exhibit Neural Collapse" (ICLR 2025) as an nc_jax paper: the setting and its run function
-(setting.py), the float64 measurements (measure.py) and the checks (bounds.py).
+(setting.py), the float64 measurements (measure.py), the checks (bounds.py) and the instance
+families ``nc-jax falsify`` searches (falsify.py).
 
 ``nc-jax check jacot2025`` or ``python -m theorems.jacot2025`` runs it; ``PAPER`` is the entry
 point registered in pyproject.toml.
@@ -8,6 +9,7 @@ point registered in pyproject.toml.
 
 from nc_jax.checks import Paper
 from theorems.jacot2025.bounds import THEOREMS
+from theorems.jacot2025.falsify import FAMILIES
 from theorems.jacot2025.setting import Setting, run
 
 PAPER = Paper(
@@ -16,6 +18,7 @@ PAPER = Paper(
     setting=Setting,
     theorems=THEOREMS,
     run=run,
+    families=FAMILIES,
 )
 
 __all__ = ["PAPER", "THEOREMS", "Setting", "run"]

@@ -222,15 +222,15 @@ def _interpolation(q: Q) -> Evaluation:
 def balancing_bound(q: Q) -> Any:
     """BALANCING_FLOOR_FACTOR (c^T eps2(0) + eta^2 g_T^2 / (1 - c)), c = (1 - eta lambda)^2,
     g_T^2 = max head ||G_l||_op^2 at the end of training (docs/theory/jacot2025.md, claim 2)."""
-    c = (1 - q["learning_rate"] * q["weight_decay"]) ** 2
-    floor = q["learning_rate"] ** 2 * q["head_grad_sq"] / (1 - c)
+    c = (1 - q["eta"] * q["weight_decay"]) ** 2
+    floor = q["eta"] ** 2 * q["head_grad_sq"] / (1 - c)
     return BALANCING_FLOOR_FACTOR * (c ** q["steps"] * q["eps2_init"] + floor)
 
 
 def _balancing(q: Q) -> Evaluation:
     hypotheses = (
         Hypothesis("weight decay lambda > 0", q["weight_decay"], 0, ">"),
-        Hypothesis("eta lambda < 1", q["learning_rate"] * q["weight_decay"], 1, "<"),
+        Hypothesis("eta lambda < 1", q["eta"] * q["weight_decay"], 1, "<"),
         *_gd_hypotheses(q),
     )
     return Evaluation(hypotheses, balancing_bound(q), q["eps2"])
@@ -456,7 +456,7 @@ THEOREMS: tuple[Theorem, ...] = (
         quantities=(
             "eps2",
             "eps2_init",
-            "learning_rate",
+            "eta",
             "weight_decay",
             "steps",
             "head_grad_sq",

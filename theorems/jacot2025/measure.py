@@ -169,10 +169,20 @@ def gradient_balance_bound(
     if weight_decay <= 0:
         return float("inf")
     grads = jax.grad(data_loss_fn(model, config))(params, data.x, data.targets)
-    w_prev, w_last = params[-2]["w"], params[-1]["w"]
-    full_prev = grads[-2]["w"] + weight_decay * w_prev  # gradients of the regularised objective
-    full_last = grads[-1]["w"] + weight_decay * w_last
-    return (_op(w_last) * _op(full_last) + _op(full_prev) * _op(w_prev)) / weight_decay
+    last_two = [p["w"] for p in params[-2:]]
+    return float(balance_bound(last_two, [g["w"] for g in grads[-2:]], weight_decay))
+
+
+def balance_bound(
+    weights: Sequence[jax.Array], data_grads: Sequence[jax.Array], weight_decay: Any
+) -> jax.Array:
+    """(||W_L|| ||grad_L|| + ||grad_{L-1}|| ||W_{L-1}||) / lambda from [W_{L-1}, W_L] and the
+    data-loss gradients [G_{L-1}, G_L] (grad = G + lambda W, the regularised objective's);
+    traceable."""
+    (w_prev, w_last), (g_prev, g_last) = weights, data_grads
+    op = metrics.spectral_norm
+    full_prev, full_last = g_prev + weight_decay * w_prev, g_last + weight_decay * w_last
+    return (op(w_last) * op(full_last) + op(full_prev) * op(w_prev)) / weight_decay
 
 
 def head_gradient_scale(

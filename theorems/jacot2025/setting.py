@@ -174,7 +174,7 @@ def measure_run(
         quantities.update(
             recursion_residual=replay["recursion_residual"],
             gd_coupled=float(plain_gd_with_coupled_decay(config)),
-            learning_rate=lr,
+            eta=lr,
             steps=setting.steps,
             weight_decay=setting.weight_decay,
             grad_balance_bound=gradient_balance_bound(

@@ -1,0 +1,52 @@
+"""experiments/head_depth.py and experiments/learning_rate.py --quick: trained, checked, written
+and summarised as the tables that answer their questions (the [zip] axes of the head-depth grid
+move widths and num_linear together)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from nc_jax import sweep
+
+EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+
+
+def _script(name):
+    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_head_depth_sweep_tabulates_nc2_against_the_head_depth(tmp_path, capsys):
+    script = _script("head_depth")
+    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    runs = sweep.load_runs(tmp_path)
+    assert sorted(runs["num_linear"].unique()) == [2, 3]
+    assert {len(w) for w in runs["widths"]} == {4, 5}  # widths moved with num_linear
+    assert "L2 2 -> 3: NC2 decreased on" in out
+    assert "claim 'NC2 improves with a deeper head'" in out
+    assert "balanced_head" in out and "NC2 bound informative" in out
+    assert script.main(["--table", str(tmp_path)]) == 0
+
+
+def test_quick_learning_rate_sweep_tabulates_stability_and_divergence(tmp_path, capsys):
+    script = _script("learning_rate")
+    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for text in ("divergence rate", "eta lambda_max median", "EoS bound h/v/vac", "balancing"):
+        assert text in out
+    table = sweep.load(tmp_path)
+    edge = table[table["check"] == "jacot2025.sec5_2.edge_of_stability"]
+    assert set(edge["learning_rate"]) == {2e-3, 4e-3}  # the run's own value, not a quantity
+    assert script.main(["--set", "steps=7"]) == 2  # a bad override is an error, nothing trains
+
+
+@pytest.mark.parametrize("name", ["head_depth", "learning_rate"])
+def test_every_grid_is_valid(name):
+    script = _script(name)
+    assert sweep.read_grid_file(script.GRID).paper == "jacot2025"
