@@ -385,14 +385,14 @@ NON_VACUOUS = (
     "jacot2025.sec5.critical_balance",
     "jacot2025.sec5_2.ntk",
 )
-# Measured: every one of these holds (hypotheses satisfied) on 20 of the 20 networks (1.0);
-# the composite head bound is vacuous on all 20 (it needs r close to ||W_l||, see
+# Measured: every one of these holds (hypotheses satisfied) on all of 20 seeds (1.0; the test
+# runs the first 12); the composite head bound is vacuous on all (it needs r close to ||W_l||, see
 # test_theorems_jacot2025.py) and is left out.
 MIN_NON_VACUOUS = 0.9
 
 
 def test_random_near_balanced_networks_never_violate_and_are_mostly_non_vacuous():
-    """20 near-balanced random networks (imbalance 1e-7..1e-3, K = 3, 4, 6..8 per class, head
+    """12 near-balanced random networks (imbalance 1e-7..1e-3, K = 3, 4, 6..8 per class, head
     depth 2, 3): no check is violated, and each main check satisfies its hypotheses on at least
     MIN_NON_VACUOUS of them, so this cannot pass with every check vacuous."""
     # The Section 4 checks read a replay of training, and claims are about what training
@@ -403,7 +403,7 @@ def test_random_near_balanced_networks_never_violate_and_are_mostly_non_vacuous(
         if not tid.startswith("jacot2025.sec4") and t.kind != "claim"
     ]
     non_vacuous = dict.fromkeys((tid for tid in NON_VACUOUS if tid in BY_ID), 0)
-    seeds = range(20)
+    seeds = range(12)
     for seed in seeds:
         rng = np.random.default_rng(seed)
         num_classes, n_per_class, depth = 3 + seed % 2, 6 + (seed // 2) % 3, 2 + (seed // 6) % 2

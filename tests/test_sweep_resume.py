@@ -45,7 +45,8 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
     grid = tmp_path / "grid.toml"
     grid.write_text(GRID)
     reference, killed = tmp_path / "reference", tmp_path / "killed"
-    assert _sweep(grid, reference).wait(timeout=300) == 0
+    finished = _sweep(grid, reference).wait(timeout=300)
+    assert finished in (0, 1)  # 1: a claim is violated on these tiny runs, not a crash
     rng = np.random.default_rng(0)
     kills = 0
     for delay in rng.uniform(3.0, 9.0, size=3):
@@ -59,7 +60,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
         for path in (killed / "cells").glob("*.json"):  # every cell line visible is complete
             assert results.cell_path(killed, path.stem).read_text().endswith("\n")
     assert kills >= 2
-    assert _sweep(grid, killed).wait(timeout=300) == 0
+    assert _sweep(grid, killed).wait(timeout=300) == finished
     assert sorted(p.name for p in (killed / "cells").iterdir()) == sorted(
         p.name for p in (reference / "cells").iterdir()
     )

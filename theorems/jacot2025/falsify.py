@@ -22,6 +22,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from nc_jax import metrics
 from nc_jax.checks import Family
@@ -38,15 +39,17 @@ SHAPES: tuple[tuple[int, int, int, int, int], ...] = (
 TRIVIAL_NAMES = ("nc1_init", "kappa_M_init", "cos_min_init", "kappa_WL_init", "kappa_head_init")
 
 
-def _labels(num_classes: int, per_class: int) -> jax.Array:
-    return jnp.repeat(jnp.arange(num_classes), per_class)
+def _labels(num_classes: int, per_class: int) -> np.ndarray:
+    """Balanced labels (NumPy: building the families at import must not start JAX's backend,
+    which a multi-host sweep initialises later)."""
+    return np.repeat(np.arange(num_classes), per_class)
 
 
 def _orthonormal(key: jax.Array, rows: int, cols: int) -> jax.Array:
     return linalg.thin_qr(jax.random.normal(key, (rows, cols)))[0]
 
 
-def _features(key: jax.Array, y: jax.Array, num_classes: int, width: int) -> jax.Array:
+def _features(key: jax.Array, y: np.ndarray, num_classes: int, width: int) -> jax.Array:
     centres, noise, spread = jax.random.split(key, 3)
     level = 10 ** jax.random.uniform(spread, minval=-2.0, maxval=0.0)
     means = 3 * jax.random.normal(centres, (num_classes, width))
@@ -111,7 +114,7 @@ def _forward(features: jax.Array, head: list[jax.Array]) -> list[jax.Array]:
     return out
 
 
-def instance_quantities(params: dict[str, Any], y: jax.Array, num_classes: int) -> dict:
+def instance_quantities(params: dict[str, Any], y: np.ndarray, num_classes: int) -> dict:
     """Every array quantity the consequence checks read, for one instance (traceable)."""
     head, features = params["head"], params["features"]
     targets = jax.nn.one_hot(y, num_classes, dtype=features.dtype)
