@@ -423,6 +423,10 @@ def test_script_trains_checks_writes_and_rechecks(tmp_path, capsys):
     assert {c["theorem_id"] for c in saved} == set(BY_ID)
     assert "jacot2025.thm3_1.nc1" in printed and "consequence" in printed and "identity" in printed
     assert (out / "checks.png").stat().st_size > 10_000
+    (cell,) = results.read_cells(out)
+    arrays = results.read_arrays(out, cell["cell"])
+    eps2_curve = arrays["curve/eps2 (engine logs)"]
+    assert eps2_curve.shape == arrays["step"].shape  # eps2 at every log, from initialisation
     assert "informative" in printed
     again = check_main(PAPER, ["--results", str(out), "--recheck", "--only", "jacot2025.thm3_1"])
     rechecked = _checks(out)
@@ -459,3 +463,17 @@ def test_default_setting_is_non_vacuous_for_theorem_3_1(tmp_path):
             "jacot2025.thm3_1.nc3",
         }:
             assert c["verdict"] == "holds", c
+
+
+def test_balancing_curves_follow_the_head_pairs_and_the_weight_decay_envelope():
+    """eps2(t) is the max over the head pairs (columns L1..L-2; the last column is NaN), the
+    envelope (1 - eta lambda)^(2t) eps2(0) per run; nothing without logged layer metrics."""
+    from theorems.jacot2025.setting import balancing_curves
+
+    balancedness = np.array([[[9.0, 4.0, 2.0, np.nan], [9.0, 1.0, 3.0, np.nan]]])  # (1, 2, 4)
+    trajectory = {"layer/balancedness": balancedness, "step": np.array([[0, 10]])}
+    curves = balancing_curves(trajectory, 1, np.array([0.01]), np.array([2.0]))
+    np.testing.assert_array_equal(curves["curve/eps2 (engine logs)"], [[4.0, 3.0]])
+    envelope = curves["curve/(1-eta lambda)^(2t) eps2(0)"]
+    np.testing.assert_allclose(envelope, [[4.0, 4.0 * 0.98**20]])
+    assert balancing_curves({"step": np.array([[0]])}, 1, np.ones(1), np.ones(1)) == {}

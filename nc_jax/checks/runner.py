@@ -275,13 +275,17 @@ def plot_cell(
         ax.legend()
     if curves:
         ax = axes[-1]
-        for name, values in curves.items():
+        logged_steps = np.asarray(arrays["step"][0]) if "step" in arrays else None
+        for number, (name, values) in enumerate(curves.items()):
+            style = ("-", "--", ":", "-.")[number % 4]  # curves that coincide stay visible
             first = np.asarray(values[0])
             first = first[:, None] if first.ndim == 1 else first
+            same = logged_steps is not None and len(logged_steps) == len(first)
+            x = logged_steps if same else np.arange(len(first))
             for column in range(first.shape[1]):
                 suffix = f" {column + 1}" if first.shape[1] > 1 else ""
-                ax.semilogy(first[:, column], label=name + suffix)
-        ax.set_xlabel("step (first run)")
+                ax.semilogy(x, first[:, column], style, label=name + suffix)
+        ax.set_xlabel("training step (first run)")
         ax.set_title("curves of the paper's measurement")
         ax.legend(fontsize=7)
     fig.tight_layout()

@@ -167,11 +167,11 @@ def _run_state64(state: RunState, index: int) -> RunState:
 
 def measure_run(
     setting: Setting, state: RunState, index: int, dataset: Dataset, initial: RunState
-) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+) -> dict[str, float]:
     """Every quantity of trained run ``index`` of ``state`` (float64): Theorem 3.1 on its final
     parameters, Section 4's hypotheses on its ``initial`` parameters, the Section 4 replay of
     ``replay_steps`` further engine steps from its final state, the Section 5 gradient balance
-    and NTK. Returns (quantities, replay curves)."""
+    and NTK."""
     model, config = setting.model(), setting.config()
     x, y, num_classes = dataset.x, dataset.y, dataset.num_classes
     with jax.enable_x64(True):
@@ -198,7 +198,7 @@ def measure_run(
             step_scale=lr * (1.0 if config.reduction == "sum" else 1.0 / data.x.shape[0]),
         )
         quantities["stability_product"] = quantities["step_scale"] * ntk
-    return quantities, {"replay ||D(t)|| head pair": replay["norms"]}
+    return quantities
 
 
 def plain_gd_with_coupled_decay(config: TrainConfig) -> bool:
@@ -213,23 +213,27 @@ def plain_gd_with_coupled_decay(config: TrainConfig) -> bool:
     )
 
 
-def _stack_curves(curves: list[dict[str, np.ndarray] | None]) -> dict[str, np.ndarray]:
-    """Per-run replay curves stacked as ``curve/<name>`` (R, ...); NaN for diverged runs."""
-    measured = [c for c in curves if c is not None]
-    if not measured:
+def balancing_curves(
+    trajectory: dict[str, np.ndarray], first: int, learning_rates: np.ndarray, decays: np.ndarray
+) -> dict[str, np.ndarray]:
+    """eps2 along training from initialisation (the engine's logged balancedness of the head
+    pairs, float32, max over pairs) and the weight-decay envelope (1 - eta lambda)^(2t) eps2(0)
+    it follows in Section 4's balancing phase, each (R, logs) as ``curve/...``; empty when the
+    layer metrics were not logged (docs/theory/jacot2025.md, the balancing claim)."""
+    if "layer/balancedness" not in trajectory:
         return {}
-    return {
-        f"curve/{name}": np.stack(
-            [np.full_like(value, np.nan) if c is None else c[name] for c in curves]
-        )
-        for name, value in measured[0].items()
-    }
+    pairs = np.asarray(trajectory["layer/balancedness"])[:, :, first:-1]
+    eps2 = pairs.max(axis=2)
+    contraction = (1 - learning_rates * decays)[:, None] ** 2
+    envelope = eps2[:, :1] * contraction ** np.asarray(trajectory["step"])
+    return {"curve/eps2 (engine logs)": eps2, "curve/(1-eta lambda)^(2t) eps2(0)": envelope}
 
 
 def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
     """Train the runs of every setting (one bucket: equal outside RUN_FIELDS) as one compiled
     program, then measure each of this process's runs in float64. One CellOutcome per setting,
-    its arrays the engine trajectory and the Section 4 replay curves (``curve/...``)."""
+    its arrays the engine trajectory and eps2 along training against the weight-decay envelope
+    (``curve/...``)."""
     first = settings[0]
     ds = load_dataset(first.dataset, data_dir=first.data_dir, n_per_class=first.n_per_class)
     data = make_data(ds.x, ds.y, ds.num_classes)
@@ -244,10 +248,12 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     initial = init_runs(model, config, data.x.shape[1], lrs[mine], wds[mine], seeds[mine])
     trained = context.train(model, config, data, initial)
     diverged_at = diverged_steps(trained.trajectory)
+    first_linear = len(first.widths) - first.num_linear
+    curves = balancing_curves(trained.trajectory, first_linear, lrs[mine], wds[mine])
     offsets = np.cumsum([0] + [len(lr) for lr, _ in per_setting])
     outcomes = []
     for cell, setting in enumerate(settings):
-        runs, keep, curves = [], [], []
+        runs, keep = [], []
         for position, run_index in enumerate(mine):
             if not offsets[cell] <= run_index < offsets[cell + 1]:
                 continue
@@ -256,12 +262,10 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
             params = {"seed": int(seeds[run_index]), "learning_rate": float(lrs[run_index])}
             if diverged_at[position] is not None:
                 runs.append(RunRecord(local, label, params, None, diverged_at[position]))
-                curves.append(None)
             else:
-                quantities, replay = measure_run(setting, trained.state, position, ds, initial)
+                quantities = measure_run(setting, trained.state, position, ds, initial)
                 runs.append(RunRecord(local, label, params, quantities))
-                curves.append(replay)
             keep.append(position)
-        arrays = {k: np.asarray(v)[keep] for k, v in trained.trajectory.items()}
-        outcomes.append(CellOutcome(runs, arrays | _stack_curves(curves)))
+        arrays = {k: np.asarray(v)[keep] for k, v in (trained.trajectory | curves).items()}
+        outcomes.append(CellOutcome(runs, arrays))
     return outcomes
