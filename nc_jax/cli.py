@@ -7,6 +7,8 @@ Subcommands:
             papers are found through the ``nc_jax.theorems`` entry points, so nc_jax never
             imports the theorems package
   sweep     train and check a grid of a paper's settings, resumable (``nc-jax sweep GRID.toml``)
+  plot      bound-vs-measured plots of a results directory (nc_jax.plots)
+  report    one self-contained HTML page of a results directory (nc_jax.report)
   falsify   search for counterexamples to a paper's consequence checks (nc_jax.falsify)
   bench     the training benchmark: this engine vs a PyTorch loop vs torch.func (bench extra);
             ``nc-jax bench sweep``: the sweep against the engine alone
@@ -45,6 +47,13 @@ def _add_dataset_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", default="train", choices=("train", "test"), help="the split")
     parser.add_argument("--n-per-class", type=int, default=None, help="class-balanced subset")
     parser.add_argument("--seed", type=int, default=0, help="seed of the subset and generator")
+
+
+def _add_results_arguments(parser: argparse.ArgumentParser) -> None:
+    """RESULTS_DIR and the plot axes, shared by plot and report."""
+    parser.add_argument("results_dir", metavar="RESULTS_DIR", help="a sweep's or a check's results")
+    parser.add_argument("--x", default=None, help="x axis (default: the first grid axis, or seed)")
+    parser.add_argument("--y", default=None, help="second axis: the tightness atlas")
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -210,6 +219,18 @@ def run_sweep(args: argparse.Namespace) -> int:
     return 1 if (table["verdict"] == "violated").any() else 0
 
 
+def run_plot(args: argparse.Namespace) -> int:
+    from nc_jax.plots import main as plot_main
+
+    return plot_main(args)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    from nc_jax.report import main as report_main
+
+    return report_main(args)
+
+
 def run_falsify(args: argparse.Namespace) -> int:
     from nc_jax.falsify import main as falsify_main
 
@@ -301,6 +322,30 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--no-progress", action="store_true", help="no progress bars")
     sweep.add_argument("--status", default=None, metavar="DIR", help="summarise a sweep directory")
     sweep.set_defaults(run=run_sweep)
+    plot = commands.add_parser(
+        "plot",
+        help="bound-vs-measured plots of a results directory",
+        description="nc-jax plot RESULTS_DIR: bound and measured against a grid axis, one panel "
+        "per check (PNG and PDF in RESULTS_DIR/plots); with --y, the tightness atlas (slack over "
+        "two axes). Axes are grid axes or run values (seed, learning_rate), or name[i] for an "
+        "element of a list (widths[0]). Reads the directory only, never trains.",
+        formatter_class=defaults,
+    )
+    _add_results_arguments(plot)
+    plot.add_argument("--out", default=None, help="output directory (default RESULTS_DIR/plots)")
+    plot.set_defaults(run=run_plot)
+    report = commands.add_parser(
+        "report",
+        help="one self-contained HTML page of a results directory",
+        description="nc-jax report RESULTS_DIR [-o report.html]: the setting, versions, the "
+        "verdict table (kind, verdicts, failing hypotheses, informative, slack), the plots "
+        "embedded, each check's statement and provenance, and the commands that regenerate it; "
+        "no script and nothing from the network.",
+        formatter_class=defaults,
+    )
+    _add_results_arguments(report)
+    report.add_argument("-o", "--output", default=None, help="default RESULTS_DIR/report.html")
+    report.set_defaults(run=run_report)
     falsify = commands.add_parser(
         "falsify",
         help="search for counterexamples to consequence checks",

@@ -134,6 +134,16 @@ def _number(value: Any) -> Any:
     return value
 
 
+def require_directory(directory: Path) -> Path:
+    """``directory`` if it holds results (a grid.json), else a ValueError naming RESULTS_DIR."""
+    if not (directory / GRID_FILE).is_file():
+        raise ValueError(
+            f"RESULTS_DIR {directory}: no {GRID_FILE}; give the directory of a sweep or of "
+            "nc-jax check --results"
+        )
+    return directory
+
+
 def grid_names(grid: Mapping[str, Any]) -> list[str]:
     """The keys that vary between the cells of a stored grid (its axes and zipped axes)."""
     return [*grid.get("axes", {}), *grid.get("zip", {})]
@@ -224,26 +234,45 @@ def load_runs(directory: Path):
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["cell", "run", "label", *axes])
 
 
+def summary_rows(table) -> list[dict[str, Any]]:
+    """Per check, from a ``load`` DataFrame: its kind; runs that hold, are violated, are
+    vacuous; informative runs ("k/n"; '-' for checks without a trivial reference); the range of
+    the slack (measured / bound) over the non-vacuous runs; the most common failing hypothesis."""
+    rows = []
+    for check, runs in table.groupby("check", sort=False):
+        counts = runs["verdict"].value_counts()
+        slack = runs.loc[runs["verdict"] != "vacuous", "slack"].astype(float)
+        slack = slack[np.isfinite(slack)]
+        flags = runs["informative"].dropna() if "informative" in runs else []
+        failing = runs["failing"].str.split("; ").explode() if "failing" in runs else []
+        failing = [f for f in failing if isinstance(f, str) and f]
+        rows.append(
+            {
+                "check": check,
+                "kind": runs["kind"].iloc[0] if "kind" in runs else "",
+                "holds": int(counts.get("holds", 0)),
+                "violated": int(counts.get("violated", 0)),
+                "vacuous": int(counts.get("vacuous", 0)),
+                "informative": (
+                    f"{int(sum(bool(f) for f in flags))}/{len(runs)}" if len(flags) else "-"
+                ),
+                "slack": f"{slack.min():.3g} .. {slack.max():.3g}" if len(slack) else "-",
+                "failing": max(set(failing), key=failing.count) if failing else "",
+            }
+        )
+    return rows
+
+
 def summarize(table) -> str:
-    """Per check: its kind, runs that hold, are violated, are vacuous, are informative (the
-    bound beats the trivial reference; '-' for checks without one) and the range of the slack
-    (measured / bound) over the non-vacuous ones, from a ``load`` DataFrame."""
+    """``summary_rows`` as the text table the runner and the sweep print."""
     width = max([len("check"), *(len(c) for c in table["check"])])
     lines = [
         f"{'check':<{width}} {'kind':<11} {'holds':>6} {'violated':>9} {'vacuous':>8} "
         f"{'informative':>12}  slack range"
     ]
-    for check, rows in table.groupby("check", sort=False):
-        counts = rows["verdict"].value_counts()
-        slack = rows.loc[rows["verdict"] != "vacuous", "slack"].astype(float)
-        slack = slack[np.isfinite(slack)]
-        span = f"{slack.min():.3g} .. {slack.max():.3g}" if len(slack) else "-"
-        kind = rows["kind"].iloc[0] if "kind" in rows else ""
-        flags = rows["informative"].dropna() if "informative" in rows else []
-        informative = f"{int(sum(bool(f) for f in flags))}/{len(rows)}" if len(flags) else "-"
+    for row in summary_rows(table):
         lines.append(
-            f"{check:<{width}} {kind:<11} {counts.get('holds', 0):>6} "
-            f"{counts.get('violated', 0):>9} {counts.get('vacuous', 0):>8} "
-            f"{informative:>12}  {span}"
+            f"{row['check']:<{width}} {row['kind']:<11} {row['holds']:>6} "
+            f"{row['violated']:>9} {row['vacuous']:>8} {row['informative']:>12}  {row['slack']}"
         )
     return "\n".join(lines)
