@@ -6,6 +6,11 @@
   the runs and a band from the smallest to the largest measurement; violated runs in red;
   positions where every run is vacuous shaded and labelled with the hypothesis that failed most
   often; log scales where values span decades;
+- ``layer_profile``: in the style of Jacot et al.'s Figure 1, NC1, NC2, balancedness and
+  negativity of every layer at the end of training, mean and 1-std band over the runs of each
+  cell, the linear head told apart (shaded from layer L1 + 1 on, when the runs report L1);
+- ``training_curves``: every ``curve/...`` array of the cells (e.g. eps2 along training against
+  the (1 - eta lambda)^(2t) envelope), median over the runs, against the logged step;
 - ``tightness_atlas``: the slack (measured / bound) of every check over two grid axes as
   heatmaps, vacuous cells marked "vac" and cells where the bound is no better than its trivial
   reference marked "uninf.";
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -89,7 +95,7 @@ def panel_grid(count: int) -> tuple[Any, list[Any]]:
 def _style(ax: Any, xlabel: str, ylabel: str) -> None:
     ax.set_xlabel(xlabel, fontsize=8)
     ax.set_ylabel(ylabel, fontsize=8)
-    ax.tick_params(labelsize=7)
+    ax.tick_params(which="both", labelsize=7)
     ax.grid(alpha=0.3, lw=0.5)
 
 
@@ -164,6 +170,100 @@ def _shade_vacuous(ax: Any, picked: Any) -> None:
             )
 
 
+LAYER_METRICS = (
+    ("layer/nc1_trace_ratio", "NC1 (tr S_W / tr S_B)"),
+    ("layer/nc2_kappa", "NC2 (kappa of class means)"),
+    ("layer/balancedness", "balancedness (W_l, W_l+1)"),
+    ("layer/negativity", "negativity"),
+)
+
+
+def _cell_label(record: dict[str, Any], names: Sequence[str]) -> str:
+    point = record.get("point", {})
+    return ", ".join(f"{k}={point[k]}" for k in names if k in point) or "all runs"
+
+
+def layer_profile_figure(directory: Path) -> Any:
+    """Per-layer metrics at the last log, mean and 1-std band over each cell's runs (NaN runs,
+    e.g. diverged ones, left out); one line per cell. Each panel's lines are the cells' means
+    in grid order; x is the layer, 1..L. None when no layer metrics were logged."""
+    records = store.read_cells(directory)
+    names = store.grid_names(store.read_grid(directory))
+    arrays = [store.read_arrays(directory, r["cell"]) for r in records]
+    present = [(key, title) for key, title in LAYER_METRICS if any(key in a for a in arrays)]
+    if not present:
+        return None
+    fig, axes = panel_grid(len(present))
+    colours = list(OKABE_ITO.values())
+    depth = max(np.shape(a[key])[-1] for a in arrays for key, _ in present if key in a)
+    for ax, (key, title) in zip(axes, present):
+        for number, (record, cell) in enumerate(zip(records, arrays)):
+            if key not in cell:
+                continue
+            final = np.asarray(cell[key], dtype=float)[:, -1, :]  # (runs, layers)
+            with warnings.catch_warnings():  # a layer where the metric is undefined is NaN
+                warnings.simplefilter("ignore", RuntimeWarning)
+                mean, std = np.nanmean(final, axis=0), np.nanstd(final, axis=0)
+            layers = np.arange(1, final.shape[1] + 1)
+            colour = colours[number % len(colours)]
+            ax.plot(layers, mean, "-o", ms=3, color=colour, label=_cell_label(record, names))
+            ax.fill_between(layers, mean - std, mean + std, color=colour, alpha=0.2, lw=0)
+        first_linear = _first_linear_layer(records)
+        if first_linear is not None:
+            ax.axvspan(first_linear - 0.5, depth + 0.5, color=OKABE_ITO["grey"], alpha=0.12)
+        ax.set_xlim(0.5, depth + 0.5)
+        ax.set_xticks(range(1, depth + 1))
+        if np.nanmin([np.nanmin(line.get_ydata()) for line in ax.get_lines()]) > 0:
+            ax.set_yscale("log")
+        _style(ax, "layer l (shaded: linear head)", title)
+        ax.set_title(title, fontsize=8)
+    axes[0].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
+def _first_linear_layer(records: Sequence[dict[str, Any]]) -> int | None:
+    """L1 + 1 when every measured run of the first cell reports the same L1 (its quantities)."""
+    depths = {run["quantities"].get("L1") for run in records[0]["runs"] if run.get("quantities")}
+    return int(depths.pop()) + 1 if len(depths) == 1 and None not in depths else None
+
+
+def training_curves_figure(directory: Path) -> Any:
+    """Every ``curve/<name>`` array against the logged step (or its index), median over each
+    cell's runs, one panel per cell (lines in the order of the arrays). None when there are no
+    curves."""
+    records = store.read_cells(directory)
+    names = store.grid_names(store.read_grid(directory))
+    cells = [(r, store.read_arrays(directory, r["cell"])) for r in records]
+    cells = [(r, a) for r, a in cells if any(k.startswith("curve/") for k in a)]
+    if not cells:
+        return None
+    fig, axes = panel_grid(len(cells))
+    colours = list(OKABE_ITO.values())
+    for ax, (record, arrays) in zip(axes, cells):
+        curves = [k for k in arrays if k.startswith("curve/")]
+        for number, key in enumerate(curves):
+            values = np.asarray(arrays[key], dtype=float)
+            median = np.nanmedian(values.reshape(len(values), -1), axis=0)
+            steps = np.asarray(arrays["step"][0]) if "step" in arrays else None
+            x = steps if steps is not None and len(steps) == len(median) else np.arange(len(median))
+            style = ("-", "--", ":", "-.")[number % 4]
+            ax.plot(
+                x,
+                median,
+                style,
+                color=colours[number % len(colours)],
+                label=key.removeprefix("curve/"),
+            )
+        if np.nanmin([np.nanmin(line.get_ydata()) for line in ax.get_lines()]) > 0:
+            ax.set_yscale("log")
+        _style(ax, "training step", "median over runs")
+        ax.set_title(_cell_label(record, names), fontsize=8)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
 def tightness_atlas_figure(table: Any, x_axis: str, y_axis: str) -> Any:
     """Heatmaps of the median slack per (x, y) grid point, one per check; the image data of
     each panel is that matrix (rows: sorted y values, columns: sorted x values)."""
@@ -232,17 +332,26 @@ def plot_directory(
     directory: Path, x_axis: str | None, y_axis: str | None, out: Path | None
 ) -> list[Path]:
     """Every plot of a results directory into ``out`` (default DIR/plots): bound vs ``x_axis``
-    (default: the first grid axis, or the seed for a single run), and the tightness atlas when
-    ``y_axis`` is given."""
-    table = store.load(directory)
-    if table.empty:
+    (default: the first grid axis, or the seed for a single run), the layer profile and the
+    training curves when the cells stored them, and the tightness atlas when ``y_axis`` is
+    given."""
+    if not store.finished_cells(directory):
         raise ValueError(f"RESULTS_DIR {directory}: no finished cells to plot")
+    table = store.load(directory)
     names = store.grid_names(store.read_grid(directory))
     x_axis = x_axis or (names[0] if names else "seed")
     out = out or directory / "plots"
     label = x_axis.replace("[", "_").replace("]", "")
-    written = save(bound_vs_axis_figure(table, x_axis), out / f"bound_vs_{label}")
-    if y_axis:
+    written = []
+    if not table.empty:  # cells with checks
+        written += save(bound_vs_axis_figure(table, x_axis), out / f"bound_vs_{label}")
+    for name, fig in (
+        ("layers", layer_profile_figure(directory)),
+        ("training_curves", training_curves_figure(directory)),
+    ):
+        if fig is not None:
+            written += save(fig, out / name)
+    if y_axis and not table.empty:
         atlas = tightness_atlas_figure(table, x_axis, y_axis)
         written += save(atlas, out / f"tightness_{label}_{y_axis.replace('[', '_').strip(']')}")
     return written

@@ -59,6 +59,8 @@ def test_command_writes_png_and_pdf_and_names_bad_axes(toy_sweep, capsys):
         "bound_vs_size.png",
         "tightness_size_scale.pdf",
         "tightness_size_scale.png",
+        "training_curves.pdf",  # the toy paper stores a curve per run
+        "training_curves.png",
     ]
     for path in written:
         assert (toy_sweep / "plots" / path.rsplit("/", 1)[-1]).stat().st_size > 1000
@@ -73,3 +75,60 @@ def test_indexed_axes_read_an_element_of_a_list_column():
     table = pd.DataFrame({"widths": [(32, 8, 10), (64, 8, 10)], "check": ["a", "a"]})
     assert list(plots.axis_values(table, "widths[0]")) == [32, 64]
     assert list(plots.axis_values(table, "widths[-1]")) == [10, 10]
+
+
+def _synthetic(directory, rng):
+    """Two cells (size 10, 20) of 3 runs with logged layer metrics (4 logs, 5 layers; the last
+    layer's balancedness NaN as the engine writes it) and one curve; every run reports L1 = 2."""
+    results.write_grid(directory, {"paper": "toy", "fixed": {}, "axes": {"size": [10, 20]}})
+    runs = [
+        {"index": i, "label": f"r{i}", "params": {"seed": i}, "quantities": {"L1": 2.0},
+         "diverged_step": None}
+        for i in range(3)
+    ]  # fmt: skip
+    stored = {}
+    for index, size in enumerate((10, 20)):
+        balancedness = rng.uniform(0.01, 1.0, (3, 4, 5))
+        balancedness[:, :, -1] = np.nan
+        arrays = {
+            "layer/nc1_trace_ratio": rng.uniform(0.1, 1.0, (3, 4, 5)),
+            "layer/balancedness": balancedness,
+            "step": np.tile(np.arange(4) * 10, (3, 1)),
+            "curve/eps2": rng.uniform(1.0, 2.0, (3, 4)),
+        }
+        record = {"cell": f"c{index}", "index": index, "paper": "toy", "config": {"size": size},
+                  "point": {"size": size}, "runs": runs, "checks": [], "theorems": {},
+                  "wall_time_s": 1.0}  # fmt: skip
+        results.write_cell(directory, record, arrays)
+        stored[size] = arrays
+    return stored
+
+
+def test_layer_profile_draws_each_cells_mean_at_the_last_log_and_shades_the_head(tmp_path):
+    stored = _synthetic(tmp_path, np.random.default_rng(0))
+    fig = plots.layer_profile_figure(tmp_path)
+    nc1_panel, balance_panel = fig.axes[:2]
+    for line, size in zip(nc1_panel.get_lines(), (10, 20)):
+        final = stored[size]["layer/nc1_trace_ratio"][:, -1, :]
+        np.testing.assert_allclose(line.get_ydata(), final.sum(0) / 3)
+        assert list(line.get_xdata()) == [1, 2, 3, 4, 5]
+        assert line.get_label() == f"size={size}"
+    last = balance_panel.get_lines()[0].get_ydata()
+    assert np.isnan(last[-1]) and np.isfinite(last[:-1]).all()  # undefined, not invented
+    (shade,) = [p for p in nc1_panel.patches if p.get_alpha() == 0.12]
+    assert shade.get_x() == pytest.approx(2.5)  # the linear head starts at layer L1 + 1 = 3
+
+
+def test_training_curves_draw_the_median_over_runs_against_the_step(tmp_path):
+    stored = _synthetic(tmp_path, np.random.default_rng(1))
+    fig = plots.training_curves_figure(tmp_path)
+    for ax, size in zip(fig.axes, (10, 20)):
+        (line,) = ax.get_lines()
+        np.testing.assert_allclose(line.get_ydata(), np.sort(stored[size]["curve/eps2"], 0)[1])
+        assert list(line.get_xdata()) == [0, 10, 20, 30] and ax.get_title() == f"size={size}"
+    assert plots.plot_directory(tmp_path, None, None, None) == [
+        tmp_path / "plots" / "layers.png",
+        tmp_path / "plots" / "layers.pdf",
+        tmp_path / "plots" / "training_curves.png",
+        tmp_path / "plots" / "training_curves.pdf",
+    ]
