@@ -9,6 +9,8 @@
 - ``layer_profile``: in the style of Jacot et al.'s Figure 1, NC1, NC2, balancedness and
   negativity of every layer at the end of training, mean and 1-std band over the runs of each
   cell, the linear head told apart (shaded from layer L1 + 1 on, when the runs report L1);
+- ``class_means``: the class-mean cosine matrices the cells stored (``gram/...``; Figure 1,
+  bottom, of Jacot et al.), mean over the first cell's runs, one heatmap per layer;
 - ``training_curves``: every ``curve/...`` array of the cells (e.g. eps2 along training against
   the (1 - eta lambda)^(2t) envelope), median over the runs, against the logged step;
 - ``tightness_atlas``: the slack (measured / bound) of every check over two grid axes as
@@ -236,6 +238,29 @@ def _first_linear_layer(records: Sequence[dict[str, Any]]) -> int | None:
     return int(depths.pop()) + 1 if len(depths) == 1 and None not in depths else None
 
 
+def class_means_figure(directory: Path) -> Any:
+    """The first cell's ``gram/<layer>`` arrays (R, K, K), averaged over its runs (NaN runs
+    left out), as heatmaps on [-1, 1]; the image data of each panel is that mean. None when no
+    cell stored any."""
+    records = store.read_cells(directory)
+    arrays = store.read_arrays(directory, records[0]["cell"]) if records else {}
+    grams = [k for k in arrays if k.startswith("gram/")]
+    if not grams:
+        return None
+    fig, axes = panel_grid(len(grams))
+    for ax, key in zip(axes, grams):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(np.asarray(arrays[key], dtype=float), axis=0)
+        shown = ax.imshow(mean, vmin=-1, vmax=1, cmap="PuOr")
+        fig.colorbar(shown, ax=ax).ax.tick_params(labelsize=6)
+        _style(ax, "class", "class")
+        ax.grid(False)
+        ax.set_title(f"class-mean cosines, {key.removeprefix('gram/')}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 def training_curves_figure(directory: Path) -> Any:
     """Every ``curve/<name>`` array against the logged step (or its index), median over each
     cell's runs, one panel per cell (lines in the order of the arrays). None when there are no
@@ -340,9 +365,9 @@ def plot_directory(
     directory: Path, x_axis: str | None, y_axis: str | None, out: Path | None
 ) -> list[Path]:
     """Every plot of a results directory into ``out`` (default DIR/plots): bound vs ``x_axis``
-    (default: the first grid axis, or the seed for a single run), the layer profile and the
-    training curves when the cells stored them, and the tightness atlas when ``y_axis`` is
-    given."""
+    (default: the first grid axis, or the seed for a single run), the layer profile, the
+    class-mean matrices and the training curves when the cells stored them, and the tightness
+    atlas when ``y_axis`` is given."""
     if not store.finished_cells(directory):
         raise ValueError(f"RESULTS_DIR {directory}: no finished cells to plot")
     table = store.load(directory)
@@ -355,6 +380,7 @@ def plot_directory(
         written += save(bound_vs_axis_figure(table, x_axis), out / f"bound_vs_{label}")
     for name, fig in (
         ("layers", layer_profile_figure(directory)),
+        ("class_means", class_means_figure(directory)),
         ("training_curves", training_curves_figure(directory)),
     ):
         if fig is not None:

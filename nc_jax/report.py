@@ -134,6 +134,7 @@ def build(directory: Path, x_axis: str | None = None, y_axis: str | None = None)
         figures.append((f"Tightness atlas over {x_axis} and {y_axis}", _png_data_uri(atlas)))
     for title, fig in (
         ("Per-layer metrics at the end of training", plots.layer_profile_figure(directory)),
+        ("Class-mean cosine matrices of the head", plots.class_means_figure(directory)),
         ("Curves along training", plots.training_curves_figure(directory)),
     ):
         if fig is not None:

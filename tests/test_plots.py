@@ -95,6 +95,7 @@ def _synthetic(directory, rng):
             "layer/balancedness": balancedness,
             "step": np.tile(np.arange(4) * 10, (3, 1)),
             "curve/eps2": rng.uniform(1.0, 2.0, (3, 4)),
+            "gram/layer 4": rng.uniform(-1.0, 1.0, (3, 2, 2)),
         }
         record = {"cell": f"c{index}", "index": index, "paper": "toy", "config": {"size": size},
                   "point": {"size": size}, "runs": runs, "checks": [], "theorems": {},
@@ -129,6 +130,16 @@ def test_training_curves_draw_the_median_over_runs_against_the_step(tmp_path):
     assert plots.plot_directory(tmp_path, None, None, None) == [
         tmp_path / "plots" / "layers.png",
         tmp_path / "plots" / "layers.pdf",
+        tmp_path / "plots" / "class_means.png",
+        tmp_path / "plots" / "class_means.pdf",
         tmp_path / "plots" / "training_curves.png",
         tmp_path / "plots" / "training_curves.pdf",
     ]
+
+
+def test_class_means_show_the_first_cells_mean_cosine_matrix(tmp_path):
+    stored = _synthetic(tmp_path, np.random.default_rng(2))
+    fig = plots.class_means_figure(tmp_path)
+    image = fig.axes[0].get_images()[0]
+    np.testing.assert_allclose(image.get_array(), stored[10]["gram/layer 4"].sum(0) / 3)
+    assert image.get_clim() == (-1, 1) and "layer 4" in fig.axes[0].get_title()

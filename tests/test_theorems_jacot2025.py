@@ -427,6 +427,11 @@ def test_script_trains_checks_writes_and_rechecks(tmp_path, capsys):
     arrays = results.read_arrays(out, cell["cell"])
     eps2_curve = arrays["curve/eps2 (engine logs)"]
     assert eps2_curve.shape == arrays["step"].shape  # eps2 at every log, from initialisation
+    grams = [arrays[f"gram/layer {layer}"] for layer in (2, 3, 4, 5)]  # Z_{L1} .. Z_L
+    for gram in grams:
+        assert gram.shape == (2, 10, 10)
+        np.testing.assert_allclose(np.diagonal(gram, axis1=1, axis2=2), 1.0, rtol=1e-5)
+        np.testing.assert_allclose(gram, np.swapaxes(gram, 1, 2), atol=1e-6)
     assert "informative" in printed
     again = check_main(PAPER, ["--results", str(out), "--recheck", "--only", "jacot2025.thm3_1"])
     rechecked = _checks(out)

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from nc_jax import metrics
 from nc_jax.checks import CellOutcome, RunRecord, SettingError, TrainContext, diverged_steps
 from nc_jax.data import DATASETS, Dataset, load_dataset
 from nc_jax.models import MLP
@@ -213,6 +215,27 @@ def plain_gd_with_coupled_decay(config: TrainConfig) -> bool:
     )
 
 
+def class_mean_cosines(
+    model: MLP, params: Any, x: jax.Array, y: jax.Array, num_classes: int, first: int
+) -> dict[str, np.ndarray]:
+    """The class-mean matrices of the paper's Figure 1 (bottom): for Z_{L1} (the head's input)
+    and the output of every head layer, the K x K cosines <mu_i, mu_j> / (|mu_i| |mu_j|) of the
+    uncentred class means (the identity for an orthogonal frame, NC2), per run:
+    ``gram/layer <l>`` (R, K, K), l = L1..L, 1-based. ``params`` carry the run axis."""
+
+    def one(run_params):
+        _, layers = model.apply(run_params, x)
+        out = []
+        for features in layers.features[first - 1 :]:
+            means = metrics.class_stats(features, y, num_classes).means
+            unit = means / jnp.linalg.norm(means, axis=1, keepdims=True)
+            out.append(unit @ unit.T)
+        return out
+
+    grams = jax.jit(jax.vmap(one))(params)
+    return {f"gram/layer {first + i}": np.asarray(g) for i, g in enumerate(grams)}
+
+
 def balancing_curves(
     trajectory: dict[str, np.ndarray], first: int, learning_rates: np.ndarray, decays: np.ndarray
 ) -> dict[str, np.ndarray]:
@@ -232,8 +255,8 @@ def balancing_curves(
 def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
     """Train the runs of every setting (one bucket: equal outside RUN_FIELDS) as one compiled
     program, then measure each of this process's runs in float64. One CellOutcome per setting,
-    its arrays the engine trajectory and eps2 along training against the weight-decay envelope
-    (``curve/...``)."""
+    its arrays the engine trajectory, eps2 along training against the weight-decay envelope
+    (``curve/...``) and the class-mean cosine matrices of the head (``gram/...``)."""
     first = settings[0]
     ds = load_dataset(first.dataset, data_dir=first.data_dir, n_per_class=first.n_per_class)
     data = make_data(ds.x, ds.y, ds.num_classes)
@@ -250,6 +273,9 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     diverged_at = diverged_steps(trained.trajectory)
     first_linear = len(first.widths) - first.num_linear
     curves = balancing_curves(trained.trajectory, first_linear, lrs[mine], wds[mine])
+    curves |= class_mean_cosines(
+        model, trained.state.params, data.x, data.y, ds.num_classes, first_linear
+    )
     offsets = np.cumsum([0] + [len(lr) for lr, _ in per_setting])
     outcomes = []
     for cell, setting in enumerate(settings):
