@@ -1,12 +1,13 @@
-"""experiments/head_depth.py and experiments/learning_rate.py --quick: trained, checked, written
-and summarised as the tables that answer their questions (the [zip] axes of the head-depth grid
-move widths and num_linear together)."""
+"""experiments/head_depth.py, learning_rate.py and nonlinear_depth.py --quick: trained, checked,
+written and summarised as the tables that answer their questions (the [zip] axes of the
+head-depth grid move widths and num_linear together)."""
 
 from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from nc_jax import sweep
@@ -46,7 +47,18 @@ def test_quick_learning_rate_sweep_tabulates_stability_and_divergence(tmp_path, 
     assert script.main(["--set", "steps=7"]) == 2  # a bad override is an error, nothing trains
 
 
-@pytest.mark.parametrize("name", ["head_depth", "learning_rate"])
+def test_quick_nonlinear_depth_sweep_tabulates_negativity_and_balancedness(tmp_path, capsys):
+    script = _script("nonlinear_depth")
+    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "negativity mean" in out and "balancedness min" in out
+    assert "claim 'deeper non-linear part" in out
+    rows = script._layer_summaries(tmp_path)
+    assert sorted(rows["L1"].unique()) == [2, 3]
+    assert (rows["negativity mean"] > 0).all() and np.isfinite(rows["balancedness mean"]).all()
+
+
+@pytest.mark.parametrize("name", ["head_depth", "learning_rate", "nonlinear_depth"])
 def test_every_grid_is_valid(name):
     script = _script(name)
     assert sweep.read_grid_file(script.GRID).paper == "jacot2025"

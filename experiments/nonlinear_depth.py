@@ -1,0 +1,95 @@
+"""Figure 3 of Jacot et al. (ICLR 2025) in kind: do the ReLU layers become more linear (less
+negative) and more balanced as the non-linear part deepens?
+
+    python experiments/nonlinear_depth.py [--quick] [--out DIR] [--set KEY=VALUE ...]
+    python experiments/nonlinear_depth.py --table DIR      # the table of a finished sweep
+
+A thin script over ``nc-jax sweep experiments/grids/jacot2025_nonlinear_depth.toml`` (L1 = 2..6
+ReLU layers, an L2 = 3 linear head, 8 seeds). From the layer metrics the engine logged at the
+end of training, per L1 and over the runs that did not diverge: the mean and the smallest
+negativity ||min(H_l, 0)||_op / ||H_l||_op of the ReLU layers, and the mean and smallest relative
+balancedness ||W_{l+1}^T W_{l+1} - W_l W_l^T||_op / max(||W_l||, ||W_{l+1}||)^2 of the pairs
+inside the non-linear part (l = 1..L1-1; the scale-free form, since the paper's normalisation is
+not known to us). The paper's claim is read as: both means decrease as L1 grows.
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from nc_jax import experiment, results, sweep
+
+GRID = Path(__file__).parent / "grids" / "jacot2025_nonlinear_depth.toml"
+
+
+def _nonlinear_depth(config: dict) -> int:
+    """L1 of a cell's setting: its layers minus its linear head."""
+    return len(config["widths"]) - config["num_linear"]
+
+
+def _layer_summaries(directory: Path) -> pd.DataFrame:
+    """One row per trained run: L1 and the mean / min negativity and relative balancedness of
+    its non-linear part at the last log."""
+    rows = []
+    for record in results.read_cells(directory):
+        arrays = results.read_arrays(directory, record["cell"])
+        depth = _nonlinear_depth(record["config"])
+        negativity = np.asarray(arrays["layer/negativity"])[:, -1, :depth]
+        balance = np.asarray(arrays["layer/relative_balancedness"])[:, -1, : depth - 1]
+        for run, trained in enumerate(arrays["diverged"][:, -1] == 0):
+            if not trained:
+                continue
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                rows.append(
+                    {
+                        "L1": depth,
+                        "negativity mean": np.nanmean(negativity[run]),
+                        "negativity min": np.nanmin(negativity[run]),
+                        "balancedness mean": np.nanmean(balance[run]),
+                        "balancedness min": np.nanmin(balance[run]),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def depth_table(directory: Path) -> str:
+    """The answer of the non-linear-depth sweep as text (see the module docstring)."""
+    runs = sweep.load_runs(directory)
+    depths = {r["cell"]: _nonlinear_depth(r["config"]) for r in results.read_cells(directory)}
+    runs["L1"] = runs["cell"].map(depths)
+    summaries = _layer_summaries(directory)
+    table = summaries.groupby("L1").median()
+    table.insert(0, "trained", summaries.groupby("L1").size())
+    table.insert(0, "runs", runs.groupby("L1").size())
+    means = table[["negativity mean", "balancedness mean"]]
+    trends = {
+        name: "decreasing" if bool((np.diff(means[name].to_numpy()) < 0).all()) else "not monotone"
+        for name in means.columns
+    }
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        return "\n".join(
+            [
+                "Per non-linear depth L1: medians over the trained runs of the non-linear part's "
+                "negativity and relative balancedness at the end of training",
+                table.to_string(float_format=lambda v: f"{v:.4g}"),
+                "",
+                "claim 'deeper non-linear part: ReLU layers less negative and more balanced': "
+                + ", ".join(f"{name} {trend}" for name, trend in trends.items()),
+            ]
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    return experiment.main(
+        GRID, depth_table, argv, __doc__.split("\n\n")[0], "results/nonlinear_depth"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
