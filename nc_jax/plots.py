@@ -45,15 +45,20 @@ OKABE_ITO = {
 }
 PANEL_INCHES = (3.4, 2.6)
 _INDEXED = re.compile(r"^(?P<name>\w+)\[(?P<index>-?\d+)\]$")
+_LENGTH = re.compile(r"^len\((?P<name>\w+)\)$")
 
 
 def axis_values(table: Any, axis: str) -> Any:
-    """The values of ``axis`` per row of a ``results.load`` table: a column name, or
-    ``name[i]`` for element i of a list-valued column (``widths[0]``: the first width).
+    """The values of ``axis`` per row of a ``results.load`` table: a column name, ``name[i]``
+    for element i of a list-valued column (``widths[0]``: the first width) or ``len(name)`` for
+    its length (``len(widths)``: the depth).
 
     Raises:
         ValueError: naming the unknown axis and the columns there are.
     """
+    length = _LENGTH.match(axis)
+    if length:
+        return axis_values(table, length["name"]).map(len)
     match = _INDEXED.match(axis)
     name = match["name"] if match else axis
     if name not in table.columns:
@@ -361,6 +366,26 @@ def save(fig: Any, stem: Path) -> list[Path]:
     return paths
 
 
+def _file_label(axis: str) -> str:
+    """An axis as part of a file name: widths[0] -> widths_0, len(widths) -> len_widths."""
+    return re.sub(r"\W+", "_", axis).strip("_")
+
+
+def default_axis(table: Any, names: Sequence[str]) -> str:
+    """The first grid axis (the seed for a single run); for a list-valued axis, its length when
+    the lengths differ (``len(widths)``), else its first element that differs (``widths[0]``)."""
+    if not names:
+        return "seed"
+    name = names[0]
+    values = [tuple(v) for v in table[name]] if len(table) else []
+    if not values or not isinstance(table[name].iloc[0], (list, tuple)):
+        return name
+    if len({len(v) for v in values}) > 1:
+        return f"len({name})"
+    varying = [i for i in range(len(values[0])) if len({v[i] for v in values}) > 1]
+    return f"{name}[{varying[0] if varying else 0}]"
+
+
 def plot_directory(
     directory: Path, x_axis: str | None, y_axis: str | None, out: Path | None
 ) -> list[Path]:
@@ -371,10 +396,9 @@ def plot_directory(
     if not store.finished_cells(directory):
         raise ValueError(f"RESULTS_DIR {directory}: no finished cells to plot")
     table = store.load(directory)
-    names = store.grid_names(store.read_grid(directory))
-    x_axis = x_axis or (names[0] if names else "seed")
+    x_axis = x_axis or default_axis(table, store.grid_names(store.read_grid(directory)))
     out = out or directory / "plots"
-    label = x_axis.replace("[", "_").replace("]", "")
+    label = _file_label(x_axis)
     written = []
     if not table.empty:  # cells with checks
         written += save(bound_vs_axis_figure(table, x_axis), out / f"bound_vs_{label}")
@@ -387,7 +411,7 @@ def plot_directory(
             written += save(fig, out / name)
     if y_axis and not table.empty:
         atlas = tightness_atlas_figure(table, x_axis, y_axis)
-        written += save(atlas, out / f"tightness_{label}_{y_axis.replace('[', '_').strip(']')}")
+        written += save(atlas, out / f"tightness_{label}_{_file_label(y_axis)}")
     return written
 
 

@@ -121,8 +121,7 @@ def build(directory: Path, x_axis: str | None = None, y_axis: str | None = None)
     table = store.load(directory)
     if table.empty:
         raise ValueError(f"RESULTS_DIR {directory}: no finished cells to report")
-    names = store.grid_names(grid)
-    x_axis = x_axis or (names[0] if names else "seed")
+    x_axis = x_axis or plots.default_axis(table, store.grid_names(grid))
     figures = [
         (
             f"Bound and measured against {x_axis}",

@@ -75,6 +75,11 @@ def test_indexed_axes_read_an_element_of_a_list_column():
     table = pd.DataFrame({"widths": [(32, 8, 10), (64, 8, 10)], "check": ["a", "a"]})
     assert list(plots.axis_values(table, "widths[0]")) == [32, 64]
     assert list(plots.axis_values(table, "widths[-1]")) == [10, 10]
+    assert list(plots.axis_values(table, "len(widths)")) == [3, 3]
+    assert plots.default_axis(table, ["widths"]) == "widths[0]"  # the element that varies
+    deeper = pd.DataFrame({"widths": [(32, 10), (32, 8, 10)], "check": ["a", "a"]})
+    assert plots.default_axis(deeper, ["widths"]) == "len(widths)"
+    assert plots.default_axis(deeper, []) == "seed"
 
 
 def _synthetic(directory, rng):
