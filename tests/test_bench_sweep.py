@@ -1,10 +1,14 @@
-"""The sweep benchmark's report on a tiny grid (the timings themselves are not asserted)."""
+"""The sweep benchmark's report on a tiny grid (the timings themselves are not asserted).
+Marked slow (23 s) to keep CI under 15 minutes: ``python -m pytest -m slow`` runs it."""
 
 from __future__ import annotations
+
+import pytest
 
 from nc_jax.cli import main
 
 
+@pytest.mark.slow
 def test_bench_sweep_reports_throughput_compile_share_and_the_engine_ratio(capsys):
     overrides = [
         "steps=20", "log_every=10", "replay_steps=1", "n_per_class=2",
