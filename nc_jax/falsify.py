@@ -111,9 +111,10 @@ def _ascent(theorem: Theorem, family: Family, learning_rate: float, chunk: int):
     return optimizer, jax.jit(jax.vmap(run))
 
 
-def _host_quantities(family: Family, batch: Any) -> list[dict[str, Any]]:
-    values = jax.jit(jax.vmap(family.quantities))(batch)
-    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in values.items()}
+def _host_quantities(family: Family, measure: Any, batch: Any) -> list[dict[str, Any]]:
+    """Every instance's quantities as Python floats (``measure``: jit(vmap(quantities)),
+    compiled once per search)."""
+    arrays = {k: np.asarray(v, dtype=np.float64) for k, v in measure(batch).items()}
     count = len(next(iter(arrays.values())))
     return [{**family.static, **{k: float(v[i]) for k, v in arrays.items()}} for i in range(count)]
 
@@ -136,9 +137,10 @@ def search(
         params = jax.vmap(family.sample)(jax.random.split(jax.random.key(seed), starts))
         optimizer, advance = _ascent(theorem, family, learning_rate, check_every)
         state = jax.vmap(optimizer.init)(params)
+        measure = jax.jit(jax.vmap(family.quantities))
         best, best_q, valid, checked = -math.inf, None, 0, 0
         for done in range(0, steps + 1, check_every):
-            for q in _host_quantities(family, params):
+            for q in _host_quantities(family, measure, params):
                 result = check(theorem, q)
                 checked += 1
                 if result.verdict == "vacuous":
@@ -160,18 +162,6 @@ def search(
         steps,
         time.perf_counter() - began,
     )
-
-
-def falsify(
-    theorems: Sequence[Theorem], families: Sequence[Family], **options: Any
-) -> list[Attempt]:
-    """``search`` for every consequence among ``theorems`` on every family."""
-    return [
-        search(theorem, family, **options)
-        for theorem in theorems
-        if theorem.kind == "consequence"
-        for family in families
-    ]
 
 
 def summarize(attempts: Sequence[Attempt]) -> list[dict[str, Any]]:

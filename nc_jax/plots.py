@@ -99,6 +99,13 @@ def panel_grid(count: int) -> tuple[Any, list[Any]]:
     return fig, list(axes.ravel()[:count])
 
 
+def _log_scale_if_positive(ax: Any) -> None:
+    """A log y axis when every plotted value is positive (NaNs ignored)."""
+    lows = [np.nanmin(line.get_ydata()) for line in ax.get_lines()]
+    if lows and np.nanmin(lows) > 0:
+        ax.set_yscale("log")
+
+
 def _style(ax: Any, xlabel: str, ylabel: str) -> None:
     ax.set_xlabel(xlabel, fontsize=8)
     ax.set_ylabel(ylabel, fontsize=8)
@@ -106,13 +113,13 @@ def _style(ax: Any, xlabel: str, ylabel: str) -> None:
     ax.grid(alpha=0.3, lw=0.5)
 
 
-def bound_vs_axis_figure(table: Any, axis: str, checks: Sequence[str] | None = None) -> Any:
+def bound_vs_axis_figure(table: Any, axis: str) -> Any:
     """A figure with one panel per check: bound and measured against ``axis`` (see the module
     docstring). The panel's lines, in order: the median bound, the median measurement (their
     x the sorted axis values where some run is not vacuous) and, for a consequence, the median
     trivial reference (a bound above it for "<=", below it for ">=", is uninformative)."""
     table = table.assign(_x=axis_values(table, axis))
-    ids = list(dict.fromkeys(table["check"])) if checks is None else list(checks)
+    ids = list(dict.fromkeys(table["check"]))
     fig, axes = panel_grid(len(ids))
     for ax, check in zip(axes, ids):
         _panel(ax, table[table["check"] == check], check, axis)
@@ -170,10 +177,8 @@ def _shade_vacuous(ax: Any, picked: Any) -> None:
     hypothesis there."""
     for x, runs in picked.groupby("_x"):
         if (runs["verdict"] == "vacuous").all():
-            failing = runs["failing"].str.split("; ").explode()
-            reason = failing[failing != ""].mode()
             ax.axvline(float(x), color=OKABE_ITO["grey"], lw=6, alpha=0.3)
-            text = reason.iloc[0] if len(reason) else "vacuous"
+            text = store.most_common_failing(runs["failing"]) or "vacuous"
             ax.annotate(
                 f"vacuous: {text}"[:60],
                 (float(x), 0.5),
@@ -228,9 +233,8 @@ def layer_profile_figure(directory: Path) -> Any:
             ax.axvspan(first_linear - 0.5, depth + 0.5, color=OKABE_ITO["grey"], alpha=0.12)
         ax.set_xlim(0.5, depth + 0.5)
         ax.set_xticks(range(1, depth + 1))
-        if np.nanmin([np.nanmin(line.get_ydata()) for line in ax.get_lines()]) > 0:
-            ax.set_yscale("log")
-        _style(ax, "layer l (shaded: linear head)", title)
+        _log_scale_if_positive(ax)
+        _style(ax, "layer l" + (" (shaded: linear head)" if first_linear else ""), title)
         ax.set_title(title, fontsize=8)
     axes[0].legend(fontsize=6)
     fig.tight_layout()
@@ -238,8 +242,14 @@ def layer_profile_figure(directory: Path) -> Any:
 
 
 def _first_linear_layer(records: Sequence[dict[str, Any]]) -> int | None:
-    """L1 + 1 when every measured run of the first cell reports the same L1 (its quantities)."""
-    depths = {run["quantities"].get("L1") for run in records[0]["runs"] if run.get("quantities")}
+    """L1 + 1 when every measured run of every cell reports the same L1 (its quantities);
+    None otherwise (cells of different depths share no head boundary)."""
+    depths = {
+        run["quantities"].get("L1")
+        for record in records
+        for run in record["runs"]
+        if run.get("quantities")
+    }
     return int(depths.pop()) + 1 if len(depths) == 1 and None not in depths else None
 
 
@@ -293,8 +303,7 @@ def training_curves_figure(directory: Path) -> Any:
                 color=colours[number % len(colours)],
                 label=key.removeprefix("curve/"),
             )
-        if np.nanmin([np.nanmin(line.get_ydata()) for line in ax.get_lines()]) > 0:
-            ax.set_yscale("log")
+        _log_scale_if_positive(ax)
         _style(ax, "training step", "median over runs")
         ax.set_title(_cell_label(record, names), fontsize=8)
         ax.legend(fontsize=6)

@@ -234,6 +234,13 @@ def load_runs(directory: Path):
     return pd.DataFrame(rows) if rows else pd.DataFrame(columns=["cell", "run", "label", *axes])
 
 
+def most_common_failing(failing) -> str:
+    """The hypothesis that fails most often in a ``failing`` column ('; '-joined names per
+    row); '' when none fails."""
+    names = [n for text in failing if isinstance(text, str) for n in text.split("; ") if n]
+    return max(dict.fromkeys(names), key=names.count) if names else ""
+
+
 def summary_rows(table) -> list[dict[str, Any]]:
     """Per check, from a ``load`` DataFrame: its kind; runs that hold, are violated, are
     vacuous; informative runs ("k/n"; '-' for checks without a trivial reference); the range of
@@ -244,8 +251,6 @@ def summary_rows(table) -> list[dict[str, Any]]:
         slack = runs.loc[runs["verdict"] != "vacuous", "slack"].astype(float)
         slack = slack[np.isfinite(slack)]
         flags = runs["informative"].dropna() if "informative" in runs else []
-        failing = runs["failing"].str.split("; ").explode() if "failing" in runs else []
-        failing = [f for f in failing if isinstance(f, str) and f]
         rows.append(
             {
                 "check": check,
@@ -257,7 +262,7 @@ def summary_rows(table) -> list[dict[str, Any]]:
                     f"{int(sum(bool(f) for f in flags))}/{len(runs)}" if len(flags) else "-"
                 ),
                 "slack": f"{slack.min():.3g} .. {slack.max():.3g}" if len(slack) else "-",
-                "failing": max(set(failing), key=failing.count) if failing else "",
+                "failing": most_common_failing(runs["failing"]) if "failing" in runs else "",
             }
         )
     return rows

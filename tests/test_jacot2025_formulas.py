@@ -26,7 +26,13 @@ import math
 
 import numpy as np
 import pytest
-from test_theorems_jacot2025 import BY_ID, IDEAL, _quantities, random_network
+from test_theorems_jacot2025 import (
+    BY_ID,
+    IDEAL,
+    MAIN_CONSEQUENCES,
+    _quantities,
+    random_network,
+)
 
 from nc_jax.checks import check
 from theorems.jacot2025 import bounds
@@ -376,15 +382,7 @@ def test_ntk_floor_without_the_square_on_kappa_fails(name, monkeypatch):
 
 # --------------------------------------------------------- random networks: not vacuous
 
-NON_VACUOUS = (
-    "jacot2025.thm3_1.within_mass",
-    "jacot2025.thm3_1.nc1",
-    "jacot2025.thm3_1.nc2",
-    "jacot2025.thm3_1.nc3",
-    "jacot2025.thm3_1.head_to_last",
-    "jacot2025.sec5.critical_balance",
-    "jacot2025.sec5_2.ntk",
-)
+NON_VACUOUS = MAIN_CONSEQUENCES
 # Measured: every one of these holds (hypotheses satisfied) on all of 20 seeds (1.0; the test
 # runs the first 12); the composite head bound is vacuous on all (it needs r close to ||W_l||, see
 # test_theorems_jacot2025.py) and is left out.

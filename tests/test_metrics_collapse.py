@@ -257,3 +257,9 @@ def test_bad_inputs_name_the_argument():
     for call, name in cases:
         with pytest.raises(ValueError, match=name):
             call()
+
+
+def test_row_cosines_match_numpy():
+    rows = np.random.default_rng(3).normal(size=(4, 6))
+    unit = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    np.testing.assert_allclose(m.row_cosines(jnp.asarray(rows)), unit @ unit.T, atol=1e-12)

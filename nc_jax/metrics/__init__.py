@@ -19,6 +19,7 @@ from nc_jax.metrics.collapse import (
     nc3_cosines,
     ncc_agreement,
     orthogonal_frame_deviation,
+    row_cosines,
     self_duality_distance,
     simplex_etf_deviation,
 )
@@ -76,6 +77,7 @@ __all__ = [
     "ufm_regression_optimum",
     "one_hot",
     "orthogonal_frame_deviation",
+    "row_cosines",
     "relative_balancedness",
     "self_duality_distance",
     "simplex_etf_deviation",

@@ -152,11 +152,16 @@ def equinorm(rows: jax.Array) -> jax.Array:
     return jnp.std(norms) / jnp.mean(norms)
 
 
+def row_cosines(rows: jax.Array) -> jax.Array:
+    """cos(a_c, a_c') of every pair of rows A (K, d), a (K, K) matrix with ones on the diagonal
+    (e.g. the class-mean matrices of Jacot et al.'s Figure 1 from uncentred class means)."""
+    check_matrix(rows, "rows")
+    return gram(rows / jnp.linalg.norm(rows, axis=1, keepdims=True))
+
+
 def _off_diagonal_cosines(rows: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Cosines of all pairs of rows (K, K) and the boolean mask of the off-diagonal."""
-    unit = rows / jnp.linalg.norm(rows, axis=1, keepdims=True)
-    num_classes = rows.shape[0]
-    return gram(unit), ~jnp.eye(num_classes, dtype=bool)
+    return row_cosines(rows), ~jnp.eye(rows.shape[0], dtype=bool)
 
 
 def equiangularity(rows: jax.Array) -> jax.Array:

@@ -32,9 +32,17 @@ def num_nonlinear(model: Model, params: Params) -> int:
     return len(params) - model.num_linear
 
 
+def _kth(singular: jax.Array, num_classes: int) -> jax.Array:
+    """s_K from descending singular values; 0 when there are fewer than K of them (a matrix
+    narrower than K has rank < K; JAX indexing would silently clamp to the last value)."""
+    if singular.shape[0] < num_classes:
+        return jnp.zeros((), singular.dtype)
+    return singular[num_classes - 1]
+
+
 def _kappa(singular: jax.Array, num_classes: int) -> jax.Array:
     """s_1 / s_K from descending singular values (inf when s_K = 0)."""
-    return singular[0] / singular[num_classes - 1]
+    return singular[0] / _kth(singular, num_classes)
 
 
 def head_quantities(
@@ -74,7 +82,7 @@ def head_quantities(
         "kappa_WL": _kappa(metrics.singular_values(head[-1]), num_classes),
         "kappa_head": _kappa(head_singular, num_classes),
         "head_s1": head_singular[0],
-        "head_sK": head_singular[num_classes - 1],
+        "head_sK": _kth(head_singular, num_classes),
         "r_head": jnp.max(norms),
         "norm_first_linear": norms[0],
         "penultimate_op_sq": penultimate_op**2,
@@ -155,22 +163,35 @@ def data_loss_fn(model: Model, config: TrainConfig):
     return lambda params, x, targets: loss(model.apply(params, x)[0], targets, config.reduction)
 
 
-def gradient_balance_bound(
+def gradient_quantities(
     model: Model,
     config: TrainConfig,
     params: Params,
     data: TrainData,
     weight_decay: float,
-) -> float:
-    """(||W_L|| ||grad_L|| + ||grad_{L-1}|| ||W_{L-1}||) / lambda with grad the gradient of the
-    regularised objective (data loss + lambda/2 ||theta||^2): an upper bound on eps2_last at
-    any point, 0 at a critical point (docs/theory/jacot2025.md, supporting facts; the identity
-    lambda D = W_{l+1}^T grad_{l+1} - grad_l W_l^T follows from W_{l+1}^T G_{l+1} = G_l W_l^T)."""
-    if weight_decay <= 0:
-        return float("inf")
+) -> dict[str, float]:
+    """From one gradient G of the data loss (docs/theory/jacot2025.md):
+
+    - grad_balance_bound: (||W_L|| ||grad_L|| + ||grad_{L-1}|| ||W_{L-1}||) / lambda, grad the
+      gradient of the regularised objective (data loss + lambda/2 ||theta||^2): an upper bound
+      on eps2_last at any point, 0 at a critical point (the identity lambda D =
+      W_{l+1}^T grad_{l+1} - grad_l W_l^T follows from W_{l+1}^T G_{l+1} = G_l W_l^T); inf when
+      lambda = 0;
+    - head_grad_sq: g^2 = max over head layers of ||G_l||_op^2, the gradient floor of the
+      Section 4 balancedness recursion.
+    """
     grads = jax.grad(data_loss_fn(model, config))(params, data.x, data.targets)
+    first = num_nonlinear(model, params)
     last_two = [p["w"] for p in params[-2:]]
-    return float(balance_bound(last_two, [g["w"] for g in grads[-2:]], weight_decay))
+    bound = (
+        float(balance_bound(last_two, [g["w"] for g in grads[-2:]], weight_decay))
+        if weight_decay > 0
+        else float("inf")
+    )
+    return {
+        "grad_balance_bound": bound,
+        "head_grad_sq": max(_op(g["w"]) ** 2 for g in grads[first:]),
+    }
 
 
 def balance_bound(
@@ -183,16 +204,6 @@ def balance_bound(
     op = metrics.spectral_norm
     full_prev, full_last = g_prev + weight_decay * w_prev, g_last + weight_decay * w_last
     return (op(w_last) * op(full_last) + op(full_prev) * op(w_prev)) / weight_decay
-
-
-def head_gradient_scale(
-    model: Model, config: TrainConfig, params: Params, data: TrainData
-) -> float:
-    """g^2 = max over head layers of ||G_l||_op^2, G_l the gradient of the data loss (the
-    gradient floor of the Section 4 balancedness recursion, docs/theory/jacot2025.md)."""
-    grads = jax.grad(data_loss_fn(model, config))(params, data.x, data.targets)
-    first = num_nonlinear(model, params)
-    return max(_op(g["w"]) ** 2 for g in grads[first:])
 
 
 @functools.partial(jax.jit, static_argnums=0)
@@ -250,10 +261,10 @@ def _sym_op(a: jax.Array) -> jax.Array:
 
 @functools.lru_cache(maxsize=8)
 def _replay_program(model: Model, config: TrainConfig, first: int, steps: int):
-    """jit(scan) of ``steps`` engine steps of one run, with per step and head pair ||D(t)||_op,
-    the recursion residual ||D(t+1) - (1-eta lambda)^2 D(t) - eta^2 E(t)||_op and the weight
-    scale max ||W||_op^2. Cached: learning rate and weight decay live in the state, so every
-    run reuses one compiled program."""
+    """jit(scan) of ``steps`` engine steps of one run, with per step the recursion residual
+    ||D(t+1) - (1-eta lambda)^2 D(t) - eta^2 E(t)||_op of every head pair and the weight scale
+    max ||W||_op^2. Cached: learning rate and weight decay live in the state, so every run
+    reuses one compiled program."""
     step = make_step(model, config)
     grad_fn = jax.grad(data_loss_fn(model, config))
 
@@ -269,7 +280,7 @@ def _replay_program(model: Model, config: TrainConfig, first: int, steps: int):
             [_sym_op(n - decay**2 * a - eta**2 * b) for n, a, b in zip(d_next, d, e)]
         )
         scale = jnp.max(jnp.stack([metrics.spectral_norm(w) ** 2 for w in weights]))
-        return following, (jnp.stack([_sym_op(a) for a in d]), residual, scale)
+        return following, (residual, scale)
 
     return jax.jit(
         lambda state, data: jax.lax.scan(lambda s, _: body(s, data), state, None, length=steps)
@@ -292,11 +303,8 @@ def replay_balancedness(
 
     Returns:
         recursion_residual: max_t ||residual(t)||_op / max_t max(||W_l||^2, ||W_{l+1}||^2),
-            over pairs; norms (steps, pairs) of ||D(t)||_op along the replay.
+            over pairs (eps2 along training is the engine's log, not the replay's).
     """
     first = num_nonlinear(model, state.params)
-    _, (norms, residuals, scales) = _replay_program(model, config, first, steps)(state, data)
-    return {
-        "recursion_residual": float(jnp.max(residuals) / jnp.max(scales)),
-        "norms": np.asarray(norms),
-    }
+    _, (residuals, scales) = _replay_program(model, config, first, steps)(state, data)
+    return {"recursion_residual": float(jnp.max(residuals) / jnp.max(scales))}

@@ -25,8 +25,7 @@ from nc_jax.data import DATASETS, Dataset, load_dataset
 from nc_jax.models import MLP
 from nc_jax.train import RunState, TrainConfig, init_runs, make_data
 from theorems.jacot2025.measure import (
-    gradient_balance_bound,
-    head_gradient_scale,
+    gradient_quantities,
     initial_quantities,
     network_quantities,
     ntk_top_eigenvalue,
@@ -191,10 +190,7 @@ def measure_run(
             eta=lr,
             steps=setting.steps,
             weight_decay=setting.weight_decay,
-            grad_balance_bound=gradient_balance_bound(
-                model, config, run.params, data, setting.weight_decay
-            ),
-            head_grad_sq=head_gradient_scale(model, config, run.params, data),
+            **gradient_quantities(model, config, run.params, data, setting.weight_decay),
             ntk_lambda_max=ntk,
             ntk_relative_change=change,
             step_scale=lr * (1.0 if config.reduction == "sum" else 1.0 / data.x.shape[0]),
@@ -227,9 +223,7 @@ def class_mean_cosines(
         _, layers = model.apply(run_params, x)
         out = []
         for features in layers.features[first - 1 :]:
-            means = metrics.class_stats(features, y, num_classes).means
-            unit = means / jnp.linalg.norm(means, axis=1, keepdims=True)
-            out.append(unit @ unit.T)
+            out.append(metrics.row_cosines(metrics.class_stats(features, y, num_classes).means))
         return out
 
     grams = jax.jit(jax.vmap(one))(params)
