@@ -24,8 +24,8 @@ learning_rates = [1e-3]
 weight_decay = 0.5
 seeds = [0, 1, 2]
 [grid]
-widths = [[12, 8, 8, 8, 10]]
-"""
+widths = [[12, 10, 10, 10, 10]]
+"""  # head widths >= K = 10: the conditioning numbers are finite and compared below
 
 
 def _free_port() -> int:
