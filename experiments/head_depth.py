@@ -1,17 +1,21 @@
-"""Section 6 of Jacot et al. (ICLR 2025) as a sweep: does NC2 improve as the linear head
-deepens, and does the last layer carry the head's conditioning (kappa(W_L) = c3^(1/L2))?
+"""Figure 2 of Jacot et al. (ICLR 2025) in kind, and Section 5 as a sweep: does NC2 improve as
+the linear head deepens, and does the last layer carry the head's conditioning
+(kappa(W_L) = c3^(1/L2))?
 
     python experiments/head_depth.py [--quick] [--out DIR] [--set KEY=VALUE ...]
     python experiments/head_depth.py --table DIR      # the table of a finished sweep
 
 A thin script over ``nc-jax sweep experiments/grids/jacot2025_head_depth.toml`` (L1 = 2 ReLU
-layers, a bias-free linear head of depth L2 = 2..5, 8 seeds). Per L2 it prints the medians over
-the runs that did not diverge of NC1 and NC2 (kappa of the class means of Z_{L-1}) of the
-penultimate layer, kappa(W_L) against c3^(1/L2), the verdicts of the ``sec5.balanced_head``
-claim and the NC2 bound's slack and informativeness. The paper's claim "NC2 is more prominent
-as the depth of the linear head increases" is read as: the median NC2 decreases with L2; the
-table also gives, per pair of depths, the share of seeds on which NC2 decreased (the same seed
-initialises networks of different depths, so pairs are matched by seed only).
+layers, a bias-free linear head of depth L2 = 1..5, 8 seeds). Per L2 it prints the medians over
+the runs that did not diverge of NC1 (tr S_W / tr S_B) and NC2 (kappa of the class means) of
+the last layer the classifier reads (Z_{L-1}, measured in float64) and of the first linear layer
+(Z_{L1+1}, from the engine's last layer log; at L2 = 1 it is the output), kappa(W_L) against
+c3^(1/L2), the verdicts of the ``sec5.balanced_head`` claim and the NC2 bound's slack and
+informativeness. L2 = 1 is the paper's baseline but outside Theorem 3.1 and Section 5 (their
+checks are vacuous there). The paper's claim "NC2 is more prominent as the depth of the linear
+head increases" is read as: the median NC2 of Z_{L-1} decreases with L2; the table also gives,
+per pair of depths, the share of seeds on which it decreased (the same seed initialises networks
+of different depths, so pairs are matched by seed only).
 """
 
 from __future__ import annotations
@@ -19,18 +23,30 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from nc_jax import experiment, sweep
+from nc_jax import experiment, results, sweep
 
 GRID = Path(__file__).parent / "grids" / "jacot2025_head_depth.toml"
+FIRST_LINEAR = {"layer/nc1_trace_ratio": "NC1 first linear", "layer/nc2_kappa": "NC2 first linear"}
 
 
-def _verdicts(checks: pd.DataFrame, check_id: str) -> pd.Series:
-    picked = checks[checks["check"] == check_id]
-    return picked.groupby("num_linear")["verdict"].apply(
-        lambda v: "/".join(str((v == name).sum()) for name in ("holds", "violated", "vacuous"))
-    )
+def first_linear_layer(directory: Path) -> pd.DataFrame:
+    """One row per trained run: L2, seed and NC1 / NC2 of the first linear layer Z_{L1+1} at
+    the engine's last log (NaN columns when the layer metrics were not logged)."""
+    rows = []
+    for record in results.read_cells(directory):
+        arrays = results.read_arrays(directory, record["cell"])
+        first = len(record["config"]["widths"]) - record["config"]["num_linear"]  # L1
+        for run in record["runs"]:
+            if run.get("quantities") is None:
+                continue
+            row = {"num_linear": record["config"]["num_linear"], "seed": run["params"]["seed"]}
+            for key, name in FIRST_LINEAR.items():
+                row[name] = float(arrays[key][run["index"], -1, first]) if key in arrays else np.nan
+            rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def depth_table(directory: Path) -> str:
@@ -39,9 +55,13 @@ def depth_table(directory: Path) -> str:
     checks = sweep.load(directory)
     trained = runs[runs["diverged_step"].isna()].copy()
     trained["c3^(1/L2)"] = trained["kappa_head"] ** (1 / trained["num_linear"])
-    medians = trained.groupby("num_linear")[
-        ["nc1", "kappa_M", "kappa_WL", "c3^(1/L2)", "eps1", "eps2"]
-    ].median()
+    trained = trained.rename(columns={"nc1": "NC1 last", "kappa_M": "NC2 last"})
+    first = first_linear_layer(directory)
+    medians = trained.groupby("num_linear")[["NC1 last", "NC2 last"]].median()
+    medians = medians.join(first.groupby("num_linear")[list(FIRST_LINEAR.values())].median())
+    medians = medians.join(
+        trained.groupby("num_linear")[["kappa_WL", "c3^(1/L2)", "eps1", "eps2"]].median()
+    )
     medians.insert(0, "diverged", runs.groupby("num_linear")["diverged_step"].count())
     medians.insert(0, "runs", runs.groupby("num_linear").size())
     nc2 = checks[checks["check"] == "jacot2025.thm3_1.nc2"]
@@ -51,26 +71,29 @@ def depth_table(directory: Path) -> str:
     medians["NC2 bound informative"] = nc2.groupby("num_linear")["informative"].apply(
         lambda f: f"{int(f.fillna(False).sum())}/{len(f)}"
     )
-    medians["balanced_head h/v/vac"] = _verdicts(checks, "jacot2025.sec5.balanced_head")
+    medians["balanced_head h/v/vac"] = results.verdict_counts(
+        checks, "jacot2025.sec5.balanced_head", "num_linear"
+    )
     depths = sorted(trained["num_linear"].unique())
-    by_seed = trained.pivot_table(index="seed", columns="num_linear", values="kappa_M")
+    by_seed = trained.pivot_table(index="seed", columns="num_linear", values="NC2 last")
     pairs = [
         f"L2 {a} -> {b}: NC2 decreased on {int((by_seed[b] < by_seed[a]).sum())}"
         f"/{int((by_seed[b].notna() & by_seed[a].notna()).sum())} seeds"
         for a, b in zip(depths[:-1], depths[1:])
     ]
-    median_nc2 = medians["kappa_M"].loc[depths].to_numpy()
+    median_nc2 = medians["NC2 last"].loc[depths].to_numpy()
     monotone = bool((median_nc2[1:] < median_nc2[:-1]).all())
     answer = (
-        "claim 'NC2 improves with a deeper head' (median NC2 decreasing in L2): "
+        "claim 'NC2 improves with a deeper head' (median NC2 of Z_{L-1} decreasing in L2): "
         + ("seen" if monotone else "not seen")
         + f" (median NC2 by L2: {', '.join(f'{v:.3g}' for v in median_nc2)})"
     )
-    with pd.option_context("display.width", 200, "display.max_columns", 30):
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
         return "\n".join(
             [
-                "Per head depth L2: medians over the runs that did not diverge (NC1, NC2 = "
-                "kappa(M_{L-1}) of the penultimate layer; kappa(W_L) against c3^(1/L2))",
+                "Per head depth L2: medians over the runs that did not diverge (last = Z_{L-1}, "
+                "the classifier's input; first linear = Z_{L1+1}; NC1 = tr S_W / tr S_B, NC2 = "
+                "kappa of the class means; kappa(W_L) against c3^(1/L2))",
                 medians.rename_axis("L2").to_string(float_format=lambda v: f"{v:.4g}"),
                 "",
                 *pairs,

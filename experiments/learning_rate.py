@@ -20,15 +20,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from nc_jax import experiment, sweep
+from nc_jax import experiment, results, sweep
 
 GRID = Path(__file__).parent / "grids" / "jacot2025_learning_rate.toml"
-
-
-def _verdicts(picked: pd.DataFrame) -> pd.Series:
-    return picked.groupby("learning_rate")["verdict"].apply(
-        lambda v: "/".join(str((v == name).sum()) for name in ("holds", "violated", "vacuous"))
-    )
+EDGE = "jacot2025.sec5_2.edge_of_stability"
 
 
 def learning_rate_table(directory: Path) -> str:
@@ -49,16 +44,17 @@ def learning_rate_table(directory: Path) -> str:
     table["c3 median"] = grouped["kappa_head"].median()
     table["eps1 median"] = grouped["eps1"].median()
     table["eps2 median"] = grouped["eps2"].median()
-    edge = checks[checks["check"] == "jacot2025.sec5_2.edge_of_stability"]
-    table["EoS bound h/v/vac"] = _verdicts(edge)
+    edge = checks[checks["check"] == EDGE]
+    table["EoS bound h/v/vac"] = results.verdict_counts(checks, EDGE, "learning_rate")
     table["EoS slack median"] = (
         edge[edge["verdict"] != "vacuous"].groupby("learning_rate")["slack"].median()
     )
     table["EoS informative"] = edge.groupby("learning_rate")["informative"].apply(
         lambda f: int(f.fillna(False).sum())
     )
-    balancing = checks[checks["check"] == "jacot2025.sec4.balancing"]
-    table["balancing claim h/v/vac"] = _verdicts(balancing)
+    table["balancing claim h/v/vac"] = results.verdict_counts(
+        checks, "jacot2025.sec4.balancing", "learning_rate"
+    )
     with pd.option_context("display.width", 220, "display.max_columns", 30):
         return "\n".join(
             [

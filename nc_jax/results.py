@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from nc_jax.checks.contract import VERDICTS
 from nc_jax.io import read_npz, write_atomic, write_json_atomic, write_npz_atomic
 
 FORMAT = 1
@@ -239,6 +240,15 @@ def most_common_failing(failing) -> str:
     row); '' when none fails."""
     names = [n for text in failing if isinstance(text, str) for n in text.split("; ") if n]
     return max(dict.fromkeys(names), key=names.count) if names else ""
+
+
+def verdict_counts(checks, check_id: str, by: str):
+    """Per value of column ``by``, the verdicts of ``check_id`` in a ``load`` DataFrame as
+    "holds/violated/vacuous" counts (a pandas Series of strings, indexed by ``by``)."""
+    picked = checks[checks["check"] == check_id]
+    return picked.groupby(by)["verdict"].apply(
+        lambda v: "/".join(str(int((v == name).sum())) for name in VERDICTS)
+    )
 
 
 def summary_rows(table) -> list[dict[str, Any]]:

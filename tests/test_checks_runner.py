@@ -68,8 +68,8 @@ def test_values_are_written_one_way_everywhere():
     assert setting.widths == (64, 64, 64, 64, 10) and setting.seeds == (1,)
     with pytest.raises(ValueError, match=r"--widths must be a list of int, got 3"):
         make_setting(JACOT.setting, {"widths": 3})
-    with pytest.raises(ValueError, match=r"\[grid\] num_linear: must be >= 2"):
-        make_setting(JACOT.setting, {"num_linear": 1}, lambda key: f"[grid] {key}")
+    with pytest.raises(ValueError, match=r"\[grid\] num_linear: must be >= 1"):
+        make_setting(JACOT.setting, {"num_linear": 0}, lambda key: f"[grid] {key}")
     with pytest.raises(ValueError, match="--colour is not a setting"):
         make_setting(JACOT.setting, {"colour": 1})
     error = SettingError("steps", "must be > 0")

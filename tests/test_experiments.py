@@ -27,11 +27,16 @@ def test_quick_head_depth_sweep_tabulates_nc2_against_the_head_depth(tmp_path, c
     assert script.main(["--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     runs = sweep.load_runs(tmp_path)
-    assert sorted(runs["num_linear"].unique()) == [2, 3]
-    assert {len(w) for w in runs["widths"]} == {4, 5}  # widths moved with num_linear
-    assert "L2 2 -> 3: NC2 decreased on" in out
+    assert sorted(runs["num_linear"].unique()) == [1, 2, 3]
+    assert {len(w) for w in runs["widths"]} == {3, 4, 5}  # widths moved with num_linear
+    assert "L2 1 -> 2: NC2 decreased on" in out and "L2 2 -> 3: NC2 decreased on" in out
     assert "claim 'NC2 improves with a deeper head'" in out
     assert "balanced_head" in out and "NC2 bound informative" in out
+    first = script.first_linear_layer(tmp_path)  # Z_{L1+1}: the output at L2 = 1
+    assert len(first) == len(runs) and np.isfinite(first["NC2 first linear"]).all()
+    checks = sweep.load(tmp_path)
+    head_checks = checks[(checks["num_linear"] == 1) & checks["check"].str.contains("thm3_1")]
+    assert (head_checks["verdict"] == "vacuous").all()  # L2 = 1 is outside Theorem 3.1
     assert script.main(["--table", str(tmp_path)]) == 0
 
 
@@ -62,3 +67,17 @@ def test_quick_nonlinear_depth_sweep_tabulates_negativity_and_balancedness(tmp_p
 def test_every_grid_is_valid(name):
     script = _script(name)
     assert sweep.read_grid_file(script.GRID).paper == "jacot2025"
+
+
+def test_quick_deep_mlp_tabulates_every_layer_and_reads_the_claims(tmp_path, capsys):
+    script = _script("deep_mlp")
+    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "claim 'the final linear layers are balanced at convergence'" in out
+    assert "claim 'NC2 falls through the linear head'" in out
+    table, numbers = script.layer_table(tmp_path)
+    assert list(table.index) == list(range(1, 10)) and numbers["L1"] == 5
+    assert list(table["kind"]) == ["ReLU"] * 5 + ["linear"] * 4
+    assert table.loc[9, "rel. balancedness"] == "-"  # the last layer has no following pair
+    assert table.loc[4, "class-mean |cos| off-diag."] == "-"  # only the head's inputs and outputs
+    assert 0 <= numbers["head_balance_end"] <= 1 and 0 <= numbers["relu_balance_end"] <= 1

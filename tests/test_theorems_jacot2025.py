@@ -152,6 +152,8 @@ def test_ntk_estimate_converges_to_the_true_top_eigenvalue_from_a_random_start()
     assert few < estimate and few_change > 1e-6  # not converged: the check says vacuous
     q = {**IDEAL, "ntk_relative_change": few_change}
     assert check(BY_ID["jacot2025.sec5_2.ntk"], q).verdict == "vacuous"
+    zero = jax.tree_util.tree_map(jnp.zeros_like, params)  # a constant network: Theta = 0
+    assert ntk_top_eigenvalue(model, zero, x, 3) == (0.0, 0.0)
 
 
 def test_gradient_identity_makes_critical_balance_exact():
@@ -393,7 +395,7 @@ def test_replay_of_the_engine_follows_the_balancedness_recursion(optimizer):
         assert replay["recursion_residual"] < 1e-13
     else:  # momentum breaks the identity: the residual is large, and the check says vacuous
         assert replay["recursion_residual"] > 1e-8
-        q = {"recursion_residual": replay["recursion_residual"], "head_bias_free": 1.0}
+        q = {"recursion_residual": replay["recursion_residual"], "head_bias_free": 1.0, "L2": 3}
         assert check(BY_ID["jacot2025.sec4.recursion"], {**q, "gd_coupled": 0.0}).verdict == (
             "vacuous"
         )
@@ -454,10 +456,28 @@ def test_script_trains_checks_writes_and_rechecks(tmp_path, capsys):
 def test_script_rejects_bad_arguments(tmp_path, capsys):
     assert check_main(PAPER, ["--results", str(tmp_path), "--recheck"]) == 2
     assert "grid.json" in capsys.readouterr().err
-    assert check_main(PAPER, [*TINY, "--num-linear", "1", "--results", str(tmp_path)]) == 2
+    assert check_main(PAPER, [*TINY, "--num-linear", "0", "--results", str(tmp_path)]) == 2
     assert "--num-linear" in capsys.readouterr().err
     assert check_main(PAPER, ["--data-dir", "/tmp", "--results", str(tmp_path)]) == 2
     assert "--data-dir: digits is embedded" in capsys.readouterr().err
+
+
+def test_a_head_of_one_layer_trains_and_leaves_the_head_checks_vacuous(tmp_path):
+    """L2 = 1 (the baseline of the paper's Figure 2) is outside the paper's setting: the pair
+    quantities are NaN, every check is vacuous and names the depth hypothesis; the class-mean
+    matrices are still stored."""
+    out = tmp_path / "results"
+    assert check_main(PAPER, [*TINY, "--num-linear", "1", "--results", str(out)]) == 0
+    (cell,) = results.read_cells(out)
+    for run in cell["runs"]:
+        assert np.isnan(float(run["quantities"]["eps2"])) and run["quantities"]["L2"] == 1
+    for c in _checks(out):
+        assert c["verdict"] == "vacuous", c
+        failing = [h["name"] for h in c["hypotheses"] if not h["holds"]]
+        assert "linear head depth L2 >= 2" in failing, c
+    arrays = results.read_arrays(out, cell["cell"])
+    assert not any(key.startswith("curve/") for key in arrays)
+    assert {"gram/layer 4", "gram/layer 5"} <= set(arrays)
 
 
 @pytest.mark.slow

@@ -188,10 +188,10 @@ def _head_to_last_spectral(q: Q) -> Evaluation:
 
 def _gd_hypotheses(q: Q) -> tuple[Hypothesis, ...]:
     """Section 4's identity needs plain full-batch GD at a constant learning rate with the
-    weight decay in the objective, and bias-free linear layers."""
+    weight decay in the objective, and a bias-free linear head with at least one pair."""
     name = "plain full-batch GD, constant learning rate, coupled weight decay"
     plain = Hypothesis(name, q["gd_coupled"], 1, ">=")
-    return plain, _bias_free(q)
+    return plain, *_head_hypotheses(q)
 
 
 def _recursion(q: Q) -> Evaluation:
@@ -242,14 +242,14 @@ def _balanced_head(q: Q) -> Evaluation:
     gap = abs(q["kappa_WL"] / predicted - 1)
     e = telescoping_error(q["eps2"], q["r_head"], int(depth))
     extras = {"kappa_WL": q["kappa_WL"], "kappa_head^(1/L2)": predicted, "e": e}
-    hypotheses = (Hypothesis("weight decay lambda > 0", q["weight_decay"], 0, ">"), _bias_free(q))
-    return Evaluation(hypotheses, BALANCED_HEAD_TOLERANCE, gap, extras)
+    hypotheses = (Hypothesis("weight decay lambda > 0", q["weight_decay"], 0, ">"),)
+    return Evaluation((*hypotheses, *_head_hypotheses(q)), BALANCED_HEAD_TOLERANCE, gap, extras)
 
 
 def _critical_balance(q: Q) -> Evaluation:
     hypotheses = (
         Hypothesis("weight decay lambda > 0", q["weight_decay"], 0, ">"),
-        _bias_free(q),
+        *_head_hypotheses(q),
     )
     return Evaluation(
         hypotheses, q["grad_balance_bound"], q["eps2_last"], trivial=q["last_pair_sq_norm"]
@@ -265,7 +265,7 @@ def _converged(q: Q) -> Hypothesis:
 
 
 def _ntk(q: Q) -> Evaluation:
-    hypotheses = (_below_labels(q), _bias_free(q), _converged(q))
+    hypotheses = (_below_labels(q), *_head_hypotheses(q), _converged(q))
     return Evaluation(hypotheses, ntk_floor(q), q["ntk_lambda_max"], trivial=q["penultimate_op_sq"])
 
 
@@ -276,7 +276,7 @@ def _edge_of_stability(q: Q) -> Evaluation:
     hypotheses = (
         Hypothesis("stable GD: eta c lambda_max(NTK) <= 2", q["stability_product"], 2),
         _below_labels(q),
-        _bias_free(q),
+        *_head_hypotheses(q),
         _converged(q),
     )
     extras = {"eta_c": q["step_scale"]}
@@ -287,7 +287,7 @@ _THM31 = "Jacot et al. ICLR 2025, Theorem 3.1; docs/theory/jacot2025.md"
 _SEC4 = "Jacot et al. ICLR 2025, Section 4; docs/theory/jacot2025.md"
 _H = ("eps1", "eps2", "r", "s_K_Y", "N", "K", "n_penultimate", "L2", "head_bias_free")
 _H_SHORT = ("eps1", "s_K_Y", "L2", "head_bias_free", "class_imbalance")
-_GD = ("gd_coupled", "head_bias_free")
+_GD = ("gd_coupled", "head_bias_free", "L2")
 _STRUCTURE = "the exact hypothesis list is [U]; (H1)-(H3) hold by construction (measured)"
 _UNTRAINED = "the same network at initialisation (no collapse yet)"
 
@@ -477,7 +477,7 @@ THEOREMS: tuple[Theorem, ...] = (
         provenance="derived",
         confidence="claim: exact at every critical point [D]; the 5% tolerance is ours (the "
         "NC2 and NC3 bounds read kappa(W_L): 5% in it moves them by about 5%)",
-        quantities=("kappa_WL", "kappa_head", "L2", "eps2", "r_head", "weight_decay", *_GD[1:]),
+        quantities=("kappa_WL", "kappa_head", "eps2", "r_head", "weight_decay", *_GD[1:]),
         relation="<=",
         evaluate=_balanced_head,
         kind="claim",
@@ -497,6 +497,7 @@ THEOREMS: tuple[Theorem, ...] = (
             "grad_balance_bound",
             "weight_decay",
             "head_bias_free",
+            "L2",
             "last_pair_sq_norm",
         ),
         relation="<=",
@@ -520,6 +521,7 @@ THEOREMS: tuple[Theorem, ...] = (
             "ntk_lambda_max",
             "ntk_relative_change",
             "head_bias_free",
+            "L2",
             "penultimate_op_sq",
         ),
         relation=">=",
@@ -547,6 +549,7 @@ THEOREMS: tuple[Theorem, ...] = (
             "step_scale",
             "ntk_relative_change",
             "head_bias_free",
+            "L2",
             "kappa_head_init",
         ),
         relation="<=",

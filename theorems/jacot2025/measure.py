@@ -53,11 +53,13 @@ def head_quantities(
 
     Args:
         features: [Z_{L1}, Z_{L1+1}, ..., Z_L], rows (N, n_l): the head's input, then the output
-            of every head layer (L2 + 1 matrices).
+            of every head layer (L2 + 1 matrices); only the last three are read (r reads
+            Z_{L-2}), so for L2 = 1 the list starts at Z_{L1-1}.
         head: [W_{L1+1}, ..., W_L], (n_l, n_{l-1}).
         y: (N,) int labels in [0, K).
 
-    Returns:
+    Returns (the pair quantities eps2, eps2_last and last_pair_sq_norm are NaN for a head of
+    one layer, L2 = 1, which has no pair):
         eps1, eps2, eps2_last, r, within_mass, total_mass (||Z_{L-1} - global mean||_F), nc1,
         kappa_M, cos_min, kappa_WL, kappa_head, head_s1, head_sK, r_head, norm_first_linear,
         penultimate_op_sq (||Z_{L-1}||_op^2), last_pair_sq_norm (max(||W_{L-1}||, ||W_L||)^2).
@@ -65,7 +67,8 @@ def head_quantities(
     output, penultimate, before = features[-1], features[-2], features[-3]
     targets = jax.nn.one_hot(y, num_classes, dtype=output.dtype)
     stats = metrics.class_stats(penultimate, y, num_classes)
-    pairs = jnp.stack([metrics.balancedness(w, v) for w, v in zip(head[:-1], head[1:])])
+    no_pair = jnp.full((1,), jnp.nan, output.dtype)  # a head of one layer has no pair (L2 = 1)
+    pairs = jnp.stack([metrics.balancedness(w, v) for w, v in zip(head[:-1], head[1:])] or no_pair)
     norms = jnp.stack([metrics.spectral_norm(w) for w in head])
     head_singular = metrics.singular_values(metrics.chain_product(head))
     penultimate_op = metrics.spectral_norm(penultimate)
@@ -86,7 +89,7 @@ def head_quantities(
         "r_head": jnp.max(norms),
         "norm_first_linear": norms[0],
         "penultimate_op_sq": penultimate_op**2,
-        "last_pair_sq_norm": jnp.max(norms[-2:]) ** 2,
+        "last_pair_sq_norm": jnp.max(norms[-2:]) ** 2 if len(head) > 1 else no_pair[0],
     }
 
 
@@ -109,8 +112,8 @@ def network_quantities(
     weights = layers.weights
     if first < 0 or any(w is None for w in weights[first:]):
         raise ValueError("model must end in a dense linear head of num_linear layers")
-    trunk = layers.features[first - 1] if first > 0 else x
-    features = [trunk, *layers.features[first:]]
+    every = [x, *layers.features]  # Z_0 = X, Z_1, ..., Z_L
+    features = every[min(first, len(every) - 3) :]  # from Z_{L1}, or Z_{L-2} when L2 = 1
     values = head_quantities(features, weights[first:], y, num_classes)
     counts = np.bincount(np.asarray(y), minlength=num_classes)
     return {k: float(v) for k, v in values.items()} | {
@@ -176,18 +179,19 @@ def gradient_quantities(
       gradient of the regularised objective (data loss + lambda/2 ||theta||^2): an upper bound
       on eps2_last at any point, 0 at a critical point (the identity lambda D =
       W_{l+1}^T grad_{l+1} - grad_l W_l^T follows from W_{l+1}^T G_{l+1} = G_l W_l^T); inf when
-      lambda = 0;
+      lambda = 0; NaN for a head of one layer (L2 = 1), which has no pair;
     - head_grad_sq: g^2 = max over head layers of ||G_l||_op^2, the gradient floor of the
       Section 4 balancedness recursion.
     """
     grads = jax.grad(data_loss_fn(model, config))(params, data.x, data.targets)
     first = num_nonlinear(model, params)
     last_two = [p["w"] for p in params[-2:]]
-    bound = (
-        float(balance_bound(last_two, [g["w"] for g in grads[-2:]], weight_decay))
-        if weight_decay > 0
-        else float("inf")
-    )
+    if model.num_linear < 2:  # no pair in the head (L2 = 1)
+        bound = float("nan")
+    elif weight_decay > 0:
+        bound = float(balance_bound(last_two, [g["w"] for g in grads[-2:]], weight_decay))
+    else:
+        bound = float("inf")
     return {
         "grad_balance_bound": bound,
         "head_grad_sq": max(_op(g["w"]) ** 2 for g in grads[first:]),
@@ -233,7 +237,7 @@ def ntk_top_eigenvalue(
 
     Returns:
         (estimate, relative change over the last iteration): a change above the check's
-        convergence hypothesis makes it vacuous.
+        convergence hypothesis makes it vacuous; (0, 0) when Theta v = 0 (a constant network).
     """
     v = jax.random.normal(jax.random.key(0), (x.shape[0], num_outputs), dtype=x.dtype)
     v = v / jnp.linalg.norm(v)
@@ -241,6 +245,8 @@ def ntk_top_eigenvalue(
     for _ in range(max_iterations):
         image = _ntk_matvec(model, params, x, v)
         previous, estimate = estimate, float(jnp.vdot(v, image))
+        if estimate == 0.0:  # Theta v = 0 for a random v: the network is constant (dead ReLUs)
+            return 0.0, 0.0
         change = abs(estimate - previous) / estimate
         v = image / jnp.linalg.norm(image)
         if change < tolerance:
@@ -303,8 +309,11 @@ def replay_balancedness(
 
     Returns:
         recursion_residual: max_t ||residual(t)||_op / max_t max(||W_l||^2, ||W_{l+1}||^2),
-            over pairs (eps2 along training is the engine's log, not the replay's).
+            over pairs, NaN when the head has no pair (L2 = 1) (eps2 along training is the
+            engine's log, not the replay's).
     """
     first = num_nonlinear(model, state.params)
+    if model.num_linear < 2:  # a head of one layer has no pair to replay (L2 = 1)
+        return {"recursion_residual": float("nan")}
     _, (residuals, scales) = _replay_program(model, config, first, steps)(state, data)
     return {"recursion_residual": float(jnp.max(residuals) / jnp.max(scales))}

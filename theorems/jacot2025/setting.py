@@ -59,7 +59,9 @@ class Setting:
         data_dir: directory with the files of mnist, fashion_mnist or cifar10.
         n_per_class: samples per class of the class-balanced training subset (N = K n).
         widths: layer widths n_1..n_L, the last one K (n_1 >= N: Assumption 4.1's wide layer).
-        num_linear: L2, the depth of the bias-free linear head (>= 2).
+        num_linear: L2, the depth of the bias-free linear head (Theorem 3.1 and Section 5
+            need L2 >= 2; at L2 = 1, the paper's Figure 2 baseline, their checks are vacuous
+            and the pair quantities eps2, eps2_last are NaN).
         steps: full-batch GD steps (a multiple of log_every).
         log_every: steps between two logged measurements of the engine.
         learning_rates: the learning rates; every one is trained with every seed.
@@ -101,11 +103,11 @@ class Setting:
             raise SettingError(
                 "widths", f"must end in K = {NUM_CLASSES}, the classes of {self.dataset}"
             )
-        if self.num_linear < 2 or len(self.widths) <= self.num_linear:
+        if self.num_linear < 1 or len(self.widths) <= self.num_linear:
             raise SettingError(
                 "num_linear",
-                f"must be >= 2 (Theorem 3.1 needs a linear head of depth L2 >= 2) and leave a "
-                f"non-linear layer in the {len(self.widths)} widths; got {self.num_linear}",
+                f"must be >= 1 and leave a non-linear layer in the {len(self.widths)} widths; "
+                f"got {self.num_linear}",
             )
         if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
             raise SettingError(
@@ -236,10 +238,13 @@ def balancing_curves(
     """eps2 along training from initialisation (the engine's logged balancedness of the head
     pairs, float32, max over pairs) and the weight-decay envelope (1 - eta lambda)^(2t) eps2(0)
     it follows in Section 4's balancing phase, each (R, logs) as ``curve/...``; empty when the
-    layer metrics were not logged (docs/theory/jacot2025.md, the balancing claim)."""
+    layer metrics were not logged or the head has no pair, L2 = 1 (docs/theory/jacot2025.md,
+    the balancing claim)."""
     if "layer/balancedness" not in trajectory:
         return {}
     pairs = np.asarray(trajectory["layer/balancedness"])[:, :, first:-1]
+    if pairs.shape[2] == 0:  # a head of one layer has no pair (L2 = 1)
+        return {}
     eps2 = pairs.max(axis=2)
     contraction = (1 - learning_rates * decays)[:, None] ** 2
     envelope = eps2[:, :1] * contraction ** np.asarray(trajectory["step"])
