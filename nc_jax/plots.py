@@ -253,6 +253,65 @@ def _first_linear_layer(records: Sequence[dict[str, Any]]) -> int | None:
     return int(depths.pop()) + 1 if len(depths) == 1 and None not in depths else None
 
 
+HEAD_LAYERS = (("first linear layer Z_{L1+1}", "first"), ("classifier input Z_{L-1}", "last"))
+
+
+def head_layer_values(directory: Path, axis: str) -> Any:
+    """One row per trained run that reports L1 and logged its layer metrics: ``_x`` (the value
+    of ``axis``) and, for NC1 and NC2 of LAYER_METRICS, the engine's last log at the first
+    linear layer (features Z_{L1+1}, column "<key> first") and at the classifier's input
+    (Z_{L-1}, "<key> last"); the layers of the paper's Figure 2, whatever the depths of the
+    cells. An empty DataFrame when no run qualifies."""
+    import pandas as pd
+
+    runs = store.load_runs(directory)
+    if runs.empty or "L1" not in runs:
+        return pd.DataFrame()
+    runs = runs.assign(_x=axis_values(runs, axis))
+    rows = []
+    for cell, group in runs.groupby("cell", sort=False):
+        arrays = store.read_arrays(directory, cell)
+        for _, run in group[group["L1"].notna()].iterrows():
+            row = {"_x": run["_x"]}
+            for key, _ in LAYER_METRICS[:2]:
+                if key in arrays:
+                    final = np.asarray(arrays[key], dtype=float)[int(run["run"]), -1]
+                    row[f"{key} first"] = final[int(run["L1"])]
+                    row[f"{key} last"] = final[-2]
+            rows.append(row)
+    return pd.DataFrame([r for r in rows if len(r) > 1])
+
+
+def head_layers_figure(directory: Path, axis: str) -> Any:
+    """NC1 and NC2 of the first linear layer and of the classifier's input against ``axis``
+    (the paper's Figure 2 in kind): one panel per metric, per layer the median over the trained
+    runs at each axis value (lines in HEAD_LAYERS order) and their range as a band. None when
+    no run logged layer metrics."""
+    values = head_layer_values(directory, axis)
+    if values.empty:
+        return None
+    fig, axes = panel_grid(2)
+    colours = (OKABE_ITO["blue"], OKABE_ITO["vermillion"])
+    for ax, (key, title) in zip(axes, LAYER_METRICS[:2]):
+        for colour, (label, where) in zip(colours, HEAD_LAYERS):
+            column = f"{key} {where}"
+            if column not in values:
+                continue
+            grouped = values.groupby("_x")[column]
+            xs = np.asarray(sorted(grouped.groups), dtype=float)
+            median = grouped.median().reindex(xs).to_numpy(dtype=float)
+            low = grouped.min().reindex(xs).to_numpy(dtype=float)
+            high = grouped.max().reindex(xs).to_numpy(dtype=float)
+            ax.plot(xs, median, "-o", ms=3, color=colour, label=label)
+            ax.fill_between(xs, low, high, color=colour, alpha=0.2, lw=0)
+        _log_scale_if_positive(ax)
+        _style(ax, axis, title)
+        ax.set_title(f"{title} (median, range over runs)", fontsize=8)
+    axes[0].legend(fontsize=6)
+    fig.tight_layout()
+    return fig
+
+
 def class_means_figure(directory: Path) -> Any:
     """The first cell's ``gram/<layer>`` arrays (R, K, K), averaged over its runs (NaN runs
     left out), as heatmaps on [-1, 1]; the image data of each panel is that mean. None when no
@@ -395,13 +454,31 @@ def default_axis(table: Any, names: Sequence[str]) -> str:
     return f"{name}[{varying[0] if varying else 0}]"
 
 
+def stored_figures(directory: Path, x_axis: str) -> list[tuple[str, str, Any]]:
+    """(file stem, title, figure) of each plot drawn from what the cells stored beyond their
+    checks (layer metrics, class-mean matrices, curves), those with data only."""
+    candidates = (
+        (
+            f"head_layers_vs_{_file_label(x_axis)}",
+            f"NC1 and NC2 of the head's first linear layer and of the classifier's input "
+            f"against {x_axis}",
+            head_layers_figure(directory, x_axis),
+        ),
+        ("layers", "Per-layer metrics at the end of training", layer_profile_figure(directory)),
+        ("class_means", "Class-mean cosine matrices of the head", class_means_figure(directory)),
+        ("training_curves", "Curves along training", training_curves_figure(directory)),
+    )
+    return [candidate for candidate in candidates if candidate[2] is not None]
+
+
 def plot_directory(
     directory: Path, x_axis: str | None, y_axis: str | None, out: Path | None
 ) -> list[Path]:
     """Every plot of a results directory into ``out`` (default DIR/plots): bound vs ``x_axis``
-    (default: the first grid axis, or the seed for a single run), the layer profile, the
-    class-mean matrices and the training curves when the cells stored them, and the tightness
-    atlas when ``y_axis`` is given."""
+    (default: the first grid axis, or the seed for a single run), NC1 and NC2 of the head's
+    first and last layers against it, the layer profile, the class-mean matrices and the
+    training curves when the cells stored them, and the tightness atlas when ``y_axis`` is
+    given."""
     if not store.finished_cells(directory):
         raise ValueError(f"RESULTS_DIR {directory}: no finished cells to plot")
     table = store.load(directory)
@@ -411,13 +488,8 @@ def plot_directory(
     written = []
     if not table.empty:  # cells with checks
         written += save(bound_vs_axis_figure(table, x_axis), out / f"bound_vs_{label}")
-    for name, fig in (
-        ("layers", layer_profile_figure(directory)),
-        ("class_means", class_means_figure(directory)),
-        ("training_curves", training_curves_figure(directory)),
-    ):
-        if fig is not None:
-            written += save(fig, out / name)
+    for name, _, fig in stored_figures(directory, x_axis):
+        written += save(fig, out / name)
     if y_axis and not table.empty:
         atlas = tightness_atlas_figure(table, x_axis, y_axis)
         written += save(atlas, out / f"tightness_{label}_{_file_label(y_axis)}")

@@ -131,13 +131,8 @@ def build(directory: Path, x_axis: str | None = None, y_axis: str | None = None)
     if y_axis:
         atlas = plots.tightness_atlas_figure(table, x_axis, y_axis)
         figures.append((f"Tightness atlas over {x_axis} and {y_axis}", _png_data_uri(atlas)))
-    for title, fig in (
-        ("Per-layer metrics at the end of training", plots.layer_profile_figure(directory)),
-        ("Class-mean cosine matrices of the head", plots.class_means_figure(directory)),
-        ("Curves along training", plots.training_curves_figure(directory)),
-    ):
-        if fig is not None:
-            figures.append((title, _png_data_uri(fig)))
+    for _, title, fig in plots.stored_figures(directory, x_axis):
+        figures.append((title, _png_data_uri(fig)))
     theorems: dict[str, Any] = {}
     for record in records:
         theorems |= record.get("theorems", {})

@@ -133,6 +133,8 @@ def test_training_curves_draw_the_median_over_runs_against_the_step(tmp_path):
         np.testing.assert_allclose(line.get_ydata(), np.sort(stored[size]["curve/eps2"], 0)[1])
         assert list(line.get_xdata()) == [0, 10, 20, 30] and ax.get_title() == f"size={size}"
     assert plots.plot_directory(tmp_path, None, None, None) == [
+        tmp_path / "plots" / "head_layers_vs_size.png",
+        tmp_path / "plots" / "head_layers_vs_size.pdf",
         tmp_path / "plots" / "layers.png",
         tmp_path / "plots" / "layers.pdf",
         tmp_path / "plots" / "class_means.png",
@@ -148,3 +150,17 @@ def test_class_means_show_the_first_cells_mean_cosine_matrix(tmp_path):
     image = fig.axes[0].get_images()[0]
     np.testing.assert_allclose(image.get_array(), stored[10]["gram/layer 4"].sum(0) / 3)
     assert image.get_clim() == (-1, 1) and "layer 4" in fig.axes[0].get_title()
+
+
+def test_head_layers_draw_the_median_of_the_first_linear_layer_and_the_classifier_input(tmp_path):
+    """Figure 2 in kind: NC1 at Z_{L1+1} (layer index L1 = 2) and at Z_{L-1} (index -2) at the
+    last log, median over the runs per axis value, the range as a band."""
+    stored = _synthetic(tmp_path, np.random.default_rng(3))
+    fig = plots.head_layers_figure(tmp_path, "size")
+    first, last = fig.axes[0].get_lines()
+    for line, layer in ((first, 2), (last, -2)):
+        assert list(line.get_xdata()) == [10, 20]
+        expected = [np.median(stored[s]["layer/nc1_trace_ratio"][:, -1, layer]) for s in (10, 20)]
+        np.testing.assert_allclose(line.get_ydata(), expected)
+    assert "Z_{L1+1}" in first.get_label() and "Z_{L-1}" in last.get_label()
+    assert not fig.axes[1].get_lines()  # NC2 was not logged: an empty panel, nothing invented
