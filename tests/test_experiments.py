@@ -81,3 +81,14 @@ def test_quick_deep_mlp_tabulates_every_layer_and_reads_the_claims(tmp_path, cap
     assert table.loc[9, "rel. balancedness"] == "-"  # the last layer has no following pair
     assert table.loc[4, "class-mean |cos| off-diag."] == "-"  # only the head's inputs and outputs
     assert 0 <= numbers["head_balance_end"] <= 1 and 0 <= numbers["relu_balance_end"] <= 1
+
+
+def test_every_grid_file_of_the_experiments_parses_in_full_and_quick_mode():
+    """A grid file's mistakes (an unknown key, a bad value) are named here, not after a user has
+    waited for the full run; the quick mode of each is what CI trains."""
+    grids = sorted((EXPERIMENTS / "grids").glob("*.toml"))
+    assert len(grids) >= 6
+    for path in grids:
+        for quick in (False, True):
+            grid = sweep.read_grid_file(path, quick=quick)
+            assert sweep.cells(sweep.get_paper(grid.paper), grid), path  # every cell validated
