@@ -305,8 +305,8 @@ def head_layers_figure(directory: Path, axis: str) -> Any:
             ax.plot(xs, median, "-o", ms=3, color=colour, label=label)
             ax.fill_between(xs, low, high, color=colour, alpha=0.2, lw=0)
         _log_scale_if_positive(ax)
-        _style(ax, axis, title)
-        ax.set_title(f"{title} (median, range over runs)", fontsize=8)
+        _style(ax, axis, "median over runs (band: range)")
+        ax.set_title(title, fontsize=8)
     axes[0].legend(fontsize=6)
     fig.tight_layout()
     return fig
