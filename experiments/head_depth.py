@@ -16,6 +16,12 @@ checks are vacuous there). The paper's claim "NC2 is more prominent as the depth
 head increases" is read as: the median NC2 of Z_{L-1} decreases with L2; the table also gives,
 per pair of depths, the share of seeds on which it decreased (the same seed initialises networks
 of different depths, so pairs are matched by seed only).
+
+The paper reports (Figure 2: an MLP on MNIST, linear depth 1..5): NC2 more prominent as the
+head deepens, with overlapping bands. We measured (digits, 8 seeds, 2 min 53 s on 2 CPU cores):
+the median NC2 of Z_{L-1} falls 2.64, 1.87, 1.65, 1.50, 1.41 for L2 = 1..5, on every trained
+seed at every step; the first linear layer's NC2 rises instead (1.87, 2.48, 2.89, 3.12 for
+L2 = 2..5); NC1 worsens slightly with depth (0.026 to 0.034 for L2 = 2..5).
 """
 
 from __future__ import annotations

@@ -11,6 +11,12 @@ negativity ||min(H_l, 0)||_op / ||H_l||_op of the ReLU layers, and the mean and 
 balancedness ||W_{l+1}^T W_{l+1} - W_l W_l^T||_op / max(||W_l||, ||W_{l+1}||)^2 of the pairs
 inside the non-linear part (l = 1..L1-1; the scale-free form, since the paper's normalisation is
 not known to us). The paper's claim is read as: both means decrease as L1 grows.
+
+The paper reports (Figure 3: MLPs of non-linear depth 4..12, weight decay 0.016 / L): the
+ReLU layers less negative and more balanced as the non-linear part deepens. We measured (digits,
+L1 = 2..6, 8 seeds, 3 min 6 s on 2 CPU cores): the median mean negativity falls at every step
+(0.71, 0.50, 0.41, 0.35, 0.31); the mean relative balancedness falls from 0.59 to 0.40 but not
+monotonically (0.42 at L1 = 3, 0.44 at L1 = 4).
 """
 
 from __future__ import annotations
