@@ -44,10 +44,10 @@ def first_linear_layer(directory: Path) -> pd.DataFrame:
     rows = []
     for record in results.read_cells(directory):
         arrays = results.read_arrays(directory, record["cell"])
-        first = len(record["config"]["widths"]) - record["config"]["num_linear"]  # L1
         for run in record["runs"]:
             if run.get("quantities") is None:
                 continue
+            first = int(run["quantities"]["L1"])  # the head's input in the Layers record
             row = {"num_linear": record["config"]["num_linear"], "seed": run["params"]["seed"]}
             for key, name in FIRST_LINEAR.items():
                 row[name] = float(arrays[key][run["index"], -1, first]) if key in arrays else np.nan
@@ -68,6 +68,7 @@ def depth_table(directory: Path) -> str:
     medians = medians.join(
         trained.groupby("num_linear")[["kappa_WL", "c3^(1/L2)", "eps1", "eps2"]].median()
     )
+    medians = medians.reindex(sorted(runs["num_linear"].unique()))  # depths where all diverged
     medians.insert(0, "diverged", runs.groupby("num_linear")["diverged_step"].count())
     medians.insert(0, "runs", runs.groupby("num_linear").size())
     nc2 = checks[checks["check"] == "jacot2025.thm3_1.nc2"]
@@ -88,7 +89,7 @@ def depth_table(directory: Path) -> str:
         for a, b in zip(depths[:-1], depths[1:])
     ]
     median_nc2 = medians["NC2 last"].loc[depths].to_numpy()
-    monotone = bool((median_nc2[1:] < median_nc2[:-1]).all())
+    monotone = len(median_nc2) > 1 and bool((median_nc2[1:] < median_nc2[:-1]).all())
     answer = (
         "claim 'NC2 improves with a deeper head' (median NC2 of Z_{L-1} decreasing in L2): "
         + ("seen" if monotone else "not seen")

@@ -228,3 +228,21 @@ def test_pixels_are_read_channel_major():
     image = np.arange(D, dtype=np.float64).reshape(IMAGE)
     nhwc = model.images(jnp.asarray(image.reshape(1, D)))
     np.testing.assert_array_equal(nhwc[0], np.transpose(image, (1, 2, 0)))
+
+
+def test_multiply_adds_count_every_convolution_by_hand_and_bound_xla_from_above():
+    """Image (1, 4, 4), stages (2, 3), one block each, head 3 -> 5 -> 4: the stem 16*1*2*9, the
+    first block's two convolutions 2 * 16*2*2*9, the second stage (2 x 2 after stride 2) its
+    projection 4*2*3, its convolutions 4*2*3*9 and 4*3*3*9; the head 3*5 + 5*4. XLA, which skips
+    the padded zeros, counts at most that and at least 80% of it for ResNet20."""
+    tiny = ResNet(image_shape=(1, 4, 4), widths=(2, 3), blocks_per_stage=1,
+                  head=MLP((5, 4), num_linear=1))  # fmt: skip
+    assert tiny.multiply_adds_per_sample() == 288 + 1152 + 24 + 216 + 324 + 15 + 20
+    assert tiny.activations_per_sample() == 16 * 2 * 3 + 4 * 3 * 3 + 9
+    model = resnet20()
+    params = jax.eval_shape(lambda key: model.init(key, 3072), jax.random.key(0))
+    x = jax.ShapeDtypeStruct((2, 3072), jnp.float32)
+    costs = jax.jit(lambda p, v: model.apply(p, v)[0]).lower(params, x).compile().cost_analysis()
+    costs = costs[0] if isinstance(costs, list) else costs
+    xla = costs["flops"] / 2 / 2  # flops -> multiply-adds, per image
+    assert 0.8 * model.multiply_adds_per_sample() <= xla <= model.multiply_adds_per_sample()

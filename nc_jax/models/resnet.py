@@ -249,6 +249,38 @@ class ResNet(BackboneWithHead):
         """Leading Layers entries that come from the backbone (stages recorded)."""
         return len(self.widths) if self.record_stages else 1
 
+    def convolutions(self) -> list[tuple[int, int, int, int]]:
+        """(output positions H_out W_out, input channels, output channels, kernel size) of
+        every convolution of the backbone in order: the stem, then per block its two 3x3
+        convolutions and its 1x1 projection where it has one ("SAME" padding, stride 2 at the
+        first block of every stage but the first)."""
+        in_channels, height, width = self.image_shape
+        out = [(height * width, in_channels, self.channels[0], 3)]
+        current = self.channels[0]
+        for stage, channels in enumerate(self.channels):
+            for block in range(self.blocks_per_stage):
+                if stage > 0 and block == 0:
+                    height, width = -(-height // 2), -(-width // 2)
+                    out.append((height * width, current, channels, 1))
+                elif current != channels:
+                    out.append((height * width, current, channels, 1))
+                out.append((height * width, current, channels, 3))
+                out.append((height * width, channels, channels, 3))
+                current = channels
+        return out
+
+    def multiply_adds_per_sample(self) -> int:
+        """Multiply-adds of one forward pass of one image: the convolutions (positions x
+        in x out x k^2) and the dense head (its weights); norms, pooling and biases left out."""
+        head_in = (self.feature_dim, *self.head.widths[:-1])
+        head = sum(a * b for a, b in zip(head_in, self.head.widths))
+        return head + sum(p * i * o * k * k for p, i, o, k in self.convolutions())
+
+    def activations_per_sample(self) -> int:
+        """Values one image's forward pass keeps for the backward pass: every convolution's
+        output map and every head layer's output."""
+        return sum(p * o for p, _, o, _ in self.convolutions()) + sum(self.head.widths)
+
     def _branch_scale(self) -> float:
         if self.branch_init_scale is not None:
             return float(self.branch_init_scale)

@@ -9,6 +9,7 @@ docs/theory/jacot2025.md (sections cited per function); features are rows (N, n_
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from nc_jax import metrics
 from nc_jax.metrics import linalg
-from nc_jax.models.base import Model, Params
+from nc_jax.models.base import Layers, Model, Params
 from nc_jax.train.engine import RunState, TrainConfig, TrainData, make_step
 from nc_jax.train.losses import get_loss
 
@@ -27,9 +28,18 @@ def _op(a: jax.Array) -> float:
     return float(metrics.spectral_norm(a))
 
 
-def num_nonlinear(model: Model, params: Params) -> int:
-    """L1: the number of layers before the linear head."""
-    return len(params) - model.num_linear
+def num_nonlinear(model: Model, layers: Layers) -> int:
+    """L1: the entries of the Layers record before the linear head (for a backbone model, its
+    recorded stages count as layers: the index layer metrics and the gram arrays use)."""
+    return len(layers.features) - model.num_linear
+
+
+def linear_layers(model: Model, params: Params) -> list[dict[str, jax.Array]]:
+    """The parameter dicts {"w": (n_l, n_{l-1}), ...} of the linear head's layers, in order,
+    of an MLP (a list of layers) or a backbone model ({"backbone": ..., "head": MLP layers});
+    works on gradients of the same structure too."""
+    layers = params["head"] if isinstance(params, dict) else params
+    return list(layers[len(layers) - model.num_linear :])
 
 
 def _kth(singular: jax.Array, num_classes: int) -> jax.Array:
@@ -108,7 +118,7 @@ def network_quantities(
         K, n_penultimate, L1, L2, head_bias_free and class_imbalance.
     """
     output, layers = model.apply(params, x)
-    first = num_nonlinear(model, params)
+    first = num_nonlinear(model, layers)
     weights = layers.weights
     if first < 0 or any(w is None for w in weights[first:]):
         raise ValueError("model must end in a dense linear head of num_linear layers")
@@ -147,17 +157,20 @@ def initial_quantities(
     """
     untrained = network_quantities(model, params, x, y, num_classes)
     _, layers = model.apply(params, x)
+    leaves = jax.tree_util.tree_leaves(params)
+    values = {"theta0_norm": float(jnp.sqrt(sum(jnp.sum(leaf**2) for leaf in leaves)))}
+    values |= {f"{name}_init": untrained[name] for name in INITIAL_NAMES}
+    if layers.weights[0] is None:  # a convolutional backbone: Section 4 speaks of MLPs
+        return values | {"n1": math.nan, "pyramidal": math.nan, "lambda_F_init": math.nan}
     widths = [w.shape[0] for w in layers.weights]
     first = layers.features[0]
     singular = metrics.singular_values(first)
     full_rank = first.shape[1] >= first.shape[0]
-    leaves = jax.tree_util.tree_leaves(params)
-    return {
+    return values | {
         "n1": int(widths[0]),
         "pyramidal": float(all(a >= b for a, b in zip(widths[1:-1], widths[2:]))),
         "lambda_F_init": float(singular[-1]) if full_rank else 0.0,
-        "theta0_norm": float(jnp.sqrt(sum(jnp.sum(leaf**2) for leaf in leaves))),
-    } | {f"{name}_init": untrained[name] for name in INITIAL_NAMES}
+    }
 
 
 def data_loss_fn(model: Model, config: TrainConfig):
@@ -184,17 +197,17 @@ def gradient_quantities(
       Section 4 balancedness recursion.
     """
     grads = jax.grad(data_loss_fn(model, config))(params, data.x, data.targets)
-    first = num_nonlinear(model, params)
-    last_two = [p["w"] for p in params[-2:]]
+    head, head_grads = linear_layers(model, params), linear_layers(model, grads)
+    last_two = [p["w"] for p in head[-2:]]
     if model.num_linear < 2:  # no pair in the head (L2 = 1)
         bound = float("nan")
     elif weight_decay > 0:
-        bound = float(balance_bound(last_two, [g["w"] for g in grads[-2:]], weight_decay))
+        bound = float(balance_bound(last_two, [g["w"] for g in head_grads[-2:]], weight_decay))
     else:
         bound = float("inf")
     return {
         "grad_balance_bound": bound,
-        "head_grad_sq": max(_op(g["w"]) ** 2 for g in grads[first:]),
+        "head_grad_sq": max(_op(g["w"]) ** 2 for g in head_grads),
     }
 
 
@@ -266,7 +279,7 @@ def _sym_op(a: jax.Array) -> jax.Array:
 
 
 @functools.lru_cache(maxsize=8)
-def _replay_program(model: Model, config: TrainConfig, first: int, steps: int):
+def _replay_program(model: Model, config: TrainConfig, steps: int):
     """jit(scan) of ``steps`` engine steps of one run, with per step the recursion residual
     ||D(t+1) - (1-eta lambda)^2 D(t) - eta^2 E(t)||_op of every head pair and the weight scale
     max ||W||_op^2. Cached: learning rate and weight decay live in the state, so every run
@@ -278,10 +291,11 @@ def _replay_program(model: Model, config: TrainConfig, first: int, steps: int):
         decay = 1 - current.learning_rate * current.weight_decay
         eta = current.learning_rate
         grads = grad_fn(current.params, data.x, data.targets)
-        weights = [p["w"] for p in current.params[first:]]
-        d, e = _pair_differences(weights), _pair_differences([g["w"] for g in grads[first:]])
+        weights = [p["w"] for p in linear_layers(model, current.params)]
+        d = _pair_differences(weights)
+        e = _pair_differences([g["w"] for g in linear_layers(model, grads)])
         following = step(current, data)
-        d_next = _pair_differences([p["w"] for p in following.params[first:]])
+        d_next = _pair_differences([p["w"] for p in linear_layers(model, following.params)])
         residual = jnp.stack(
             [_sym_op(n - decay**2 * a - eta**2 * b) for n, a, b in zip(d_next, d, e)]
         )
@@ -312,8 +326,7 @@ def replay_balancedness(
             over pairs, NaN when the head has no pair (L2 = 1) (eps2 along training is the
             engine's log, not the replay's).
     """
-    first = num_nonlinear(model, state.params)
     if model.num_linear < 2:  # a head of one layer has no pair to replay (L2 = 1)
         return {"recursion_residual": float("nan")}
-    _, (residuals, scales) = _replay_program(model, config, first, steps)(state, data)
+    _, (residuals, scales) = _replay_program(model, config, steps)(state, data)
     return {"recursion_residual": float(jnp.max(residuals) / jnp.max(scales))}

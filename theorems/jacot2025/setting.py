@@ -22,7 +22,7 @@ import numpy as np
 from nc_jax import metrics
 from nc_jax.checks import CellOutcome, RunRecord, SettingError, TrainContext, diverged_steps
 from nc_jax.data import DATASETS, Dataset, load_dataset
-from nc_jax.models import MLP
+from nc_jax.models import MLP, ResNet
 from nc_jax.train import RunState, TrainConfig, init_runs, make_data
 from theorems.jacot2025.measure import (
     gradient_quantities,
@@ -34,6 +34,9 @@ from theorems.jacot2025.measure import (
 
 EMBEDDED = ("digits", "gaussian")  # datasets that need no files
 INPUT_DIMS = {"digits": 64, "gaussian": 32, "mnist": 784, "fashion_mnist": 784, "cifar10": 3072}
+IMAGE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28)}
+IMAGE_SHAPES |= {"cifar10": (3, 32, 32)}  # (C, H, W) of the datasets that are images
+BACKBONES = ("mlp", "resnet20")
 NUM_CLASSES = 10  # every dataset of nc_jax.data has 10 classes
 
 
@@ -56,9 +59,14 @@ class Setting:
     Attributes:
         dataset: the training data (digits and gaussian are embedded; mnist, fashion_mnist and
             cifar10 are read from --data-dir).
+        backbone: "mlp" (the network is the MLP of ``widths``) or "resnet20" (ResNet20 without
+            normalisation on the images, then an MLP head of ``widths`` whose last num_linear
+            layers are linear: the paper's Figure 5 in kind; the head may be linear
+            throughout).
         data_dir: directory with the files of mnist, fashion_mnist or cifar10.
         n_per_class: samples per class of the class-balanced training subset (N = K n).
-        widths: layer widths n_1..n_L, the last one K (n_1 >= N: Assumption 4.1's wide layer).
+        widths: layer widths n_1..n_L, the last one K (n_1 >= N: Assumption 4.1's wide layer);
+            with the resnet20 backbone, the head's widths.
         num_linear: L2, the depth of the bias-free linear head (Theorem 3.1 and Section 5
             need L2 >= 2; at L2 = 1, the paper's Figure 2 baseline, their checks are vacuous
             and the pair quantities eps2, eps2_last are NaN).
@@ -71,9 +79,12 @@ class Setting:
         log_metrics: measure the layer-wise metrics inside the training loop at every log (the
             trajectories of the plots); false saves about 5 s of compilation per compiled
             program (two programs carry the metrics) and leaves losses and accuracy logged.
+        ntk_iterations: the most power iterations for lambda_max of the NTK (one JVP and one
+            VJP each); an estimate that has not converged makes the Section 5.2 checks vacuous.
     """
 
     dataset: str = "digits"
+    backbone: str = "mlp"
     data_dir: str | None = None
     n_per_class: int = 20
     widths: tuple[int, ...] = (256, 64, 64, 64, 10)
@@ -85,29 +96,41 @@ class Setting:
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)
     replay_steps: int = 500
     log_metrics: bool = True
+    ntk_iterations: int = 500
 
     RUN_FIELDS = ("learning_rates", "weight_decay", "seeds")
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
             raise SettingError("dataset", f"must be one of {', '.join(DATASETS)}")
+        if self.backbone not in BACKBONES:
+            raise SettingError("backbone", f"must be one of {', '.join(BACKBONES)}")
+        if self.backbone == "resnet20" and self.dataset not in IMAGE_SHAPES:
+            raise SettingError(
+                "backbone", f"resnet20 needs images: dataset one of {', '.join(IMAGE_SHAPES)}"
+            )
         if self.data_dir is not None and self.dataset in EMBEDDED:
             raise SettingError(
                 "data_dir", f"{self.dataset} is embedded and reads no files: drop it"
             )
         if self.n_per_class < 1:
             raise SettingError("n_per_class", f"must be >= 1, got {self.n_per_class}")
-        if len(self.widths) < 2 or min(self.widths) < 1:
-            raise SettingError("widths", f"needs at least two positive widths, got {self.widths}")
+        fewest = 2 if self.backbone == "mlp" else 1  # a backbone feeds the head
+        if len(self.widths) < fewest or min(self.widths) < 1:
+            raise SettingError(
+                "widths", f"needs at least {fewest} positive widths, got {self.widths}"
+            )
         if self.widths[-1] != NUM_CLASSES:
             raise SettingError(
                 "widths", f"must end in K = {NUM_CLASSES}, the classes of {self.dataset}"
             )
-        if self.num_linear < 1 or len(self.widths) <= self.num_linear:
+        room = len(self.widths) - (1 if self.backbone == "mlp" else 0)
+        if self.num_linear < 1 or self.num_linear > room:
             raise SettingError(
                 "num_linear",
-                f"must be >= 1 and leave a non-linear layer in the {len(self.widths)} widths; "
-                f"got {self.num_linear}",
+                f"must be >= 1 and at most {room} (the {len(self.widths)} widths"
+                + (", one of them non-linear" if self.backbone == "mlp" else "")
+                + f"); got {self.num_linear}",
             )
         if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
             raise SettingError(
@@ -121,9 +144,21 @@ class Setting:
             raise SettingError("seeds", "must list at least one seed")
         if self.replay_steps < 1:
             raise SettingError("replay_steps", f"must be >= 1, got {self.replay_steps}")
+        if self.ntk_iterations < 1:
+            raise SettingError("ntk_iterations", f"must be >= 1, got {self.ntk_iterations}")
 
-    def model(self) -> MLP:
-        return MLP(tuple(self.widths), num_linear=self.num_linear)
+    def model(self) -> MLP | ResNet:
+        head = MLP(tuple(self.widths), num_linear=self.num_linear)
+        if self.backbone == "mlp":
+            return head
+        return ResNet(image_shape=IMAGE_SHAPES[self.dataset], head=head)
+
+    def first_linear_index(self) -> int:
+        """L1 in the model's Layers record (and so in the layer-metric and gram arrays): the
+        entries before the linear head, a backbone's recorded stages included."""
+        model = self.model()
+        recorded = model.num_backbone_layers if isinstance(model, ResNet) else 0
+        return recorded + len(self.widths) - self.num_linear
 
     def config(self) -> TrainConfig:
         return TrainConfig(
@@ -139,18 +174,38 @@ class Setting:
         return len(self.learning_rates) * len(self.seeds)
 
     def num_parameters(self) -> int:
-        sizes = (self.input_dim(), *self.widths)
+        """Weights of the network (biases left out)."""
+        model = self.model()
+        if isinstance(model, ResNet):
+            convolutions = sum(i * o * k * k for _, i, o, k in model.convolutions())
+            return convolutions + self._dense_weights(model.feature_dim)
+        return self._dense_weights(self.input_dim())
+
+    def _dense_weights(self, input_dim: int) -> int:
+        sizes = (input_dim, *self.widths)
         return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
 
+    def _multiply_adds(self) -> int:
+        """Multiply-adds of one sample's forward pass."""
+        model = self.model()
+        if isinstance(model, ResNet):
+            return model.multiply_adds_per_sample()
+        return self.num_parameters()
+
     def cost(self) -> float:
-        """Training FLOPs of one run: 6 N P per step (forward and backward matmuls)."""
-        return 6.0 * self.n_per_class * NUM_CLASSES * self.num_parameters() * self.steps
+        """Training FLOPs of one run: 6 N (multiply-adds per sample) per step (forward and
+        backward; N P for an MLP)."""
+        return 6.0 * self.n_per_class * NUM_CLASSES * self._multiply_adds() * self.steps
 
     def memory(self) -> float:
         """Bytes one run holds while training (float32): parameters, gradients and the update,
         the activations of the forward and backward pass, a per-run copy of the inputs."""
         num_samples = self.n_per_class * NUM_CLASSES
-        activations = 4 * num_samples * sum(self.widths)
+        model = self.model()
+        per_sample = (
+            model.activations_per_sample() if isinstance(model, ResNet) else sum(self.widths)
+        )
+        activations = 4 * num_samples * per_sample
         return 4.0 * (3 * self.num_parameters() + activations + num_samples * self.input_dim())
 
     def input_dim(self) -> int:
@@ -184,7 +239,9 @@ def measure_run(
         start = _run_state64(initial, index).params
         quantities |= initial_quantities(model, start, data.x, data.y, num_classes)
         replay = replay_balancedness(model, config, run, data, setting.replay_steps)
-        ntk, change = ntk_top_eigenvalue(model, run.params, data.x, num_classes)
+        ntk, change = ntk_top_eigenvalue(
+            model, run.params, data.x, num_classes, max_iterations=setting.ntk_iterations
+        )
         lr = float(run.learning_rate)
         quantities.update(
             recursion_residual=replay["recursion_residual"],
@@ -214,7 +271,7 @@ def plain_gd_with_coupled_decay(config: TrainConfig) -> bool:
 
 
 def class_mean_cosines(
-    model: MLP, params: Any, x: jax.Array, y: jax.Array, num_classes: int, first: int
+    model: MLP | ResNet, params: Any, x: jax.Array, y: jax.Array, num_classes: int, first: int
 ) -> dict[str, np.ndarray]:
     """The class-mean matrices of the paper's Figure 1 (bottom): for Z_{L1} (the head's input)
     and the output of every head layer, the K x K cosines <mu_i, mu_j> / (|mu_i| |mu_j|) of the
@@ -270,7 +327,7 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     initial = init_runs(model, config, data.x.shape[1], lrs[mine], wds[mine], seeds[mine])
     trained = context.train(model, config, data, initial)
     diverged_at = diverged_steps(trained.trajectory)
-    first_linear = len(first.widths) - first.num_linear
+    first_linear = first.first_linear_index()
     curves = balancing_curves(trained.trajectory, first_linear, lrs[mine], wds[mine])
     curves |= class_mean_cosines(
         model, trained.state.params, data.x, data.y, ds.num_classes, first_linear

@@ -1,0 +1,44 @@
+"""Figure 5 of Jacot et al. (ICLR 2025) in kind: ResNet20 with a deep linear head, NC1 and NC2
+of the classifier's input and of the first linear layer against the head's depth L2 = 1..5.
+
+    python experiments/resnet_head_depth.py --set 'data_dir="DIR"' [--out DIR] [--set ...]
+    python experiments/resnet_head_depth.py --quick       # digits as 8x8 images, seconds
+    python experiments/resnet_head_depth.py --table DIR   # the table of a finished sweep
+
+A thin script over ``nc-jax sweep experiments/grids/jacot2025_resnet_head_depth.toml`` with the
+table of experiments/head_depth.py (the same questions, the backbone a ResNet20 instead of ReLU
+layers; the head's input is the pooled backbone output). The full mode reads local CIFAR-10
+pickles and is sized for an accelerator; it has not been run on the 2-core development machine,
+so no measurement stands beside the paper's report here yet. The paper reports (Figure 5,
+appendix; Figure 2, bottom, of the camera-ready: ResNet20 on CIFAR-10, 1..6 linear layers,
+weight decay 0.001, learning rate 0.001): NC2 more prominent with a deeper head.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from nc_jax import experiment
+
+HERE = Path(__file__).parent
+GRID = HERE / "grids" / "jacot2025_resnet_head_depth.toml"
+
+
+def _head_depth_script():
+    """experiments/head_depth.py as a module (its table serves both head-depth sweeps)."""
+    spec = importlib.util.spec_from_file_location("head_depth", HERE / "head_depth.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def main(argv: list[str] | None = None) -> int:
+    table = _head_depth_script().depth_table
+    summary = __doc__.split("\n\n")[0]
+    return experiment.main(GRID, table, argv, summary, "results/resnet_head_depth")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
