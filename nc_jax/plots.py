@@ -154,16 +154,20 @@ def _panel(ax: Any, picked: Any, check: str, axis: str) -> None:
             label="violated",
         )
     everything = [*picked["_x"].dropna().astype(float)]
+    logarithmic = _spans_decades(everything)
+    if logarithmic:
+        ax.set_xscale("log")
     if everything:  # every position, also those where all runs are vacuous
         low_x, high_x = min(everything), max(everything)
-        pad = 0.05 * (high_x - low_x) or 0.5 * (abs(low_x) or 1.0)
-        ax.set_xlim(low_x - pad, high_x + pad)
+        if logarithmic:  # a margin of a fifth of the outer values, on the log scale
+            ax.set_xlim(low_x / 1.2, high_x * 1.2)
+        else:
+            pad = 0.05 * (high_x - low_x) or 0.5 * (abs(low_x) or 1.0)
+            ax.set_xlim(low_x - pad, high_x + pad)
     _shade_vacuous(ax, picked)
-    if _spans_decades(everything):
-        ax.set_xscale("log")
     positions = sorted(set(everything))
     if 0 < len(positions) <= 8:  # few grid values: a tick at each, compactly labelled
-        ax.set_xticks(positions, [f"{v:.3g}" for v in positions], rotation=30)
+        ax.set_xticks(positions, [f"{v:.4g}" for v in positions], rotation=30)
         ax.minorticks_off()
     if _spans_decades([*bound, *measured, *low, *trivial[np.isfinite(trivial)]]):
         ax.set_yscale("log")

@@ -164,3 +164,19 @@ def test_head_layers_draw_the_median_of_the_first_linear_layer_and_the_classifie
         np.testing.assert_allclose(line.get_ydata(), expected)
     assert "Z_{L1+1}" in first.get_label() and "Z_{L-1}" in last.get_label()
     assert not fig.axes[1].get_lines()  # NC2 was not logged: an empty panel, nothing invented
+
+
+def test_an_axis_spanning_decades_is_logarithmic_with_every_position_inside_the_limits():
+    """widths 32..2048: the x axis is log and its limits stay positive around every position
+    (a linear margin of 5% of the range put the left limit below zero: an empty panel)."""
+    import pandas as pd
+
+    widths = [32, 64, 256, 2048]
+    table = pd.DataFrame(
+        {"n1": widths, "check": "p.c", "kind": "consequence", "relation": "<=",
+         "verdict": "holds", "bound": 2.0, "measured": 1.0, "trivial": 3.0, "failing": ""}
+    )  # fmt: skip
+    (ax,) = plots.bound_vs_axis_figure(table, "n1").axes
+    low, high = ax.get_xlim()
+    assert ax.get_xscale() == "log" and 0 < low < 32 and high > 2048
+    assert list(ax.get_lines()[1].get_xdata()) == widths
