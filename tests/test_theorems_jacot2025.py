@@ -521,3 +521,23 @@ def test_a_head_narrower_than_k_has_infinite_conditioning_not_a_clamped_one():
     q = network_quantities(model, params, data.x, data.y, 4)
     assert q["kappa_M"] == q["kappa_WL"] == math.inf  # (4, 3): three singular values
     assert q["head_sK"] < 1e-12 * q["head_s1"]  # (4, 8) of rank 3: s_K is rounding
+
+
+def test_float64_training_follows_the_float32_run_and_keeps_its_precision(tmp_path):
+    """precision = "float64" trains in float64 (the logged loss and layer metrics are float64,
+    the memory estimate doubles) from the same initial draw, and ends where float32 training
+    ends up to float32 rounding."""
+    short = [*TINY, "--steps", "100", "--log-every", "50", "--seeds", "0"]
+    losses = {}
+    for precision in ("float32", "float64"):
+        out = tmp_path / precision
+        assert check_main(PAPER, [*short, "--precision", precision, "--results", str(out)]) in (
+            0,
+            1,
+        )
+        (cell,) = results.read_cells(out)
+        arrays = results.read_arrays(out, cell["cell"])
+        assert arrays["loss"].dtype == np.dtype(precision)
+        losses[precision] = arrays["loss"][:, -1]
+    np.testing.assert_allclose(losses["float64"], losses["float32"], rtol=1e-3)
+    assert PAPER.setting(precision="float64").memory() == 2 * PAPER.setting().memory()

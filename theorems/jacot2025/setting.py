@@ -37,6 +37,7 @@ INPUT_DIMS = {"digits": 64, "gaussian": 32, "mnist": 784, "fashion_mnist": 784, 
 IMAGE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28)}
 IMAGE_SHAPES |= {"cifar10": (3, 32, 32)}  # (C, H, W) of the datasets that are images
 BACKBONES = ("mlp", "resnet20")
+PRECISIONS = {"float32": jnp.float32, "float64": jnp.float64}  # the training arithmetic
 NUM_CLASSES = 10  # every dataset of nc_jax.data has 10 classes
 
 
@@ -81,6 +82,9 @@ class Setting:
             program (two programs carry the metrics) and leaves losses and accuracy logged.
         ntk_iterations: the most power iterations for lambda_max of the NTK (one JVP and one
             VJP each); an estimate that has not converged makes the Section 5.2 checks vacuous.
+        precision: the arithmetic of training, "float32" or "float64" (about twice the time
+            and memory on a CPU; tells rounding floors, e.g. of eps2, from the dynamics). Both
+            start from the same float32 initial draw; measurement is float64 either way.
     """
 
     dataset: str = "digits"
@@ -97,6 +101,7 @@ class Setting:
     replay_steps: int = 500
     log_metrics: bool = True
     ntk_iterations: int = 500
+    precision: str = "float32"
 
     RUN_FIELDS = ("learning_rates", "weight_decay", "seeds")
 
@@ -144,6 +149,8 @@ class Setting:
             raise SettingError("seeds", "must list at least one seed")
         if self.replay_steps < 1:
             raise SettingError("replay_steps", f"must be >= 1, got {self.replay_steps}")
+        if self.precision not in PRECISIONS:
+            raise SettingError("precision", f"must be one of {', '.join(PRECISIONS)}")
         if self.ntk_iterations < 1:
             raise SettingError("ntk_iterations", f"must be >= 1, got {self.ntk_iterations}")
 
@@ -198,15 +205,16 @@ class Setting:
         return 6.0 * self.n_per_class * NUM_CLASSES * self._multiply_adds() * self.steps
 
     def memory(self) -> float:
-        """Bytes one run holds while training (float32): parameters, gradients and the update,
-        the activations of the forward and backward pass, a per-run copy of the inputs."""
+        """Bytes one run holds while training: parameters, gradients and the update, the
+        activations of the forward and backward pass, a per-run copy of the inputs."""
         num_samples = self.n_per_class * NUM_CLASSES
         model = self.model()
         per_sample = (
             model.activations_per_sample() if isinstance(model, ResNet) else sum(self.widths)
         )
-        activations = 4 * num_samples * per_sample
-        return 4.0 * (3 * self.num_parameters() + activations + num_samples * self.input_dim())
+        activations = num_samples * per_sample
+        values = 3 * self.num_parameters() + activations + num_samples * self.input_dim()
+        return float(np.dtype(PRECISIONS[self.precision]).itemsize * values)
 
     def input_dim(self) -> int:
         """D of the dataset (without loading it for the embedded ones)."""
@@ -315,7 +323,6 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     (``curve/...``) and the class-mean cosine matrices of the head (``gram/...``)."""
     first = settings[0]
     ds = load_dataset(first.dataset, data_dir=first.data_dir, n_per_class=first.n_per_class)
-    data = make_data(ds.x, ds.y, ds.num_classes)
     model, config = first.model(), first.config()
     per_setting = [s.grid() for s in settings]
     lrs = np.concatenate([lr for lr, _ in per_setting])
@@ -324,14 +331,22 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
         [np.full(len(lr), s.weight_decay) for s, (lr, _) in zip(settings, per_setting)]
     )
     mine = context.share(len(lrs))
-    initial = init_runs(model, config, data.x.shape[1], lrs[mine], wds[mine], seeds[mine])
-    trained = context.train(model, config, data, initial)
-    diverged_at = diverged_steps(trained.trajectory)
     first_linear = first.first_linear_index()
-    curves = balancing_curves(trained.trajectory, first_linear, lrs[mine], wds[mine])
-    curves |= class_mean_cosines(
-        model, trained.state.params, data.x, data.y, ds.num_classes, first_linear
-    )
+    # every precision starts from the same (float32) draw, so precisions differ by rounding only
+    drawn = init_runs(model, config, ds.x.shape[1], lrs[mine], wds[mine], seeds[mine])
+    with jax.enable_x64(first.precision == "float64"):
+        dtype = PRECISIONS[first.precision]
+        data = make_data(ds.x, ds.y, ds.num_classes, dtype=dtype)
+        initial = jax.tree_util.tree_map(
+            lambda leaf: leaf.astype(dtype) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf,
+            drawn,
+        )
+        trained = context.train(model, config, data, initial)
+        curves = class_mean_cosines(
+            model, trained.state.params, data.x, data.y, ds.num_classes, first_linear
+        )
+    diverged_at = diverged_steps(trained.trajectory)
+    curves |= balancing_curves(trained.trajectory, first_linear, lrs[mine], wds[mine])
     offsets = np.cumsum([0] + [len(lr) for lr, _ in per_setting])
     outcomes = []
     for cell, setting in enumerate(settings):
