@@ -70,6 +70,14 @@ def test_values_are_written_one_way_everywhere():
         make_setting(JACOT.setting, {"widths": 3})
     with pytest.raises(ValueError, match=r"\[grid\] num_linear: must be >= 1"):
         make_setting(JACOT.setting, {"num_linear": 0}, lambda key: f"[grid] {key}")
+    with pytest.raises(ValueError, match=r"--backbone: must be one of mlp, resnet20"):
+        make_setting(JACOT.setting, {"backbone": "vgg"})
+    with pytest.raises(ValueError, match=r"--backbone: resnet20 needs images"):
+        make_setting(JACOT.setting, {"backbone": "resnet20", "dataset": "gaussian"})
+    with pytest.raises(ValueError, match=r"--precision: must be one of float32, float64"):
+        make_setting(JACOT.setting, {"precision": "float16"})
+    resnet = make_setting(JACOT.setting, {"backbone": "resnet20", "widths": [10], "num_linear": 1})
+    assert resnet.first_linear_index() == 3  # the three recorded stages come before the head
     with pytest.raises(ValueError, match="--colour is not a setting"):
         make_setting(JACOT.setting, {"colour": 1})
     error = SettingError("steps", "must be > 0")
