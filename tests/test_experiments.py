@@ -27,9 +27,9 @@ def test_quick_head_depth_sweep_tabulates_nc2_against_the_head_depth(tmp_path, c
     assert script.main(["--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     runs = sweep.load_runs(tmp_path)
-    assert sorted(runs["num_linear"].unique()) == [1, 2, 3]
-    assert {len(w) for w in runs["widths"]} == {3, 4, 5}  # widths moved with num_linear
-    assert "L2 1 -> 2: NC2 decreased on" in out and "L2 2 -> 3: NC2 decreased on" in out
+    assert sorted(runs["num_linear"].unique()) == [1, 2]
+    assert {len(w) for w in runs["widths"]} == {3, 4}  # widths moved with num_linear
+    assert "L2 1 -> 2: NC2 decreased on" in out
     assert "claim 'NC2 improves with a deeper head'" in out
     assert "balanced_head" in out and "NC2 bound informative" in out
     first = script.first_linear_layer(tmp_path)  # Z_{L1+1}: the output at L2 = 1
@@ -61,12 +61,6 @@ def test_quick_nonlinear_depth_sweep_tabulates_negativity_and_balancedness(tmp_p
     rows = script._layer_summaries(tmp_path)
     assert sorted(rows["L1"].unique()) == [2, 3]
     assert (rows["negativity mean"] > 0).all() and np.isfinite(rows["balancedness mean"]).all()
-
-
-@pytest.mark.parametrize("name", ["head_depth", "learning_rate", "nonlinear_depth"])
-def test_every_grid_is_valid(name):
-    script = _script(name)
-    assert sweep.read_grid_file(script.GRID).paper == "jacot2025"
 
 
 def test_quick_deep_mlp_tabulates_every_layer_and_reads_the_claims(tmp_path, capsys):
