@@ -77,7 +77,7 @@ def test_values_are_written_one_way_everywhere():
     with pytest.raises(ValueError, match=r"--precision: must be one of float32, float64"):
         make_setting(JACOT.setting, {"precision": "float16"})
     resnet = make_setting(JACOT.setting, {"backbone": "resnet20", "widths": [10], "num_linear": 1})
-    assert resnet.first_linear_index() == 3  # the three recorded stages come before the head
+    assert resnet.model().num_nonlinear == 3  # the three recorded stages come before the head
     with pytest.raises(ValueError, match="--colour is not a setting"):
         make_setting(JACOT.setting, {"colour": 1})
     error = SettingError("steps", "must be > 0")

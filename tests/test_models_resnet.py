@@ -237,12 +237,17 @@ def test_multiply_adds_count_every_convolution_by_hand_and_bound_xla_from_above(
     the padded zeros, counts at most that and at least 80% of it for ResNet20."""
     tiny = ResNet(image_shape=(1, 4, 4), widths=(2, 3), blocks_per_stage=1,
                   head=MLP((5, 4), num_linear=1))  # fmt: skip
-    assert tiny.multiply_adds_per_sample() == 288 + 1152 + 24 + 216 + 324 + 15 + 20
+    assert tiny.multiply_adds_per_sample(16) == 288 + 1152 + 24 + 216 + 324 + 15 + 20
+    assert tiny.num_weights(16) == 1 * 2 * 9 + 2 * (2 * 2 * 9) + 2 * 3 + 2 * 3 * 9 + 3 * 3 * 9 + 35
     assert tiny.activations_per_sample() == 16 * 2 * 3 + 4 * 3 * 3 + 9
+    assert tiny.head.num_weights(3) == 35 and tiny.head.activations_per_sample() == 9
+    _, layers = tiny.apply(tiny.init(jax.random.key(0), 16), jnp.ones((2, 16)))
+    assert tiny.num_nonlinear == len(layers.features) - tiny.num_linear == 3  # 2 stages, 1 ReLU
     model = resnet20()
     params = jax.eval_shape(lambda key: model.init(key, 3072), jax.random.key(0))
     x = jax.ShapeDtypeStruct((2, 3072), jnp.float32)
     costs = jax.jit(lambda p, v: model.apply(p, v)[0]).lower(params, x).compile().cost_analysis()
     costs = costs[0] if isinstance(costs, list) else costs
     xla = costs["flops"] / 2 / 2  # flops -> multiply-adds, per image
-    assert 0.8 * model.multiply_adds_per_sample() <= xla <= model.multiply_adds_per_sample()
+    counted = model.multiply_adds_per_sample(3072)
+    assert 0.8 * counted <= xla <= counted

@@ -70,6 +70,12 @@ class BackboneWithHead:
         """Depth of the linear head (the last num_linear entries of Layers)."""
         return self.head.num_linear
 
+    @property
+    def num_nonlinear(self) -> int:
+        """Entries of the Layers record before the linear head: the recorded backbone
+        features, then the head's non-linear layers (``MLP.num_nonlinear`` for an MLP)."""
+        return self.num_backbone_layers + self.head.num_nonlinear
+
     def backbone(self) -> nn.Module:
         raise NotImplementedError
 

@@ -70,6 +70,19 @@ class MLP:
     def num_nonlinear(self) -> int:
         return len(self.widths) - self.num_linear
 
+    def num_weights(self, input_dim: int) -> int:
+        """Entries of the weight matrices on ``input_dim`` inputs (biases left out)."""
+        sizes = (input_dim, *self.widths)
+        return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def multiply_adds_per_sample(self, input_dim: int) -> int:
+        """Multiply-adds of one sample's forward pass: one per weight (biases left out)."""
+        return self.num_weights(input_dim)
+
+    def activations_per_sample(self) -> int:
+        """Values one sample's forward pass keeps for the backward pass: every layer's output."""
+        return sum(self.widths)
+
     def _has_bias(self, layer: int) -> bool:
         return self.head_bias if layer >= self.num_nonlinear else self.bias
 

@@ -269,17 +269,25 @@ class ResNet(BackboneWithHead):
                 current = channels
         return out
 
-    def multiply_adds_per_sample(self) -> int:
+    def num_weights(self, input_dim: int) -> int:
+        """Entries of the convolution kernels and of the head's weight matrices (biases left
+        out); ``input_dim`` must be C*H*W (the same signature as ``MLP.num_weights``)."""
+        self._check_input_dim(input_dim, "input_dim")
+        kernels = sum(i * o * k * k for _, i, o, k in self.convolutions())
+        return kernels + self.head.num_weights(self.feature_dim)
+
+    def multiply_adds_per_sample(self, input_dim: int) -> int:
         """Multiply-adds of one forward pass of one image: the convolutions (positions x
-        in x out x k^2) and the dense head (its weights); norms, pooling and biases left out."""
-        head_in = (self.feature_dim, *self.head.widths[:-1])
-        head = sum(a * b for a, b in zip(head_in, self.head.widths))
-        return head + sum(p * i * o * k * k for p, i, o, k in self.convolutions())
+        in x out x k^2) and the dense head; norms, pooling and biases left out."""
+        self._check_input_dim(input_dim, "input_dim")
+        convolutions = sum(p * i * o * k * k for p, i, o, k in self.convolutions())
+        return convolutions + self.head.multiply_adds_per_sample(self.feature_dim)
 
     def activations_per_sample(self) -> int:
         """Values one image's forward pass keeps for the backward pass: every convolution's
         output map and every head layer's output."""
-        return sum(p * o for p, _, o, _ in self.convolutions()) + sum(self.head.widths)
+        maps = sum(p * o for p, _, o, _ in self.convolutions())
+        return maps + self.head.activations_per_sample()
 
     def _branch_scale(self) -> float:
         if self.branch_init_scale is not None:

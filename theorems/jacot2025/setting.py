@@ -160,13 +160,6 @@ class Setting:
             return head
         return ResNet(image_shape=IMAGE_SHAPES[self.dataset], head=head)
 
-    def first_linear_index(self) -> int:
-        """L1 in the model's Layers record (and so in the layer-metric and gram arrays): the
-        entries before the linear head, a backbone's recorded stages included."""
-        model = self.model()
-        recorded = model.num_backbone_layers if isinstance(model, ResNet) else 0
-        return recorded + len(self.widths) - self.num_linear
-
     def config(self) -> TrainConfig:
         return TrainConfig(
             steps=self.steps, log_every=self.log_every, reduction="sum", metrics=self.log_metrics
@@ -182,37 +175,19 @@ class Setting:
 
     def num_parameters(self) -> int:
         """Weights of the network (biases left out)."""
-        model = self.model()
-        if isinstance(model, ResNet):
-            convolutions = sum(i * o * k * k for _, i, o, k in model.convolutions())
-            return convolutions + self._dense_weights(model.feature_dim)
-        return self._dense_weights(self.input_dim())
-
-    def _dense_weights(self, input_dim: int) -> int:
-        sizes = (input_dim, *self.widths)
-        return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-
-    def _multiply_adds(self) -> int:
-        """Multiply-adds of one sample's forward pass."""
-        model = self.model()
-        if isinstance(model, ResNet):
-            return model.multiply_adds_per_sample()
-        return self.num_parameters()
+        return self.model().num_weights(self.input_dim())
 
     def cost(self) -> float:
         """Training FLOPs of one run: 6 N (multiply-adds per sample) per step (forward and
         backward; N P for an MLP)."""
-        return 6.0 * self.n_per_class * NUM_CLASSES * self._multiply_adds() * self.steps
+        multiply_adds = self.model().multiply_adds_per_sample(self.input_dim())
+        return 6.0 * self.n_per_class * NUM_CLASSES * multiply_adds * self.steps
 
     def memory(self) -> float:
         """Bytes one run holds while training: parameters, gradients and the update, the
         activations of the forward and backward pass, a per-run copy of the inputs."""
         num_samples = self.n_per_class * NUM_CLASSES
-        model = self.model()
-        per_sample = (
-            model.activations_per_sample() if isinstance(model, ResNet) else sum(self.widths)
-        )
-        activations = num_samples * per_sample
+        activations = num_samples * self.model().activations_per_sample()
         values = 3 * self.num_parameters() + activations + num_samples * self.input_dim()
         return float(np.dtype(PRECISIONS[self.precision]).itemsize * values)
 
@@ -331,7 +306,7 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
         [np.full(len(lr), s.weight_decay) for s, (lr, _) in zip(settings, per_setting)]
     )
     mine = context.share(len(lrs))
-    first_linear = first.first_linear_index()
+    first_linear = model.num_nonlinear  # L1 in the Layers record, a backbone's stages included
     # every precision starts from the same (float32) draw, so precisions differ by rounding only
     drawn = init_runs(model, config, ds.x.shape[1], lrs[mine], wds[mine], seeds[mine])
     with jax.enable_x64(first.precision == "float64"):
