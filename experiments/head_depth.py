@@ -29,30 +29,25 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from nc_jax import experiment, results, sweep
+from nc_jax import experiment, plots, results, sweep
 
 GRID = Path(__file__).parent / "grids" / "jacot2025_head_depth.toml"
-FIRST_LINEAR = {"layer/nc1_trace_ratio": "NC1 first linear", "layer/nc2_kappa": "NC2 first linear"}
+FIRST_LINEAR = {"layer/nc1_trace_ratio first": "NC1 first linear"}
+FIRST_LINEAR |= {"layer/nc2_kappa first": "NC2 first linear"}
 
 
 def first_linear_layer(directory: Path) -> pd.DataFrame:
-    """One row per trained run: L2, seed and NC1 / NC2 of the first linear layer Z_{L1+1} at
-    the engine's last log (NaN columns when the layer metrics were not logged)."""
-    rows = []
-    for record in results.read_cells(directory):
-        arrays = results.read_arrays(directory, record["cell"])
-        for run in record["runs"]:
-            if run.get("quantities") is None:
-                continue
-            first = int(run["quantities"]["L1"])  # the head's input in the Layers record
-            row = {"num_linear": record["config"]["num_linear"], "seed": run["params"]["seed"]}
-            for key, name in FIRST_LINEAR.items():
-                row[name] = float(arrays[key][run["index"], -1, first]) if key in arrays else np.nan
-            rows.append(row)
-    return pd.DataFrame(rows)
+    """One row per trained run that logged its layer metrics: num_linear (L2) and NC1 / NC2 of
+    the first linear layer Z_{L1+1} at the engine's last log (``plots.head_layer_values``, the
+    values the Figure 2 plot draws)."""
+    values = plots.head_layer_values(directory, "num_linear")
+    if values.empty:
+        return pd.DataFrame(columns=["num_linear", *FIRST_LINEAR.values()])
+    return values.rename(columns={"_x": "num_linear", **FIRST_LINEAR})[
+        ["num_linear", *FIRST_LINEAR.values()]
+    ]
 
 
 def depth_table(directory: Path) -> str:
