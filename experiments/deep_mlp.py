@@ -35,13 +35,12 @@ is float32 rounding: with ``--set 'precision="float64"'`` (same initial draw, se
 from __future__ import annotations
 
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from nc_jax import experiment, results
+from nc_jax import experiment, plots, results
 
 GRID = Path(__file__).parent / "grids" / "jacot2025_deep_mlp.toml"
 BALANCED_FACTOR = 0.1  # "balanced": 10 times below the ReLU pairs and the initialisation
@@ -52,13 +51,6 @@ COLUMNS = {
     "layer/relative_balancedness": "rel. balancedness",
     "layer/negativity": "negativity",
 }
-
-
-def _mean_std(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and std over the runs (axis 0), NaN where a layer has no value."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmean(values, axis=0), np.nanstd(values, axis=0)
 
 
 def layer_table(directory: Path) -> tuple[pd.DataFrame, dict[str, float]]:
@@ -74,7 +66,9 @@ def layer_table(directory: Path) -> tuple[pd.DataFrame, dict[str, float]]:
     table = pd.DataFrame(index=pd.RangeIndex(1, depth + 1, name="layer"))
     table["kind"] = ["ReLU" if layer <= first else "linear" for layer in table.index]
     for key, name in COLUMNS.items():
-        mean, std = _mean_std(np.asarray(arrays[key], dtype=float)[trained, -1, :])
+        mean, std = plots.mean_and_std_over_runs(
+            np.asarray(arrays[key], dtype=float)[trained, -1, :]
+        )
         table[name] = [f"{m:.3g} ± {s:.2g}" if np.isfinite(m) else "-" for m, s in zip(mean, std)]
     off_diagonal = {}
     for layer in range(first, depth + 1):
@@ -84,7 +78,7 @@ def layer_table(directory: Path) -> tuple[pd.DataFrame, dict[str, float]]:
     table["class-mean |cos| off-diag."] = pd.Series(off_diagonal)
     relative = np.asarray(arrays["layer/relative_balancedness"], dtype=float)[trained]
     nc1, nc2 = (
-        _mean_std(np.asarray(arrays[k], dtype=float)[trained, -1])[0]
+        plots.mean_and_std_over_runs(np.asarray(arrays[k], dtype=float)[trained, -1])[0]
         for k in ("layer/nc1_trace_ratio", "layer/nc2_kappa")
     )
     numbers = {

@@ -207,6 +207,14 @@ def _cell_label(record: dict[str, Any], names: Sequence[str]) -> str:
     return ", ".join(f"{k}={point[k]}" for k in names if k in point) or "all runs"
 
 
+def mean_and_std_over_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation over axis 0 (the runs) ignoring NaN runs (diverged ones,
+    layers where a metric is undefined); NaN, without a warning, where every run is NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+
+
 def layer_profile_figure(directory: Path) -> Any:
     """Per-layer metrics at the last log, mean and 1-std band over each cell's runs (NaN runs,
     e.g. diverged ones, left out); one line per cell. Each panel's lines are the cells' means
@@ -225,9 +233,7 @@ def layer_profile_figure(directory: Path) -> Any:
             if key not in cell:
                 continue
             final = np.asarray(cell[key], dtype=float)[:, -1, :]  # (runs, layers)
-            with warnings.catch_warnings():  # a layer where the metric is undefined is NaN
-                warnings.simplefilter("ignore", RuntimeWarning)
-                mean, std = np.nanmean(final, axis=0), np.nanstd(final, axis=0)
+            mean, std = mean_and_std_over_runs(final)
             layers = np.arange(1, final.shape[1] + 1)
             colour = colours[number % len(colours)]
             ax.plot(layers, mean, "-o", ms=3, color=colour, label=_cell_label(record, names))
@@ -327,9 +333,7 @@ def class_means_figure(directory: Path) -> Any:
         return None
     fig, axes = panel_grid(len(grams))
     for ax, key in zip(axes, grams):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(np.asarray(arrays[key], dtype=float), axis=0)
+        mean, _ = mean_and_std_over_runs(np.asarray(arrays[key], dtype=float))
         shown = ax.imshow(mean, vmin=-1, vmax=1, cmap="PuOr")
         fig.colorbar(shown, ax=ax).ax.tick_params(labelsize=6)
         _style(ax, "class", "class")
