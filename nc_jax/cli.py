@@ -3,7 +3,8 @@
 Subcommands:
   data      load a dataset (default: the embedded digits) and describe it
   metrics   measure every per-layer metric of a network on a dataset and print the table
-  check     train a paper's setting and check its theorems (``nc-jax check jacot2025``); the
+  check     train a paper's setting and check its theorems (``nc-jax check jacot2025``; ``nc-jax
+            check all``: every registered paper's default setting and one summary table); the
             papers are found through the ``nc_jax.theorems`` entry points, so nc_jax never
             imports the theorems package
   sweep     train and check a grid of a paper's settings, resumable (``nc-jax sweep GRID.toml``)
@@ -151,7 +152,11 @@ def run_check(args: argparse.Namespace) -> int:
                 )
         return 0
     if args.target is None:
-        raise ValueError(f"name a paper or a theorem id to check; registered: {paper_names()}")
+        raise ValueError(f"name a paper, a theorem id or all to check; registered: {paper_names()}")
+    if args.target == "all":
+        from nc_jax.checks.runner import main_all
+
+        return main_all(load_papers(), args.options)
     paper = get_paper(args.target.split(".")[0])
     only = ["--only", args.target] if args.target != paper.name else []
     return check_main(paper, [*only, *args.options], prog=f"nc-jax check {paper.name}")
@@ -279,14 +284,15 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser(
         "check",
         help="train a paper's setting and check its theorems",
-        description="nc-jax check PAPER|THEOREM_ID [options of the paper's setting]; "
-        "e.g. nc-jax check jacot2025 --steps 2000, nc-jax check jacot2025.thm3_1.nc1. "
+        description="nc-jax check PAPER|THEOREM_ID|all [options of the paper's setting]; "
+        "e.g. nc-jax check jacot2025 --steps 2000, nc-jax check jacot2025.thm3_1.nc1, "
+        "nc-jax check all (every registered paper's default setting, one summary table). "
         "Exit status: 0 every check holds or is vacuous, 1 a check is violated, 2 bad usage "
         "or input, 3 an unexpected error.",
         add_help=False,
     )
     check.add_argument("-h", "--help", action=_CheckHelp)
-    check.add_argument("target", nargs="?", help="paper (e.g. jacot2025) or theorem id")
+    check.add_argument("target", nargs="?", help="paper (e.g. jacot2025), theorem id, or all")
     check.add_argument("--list", action="store_true", help="list every registered theorem")
     check.add_argument("options", nargs=argparse.REMAINDER, help="passed to the paper's script")
     check.set_defaults(run=run_check)

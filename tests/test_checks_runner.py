@@ -14,7 +14,7 @@ import nc_jax.checks.contract as contract
 from nc_jax import results
 from nc_jax.checks import Paper, SettingError
 from nc_jax.checks.options import field_docs, format_value, make_setting, parse_text
-from nc_jax.checks.runner import main
+from nc_jax.checks.runner import main, main_all
 from nc_jax.cli import main as cli_main
 from theorems.jacot2025 import PAPER as JACOT
 
@@ -129,3 +129,36 @@ def test_cli_version_and_check_help_lists_papers_with_their_options(capsys):
     with pytest.raises(SystemExit):
         cli_main(["sweep", "--help"])
     assert "(default: local)" in capsys.readouterr().out
+
+
+def test_check_all_runs_every_paper_and_sums_up(tmp_path, capsys):
+    violating = dataclasses.replace(
+        toy_paper.PAPER,
+        run=lambda settings, context: toy_paper.run(
+            [dataclasses.replace(s, violate=True) for s in settings], context
+        ),
+    )
+
+    def broken_run(settings, context):
+        raise RuntimeError("a bug in this paper")
+
+    broken = dataclasses.replace(toy_paper.PAPER, run=broken_run)
+    papers = {"b_toy": toy_paper.PAPER, "c_violating": violating, "a_broken": broken}
+
+    assert main_all({"b_toy": toy_paper.PAPER}, ["--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "=== b_toy: " in out and "=== every paper ===" in out
+    assert re.search(r"^b_toy\s+2\s+\d+\.\d$", out, re.M)  # 2 runs x 1 check, wall seconds
+    assert (results.load(tmp_path / "b_toy")["verdict"] == "holds").all()
+
+    assert main_all(papers, ["--results", str(tmp_path)]) == 1  # a violation outranks a bug
+    captured = capsys.readouterr()
+    assert "RuntimeError: a bug in this paper" in captured.err
+    assert "failed with an error: a_broken" in captured.err
+    assert results.load(tmp_path / "c_violating")["verdict"].eq("violated").all()
+    summary = captured.out.split("=== every paper ===")[1]
+    assert re.search(r"^total\s+4\s", summary, re.M)  # the two papers that ran, 2 runs each
+
+    assert main_all(papers, ["--results", str(tmp_path), "--skip", "c_violating"]) == 3
+    assert main_all(papers, ["--skip", "nobody"]) == 2
+    assert "--skip nobody: no such paper" in capsys.readouterr().err

@@ -13,6 +13,11 @@ sweep, a grid without axes) and ``checks.png``, and returns the exit status:
 
 ``--recheck`` re-evaluates the theorems on the quantities stored in an existing results
 directory (no training), e.g. after a bound's code changed.
+
+``main_all(papers, argv)`` is ``nc-jax check all``: every registered paper's default setting, one
+after another, each into its own results directory, then one summary table of every check and the
+wall time of every paper; exit status 1 if any check is violated, else 3 if a paper failed with an
+error (the other papers still run), else 0.
 """
 
 from __future__ import annotations
@@ -411,3 +416,66 @@ def _main(paper: Paper, args: argparse.Namespace) -> int:
     print(format_results(results))
     print(f"\n{len(results)} checks in {time.perf_counter() - started:.1f}s; wrote {wrote}")
     return EXIT_VIOLATED if any(r.verdict == "violated" for r in results) else EXIT_OK
+
+
+def main_all(
+    papers: Mapping[str, Paper], argv: Sequence[str] | None = None, prog: str = "nc-jax check all"
+) -> int:
+    """Check every paper of ``papers`` on its default setting (module docstring); returns the
+    exit status."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Train every registered paper's default setting and check its theorems.",
+        epilog="Exit status: 0 every check holds or is vacuous, 1 a check is violated, "
+        "2 bad usage, 3 a paper failed with an error (the others still ran).",
+    )
+    parser.add_argument(
+        "--results", default="results", help="root: paper P writes ROOT/P (default: %(default)s)"
+    )
+    parser.add_argument("--skip", action="append", default=[], metavar="PAPER", help="(repeat)")
+    args = parser.parse_args(argv)
+    unknown = sorted(set(args.skip) - set(papers))
+    if unknown:
+        print(
+            f"{prog}: error: --skip {', '.join(unknown)}: no such paper; registered: "
+            f"{sorted(papers)}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    from nc_jax.train import use_cpu_cores
+
+    use_cpu_cores()
+    everything: list[CheckResult] = []
+    timings: list[tuple[str, int, float]] = []
+    failed: list[str] = []
+    for name in sorted(set(papers) - set(args.skip)):
+        paper = papers[name]
+        started = time.perf_counter()
+        print(f"=== {name}: {paper.title} ===", flush=True)
+        try:
+            directory = Path(args.results) / name
+            results = check_setting(paper, paper.setting(), directory, paper.theorems)
+        except Exception:  # one paper's bug must not hide the others' verdicts
+            traceback.print_exc()
+            failed.append(name)
+            continue
+        timings.append((name, len(results), time.perf_counter() - started))
+        print(format_results(results), "\n", flush=True)
+        everything += results
+    print("=== every paper ===")
+    print(format_summary(everything) if everything else "(no check ran)")
+    print("\n" + format_timings(timings))
+    if failed:
+        print(f"{prog}: these papers failed with an error: {', '.join(failed)}", file=sys.stderr)
+    if any(r.verdict == "violated" for r in everything):
+        return EXIT_VIOLATED
+    return EXIT_BUG if failed else EXIT_OK
+
+
+def format_timings(timings: Sequence[tuple[str, int, float]]) -> str:
+    """One row per paper (name, checks evaluated, wall seconds) and the total."""
+    lines = [f"{'paper':<20} {'checks':>7} {'wall s':>9}"]
+    lines += [f"{name:<20} {count:>7} {seconds:>9.1f}" for name, count, seconds in timings]
+    total = sum(seconds for _, _, seconds in timings)
+    lines.append(f"{'total':<20} {sum(c for _, c, _ in timings):>7} {total:>9.1f}")
+    return "\n".join(lines)
