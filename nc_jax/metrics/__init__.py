@@ -8,6 +8,7 @@ Modules: ``stats`` (class statistics through Gram forms), ``collapse`` (NC1-NC4 
 
 from nc_jax.metrics.collapse import (
     NC1_KINDS,
+    bias_collapse,
     equiangularity,
     equinorm,
     max_angle_deviation,
@@ -22,6 +23,7 @@ from nc_jax.metrics.collapse import (
     row_cosines,
     self_duality_distance,
     simplex_etf_deviation,
+    zhu_nc3,
 )
 from nc_jax.metrics.geometry import (
     balancedness,
@@ -53,6 +55,7 @@ __all__ = [
     "ClassStats",
     "balancedness",
     "between_class_trace",
+    "bias_collapse",
     "centred_means",
     "chain_product",
     "class_stats",
@@ -86,4 +89,5 @@ __all__ = [
     "stable_rank",
     "within_class_trace",
     "within_class_variances",
+    "zhu_nc3",
 ]

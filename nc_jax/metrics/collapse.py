@@ -3,7 +3,8 @@
 Sources (theory notes): docs/theory/jacot2025.md (the Jacot et al. forms: NC1 trace ratio, NC2 as
 kappa of the uncentred class means, NC3 as cos(w_c, mu_c)); other_papers.md section D2 (Papyan's
 NC1 with a pseudo-inverse, CDNV, equinorm, equiangularity, the ETF and self-duality distances,
-NC4 as nearest-class-centre agreement).
+NC4 as nearest-class-centre agreement; Zhu et al.'s code forms of NC3, a normalised W Hbar
+against the ETF, and of NC4, the bias collapse ||W mu_G + b||).
 
 Shapes: class means and classifier rows are (K, d) (one class per row); features z are (N, d).
 Every function works on one model and is jit- and vmap-able.
@@ -115,9 +116,13 @@ def nc2_kappa(means: jax.Array) -> jax.Array:
     return s[0] / s[-1]
 
 
+def _normalised_deviation(matrix: jax.Array, target: jax.Array) -> jax.Array:
+    """|| A/||A||_F - T/||T||_F ||_F for two matrices of one shape."""
+    return jnp.linalg.norm(matrix / jnp.linalg.norm(matrix) - target / jnp.linalg.norm(target))
+
+
 def _normalised_gram_deviation(rows: jax.Array, target: jax.Array) -> jax.Array:
-    g = gram(rows)
-    return jnp.linalg.norm(g / jnp.linalg.norm(g) - target / jnp.linalg.norm(target))
+    return _normalised_deviation(gram(rows), target)
 
 
 def simplex_etf_deviation(rows: jax.Array) -> jax.Array:
@@ -144,12 +149,14 @@ def orthogonal_frame_deviation(rows: jax.Array) -> jax.Array:
     return _normalised_gram_deviation(rows, jnp.eye(num_classes, dtype=rows.dtype))
 
 
-def equinorm(rows: jax.Array) -> jax.Array:
+def equinorm(rows: jax.Array, ddof: int = 0) -> jax.Array:
     """Std_c ||a_c|| / Avg_c ||a_c|| of rows A (K, d) (Papyan's NC2 equinorm, other_papers.md
-    section D2). Convention: population std (ddof = 0)."""
+    section D2). Convention: population std (ddof = 0) by default; ``ddof=1`` is the unbiased
+    std of Papyan's form as the public code computes it (torch.std, other_papers.md D2), a
+    factor sqrt(K / (K - 1)) larger."""
     check_matrix(rows, "rows")
     norms = jnp.linalg.norm(rows, axis=1)
-    return jnp.std(norms) / jnp.mean(norms)
+    return jnp.std(norms, ddof=ddof) / jnp.mean(norms)
 
 
 def row_cosines(rows: jax.Array) -> jax.Array:
@@ -222,7 +229,55 @@ def self_duality_distance(classifier: jax.Array, means: jax.Array) -> jax.Array:
     return jnp.sum(difference**2)
 
 
+def zhu_nc3(classifier: jax.Array, means: jax.Array) -> jax.Array:
+    """Zhu et al.'s NC3 (other_papers.md section D2, their validate_NC.py):
+    || W Hbar / ||W Hbar||_F - (I - J/K)/sqrt(K-1) ||_F with Hbar = [mu_c - mu_G]_c (d x K),
+    i.e. the K x K matrix W @ means^T here (rows: row c of ``means`` is mu_c - mu_G).
+
+    0 exactly when W Hbar is a positive multiple of I - J/K, as at the global minimisers of the
+    CE UFM (h = alpha w with W W^T a simplex ETF). Pass centred means; the function does not
+    centre. Unlike ``self_duality_distance`` it compares the product with the ETF, not W with
+    Hbar: W and Hbar may differ in scale and in any way that keeps W Hbar on the ETF. (The
+    target is symmetric, so swapping the two arguments gives the same value.)
+
+    Args:
+        classifier: W (K, d).
+        means: (K, d) centred class means mu_c - mu_G.
+    """
+    _check_classifier(classifier, means)
+    num_classes = classifier.shape[0]
+    product = jnp.matmul(classifier, means.T, precision=HIGHEST)
+    eye = jnp.eye(num_classes, dtype=product.dtype)
+    return _normalised_deviation(product, eye - 1.0 / num_classes)
+
+
 # ----------------------------------------------------------------------------------------- NC4
+
+
+def bias_collapse(
+    classifier: jax.Array, global_mean: jax.Array, bias: jax.Array | None = None
+) -> jax.Array:
+    """Zhu et al.'s NC4, "collapse of bias": ||W mu_G + b||_2 (other_papers.md section D2,
+    their plot.py). Not the nearest-class-centre agreement (``ncc_agreement``) that Papyan
+    calls NC4. 0 at the CE UFM's global minimisers (mu_G = 0 and b = 0 when lambda_b > 0).
+
+    Args:
+        classifier: W (K, d).
+        global_mean: mu_G (d,), the mean of the features over the samples.
+        bias: b (K,), or None for a bias-free classifier (b = 0).
+    """
+    check_matrix(classifier, "classifier")
+    if jnp.shape(global_mean) != (classifier.shape[1],):
+        raise ValueError(
+            f"global_mean must have shape ({classifier.shape[1]},), the features W reads, "
+            f"got {jnp.shape(global_mean)}"
+        )
+    logits = jnp.matmul(classifier, global_mean, precision=HIGHEST)
+    if bias is not None:
+        if jnp.shape(bias) != (classifier.shape[0],):
+            raise ValueError(f"bias must have shape ({classifier.shape[0]},), got {bias.shape}")
+        logits = logits + bias
+    return jnp.linalg.norm(logits)
 
 
 def ncc_agreement(

@@ -100,9 +100,9 @@ def orthogonal_frame_deviation(rows):
     return np.linalg.norm(g / np.linalg.norm(g) - np.eye(k) / np.sqrt(k))
 
 
-def equinorm(rows):
+def equinorm(rows, ddof: int = 0):
     norms = np.linalg.norm(rows, axis=1)
-    return norms.std() / norms.mean()
+    return norms.std(ddof=ddof) / norms.mean()
 
 
 def _pair_cosines(rows):
@@ -134,6 +134,22 @@ def self_duality_distance(classifier, means):
     return (
         np.linalg.norm(classifier / np.linalg.norm(classifier) - means / np.linalg.norm(means)) ** 2
     )
+
+
+def zhu_nc3(classifier, centred_means):
+    """Zhu et al.'s NC3 with samples as columns: Hbar (d, K), || W Hbar/||W Hbar||_F -
+    (I - J/K)/sqrt(K-1) ||_F."""
+    k = classifier.shape[0]
+    hbar = np.asarray(centred_means, dtype=np.float64).T
+    product = classifier @ hbar
+    target = (np.eye(k) - np.ones((k, k)) / k) / np.sqrt(k - 1)
+    return np.linalg.norm(product / np.linalg.norm(product) - target)
+
+
+def bias_collapse(classifier, z, bias=None):
+    """Zhu et al.'s NC4 ||W mu_G + b||_2, mu_G the mean of the feature rows z (N, d)."""
+    global_mean = np.asarray(z, dtype=np.float64).mean(axis=0)
+    return np.linalg.norm(classifier @ global_mean + (0.0 if bias is None else bias))
 
 
 def ncc_agreement(z, means, classifier, bias=None):

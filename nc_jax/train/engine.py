@@ -164,6 +164,27 @@ def make_data(x: Any, y: Any, num_classes: int, dtype: Any = jnp.float32) -> Tra
     return TrainData(jnp.asarray(x, dtype), y, jax.nn.one_hot(y, num_classes, dtype=dtype))
 
 
+def make_regression_data(x: Any, targets: Any, dtype: Any = jnp.float32) -> TrainData:
+    """Validate a regression training set: inputs x (N, D) and real targets (N, n), which the
+    "mse" loss reads (theory notes other_papers.md section C: neural regression collapse).
+
+    ``y`` is a placeholder of N zeros: a regression set has no classes, so train it with
+    ``TrainConfig(metrics=False)`` (the in-loop layer metrics group features by ``y``) and
+    ignore the logged "accuracy" (argmax of the output against ``y``, meaningless here).
+    """
+    check_matrix(x, "x")
+    check_matrix(targets, "targets")
+    if np.shape(targets)[0] != np.shape(x)[0]:
+        raise ValueError(
+            f"targets has {np.shape(targets)[0]} rows but x has {np.shape(x)[0]}: one target "
+            "row (N, n) per input row (N, D)"
+        )
+    num_samples = np.shape(x)[0]
+    return TrainData(
+        jnp.asarray(x, dtype), jnp.zeros((num_samples,), jnp.int32), jnp.asarray(targets, dtype)
+    )
+
+
 def _direction(config: TrainConfig) -> optax.GradientTransformation:
     if config.optimizer == "gd":
         return optax.identity()

@@ -1,0 +1,24 @@
+"""Andriopoulos, Dong, Guo, Zhao, Ross, "The Prevalence of Neural Collapse in Neural
+Multivariate Regression" (NeurIPS 2024) as an nc_jax paper: neural regression collapse
+NRC1-NRC3 on trained MLPs with and without weight decay, and the regression UFM's closed-form
+optimum against gradient descent. The data (data.py), the setting and its run function
+(setting.py), the float64 measurements (measure.py) and the checks (bounds.py);
+docs/theory/andriopoulos2024.md states every check and convention.
+
+``nc-jax check andriopoulos2024`` or ``python -m theorems.andriopoulos2024`` runs it;
+``PAPER`` is the entry point registered in pyproject.toml.
+"""
+
+from nc_jax.checks import Paper
+from theorems.andriopoulos2024.bounds import THEOREMS
+from theorems.andriopoulos2024.setting import Setting, run
+
+PAPER = Paper(
+    name="andriopoulos2024",
+    title="Andriopoulos, Dong, Guo, Zhao, Ross, NeurIPS 2024",
+    setting=Setting,
+    theorems=THEOREMS,
+    run=run,
+)
+
+__all__ = ["PAPER", "THEOREMS", "Setting", "run"]

@@ -1,0 +1,393 @@
+"""The setting of Andriopoulos, Dong, Guo, Zhao, Ross (NeurIPS 2024) and the function that
+trains and measures its runs (the paper's part of the nc_jax.checks contract).
+
+One cell trains two kinds of network on the same prepared targets (data.py):
+
+- MLPs, one per (weight decay, seed): ReLU layers of ``widths`` (with biases) and a linear
+  output layer with bias, the mean squared error (1/(2M)) ||f(X) - Y||_F^2 (the engine's "mse"
+  with ``reduction="mean"``) plus lambda/2 ||theta||^2 on every parameter, biases included
+  (coupled weight decay, as PyTorch's SGD ``weight_decay``), trained by full-batch GD with
+  momentum (default) or plain GD / SGD (``batch_size``);
+- the regression UFM of other_papers.md C3, one per ``ufm_seeds`` entry: free features
+  H (M, d), weight W (n, d) and bias b, trained by full-batch GD on
+  (1/(2M)) ||H W^T + 1 b^T - Y||_F^2 + lambda_H/(2M) ||H||_F^2 + lambda_W/2 ||W||_F^2.
+  Mapping onto the engine's per-group decay (nc_jax.models.ufm.UFM): ``weight_decay`` =
+  lambda_W, ``feature_decay_scale`` = lambda_H / (M lambda_W) (C3 divides lambda_H ||H||^2 by
+  M but not lambda_W ||W||^2), ``bias_decay_scale`` = 0 (b is not regularised).
+
+Every quantity is measured in float64 by measure.py on the final parameters (and the MLP's
+initial ones, for reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nc_jax.checks import CellOutcome, RunRecord, SettingError, TrainContext, diverged_steps
+from nc_jax.models import MLP
+from nc_jax.models.ufm import UFM, ufm_inputs
+from nc_jax.train import TrainConfig, TrainResult, init_runs, make_regression_data
+from theorems.andriopoulos2024 import measure
+from theorems.andriopoulos2024.data import DATASETS, RegressionSet, load
+
+OPTIMIZERS = ("momentum", "gd")
+MOMENTUM = 0.9  # the engine's momentum coefficient (TrainConfig default)
+UFM_INIT_SCALE = 0.1  # H ~ N(0, 0.01), W ~ N(0, 0.01 / d): a small start, then GD
+DIGITS_SAMPLES = 1797
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The trained setting (defaults: the standard check, about a minute on 2 CPU cores).
+
+    The default: M = 256 digits-completion samples (data.py), MLPs 32-64-64-64-4 with weight
+    decays 0, 0.01 and 0.03, two seeds each, 6000 steps of full-batch GD with momentum 0.9 at
+    learning rate 0.01 (eta lambda T / (1 - 0.9) = 6 and 18 e-folds of decay); two regression
+    UFMs with d = 16, lambda_H = 4, lambda_W = 0.015 (c = 0.06, inside (0, lambda_min) = (0,
+    0.12) for these targets), 4000 GD steps at learning rate 1. The paper's MuJoCo runs (three
+    ReLU layers of 256, SGD at 1e-2 with batches of 256, weight decay 0 to 1e-2) are
+    ``--dataset d4rl --data-file FILE --widths 256,256,256 --optimizer gd --batch-size 256``
+    (docs/theory/andriopoulos2024.md).
+
+    Attributes:
+        dataset: "digits" (embedded: top half of the 8x8 digits -> 4 block means of the bottom
+            half) or "d4rl" (observations -> actions of a D4RL HDF5 file, --data-file).
+        data_file: the D4RL HDF5 file (dataset d4rl only).
+        num_samples: M, the training samples (a fixed random subset).
+        widths: widths of the ReLU layers; the linear output layer has n (the targets) units
+            and reads the last of them (d = widths[-1] >= n).
+        optimizer: "momentum" (full-batch GD with momentum 0.9) or "gd" (plain GD; SGD with
+            --batch-size, as the paper).
+        batch_size: minibatch size of SGD (none: full batch).
+        learning_rate: the MLPs' learning rate.
+        weight_decays: the MLPs' weight decays lambda (0 = none); every one with every seed.
+        seeds: the MLPs' initialisation (and data order) seeds.
+        steps: MLP training steps (a multiple of log_every).
+        log_every: steps between two logged losses of the MLPs.
+        ufm_seeds: one regression UFM per seed (empty: none).
+        ufm_lambda_h: lambda_H of the UFM (C3: lambda_H/(2M) ||H||^2).
+        ufm_lambda_w: lambda_W of the UFM (lambda_W/2 ||W||^2).
+        ufm_width: d, the UFM's feature dimension (>= n).
+        ufm_steps: full-batch GD steps of the UFM.
+        ufm_learning_rate: the UFM's learning rate.
+        nrc3_gamma: how NRC3's gamma is chosen: "exact" (the minimum over [0, lambda_min],
+            closed form) or "grid" (the best of nrc3_grid_points equally spaced values).
+        nrc3_grid_points: gamma values of the "grid" choice (the authors' code: 1000).
+    """
+
+    dataset: str = "digits"
+    data_file: str | None = None
+    num_samples: int = 256
+    widths: tuple[int, ...] = (64, 64, 64)
+    optimizer: str = "momentum"
+    batch_size: int | None = None
+    learning_rate: float = 0.01
+    weight_decays: tuple[float, ...] = (0.0, 0.01, 0.03)
+    seeds: tuple[int, ...] = (0, 1)
+    steps: int = 6000
+    log_every: int = 600
+    ufm_seeds: tuple[int, ...] = (0, 1)
+    ufm_lambda_h: float = 4.0
+    ufm_lambda_w: float = 0.015
+    ufm_width: int = 16
+    ufm_steps: int = 4000
+    ufm_learning_rate: float = 1.0
+    nrc3_gamma: str = "exact"
+    nrc3_grid_points: int = 1000
+
+    RUN_FIELDS = ("learning_rate", "weight_decays", "seeds", "ufm_seeds")
+
+    def __post_init__(self) -> None:
+        self._check_data()
+        if not self.widths or min(self.widths) < 1:
+            raise SettingError("widths", f"needs at least one positive width, got {self.widths}")
+        if self.optimizer not in OPTIMIZERS:
+            raise SettingError("optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
+        if self.batch_size is not None and not 1 <= self.batch_size <= self.num_samples:
+            raise SettingError(
+                "batch_size", f"must lie in [1, num_samples = {self.num_samples}] or be none"
+            )
+        if not self.learning_rate > 0:
+            raise SettingError("learning_rate", f"must be > 0, got {self.learning_rate}")
+        if not self.weight_decays or min(self.weight_decays) < 0:
+            raise SettingError("weight_decays", "must be a non-empty list of values >= 0")
+        if not self.seeds:
+            raise SettingError("seeds", "must list at least one seed")
+        if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
+            raise SettingError(
+                "steps", f"must be a positive multiple of log_every ({self.log_every})"
+            )
+        self._check_ufm()
+        if self.nrc3_gamma not in measure.GAMMA_CHOICES:
+            raise SettingError("nrc3_gamma", f"must be one of {', '.join(measure.GAMMA_CHOICES)}")
+        if self.nrc3_grid_points < 2:
+            raise SettingError("nrc3_grid_points", f"must be >= 2, got {self.nrc3_grid_points}")
+
+    def _check_data(self) -> None:
+        if self.dataset not in DATASETS:
+            raise SettingError("dataset", f"must be one of {', '.join(DATASETS)}")
+        if self.dataset == "d4rl" and self.data_file is None:
+            raise SettingError("data_file", "dataset d4rl reads a D4RL HDF5 file: pass its path")
+        if self.dataset != "d4rl" and self.data_file is not None:
+            raise SettingError("data_file", f"{self.dataset} is embedded and reads no file")
+        limit = DIGITS_SAMPLES if self.dataset == "digits" else None
+        if self.num_samples < 2 or (limit is not None and self.num_samples > limit):
+            raise SettingError(
+                "num_samples", f"must lie in [2, {limit or 'N'}], got {self.num_samples}"
+            )
+
+    def _check_ufm(self) -> None:
+        for name in ("ufm_lambda_h", "ufm_lambda_w", "ufm_learning_rate"):
+            if not getattr(self, name) > 0:
+                raise SettingError(name, f"must be > 0, got {getattr(self, name)}")
+        if self.ufm_width < 1 or self.ufm_steps < 1:
+            raise SettingError("ufm_width" if self.ufm_width < 1 else "ufm_steps", "must be >= 1")
+
+    def model(self, num_targets: int) -> MLP:
+        """The MLP: ReLU layers of ``widths`` with biases, a linear output of ``num_targets``."""
+        return MLP((*self.widths, num_targets), num_linear=1, bias=True, head_bias=True)
+
+    def config(self) -> TrainConfig:
+        return TrainConfig(
+            steps=self.steps,
+            log_every=self.log_every,
+            loss="mse",
+            reduction="mean",
+            optimizer=self.optimizer,
+            momentum=MOMENTUM,
+            batch_size=self.batch_size,
+            metrics=False,  # the in-loop class metrics need labels; regression has none
+        )
+
+    def ufm(self, num_targets: int) -> UFM:
+        """The regression UFM with C3's regularisers mapped onto the engine's decay groups."""
+        return UFM(
+            self.num_samples,
+            self.ufm_width,
+            num_targets,
+            bias=True,
+            init_scale=UFM_INIT_SCALE,
+            feature_decay_scale=self.ufm_lambda_h / (self.num_samples * self.ufm_lambda_w),
+            bias_decay_scale=0.0,
+        )
+
+    def ufm_config(self) -> TrainConfig:
+        return TrainConfig(
+            steps=self.ufm_steps, log_every=self.ufm_steps, reduction="mean", metrics=False
+        )
+
+    def decay_efolds(self, weight_decay: float) -> float:
+        """eta lambda T / (1 - momentum): e-folds by which the decay alone shrinks a weight."""
+        beta = MOMENTUM if self.optimizer == "momentum" else 0.0
+        return self.learning_rate * weight_decay * self.steps / (1.0 - beta)
+
+    def grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """(weight decay, seed) of every MLP run, weight decay major."""
+        wds, seeds = np.meshgrid(self.weight_decays, self.seeds, indexing="ij")
+        return wds.ravel(), seeds.ravel()
+
+    def num_runs(self) -> int:
+        return len(self.weight_decays) * len(self.seeds) + len(self.ufm_seeds)
+
+    def cost(self) -> float:
+        """Training FLOPs of one run (an MLP's: 6 x multiply-adds per sample x samples per
+        step x steps)."""
+        per_sample = self.model(1).multiply_adds_per_sample(self.input_dim())
+        batch = self.batch_size or self.num_samples
+        return 6.0 * per_sample * batch * self.steps
+
+    def input_dim(self) -> int:
+        """D: 32 pixels for digits; a D4RL file's observation size is only known once read."""
+        return 32 if self.dataset == "digits" else 1
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One run of a bucket: which setting (cell), its kind, weight decay and seed."""
+
+    cell: int
+    kind: str  # "mlp" or "ufm"
+    weight_decay: float
+    seed: int
+
+    def label(self) -> str:
+        return f"{self.kind} wd={self.weight_decay:g} seed={self.seed}"
+
+
+def _bucket_runs(settings: Sequence[Setting]) -> list[_Run]:
+    runs = []
+    for cell, setting in enumerate(settings):
+        wds, seeds = setting.grid()
+        runs += [_Run(cell, "mlp", float(w), int(s)) for w, s in zip(wds, seeds)]
+        runs += [_Run(cell, "ufm", setting.ufm_lambda_w, int(s)) for s in setting.ufm_seeds]
+    return runs
+
+
+def _params_of(state_params: Any, index: int) -> Any:
+    return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf[index], jnp.float64), state_params)
+
+
+def _mlp_quantities(
+    setting: Setting, model: MLP, final: Any, initial: Any, data: RegressionSet
+) -> dict[str, float]:
+    h, w, output = measure.mlp_parts(model, final, jnp.asarray(data.x))
+    h0, w0, _ = measure.mlp_parts(model, initial, jnp.asarray(data.x))
+    q = measure.feature_quantities(h, w)
+    q |= measure.weight_quantities(w, data.targets, setting.nrc3_gamma, setting.nrc3_grid_points)
+    q |= measure.fit_quantities(output, data.targets)
+    start = measure.feature_quantities(h0, w0)
+    start |= measure.weight_quantities(w0, data.targets, setting.nrc3_gamma, 2)
+    q |= {f"{k}_init": start[k] for k in ("nrc1_c", "nrc2_c", "nrc3")}
+    return q | {"is_ufm": 0.0, "n": float(w.shape[0]), "d": float(w.shape[1])}
+
+
+def _ufm_quantities(setting: Setting, model: UFM, final: Any, data: RegressionSet):
+    x = ufm_inputs(setting.num_samples, jnp.float64)
+    output, layers = jax.jit(model.apply)(final, x)
+    h, w = np.asarray(layers.features[0]), np.asarray(layers.weights[1])
+    lambda_h, lambda_w = setting.ufm_lambda_h, setting.ufm_lambda_w
+    q = measure.feature_quantities(h, w)
+    q |= measure.weight_quantities(w, data.targets, setting.nrc3_gamma, setting.nrc3_grid_points)
+    q |= measure.fit_quantities(np.asarray(output), data.targets)
+    q |= {
+        "ufm_error": measure.ufm_closed_form_error(w, data.targets, lambda_h, lambda_w),
+        "c": lambda_h * lambda_w,
+        "is_ufm": 1.0,
+        "n": float(w.shape[0]),
+        "d": float(w.shape[1]),
+    }
+    return q
+
+
+ALL_QUANTITIES = (
+    "nrc1_c_init",
+    "nrc2_c_init",
+    "nrc3_init",
+    "ufm_error",
+    "c",
+)
+
+
+def _complete(quantities: dict[str, float], setting: Setting, run: _Run) -> dict[str, float]:
+    """Every run reports every quantity (NaN where it does not apply) and its training."""
+    efolds = (
+        setting.decay_efolds(run.weight_decay)
+        if run.kind == "mlp"
+        else setting.ufm_learning_rate * run.weight_decay * setting.ufm_steps
+    )
+    return (
+        {name: NAN for name in ALL_QUANTITIES}
+        | quantities
+        | {
+            "weight_decay": run.weight_decay,
+            "decay_efolds": efolds,
+        }
+    )
+
+
+def _train_kind(
+    runs: list[_Run],
+    model: Any,
+    config: TrainConfig,
+    data: Any,
+    input_dim: int,
+    learning_rate: float,
+    context: TrainContext,
+) -> tuple[TrainResult, Any] | None:
+    """Train ``runs`` (one kind) as one program: (result, initial state), or None if empty."""
+    if not runs:
+        return None
+    wds = np.array([r.weight_decay for r in runs])
+    seeds = np.array([r.seed for r in runs])
+    initial = init_runs(model, config, input_dim, learning_rate, wds, seeds)
+    return context.train(model, config, data, initial), initial
+
+
+def _loss_curves(
+    trained: tuple[TrainResult, Any] | None, mlps: list[_Run], records: list[RunRecord], cell: int
+) -> dict[str, np.ndarray]:
+    """The MLPs' logged training loss of a cell, one row per run record (MLP runs first, as
+    recorded; NaN rows for the UFM runs, which log once): ``curve/training loss``."""
+    keep = [i for i, r in enumerate(mlps) if r.cell == cell]
+    if trained is None or not keep:
+        return {}
+    losses = np.asarray(trained[0].trajectory["loss"], np.float64)[keep]
+    padded = np.full((len(records), losses.shape[1]), np.nan)
+    padded[: len(keep)] = losses
+    steps = np.asarray(trained[0].trajectory["step"])[keep[:1]].repeat(len(records), axis=0)
+    return {"curve/training loss (MLP)": padded, "step": steps}
+
+
+def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
+    """Train the MLP runs of every setting (one bucket) as one compiled program and its UFM
+    runs as another, then measure each of this process's runs in float64. One CellOutcome per
+    setting; its arrays the MLPs' logged training loss (``loss``, MLP runs only: the UFM
+    runs log once)."""
+    first = settings[0]
+    data = load(first.dataset, first.num_samples, first.data_file)
+    n = data.targets.shape[1]
+    everything = _bucket_runs(settings)
+    mine = [everything[i] for i in context.share(len(everything))]
+    mlps = [r for r in mine if r.kind == "mlp"]
+    ufms = [r for r in mine if r.kind == "ufm"]
+    if ufms and n < 2:
+        raise ValueError(
+            f"the regression UFM needs n >= 2 targets, {data.name} has {n}: pass --ufm-seeds ''"
+        )
+    mlp, ufm = first.model(n), first.ufm(n)
+    trained = {
+        "mlp": _train_kind(
+            mlps,
+            mlp,
+            first.config(),
+            make_regression_data(data.x, data.targets),
+            data.x.shape[1],
+            first.learning_rate,
+            context,
+        ),
+        "ufm": _train_kind(
+            ufms,
+            ufm,
+            first.ufm_config(),
+            make_regression_data(ufm_inputs(first.num_samples), data.targets),
+            first.num_samples,
+            first.ufm_learning_rate,
+            context,
+        ),
+    }
+    records: list[list[RunRecord]] = [[] for _ in settings]
+    with jax.enable_x64(True):
+        for kind, runs in (("mlp", mlps), ("ufm", ufms)):
+            if trained[kind] is None:
+                continue
+            result, initial = trained[kind]
+            diverged = diverged_steps(result.trajectory)
+            for position, spec in enumerate(runs):
+                setting = settings[spec.cell]
+                params = {"model": kind, "weight_decay": spec.weight_decay, "seed": spec.seed}
+                if diverged[position] is not None:
+                    record = RunRecord(0, spec.label(), params, None, diverged[position])
+                else:
+                    final = _params_of(result.state.params, position)
+                    if kind == "mlp":
+                        start = _params_of(initial.params, position)
+                        q = _mlp_quantities(setting, mlp, final, start, data)
+                    else:
+                        q = _ufm_quantities(setting, ufm, final, data)
+                    record = RunRecord(0, spec.label(), params, _complete(q, setting, spec))
+                records[spec.cell].append(record)
+    outcomes = []
+    for cell, cell_records in enumerate(records):
+        indexed = [
+            RunRecord(i, r.label, r.params, r.quantities, r.diverged_step)
+            for i, r in enumerate(cell_records)
+        ]
+        outcomes.append(CellOutcome(indexed, _loss_curves(trained["mlp"], mlps, indexed, cell)))
+    return outcomes

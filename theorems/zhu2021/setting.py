@@ -1,0 +1,244 @@
+"""The setting of Zhu et al. (NeurIPS 2021), the cross-entropy UFM with weight decay, and the
+function that trains and measures its runs (the paper's part of the nc_jax.checks contract).
+
+The standard setting (``nc-jax check zhu2021``): the instance of other_papers.md D1's check,
+K = 4 classes of n = 3 samples, d = 6, lambda_W = lambda_H = 5e-3, lambda_b = 1e-3, trained by
+plain full-batch GD in float64 from 8 random starts at each of two lambda scales: 1 (threshold
+K sqrt(n lambda_W lambda_H) = 0.035, a non-zero minimiser) and 40 (threshold 1.39: W = H = 0),
+all 16 runs vmapped in one compiled program. Every quantity is measured in float64 by
+theorems.zhu2021.measure.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nc_jax.checks import CellOutcome, RunRecord, SettingError, TrainContext, diverged_steps
+from nc_jax.models.ufm import UFM, ufm_inputs
+from nc_jax.train import RunState, TrainConfig, init_runs, make_data
+from theorems.zhu2021 import closed_form
+from theorems.zhu2021.measure import engine_lambdas, measure_runs
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The trained setting (defaults: the standard check, a few seconds of training).
+
+    Normalisation (docs/theory/zhu2021.md; other_papers.md D1): the objective is the mean cross
+    entropy over the N = K n samples plus lambda_W/2 ||W||^2 + lambda_H/2 ||H||^2 +
+    lambda_b/2 ||b||^2, the regularisers not divided by N: the engine's cross entropy with
+    reduction "mean" and coupled "l2" decay, per-run weight decay lambda_W and the UFM's decay
+    scales lambda_H / lambda_W and lambda_b / lambda_W. Training is float64 (the claims are
+    about reaching the exact minimiser; float32 would floor the distances near 1e-7).
+
+    Attributes:
+        num_classes: K >= 2.
+        n_per_class: n >= 1 samples per class (balanced, N = K n).
+        feature_dim: d >= K - 1 (Theorem 3.1 needs d >= K - 1; the landscape statement,
+            Theorem 3.2, d > K [U]: between the two its checks are vacuous).
+        lambda_w: lambda_W > 0, the decay of the classifier W.
+        lambda_h: lambda_H > 0, the decay of the features H.
+        lambda_b: lambda_b >= 0, the decay of the bias b (b* = 0 needs lambda_b > 0).
+        bias: train a classifier bias b (Zhu et al.'s UFM has one).
+        lambda_scales: per-run multipliers c of all three lambdas (c lambda_W, c lambda_H,
+            c lambda_b; the threshold K sqrt(n lambda_W lambda_H) scales with c): every one is
+            trained with every learning rate and seed, in one compiled program.
+        learning_rates: the GD learning rates.
+        seeds: initialisation seeds (the random starts).
+        steps: full-batch GD steps (a multiple of log_every).
+        log_every: steps between two logged measurements of the engine.
+        init_scale: H entries ~ N(0, s^2), W entries ~ N(0, s^2 / d), b = 0; 0 starts at the
+            critical point W = H = 0, which GD never leaves (the reach claims, about random
+            starts, are vacuous there).
+    """
+
+    num_classes: int = 4
+    n_per_class: int = 3
+    feature_dim: int = 6
+    lambda_w: float = 5e-3
+    lambda_h: float = 5e-3
+    lambda_b: float = 1e-3
+    bias: bool = True
+    lambda_scales: tuple[float, ...] = (1.0, 40.0)
+    learning_rates: tuple[float, ...] = (2.0,)
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)
+    steps: int = 10000
+    log_every: int = 500
+    init_scale: float = 1.0
+
+    RUN_FIELDS = ("lambda_scales", "learning_rates", "seeds")
+
+    def __post_init__(self) -> None:
+        if self.num_classes < 2:
+            raise SettingError("num_classes", f"must be >= 2, got {self.num_classes}")
+        if self.n_per_class < 1:
+            raise SettingError("n_per_class", f"must be >= 1, got {self.n_per_class}")
+        if self.feature_dim < self.num_classes - 1:
+            raise SettingError(
+                "feature_dim",
+                f"must be >= K - 1 = {self.num_classes - 1} (a simplex ETF of K classes spans "
+                f"K - 1 dimensions; Theorem 3.1 needs it), got {self.feature_dim}",
+            )
+        for name in ("lambda_w", "lambda_h"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise SettingError(name, f"must be a finite value > 0, got {value}")
+        if not (math.isfinite(self.lambda_b) and self.lambda_b >= 0):
+            raise SettingError("lambda_b", f"must be a finite value >= 0, got {self.lambda_b}")
+        for name in ("lambda_scales", "learning_rates"):
+            values = getattr(self, name)
+            if not values or min(values) <= 0 or not all(math.isfinite(v) for v in values):
+                raise SettingError(name, "must be a non-empty list of finite values > 0")
+        if not self.seeds:
+            raise SettingError("seeds", "must list at least one seed")
+        if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
+            raise SettingError(
+                "steps", f"must be a positive multiple of log_every ({self.log_every})"
+            )
+        if not (math.isfinite(self.init_scale) and self.init_scale >= 0):
+            raise SettingError("init_scale", f"must be a finite value >= 0, got {self.init_scale}")
+
+    @property
+    def num_samples(self) -> int:
+        return self.num_classes * self.n_per_class
+
+    def model(self) -> UFM:
+        """The UFM with per-group decay: lambda_H = weight_decay * lambda_h / lambda_w and
+        lambda_b = weight_decay * lambda_b / lambda_w, the per-run weight decay being
+        c lambda_W."""
+        return UFM(
+            num_samples=self.num_samples,
+            feature_dim=self.feature_dim,
+            num_classes=self.num_classes,
+            bias=self.bias,
+            init_scale=self.init_scale,
+            feature_decay_scale=self.lambda_h / self.lambda_w,
+            bias_decay_scale=self.lambda_b / self.lambda_w,
+        )
+
+    def config(self) -> TrainConfig:
+        return TrainConfig(
+            steps=self.steps,
+            log_every=self.log_every,
+            loss="cross_entropy",
+            reduction="mean",
+            metrics=False,  # measured in float64 at the end; the logs keep the objective
+        )
+
+    def labels(self) -> np.ndarray:
+        """Class-major balanced labels: y = (0, ..., 0, 1, ..., K-1), n of each."""
+        return np.repeat(np.arange(self.num_classes), self.n_per_class).astype(np.int32)
+
+    def grid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(lambda scale, learning rate, seed) of every run, lambda scale major."""
+        scales, lrs, seeds = np.meshgrid(
+            self.lambda_scales, self.learning_rates, self.seeds, indexing="ij"
+        )
+        return scales.ravel(), lrs.ravel(), seeds.ravel()
+
+    def num_runs(self) -> int:
+        return len(self.lambda_scales) * len(self.learning_rates) * len(self.seeds)
+
+    def cost(self) -> float:
+        """Training FLOPs of one run: forward and backward of Z = H W^T through the identity
+        input (N x N x d) and the product (N d K), about 6 (N^2 d + N d K) per step."""
+        n, d, k = self.num_samples, self.feature_dim, self.num_classes
+        return 6.0 * (n * n * d + n * d * k) * self.steps
+
+    def memory(self) -> float:
+        """Bytes one run holds while training (float64): parameters, gradients, the update,
+        the identity input and the logits."""
+        n, d, k = self.num_samples, self.feature_dim, self.num_classes
+        parameters = n * d + k * d + k
+        return 8.0 * (3 * parameters + n * n + 2 * n * k)
+
+
+def _float64_state(state: RunState, learning_rates: np.ndarray, decays: np.ndarray) -> RunState:
+    """The drawn state with float64 leaves and the exact per-run learning rates and decays
+    (``init_runs`` stores them in float32, which would move lambda by up to 6e-8)."""
+    cast = jax.tree_util.tree_map(
+        lambda leaf: leaf.astype(jnp.float64) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf,
+        state,
+    )
+    return cast._replace(
+        learning_rate=jnp.asarray(learning_rates, jnp.float64),
+        weight_decay=jnp.asarray(decays, jnp.float64),
+    )
+
+
+def loss_gap_curve(objective: np.ndarray, f_star: np.ndarray) -> np.ndarray:
+    """|f_t - f*| / f* along training (R, logs) from the engine's logged objective (R, logs)
+    and each run's closed-form f* (R,)."""
+    best = np.asarray(f_star)[:, None]
+    return np.abs(np.asarray(objective) - best) / best
+
+
+def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
+    """Train the runs of every setting (one bucket: equal outside RUN_FIELDS) as one compiled
+    float64 program, then measure each of this process's runs in float64. One CellOutcome per
+    setting; its arrays are the engine trajectory and ``curve/|f_t - f*| / f*``."""
+    first = settings[0]
+    model, config = first.model(), first.config()
+    per_setting = [s.grid() for s in settings]
+    scales = np.concatenate([g[0] for g in per_setting])
+    lrs = np.concatenate([g[1] for g in per_setting])
+    seeds = np.concatenate([g[2] for g in per_setting])
+    owners = np.concatenate([np.full(len(g[0]), i) for i, g in enumerate(per_setting)])
+    decays = scales * first.lambda_w
+    mine = context.share(len(seeds))
+    y = first.labels()
+    lambdas = {int(i): engine_lambdas(model, decays[i]) for i in mine}
+    thresholds = {
+        i: closed_form.threshold(first.num_classes, first.n_per_class, lam.w, lam.h)
+        for i, lam in lambdas.items()
+    }
+    with jax.enable_x64(True):
+        drawn = init_runs(model, config, first.num_samples, lrs[mine], decays[mine], seeds[mine])
+        initial = _float64_state(drawn, lrs[mine], decays[mine])
+        inputs = ufm_inputs(first.num_samples, jnp.float64)
+        data = make_data(inputs, y, first.num_classes, jnp.float64)
+        trained = context.train(model, config, data, initial)
+        diverged_at = diverged_steps(trained.trajectory)
+        # a diverged run is frozen at its last finite state: measured with the rest, dropped
+        every = measure_runs(
+            trained.state.params,
+            initial.params,
+            y,
+            first.num_classes,
+            first.n_per_class,
+            list(lambdas.values()),
+        )
+    measured = [None if step is not None else q for step, q in zip(diverged_at, every)]
+    f_star = [
+        closed_form.optimal_objective(first.num_classes, first.n_per_class, lam.w, lam.h)
+        for lam in lambdas.values()
+    ]
+    curve = loss_gap_curve(trained.trajectory["objective"], np.array(f_star))
+    arrays = trained.trajectory | {"curve/|f_t - f*| / f* (engine log)": curve}
+    offsets = np.cumsum([0] + [len(g[0]) for g in per_setting])
+    outcomes = []
+    for cell in range(len(settings)):
+        runs, keep = [], []
+        for position, run_index in enumerate(mine):
+            if owners[run_index] != cell:
+                continue
+            label = f"seed={seeds[run_index]} c={scales[run_index]:g}"
+            if len(settings[cell].learning_rates) > 1:
+                label += f" lr={lrs[run_index]:g}"
+            params = {
+                "seed": int(seeds[run_index]),
+                "lambda_scale": float(scales[run_index]),
+                "learning_rate": float(lrs[run_index]),
+                "threshold": thresholds[int(run_index)],
+            }
+            local = int(run_index - offsets[cell])
+            runs.append(RunRecord(local, label, params, measured[position], diverged_at[position]))
+            keep.append(position)
+        outcomes.append(CellOutcome(runs, {k: np.asarray(v)[keep] for k, v in arrays.items()}))
+    return outcomes
