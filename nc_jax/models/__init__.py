@@ -2,6 +2,7 @@
 ``apply(params, x) -> (output, Layers)`` (see models.base)."""
 
 from nc_jax.models.base import Layers, Model
+from nc_jax.models.ln_resnet import LNResNet
 from nc_jax.models.mlp import MLP
 from nc_jax.models.resnet import ResNet, resnet20
 from nc_jax.models.transformer import Transformer
@@ -11,6 +12,7 @@ __all__ = [
     "MLP",
     "UFM",
     "DeepUFM",
+    "LNResNet",
     "Layers",
     "Model",
     "ResNet",

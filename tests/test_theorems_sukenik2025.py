@@ -1,0 +1,403 @@
+"""Sukenik, Lampert, Mondelli (2025): the limit model's closed forms (hand values, the 1-D
+stationarity, against a numerical optimum of the full normalised UFM), the measurements against
+NumPy references, the power-law fit, every check on hand-made, random and planted quantities,
+the setting's validation and the CLI end to end."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from fixtures import balanced_labels
+
+from nc_jax import results
+from nc_jax.checks import SettingError, check
+from nc_jax.checks.runner import main as check_main
+from nc_jax.metrics import reference
+from nc_jax.models.ln_resnet import LNResNet
+from theorems.sukenik2025 import PAPER, Setting
+from theorems.sukenik2025.bounds import THEOREMS
+from theorems.sukenik2025.closed_form import (
+    ce_fit,
+    ce_scale,
+    ce_stationarity,
+    etf_point,
+    limit_optimum,
+    mse_fit,
+    mse_scale,
+    simplex_etf,
+    sphere_ufm_descent,
+    sphere_ufm_objective,
+)
+from theorems.sukenik2025.measure import (
+    collapse_metrics,
+    kendall_tau,
+    network_quantities,
+    power_law_fit,
+    profile_quantities,
+)
+
+BY_ID = {t.id: t for t in THEOREMS}
+TRENDS = [t for t in THEOREMS if t.kind == "claim"]
+NUMERIC_TOLERANCE = 1e-9  # relative: Adam from 8 starts reaches the closed form to ~1e-15
+
+
+# ------------------------------------------------------------------------------ closed forms
+
+
+def test_hand_values():
+    """K = 2, rho = 1. MSE, lambda = 1/2: a = 1/(2 * 3/2) = 1/3, m = 2/3, fit = (1/2)(1/3)^2/2
+    = 1/36, penalty = (1/2)(2)(1/9)/2 = 1/18, J* = 1/12. CE, lambda = 2/(3 ln 2): the
+    stationarity 1/(1 + e^{2a}) = lambda a holds at a = ln(2)/2 (e^{2a} = 2), so
+    J* = ln(1 + 1/2) + lambda a^2 = ln 1.5 + ln(2)/6."""
+    mse = limit_optimum("mse", 2, 1.0, 0.5)
+    assert mse.scale == pytest.approx(1 / 3, rel=1e-15)
+    assert mse.fit == pytest.approx(1 / 36, rel=1e-14)
+    assert mse.penalty == pytest.approx(1 / 18, rel=1e-14)
+    assert mse.value == pytest.approx(1 / 12, rel=1e-14)
+    ce = limit_optimum("cross_entropy", 2, 1.0, 2 / (3 * math.log(2)))
+    assert ce.scale == pytest.approx(math.log(2) / 2, rel=1e-12)
+    assert ce.value == pytest.approx(math.log(1.5) + math.log(2) / 6, rel=1e-12)
+    assert ce.margin == pytest.approx(math.log(2), rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_ce_scale_is_the_minimiser_of_the_convex_1d_problem(seed):
+    """Random (K, rho, lambda): the bisection root zeroes the stationarity equation and beats
+    every point of a fine grid of the 1-D objective (it is strictly convex)."""
+    rng = np.random.default_rng(seed)
+    k, rho, lam = (
+        int(rng.integers(2, 12)),
+        float(rng.uniform(0.5, 8)),
+        float(10 ** rng.uniform(-4, 0)),
+    )
+    a = ce_scale(k, rho, lam)
+    assert abs(ce_stationarity(a, k, rho, lam)) <= 1e-12 * rho * k
+    objective = lambda s: ce_fit(s, k, rho) + lam * k * s**2 / 2  # noqa: E731
+    grid = np.linspace(0, 3 * a, 2001)
+    assert objective(a) <= min(objective(s) for s in grid) + 1e-15
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+def test_etf_point_reaches_the_closed_form(loss):
+    """The self-dual ETF point (features on the LN sphere, mean-zero rows) has objective J*."""
+    k, d, lam = 4, 7, 0.05
+    y = balanced_labels(k, 3)
+    point = etf_point(loss, y, k, d, lam)
+    np.testing.assert_allclose(np.linalg.norm(point["h"], axis=1), np.sqrt(d), rtol=1e-14)
+    np.testing.assert_allclose(point["h"].sum(axis=1), 0.0, atol=1e-12)
+    u = simplex_etf(k, d)
+    np.testing.assert_allclose(u @ u.T, (k * np.eye(k) - 1) / (k - 1), atol=1e-14)
+    params = {"w": point["w"], "b": point["b"], "v": point["h"]}
+    value = float(sphere_ufm_objective(params, jnp.asarray(y), loss, lam))
+    assert value == pytest.approx(limit_optimum(loss, k, math.sqrt(d), lam).value, rel=1e-13)
+
+
+def _numerical_optimum(loss, k=4, d=6, lam=0.05, n=3, seed=0) -> np.ndarray:
+    y = jnp.asarray(balanced_labels(k, n))
+    key = jax.random.PRNGKey(seed)
+    return np.asarray(sphere_ufm_descent(y, key, loss=loss, num_classes=k, dim=d, weight_decay=lam))
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+def test_closed_form_is_the_numerical_optimum(loss):
+    """Adam on the full normalised UFM (free W, b and features on the LN sphere, no ETF
+    assumed) from 8 random starts: no start goes below J* and the best reaches it, to 1e-9
+    relative. A wrong constant in the closed form misses by far more (the second part)."""
+    k, d, lam = 4, 6, 0.05
+    values = _numerical_optimum(loss, k, d, lam)
+    exact = limit_optimum(loss, k, math.sqrt(d), lam).value
+    assert values.min() >= exact * (1 - NUMERIC_TOLERANCE)
+    assert values.min() <= exact * (1 + NUMERIC_TOLERANCE)
+    # planted: a penalty without the factor K, or the radius d instead of sqrt(d)
+    if loss == "mse":
+        a = mse_scale(k, math.sqrt(d), lam)
+        wrong = mse_fit(a, k, math.sqrt(d)) + lam * a**2 / 2
+    else:
+        wrong = limit_optimum(loss, k, float(d), lam).value
+    assert abs(wrong - values.min()) > 1e3 * NUMERIC_TOLERANCE * exact
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+@pytest.mark.parametrize("shape", [(3, 5, 0.3, 2), (5, 8, 0.01, 2), (2, 4, 1.0, 4)])
+def test_closed_form_is_the_numerical_optimum_more_instances(loss, shape):
+    k, d, lam, n = shape
+    values = _numerical_optimum(loss, k, d, lam, n, seed=1)
+    exact = limit_optimum(loss, k, math.sqrt(d), lam).value
+    assert values.min() >= exact * (1 - NUMERIC_TOLERANCE)
+    assert values.min() <= exact * (1 + 1e-7)
+
+
+@pytest.mark.parametrize("bad", [(1, 1.0, 0.1), (3, 0.0, 0.1), (3, 1.0, 0.0), (3, 1.0, -1.0)])
+def test_closed_form_rejects_bad_arguments(bad):
+    with pytest.raises(ValueError):
+        limit_optimum("cross_entropy", *bad)
+    with pytest.raises(ValueError):
+        limit_optimum("hinge", 3, 1.0, 0.1)
+
+
+# ------------------------------------------------------------------------------ measurements
+
+
+def test_collapse_metrics_against_numpy():
+    rng = np.random.default_rng(0)
+    k, d = 4, 7
+    y = balanced_labels(k, 5)
+    z = rng.normal(size=(len(y), d)) + 3 * rng.normal(size=(k, d))[y]
+    w = rng.normal(size=(k, d))
+    values = collapse_metrics(jnp.asarray(z), jnp.asarray(w), jnp.asarray(y), k)
+    centred = reference.centred_class_means(z, y, k)
+    assert values["nc1"] == pytest.approx(reference.nc1_trace_ratio(z, y, k), rel=1e-12)
+    assert values["nc2"] == pytest.approx(reference.simplex_etf_deviation(centred), rel=1e-12)
+    assert values["nc3"] == pytest.approx(
+        math.sqrt(reference.self_duality_distance(w, centred)), rel=1e-12
+    )
+    # the ETF point is perfectly collapsed
+    point = etf_point("cross_entropy", y, k, d, 0.1)
+    collapsed = collapse_metrics(
+        jnp.asarray(point["h"]), jnp.asarray(point["w"]), jnp.asarray(y), k
+    )
+    assert max(collapsed.values()) < 1e-7
+
+
+def test_power_law_fit_and_kendall_hand_values():
+    depths = [1, 2, 4, 8]
+    exponent, error = power_law_fit(depths, [3 * L**-0.5 for L in depths])
+    assert exponent == pytest.approx(0.5, rel=1e-12) and error == pytest.approx(0, abs=1e-12)
+    # log values 0, -1, 0, -1 at log L = 0, 1, 2, 3: slope -1/5, fitted -0.2, -0.4, -0.6,
+    # -0.8, residuals 0.2, -0.6, 0.6, -0.2 (RSS 0.8), se = sqrt(0.8 / 2 / 5)
+    values = np.exp([0.0, -1.0, 0.0, -1.0])
+    exponent, error = power_law_fit(np.exp([0.0, 1.0, 2.0, 3.0]), values)
+    assert exponent == pytest.approx(0.2, rel=1e-12)
+    assert error == pytest.approx(math.sqrt(0.8 / 2 / 5), rel=1e-12)
+    assert kendall_tau(depths, [4, 3, 2, 1]) == -1 and kendall_tau(
+        depths, [1, 3, 2, 4]
+    ) == pytest.approx(2 / 3)
+    assert math.isnan(power_law_fit([1, 2], [1, 0.5])[0])
+    assert math.isnan(power_law_fit([1, 2, 4], [1, 0.0, 0.5])[0])
+
+
+def _random_network(seed: int, depth: int, width: int = 11, k: int = 4):
+    rng = np.random.default_rng(seed)
+    model = LNResNet(width, depth, k, branch_init_scale=float(rng.uniform(0, 2)))
+    params = model.init(jax.random.PRNGKey(seed), 5)
+    params = jax.tree_util.tree_map(lambda p: p * float(rng.uniform(0.1, 10)), params)
+    y = balanced_labels(k, 4)
+    x = rng.normal(size=(len(y), 5)) + 2 * rng.normal(size=(k, 5))[y]
+    return model, params, jnp.asarray(x), jnp.asarray(y)
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+def test_lower_bound_holds_on_random_networks(seed, loss):
+    """Any LN-ResNet (random weights of random scale) has objective >= J* (the consequence is
+    algebra): the check holds, and its features are on the sphere."""
+    lam = float(10 ** np.random.default_rng(seed).uniform(-3, 0))
+    depths, networks = [1, 2, 3], []
+    for depth in depths:
+        model, params, x, y = _random_network(seed, depth)
+        networks.append(network_quantities(model, params, x, y, loss, lam))
+    j_star = limit_optimum(loss, 4, math.sqrt(11), lam).value
+    q = profile_quantities(depths, networks, j_star) | {
+        "J_star": j_star,
+        "weight_decay": lam,
+        "K": 4,
+        "width": 11,
+        "class_imbalance": 0,
+    }
+    assert q["radius_deviation"] < 1e-12
+    result = check(BY_ID["sukenik2025.limit.lower_bound"], q)
+    assert result.verdict == "holds" and result.informative
+
+
+def test_network_quantities_by_hand():
+    """objective = mean loss + lambda/2 (||theta||^2 without the head bias), by hand."""
+    model, params, x, y = _random_network(0, 2)
+    lam = 0.3
+    q = network_quantities(model, params, x, y, "mse", lam)
+    output = np.asarray(model.apply(params, x)[0])
+    data = 0.5 * np.sum((output - np.eye(4)[np.asarray(y)]) ** 2) / len(y)
+    squares = sum(float(np.sum(np.asarray(v) ** 2)) for v in jax.tree_util.tree_leaves(params))
+    squares -= float(np.sum(np.asarray(params["head"]["b"]) ** 2))
+    squares -= float(np.sum(np.asarray(params["blocks"]["gate"]) ** 2))
+    assert q["data_loss"] == pytest.approx(data, rel=1e-12)
+    assert q["objective"] == pytest.approx(data + lam / 2 * squares, rel=1e-12)
+
+
+# ------------------------------------------------------------------------------------ checks
+
+
+def _quantities(**overrides) -> dict[str, float]:
+    """A hand-made seed record: NC metrics and the gap falling as L^(-1/2) over 4 depths."""
+    depths = [1, 2, 4, 8]
+    base = {
+        "J_star": 0.2,
+        "objective_min": 0.25,
+        "weight_decay": 0.05,
+        "K": 10,
+        "width": 32,
+        "class_imbalance": 0,
+        "radius_deviation": 1e-15,
+        "num_depths": 4,
+    }
+    for name in ("nc1", "nc2", "nc3", "gap"):
+        exponent, error = power_law_fit(depths, [L**-0.5 for L in depths])
+        base |= {f"{name}_exponent": exponent, f"{name}_exponent_se": error}
+        base[f"{name}_kendall"] = kendall_tau(depths, [L**-0.5 for L in depths])
+    return base | overrides
+
+
+def test_checks_on_hand_values():
+    q = _quantities()
+    bound = check(BY_ID["sukenik2025.limit.lower_bound"], q)
+    assert (bound.verdict, bound.bound, bound.measured) == ("holds", 0.2, 0.25)
+    assert bound.slack == pytest.approx(1.25) and bound.informative
+    assert bound.extras["min gap / J*"] == pytest.approx(0.25)
+    for theorem in TRENDS:
+        result = check(theorem, q)
+        assert result.verdict == "holds" and result.measured == pytest.approx(0.5)
+        assert result.extras["Kendall tau"] == -1
+
+
+def test_planted_violations():
+    """An objective below J* breaks the consequence; an increasing depth profile (measured
+    through the same fit) breaks every trend claim."""
+    assert (
+        check(BY_ID["sukenik2025.limit.lower_bound"], _quantities(objective_min=0.19)).verdict
+        == "violated"
+    )
+    depths = [1, 2, 4, 8]
+    rising = [0.1 * L**0.3 for L in depths]
+    exponent, error = power_law_fit(depths, rising)
+    for theorem in TRENDS:
+        name = theorem.id.rsplit(".", 1)[-1]
+        planted = _quantities(
+            **{f"{name}_exponent": exponent, f"{name}_exponent_se": error, f"{name}_kendall": 1.0}
+        )
+        result = check(theorem, planted)
+        assert result.verdict == "violated" and result.measured == pytest.approx(-0.3)
+
+
+@pytest.mark.parametrize(
+    "overrides, failing",
+    [
+        ({"weight_decay": 0.0}, "lambda > 0"),
+        ({"class_imbalance": 2}, "balanced"),
+        ({"radius_deviation": 1e-3}, "sphere"),
+    ],
+)
+def test_lower_bound_vacuous_outside_its_hypotheses(overrides, failing):
+    result = check(
+        BY_ID["sukenik2025.limit.lower_bound"], _quantities(objective_min=0.1, **overrides)
+    )
+    assert result.verdict == "vacuous" and any(failing in h.name for h in result.failing)
+
+
+@pytest.mark.parametrize(
+    "overrides, failing",
+    [({"num_depths": 2}, "3 depths"), ({"width": 8}, "d - 1"), ({"weight_decay": 0.0}, "lambda")],
+)
+def test_trends_vacuous_outside_their_hypotheses(overrides, failing):
+    for theorem in TRENDS:
+        result = check(theorem, _quantities(**overrides))
+        assert result.verdict == "vacuous" and any(failing in h.name for h in result.failing)
+
+
+def test_kinds_and_trivial_reference():
+    assert BY_ID["sukenik2025.limit.lower_bound"].kind == "consequence"
+    assert {t.kind for t in TRENDS} == {"claim"} and len(TRENDS) == 4
+    assert all(t.id.startswith("sukenik2025.") for t in THEOREMS)
+
+
+# -------------------------------------------------------------------------- setting and CLI
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("depths", (4, 2)),
+        ("depths", (0, 1)),
+        ("width", 1),
+        ("loss", "hinge"),
+        ("weight_decay", -1.0),
+        ("optimizer", "sgd"),
+        ("lr_drop_at", 1.5),
+        ("steps", 150),
+        ("data_dir", "/tmp"),
+        ("seeds", ()),
+    ],
+)
+def test_setting_errors_name_the_field(field, value):
+    with pytest.raises(SettingError) as error:
+        Setting(**{field: value})
+    assert error.value.field == field
+
+
+def test_setting_limit_and_costs():
+    setting = Setting()
+    assert setting.limit() == pytest.approx(
+        limit_optimum("cross_entropy", 10, math.sqrt(32), 0.05).value
+    )
+    assert math.isnan(dataclasses.replace(setting, weight_decay=0.0).limit())
+    assert setting.num_runs() == 3 and setting.cost() > 0 and setting.memory() > 0
+    assert setting.model().depth == 8 and setting.model(2).depth == 2
+
+
+def test_bad_flag_exits_2(capsys):
+    assert check_main(PAPER, ["--depths", "4,2"]) == 2
+    assert "--depths" in capsys.readouterr().err
+
+
+TINY = [
+    "--n-per-class", "3", "--width", "12", "--depths", "1,2,4", "--steps", "60",
+    "--log-every", "30", "--seeds", "0,1", "--learning-rate", "0.1",
+]  # fmt: skip
+
+
+def test_cli_end_to_end(tmp_path, capsys):
+    """Train, measure and check a tiny setting; the consequence holds on every seed, every
+    check has a verdict per seed, the arrays carry the per-depth curves, and --recheck
+    reproduces the verdicts from the stored quantities."""
+    out = tmp_path / "run"
+    status = check_main(PAPER, [*TINY, "--results", str(out)])
+    assert status in (0, 1)  # a trend claim may fail after 60 steps: that is a finding
+    table = results.load(out)
+    assert len(table) == len(THEOREMS) * 2
+    bound = table[table["check"] == "sukenik2025.limit.lower_bound"]
+    assert (bound["verdict"] == "holds").all()
+    runs = results.load_runs(out)
+    assert {"nc1[L=4]", "gap[L=1]", "nc2_exponent", "objective_min"} <= set(runs.columns)
+    record = results.read_cells(out)[0]
+    arrays = results.read_arrays(out, record["cell"])
+    assert arrays["depth/nc1"].shape == (2, 3)
+    assert arrays["curve/objective L=4"].shape == arrays["step"].shape == (2, 3)
+    capsys.readouterr()
+    assert check_main(PAPER, ["--recheck", "--results", str(out)]) == status
+
+
+def test_experiment_quick(tmp_path, capsys):
+    """experiments/sukenik2025_depth.py --quick sweeps its grid into tmp_path and prints the
+    per-depth medians, the exponents over seeds and the verdicts; --table re-reads them."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "experiments" / "sukenik2025_depth.py"
+    spec = importlib.util.spec_from_file_location("sukenik2025_depth", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    out = tmp_path / "sweep"
+    assert script.main(["--quick", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Fitted exponent a" in printed and "sukenik2025.depth.nc1" in printed
+    runs = results.load_runs(out)
+    assert sorted(runs["weight_decay"].unique()) == [0.05, 0.1] and len(runs) == 4
+    networks = script.per_depth(runs)
+    assert sorted(networks["L"].unique()) == [1, 2, 4] and (networks["gap"] > 0).all()
+    summary = script.exponent_summary(runs)
+    assert len(summary) == 2 * 4 and summary["a mean"].notna().all()
+    assert script.main(["--table", str(out)]) == 0

@@ -1,0 +1,22 @@
+"""Sukenik, Lampert, Mondelli, "Neural Collapse is Globally Optimal in Deep Regularized ResNets
+and Transformers" (arXiv 2505.15239, 2025) as an nc_jax paper: the limit model's closed forms
+(closed_form.py), the setting and its run function (setting.py), the float64 measurements
+(measure.py) and the checks (bounds.py). docs/theory/sukenik2025.md states every formula.
+
+``nc-jax check sukenik2025`` or ``python -m theorems.sukenik2025`` runs it; ``PAPER`` is the
+entry point registered in pyproject.toml.
+"""
+
+from nc_jax.checks import Paper
+from theorems.sukenik2025.bounds import THEOREMS
+from theorems.sukenik2025.setting import Setting, run
+
+PAPER = Paper(
+    name="sukenik2025",
+    title="Sukenik, Lampert, Mondelli, arXiv 2505.15239 (2025)",
+    setting=Setting,
+    theorems=THEOREMS,
+    run=run,
+)
+
+__all__ = ["PAPER", "THEOREMS", "Setting", "run"]

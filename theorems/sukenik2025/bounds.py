@@ -1,0 +1,145 @@
+"""The checks of Sukenik, Lampert, Mondelli (2025) as Theorem records (nc_jax.checks).
+
+The paper (theory notes other_papers.md A1, A3 [U]): global optima of deep regularised LayerNorm
+ResNets and transformers are approximately neurally collapsed, more so as the depth L grows,
+and their optimal objective tends to that of the normalised-feature UFM (the limit model). We
+do not know the rate, so none is hard-coded (docs/theory/sukenik2025.md).
+
+Kinds (nc_jax.checks.contract):
+
+- ``limit.lower_bound`` is a **consequence**: for ANY parameters of a network whose classifier
+  reads LN features (on the sphere of radius sqrt(d)) and whose head weight carries the same
+  lambda, objective = (1/N) sum loss + lambda/2 ||W||^2 + (the other, non-negative penalties)
+  >= the normalised UFM's objective at (W, b, the network's features) >= J*. So "holds" is
+  algebra, not evidence: only a bug (features off the sphere, a penalty missed) or a wrong
+  closed form breaks it; its worth is the slack, how close training comes to J*. It is an
+  inequality, not an identity (equality needs the limit model's optimum to be reached).
+  Trivial reference: 0 (the loss and the penalty are non-negative, no theorem needed).
+- ``depth.nc1``, ``depth.nc2``, ``depth.nc3`` and ``depth.gap`` are **claims** about what
+  training produces: per seed, the metric falls with the depth, read as the exponent a of the
+  least-squares power law metric ~ c L^(-a) over the seed's depths being >= 0. Tolerance: none
+  on the sign (the claim is only the direction; the paper's rate is unknown to us), with the
+  fit's standard error and Kendall's tau reported beside it, so a marginal sign can be told
+  from a clear one. It is stricter than the paper's "on average over seeds" (every seed must
+  show it); experiments/sukenik2025_depth.py reports the mean and spread of a over seeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nc_jax.checks.contract import Evaluation, Hypothesis, Theorem
+
+Q = Mapping[str, Any]
+SPHERE_TOLERANCE = 1e-9  # max | ||h_i|| / sqrt(d) - 1 | of the LN features (float64 rounding)
+REFERENCE = "Sukenik, Lampert, Mondelli 2025 (arXiv 2505.15239)"
+
+
+def _positive_decay(q: Q) -> Hypothesis:
+    return Hypothesis("weight decay lambda > 0", q["weight_decay"], 0, ">")
+
+
+def _balanced(q: Q) -> Hypothesis:
+    return Hypothesis("balanced classes: max_c n_c - min_c n_c", q["class_imbalance"], 0, "<=")
+
+
+def _on_sphere(q: Q) -> Hypothesis:
+    return Hypothesis(
+        "LN features on the sphere: max_i | ||h_i|| / sqrt(d) - 1 |",
+        q["radius_deviation"],
+        SPHERE_TOLERANCE,
+        "<=",
+    )
+
+
+def _wide(q: Q) -> Hypothesis:
+    return Hypothesis("d - 1 >= K - 1", q["width"] - 1, q["K"] - 1, ">=")
+
+
+def _lower_bound(q: Q) -> Evaluation:
+    """min over the seed's depths of the objective >= J* (every depth at once)."""
+    extras = {
+        "J*": q["J_star"],
+        "min gap / J*": (q["objective_min"] - q["J_star"]) / q["J_star"],
+    }
+    hypotheses = (_positive_decay(q), _balanced(q), _on_sphere(q))
+    return Evaluation(hypotheses, q["J_star"], q["objective_min"], extras, trivial=0.0)
+
+
+def _trend(name: str):
+    """The claim that ``name`` falls with the depth: exponent >= 0 (module docstring)."""
+
+    def evaluate(q: Q) -> Evaluation:
+        hypotheses = (
+            _positive_decay(q),
+            _wide(q),
+            _balanced(q),
+            Hypothesis("at least 3 depths", q["num_depths"], 3, ">="),
+        )
+        extras = {"standard error": q[f"{name}_exponent_se"], "Kendall tau": q[f"{name}_kendall"]}
+        return Evaluation(hypotheses, 0.0, q[f"{name}_exponent"], extras)
+
+    return evaluate
+
+
+def _trend_quantities(name: str) -> tuple[str, ...]:
+    return (
+        f"{name}_exponent",
+        f"{name}_exponent_se",
+        f"{name}_kendall",
+        "weight_decay",
+        "width",
+        "K",
+        "class_imbalance",
+        "num_depths",
+    )
+
+
+LOWER_BOUND = Theorem(
+    id="sukenik2025.limit.lower_bound",
+    reference=f"{REFERENCE}; theory notes A3 (limit model [U], closed form [DN])",
+    statement="min_L objective(L) >= J*(rho = sqrt(d), lambda, K), the normalised UFM's optimum",
+    provenance="derived",
+    confidence="exact for every network whose head reads LN features; J* closed form [DN], "
+    "checked against a numerical optimum in the tests",
+    quantities=(
+        "objective_min",
+        "J_star",
+        "weight_decay",
+        "class_imbalance",
+        "radius_deviation",
+    ),
+    relation=">=",
+    evaluate=_lower_bound,
+    kind="consequence",
+    trivial="objective >= 0 (loss and penalty are non-negative)",
+)
+
+TREND_TEXT = {
+    "nc1": "NC1 = tr(S_W)/tr(S_B) of the LN features",
+    "nc2": "NC2 = distance of the centred class-mean Gram to the simplex ETF",
+    "nc3": "NC3 = ||W/||W|| - Mbar/||Mbar|| ||_F (self-duality)",
+    "gap": "the gap objective(L) - J* to the limit model's optimum",
+}
+
+
+def _trend_theorem(name: str) -> Theorem:
+    return Theorem(
+        id=f"sukenik2025.depth.{name}",
+        reference=f"{REFERENCE}, abstract (A1): collapse tighter as depth grows; A3 [U]",
+        statement=f"{TREND_TEXT[name]} decreases with depth: exponent a of the fit "
+        "c L^(-a) over the seed's depths >= 0",
+        provenance="derived",
+        confidence="the rate is unknown (A3 [U]); only the direction is claimed",
+        quantities=_trend_quantities(name),
+        relation=">=",
+        evaluate=_trend(name),
+        kind="claim",
+    )
+
+
+THEOREMS: tuple[Theorem, ...] = (
+    LOWER_BOUND,
+    *(_trend_theorem(name) for name in ("nc1", "nc2", "nc3", "gap")),
+)

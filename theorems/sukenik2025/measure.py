@@ -1,0 +1,158 @@
+"""Float64 measurements of Sukenik, Lampert, Mondelli (2025) on trained LayerNorm ResNets
+(docs/theory/sukenik2025.md, "Measured quantities"; theory notes other_papers.md A3-A4).
+
+Per network (one depth, one seed): the regularised objective of the engine (mean loss +
+lambda/2 sum_leaves scale ||leaf||^2), NC1-NC3 of the LN features h that the head reads, and how
+far those features are from the LN sphere. Per seed (its networks over the depths): the power
+law fit metric ~ c L^(-a) and Kendall's tau of every metric against the depth.
+
+Metric conventions (A4 [U]; named here, tested in tests/test_theorems_sukenik2025.py):
+
+- NC1 = tr(Sigma_W) / tr(Sigma_B) (nc_jax.metrics.nc1_trace_ratio);
+- NC2 = || G / ||G||_F - (I - J/K) / ||I - J/K||_F ||_F, G the Gram matrix of the centred class
+  means (nc_jax.metrics.simplex_etf_deviation): the simplex ETF is the target for CE and for MSE
+  with an unregularised bias (A2);
+- NC3 = || W / ||W||_F - Mbar / ||Mbar||_F ||_F, Mbar the centred class means (K, d): the
+  square root of nc_jax.metrics.self_duality_distance (A4 writes the distance unsquared).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nc_jax import metrics
+from nc_jax.models.ln_resnet import LNResNet
+from nc_jax.train.engine import regulariser
+from nc_jax.train.losses import get_loss
+
+METRICS: tuple[str, ...] = ("nc1", "nc2", "nc3", "gap")
+"""The per-depth quantities whose trend in the depth is fitted (gap = objective - J*)."""
+
+
+def collapse_metrics(
+    features: jax.Array, classifier: jax.Array, y: jax.Array, num_classes: int
+) -> dict[str, float]:
+    """NC1, NC2, NC3 (module docstring) of features (N, d) read by the classifier W (K, d)."""
+    stats = metrics.class_stats(features, y, num_classes)
+    centred = metrics.stats.centred_means(stats)
+    return {
+        "nc1": float(metrics.nc1_trace_ratio(stats)),
+        "nc2": float(metrics.simplex_etf_deviation(centred)),
+        "nc3": float(jnp.sqrt(metrics.self_duality_distance(classifier, centred))),
+    }
+
+
+def network_quantities(
+    model: LNResNet,
+    params: Any,
+    x: jax.Array,
+    y: jax.Array,
+    loss: str,
+    weight_decay: float,
+) -> dict[str, float]:
+    """The quantities of one trained LN-ResNet (float64 params and data).
+
+    Args:
+        model: the network (its ``depth`` the number of blocks in ``params``).
+        params: its parameters; x: (N, D) inputs; y: (N,) labels in [0, K).
+        loss: the engine's loss name; its reduction here is "mean" (the Setting's).
+        weight_decay: lambda of the coupled decay.
+
+    Returns:
+        objective (data_loss + penalty), data_loss, penalty (lambda/2 times the engine's
+        regulariser, the model's decay multipliers included), head_penalty (lambda/2 ||W||^2),
+        accuracy, radius_deviation (max_i | ||h_i|| / sqrt(d) - 1 |, h the LN features),
+        mean_deviation (max_i |mean(h_i)| / sqrt(d)), nc1, nc2, nc3.
+    """
+    output, layers = model.apply(params, x)
+    features = layers.features[-2]
+    targets = jax.nn.one_hot(y, model.num_classes, dtype=output.dtype)
+    data_loss = float(get_loss(loss)(output, targets, "mean"))
+    penalty = 0.5 * weight_decay * float(regulariser(model, params))
+    radius = model.radius
+    norms = jnp.linalg.norm(features, axis=1)
+    head = params["head"]["w"]
+    return {
+        "objective": data_loss + penalty,
+        "data_loss": data_loss,
+        "penalty": penalty,
+        "head_penalty": 0.5 * weight_decay * float(jnp.sum(head**2)),
+        "accuracy": float(jnp.mean(jnp.argmax(output, axis=1) == y)),
+        "radius_deviation": float(jnp.max(jnp.abs(norms / radius - 1))),
+        "mean_deviation": float(jnp.max(jnp.abs(jnp.mean(features, axis=1))) / radius),
+        **collapse_metrics(features, head, y, model.num_classes),
+    }
+
+
+def power_law_fit(depths: Sequence[float], values: Sequence[float]) -> tuple[float, float]:
+    """Least squares of log(value) = log(c) - a log(L) over the depths: (a, standard error of
+    a). The standard error is sqrt(RSS / (n - 2) / sum (log L - mean)^2) (ordinary least
+    squares); (NaN, NaN) when fewer than 3 depths or a value is not > 0, and a NaN error is
+    never reported for a fit of 3+ points (RSS = 0 gives 0).
+    """
+    depths = np.asarray(depths, dtype=float)
+    values = np.asarray(values, dtype=float)
+    if len(depths) < 3 or not np.all(values > 0) or not np.all(np.isfinite(values)):
+        return math.nan, math.nan
+    x, z = np.log(depths), np.log(values)
+    centred = x - x.mean()
+    spread = float(np.sum(centred**2))
+    slope = float(np.sum(centred * (z - z.mean())) / spread)
+    residual = z - z.mean() - slope * centred
+    error = math.sqrt(float(np.sum(residual**2)) / (len(x) - 2) / spread)
+    return -slope, error
+
+
+def kendall_tau(depths: Sequence[float], values: Sequence[float]) -> float:
+    """Kendall's tau-a of the values against the depths: (concordant - discordant pairs) /
+    (n (n-1) / 2); -1 for a strictly decreasing profile, +1 for an increasing one, NaN for
+    fewer than 2 depths or a NaN value."""
+    depths, values = np.asarray(depths, float), np.asarray(values, float)
+    count = len(depths)
+    if count < 2 or not np.all(np.isfinite(values)):
+        return math.nan
+    upper = np.triu_indices(count, k=1)
+    signs = np.sign(depths[:, None] - depths[None, :]) * np.sign(values[:, None] - values[None, :])
+    return float(np.sum(signs[upper]) / (count * (count - 1) / 2))
+
+
+def trend_quantities(
+    depths: Sequence[int], per_depth: dict[str, Sequence[float]]
+) -> dict[str, float]:
+    """For every name of ``per_depth`` (values over ``depths``): ``<name>_exponent`` (a of the
+    power law fit, > 0 when the metric decreases with depth), ``<name>_exponent_se`` and
+    ``<name>_kendall``."""
+    out = {}
+    for name, values in per_depth.items():
+        exponent, error = power_law_fit(depths, values)
+        out[f"{name}_exponent"] = exponent
+        out[f"{name}_exponent_se"] = error
+        out[f"{name}_kendall"] = kendall_tau(depths, values)
+    return out
+
+
+def profile_quantities(
+    depths: Sequence[int], networks: Sequence[dict[str, float]], limit_value: float
+) -> dict[str, float]:
+    """One seed's record from its networks' quantities (one dict per depth, in order) and the
+    limit optimum J*: ``<name>[L=<depth>]`` for every network quantity and the gap, the
+    trends of METRICS, ``objective_min`` (min over depths), ``radius_deviation`` (max) and
+    ``num_depths``."""
+    record: dict[str, float] = {}
+    per_depth: dict[str, list[float]] = {name: [] for name in METRICS}
+    for depth, values in zip(depths, networks):
+        values = {**values, "gap": values["objective"] - limit_value}
+        record |= {f"{name}[L={depth}]": value for name, value in values.items()}
+        for name in METRICS:
+            per_depth[name].append(values[name])
+    record |= trend_quantities(depths, per_depth)
+    record["objective_min"] = min(v["objective"] for v in networks)
+    record["radius_deviation"] = max(v["radius_deviation"] for v in networks)
+    record["num_depths"] = len(depths)
+    return record

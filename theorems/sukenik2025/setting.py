@@ -1,0 +1,281 @@
+"""The setting of Sukenik, Lampert, Mondelli (2025) and the function that trains and measures
+its runs (docs/theory/sukenik2025.md).
+
+The standard check (``nc-jax check sukenik2025``): a class-balanced subset of the embedded digits;
+LayerNorm ResNets (L-RN1, nc_jax.models.ln_resnet) of width d = 32 at depths L = 1, 2, 4, 8;
+the mean cross entropy plus lambda/2 ||theta||^2 on every parameter but the head bias (coupled
+weight decay), full-batch training; several seeds. A *run* of this paper is one seed's depth
+profile: the networks of every depth trained from that seed. All depths and seeds train as
+runs of ONE compiled program (an LN-ResNet of the largest depth whose later blocks are switched
+off, ``ln_resnet.with_active_blocks``: exactly the shallower network). Every quantity is
+measured in float64 on the genuine depth-L network (``ln_resnet.sliced_blocks``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nc_jax.checks import CellOutcome, RunRecord, SettingError, TrainContext, diverged_steps
+from nc_jax.data import DATASETS, Dataset, load_dataset
+from nc_jax.models.ln_resnet import LNResNet, sliced_blocks, with_active_blocks
+from nc_jax.train import TrainConfig, init_runs, make_data
+from nc_jax.train.engine import OPTIMIZERS
+from theorems.sukenik2025.closed_form import LOSSES, limit_optimum
+from theorems.sukenik2025.measure import METRICS, network_quantities, profile_quantities
+
+EMBEDDED = ("digits", "gaussian")
+INPUT_DIMS = {"digits": 64, "gaussian": 32, "mnist": 784, "fashion_mnist": 784, "cifar10": 3072}
+NUM_CLASSES = 10  # every dataset of nc_jax.data has 10 classes
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The trained setting (defaults: the standard check, about a minute on 2 CPU cores).
+
+    The defaults: lambda = 0.05 (at 0.01 the depth-1 network already comes within 20-35% of
+    J* and optimisation noise hides the depth trend); full-batch GD at step size 0.2, cut to
+    0.02 for the last quarter (0.5 without the cut, and heavy-ball momentum at 0.05, hop
+    between objective values at the edge of stability, so the final states differ at random);
+    blocks initialised small (s = 0.2) so the deepest networks do not start with a large
+    penalty.
+
+    Objective (docs/theory/sukenik2025.md, "Objective"): (1/N) sum_i loss(f(x_i), y_i) +
+    lambda/2 ||theta||^2 over every parameter except the head bias (unregularised, as in the
+    MSE limit model; ``head_bias_decay`` changes that), i.e. the engine's ``reduction="mean"``
+    with coupled ("l2") weight decay. The limit model's head carries the same lambda.
+
+    Attributes:
+        dataset: the training data (digits and gaussian are embedded; mnist, fashion_mnist and
+            cifar10 are read from --data-dir).
+        data_dir: directory with the files of mnist, fashion_mnist or cifar10.
+        n_per_class: samples per class of the class-balanced training subset (N = 10 n).
+        width: d, the width of the residual stream; the LN features lie on the sphere of radius
+            sqrt(d); the limit model needs d - 1 >= K - 1 = 9 to be tight.
+        depths: the depths L (numbers of residual blocks) trained from every seed, increasing;
+            the depth trends need at least 3 of them.
+        loss: "cross_entropy" or "mse" (1/2 ||f(x) - e_y||^2 per sample).
+        weight_decay: lambda of the coupled weight decay (> 0 for the theorem).
+        head_bias_decay: the decay multiplier of the head bias (0: unregularised).
+        optimizer: "gd" (full-batch gradient descent), "momentum" or "adam".
+        learning_rate: the step size.
+        lr_drop_at: fraction of the steps after which the step size is multiplied by 0.1 (a
+            value in (0, 1), or omitted for a constant step size).
+        steps: training steps (a multiple of log_every).
+        log_every: steps between two logged objectives.
+        branch_init_scale: s, the blocks' weights start as N(0, 2 s^2 / d).
+        seeds: initialisation seeds; each trains one network per depth.
+    """
+
+    dataset: str = "digits"
+    data_dir: str | None = None
+    n_per_class: int = 10
+    width: int = 32
+    depths: tuple[int, ...] = (1, 2, 4, 8)
+    loss: str = "cross_entropy"
+    weight_decay: float = 0.05
+    head_bias_decay: float = 0.0
+    optimizer: str = "gd"
+    learning_rate: float = 0.2
+    lr_drop_at: float | None = 0.75
+    steps: int = 2000
+    log_every: int = 100
+    branch_init_scale: float = 0.2
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+    RUN_FIELDS = ("seeds", "weight_decay", "learning_rate")
+
+    def __post_init__(self) -> None:
+        if self.dataset not in DATASETS:
+            raise SettingError("dataset", f"must be one of {', '.join(DATASETS)}")
+        if self.data_dir is not None and self.dataset in EMBEDDED:
+            raise SettingError(
+                "data_dir", f"{self.dataset} is embedded and reads no files: drop it"
+            )
+        if self.n_per_class < 2:
+            raise SettingError(
+                "n_per_class", f"must be >= 2 (NC1 needs spread), got {self.n_per_class}"
+            )
+        if self.width < 2:
+            raise SettingError(
+                "width", f"must be >= 2 (LayerNorm of one value is 0), got {self.width}"
+            )
+        if not self.depths or min(self.depths) < 1:
+            raise SettingError("depths", f"must list depths >= 1, got {self.depths}")
+        if list(self.depths) != sorted(set(self.depths)):
+            raise SettingError("depths", f"must be increasing without repeats, got {self.depths}")
+        if self.loss not in LOSSES:
+            raise SettingError("loss", f"must be one of {', '.join(LOSSES)}")
+        if not self.weight_decay >= 0:
+            raise SettingError("weight_decay", f"must be >= 0, got {self.weight_decay}")
+        if not self.head_bias_decay >= 0:
+            raise SettingError("head_bias_decay", f"must be >= 0, got {self.head_bias_decay}")
+        if self.optimizer not in OPTIMIZERS:
+            raise SettingError("optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
+        if not self.learning_rate > 0:
+            raise SettingError("learning_rate", f"must be > 0, got {self.learning_rate}")
+        if self.lr_drop_at is not None and not 0 < self.lr_drop_at < 1:
+            raise SettingError("lr_drop_at", f"must be in (0, 1) or omitted, got {self.lr_drop_at}")
+        if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
+            raise SettingError(
+                "steps", f"must be a positive multiple of log_every ({self.log_every})"
+            )
+        if self.branch_init_scale < 0:
+            raise SettingError("branch_init_scale", f"must be >= 0, got {self.branch_init_scale}")
+        if not self.seeds:
+            raise SettingError("seeds", "must list at least one seed")
+
+    def model(self, depth: int | None = None) -> LNResNet:
+        """The LN-ResNet of ``depth`` blocks (default: the largest depth, the trained program)."""
+        return LNResNet(
+            width=self.width,
+            depth=max(self.depths) if depth is None else depth,
+            num_classes=NUM_CLASSES,
+            branch_init_scale=self.branch_init_scale,
+            head_bias_decay=self.head_bias_decay,
+        )
+
+    def config(self) -> TrainConfig:
+        return TrainConfig(
+            steps=self.steps,
+            log_every=self.log_every,
+            loss=self.loss,
+            reduction="mean",
+            optimizer=self.optimizer,
+            lr_drop_at=self.lr_drop_at,
+            metrics=False,
+        )
+
+    def limit(self) -> float:
+        """J*: the optimum of the limit model (closed form, radius sqrt(d)); NaN at lambda = 0
+        (no finite optimum for CE)."""
+        if self.weight_decay <= 0:
+            return math.nan
+        return limit_optimum(self.loss, NUM_CLASSES, math.sqrt(self.width), self.weight_decay).value
+
+    def num_runs(self) -> int:
+        """One run (a depth profile) per seed."""
+        return len(self.seeds)
+
+    def input_dim(self) -> int:
+        return INPUT_DIMS[self.dataset]
+
+    def cost(self) -> float:
+        """Training FLOPs of one run (one seed's profile): every depth trains the largest
+        network (later blocks off), 6 N multiply-adds per sample and step."""
+        multiply_adds = self.model().multiply_adds_per_sample(self.input_dim())
+        samples = self.n_per_class * NUM_CLASSES
+        return 6.0 * samples * multiply_adds * self.steps * len(self.depths)
+
+    def memory(self) -> float:
+        """Bytes one run holds while training (float32): per depth, parameters, gradients and
+        the update, the activations and a per-run copy of the inputs."""
+        model, samples = self.model(), self.n_per_class * NUM_CLASSES
+        weights = model.num_weights(self.input_dim())
+        per_network = 3 * weights + samples * (model.activations_per_sample() + self.input_dim())
+        return 4.0 * per_network * len(self.depths)
+
+
+def _run_params64(params, index: int, depth: int):
+    """Run ``index`` of batched parameters, float64, cut to its first ``depth`` blocks (call
+    under x64)."""
+    one = jax.tree_util.tree_map(
+        lambda leaf: jnp.asarray(np.asarray(leaf[index]), jnp.float64), params
+    )
+    return sliced_blocks(one, depth)
+
+
+def measure_profile(
+    setting: Setting, params, rows: Sequence[int], dataset: Dataset, weight_decay: float
+) -> dict[str, float]:
+    """One seed's record: the quantities of its networks (``rows`` of the batched ``params``,
+    one per depth of the setting, in order), their trends, J* and the hypotheses' values."""
+    with jax.enable_x64(True):
+        x = jnp.asarray(dataset.x, jnp.float64)
+        y = jnp.asarray(dataset.y, jnp.int32)
+        networks = [
+            network_quantities(
+                setting.model(depth),
+                _run_params64(params, row, depth),
+                x,
+                y,
+                setting.loss,
+                weight_decay,
+            )
+            for depth, row in zip(setting.depths, rows)
+        ]
+    limit_value = (
+        limit_optimum(setting.loss, NUM_CLASSES, math.sqrt(setting.width), weight_decay).value
+        if weight_decay > 0
+        else math.nan
+    )
+    counts = np.bincount(dataset.y, minlength=NUM_CLASSES)
+    return profile_quantities(setting.depths, networks, limit_value) | {
+        "J_star": limit_value,
+        "weight_decay": weight_decay,
+        "K": NUM_CLASSES,
+        "width": setting.width,
+        "class_imbalance": int(counts.max() - counts.min()),
+    }
+
+
+def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
+    """Train every (seed, depth) network of every setting (one bucket: equal outside
+    RUN_FIELDS) as runs of one compiled program, then measure each of this process's seeds in
+    float64. One CellOutcome per setting; its arrays, per seed, the objective of every depth
+    along training (``curve/objective L=<depth>``, against ``step``), J* as a constant curve,
+    and the per-depth metrics (``depth/<metric>``, (seeds, depths))."""
+    first = settings[0]
+    dataset = load_dataset(first.dataset, data_dir=first.data_dir, n_per_class=first.n_per_class)
+    model, config = first.model(), first.config()
+    depths = np.asarray(first.depths)
+    # the runs this process trains: (setting, seed) profiles, each one network per depth
+    profiles = [(cell, seed) for cell, s in enumerate(settings) for seed in range(len(s.seeds))]
+    mine = [profiles[i] for i in context.share(len(profiles))]
+    seeds = np.repeat([settings[c].seeds[s] for c, s in mine], len(depths))
+    lrs = np.repeat([settings[c].learning_rate for c, _ in mine], len(depths))
+    wds = np.repeat([settings[c].weight_decay for c, _ in mine], len(depths))
+    active = np.tile(depths, len(mine))
+    state = init_runs(model, config, dataset.x.shape[1], lrs, wds, seeds)
+    state = state._replace(params=jax.vmap(with_active_blocks)(state.params, jnp.asarray(active)))
+    data = make_data(dataset.x, dataset.y, dataset.num_classes)
+    trained = context.train(model, config, data, state)
+    diverged_at = diverged_steps(trained.trajectory)
+    objective = np.asarray(trained.trajectory["objective"], float)
+    steps = np.asarray(trained.trajectory["step"])
+    outcomes = []
+    for cell, setting in enumerate(settings):
+        runs, arrays = [], {}
+        for position, (owner, local) in enumerate(mine):
+            if owner != cell:
+                continue
+            rows = list(range(position * len(depths), (position + 1) * len(depths)))
+            seed = setting.seeds[local]
+            label, params = f"seed={seed}", {"seed": int(seed)}
+            failed = [diverged_at[r] for r in rows if diverged_at[r] is not None]
+            if failed:
+                runs.append(RunRecord(local, label, params, None, min(failed)))
+            else:
+                quantities = measure_profile(
+                    setting, trained.state.params, rows, dataset, setting.weight_decay
+                )
+                runs.append(RunRecord(local, label, params, quantities))
+            arrays.setdefault("step", []).append(steps[rows[0]])
+            for depth, row in zip(depths, rows):
+                arrays.setdefault(f"curve/objective L={depth}", []).append(objective[row])
+            arrays.setdefault("curve/J* (limit model)", []).append(
+                np.full(len(steps[rows[0]]), setting.limit())
+            )
+            for name in METRICS:
+                values = [
+                    runs[-1].quantities[f"{name}[L={d}]"] if runs[-1].quantities else math.nan
+                    for d in depths
+                ]
+                arrays.setdefault(f"depth/{name}", []).append(values)
+        outcomes.append(CellOutcome(runs, {k: np.asarray(v) for k, v in arrays.items()}))
+    return outcomes
