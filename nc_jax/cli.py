@@ -339,6 +339,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_results_arguments(plot)
     plot.add_argument("--out", default=None, help="output directory (default RESULTS_DIR/plots)")
+    plot.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="draw only these checks: an id or a prefix such as a paper or result (repeat)",
+    )
     plot.set_defaults(run=run_plot)
     report = commands.add_parser(
         "report",

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from nc_jax import results as store
+from nc_jax.checks.contract import matches
 
 OKABE_ITO = {
     "blue": "#0072B2",
@@ -453,9 +454,9 @@ def default_axis(table: Any, names: Sequence[str]) -> str:
     if not names:
         return "seed"
     name = names[0]
-    values = [tuple(v) for v in table[name]] if len(table) else []
-    if not values or not isinstance(table[name].iloc[0], (list, tuple)):
+    if not len(table) or not isinstance(table[name].iloc[0], (list, tuple)):
         return name
+    values = [tuple(v) for v in table[name]]
     if len({len(v) for v in values}) > 1:
         return f"len({name})"
     varying = [i for i in range(len(values[0])) if len({v[i] for v in values}) > 1]
@@ -479,17 +480,33 @@ def stored_figures(directory: Path, x_axis: str) -> list[tuple[str, str, Any]]:
     return [candidate for candidate in candidates if candidate[2] is not None]
 
 
+def only_checks(table: Any, patterns: Sequence[str]) -> Any:
+    """The rows of the checks whose id matches a pattern (nc_jax.checks.matches: an id, or a
+    prefix ending before a dot); every row when ``patterns`` is empty."""
+    if not patterns:
+        return table
+    picked = table[[matches(check, patterns) for check in table["check"]]]
+    if picked.empty:
+        known = sorted(set(table["check"]))
+        raise ValueError(f"--only {' '.join(patterns)} matches no stored check; stored: {known}")
+    return picked
+
+
 def plot_directory(
-    directory: Path, x_axis: str | None, y_axis: str | None, out: Path | None
+    directory: Path,
+    x_axis: str | None,
+    y_axis: str | None,
+    out: Path | None,
+    only: Sequence[str] = (),
 ) -> list[Path]:
     """Every plot of a results directory into ``out`` (default DIR/plots): bound vs ``x_axis``
     (default: the first grid axis, or the seed for a single run), NC1 and NC2 of the head's
     first and last layers against it, the layer profile, the class-mean matrices and the
     training curves when the cells stored them, and the tightness atlas when ``y_axis`` is
-    given."""
+    given. ``only``: draw only the checks matching these ids or prefixes (``only_checks``)."""
     if not store.finished_cells(directory):
         raise ValueError(f"RESULTS_DIR {directory}: no finished cells to plot")
-    table = store.load(directory)
+    table = only_checks(store.load(directory), only)
     x_axis = x_axis or default_axis(table, store.grid_names(store.read_grid(directory)))
     out = out or directory / "plots"
     label = _file_label(x_axis)
@@ -505,8 +522,9 @@ def plot_directory(
 
 
 def main(args: Any) -> int:
-    """``nc-jax plot RESULTS_DIR [--x AXIS] [--y AXIS] [--out DIR]``."""
+    """``nc-jax plot RESULTS_DIR [--x AXIS] [--y AXIS] [--out DIR] [--only ID ...]``."""
     directory = store.require_directory(Path(args.results_dir))
-    for path in plot_directory(directory, args.x, args.y, Path(args.out) if args.out else None):
+    out = Path(args.out) if args.out else None
+    for path in plot_directory(directory, args.x, args.y, out, args.only):
         print(path)
     return 0

@@ -4,6 +4,7 @@ artists) equal the stored ones (recomputed here from the raw cell records with N
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from nc_jax import plots, results
@@ -67,6 +68,18 @@ def test_command_writes_png_and_pdf_and_names_bad_axes(toy_sweep, capsys):
     assert cli_main(["plot", str(toy_sweep), "--x", "colour"]) == 2
     assert "--x/--y colour: no such column" in capsys.readouterr().err
     assert cli_main(["plot", str(toy_sweep / "missing")]) == 2
+    assert cli_main(["plot", str(toy_sweep), "--only", "toy", "--out", str(toy_sweep / "o")]) == 0
+    assert cli_main(["plot", str(toy_sweep), "--only", "toy.mean"]) == 2  # a prefix ends at a dot
+    assert "--only toy.mean matches no stored check; stored: ['toy.mean_abs']" in (
+        capsys.readouterr().err
+    )
+
+
+def test_only_keeps_the_checks_named_by_id_or_by_a_prefix_ending_before_a_dot():
+    table = pd.DataFrame({"check": ["p.a.x", "p.a.y", "p.ab", "p.b"], "slack": [1, 2, 3, 4]})
+    assert list(plots.only_checks(table, ["p.a"])["check"]) == ["p.a.x", "p.a.y"]
+    assert list(plots.only_checks(table, ["p.ab", "p.b"])["slack"]) == [3, 4]
+    assert plots.only_checks(table, []) is table
 
 
 def test_indexed_axes_read_an_element_of_a_list_column():

@@ -471,13 +471,15 @@ def load_registry() -> dict[str, Theorem]:
     return registry
 
 
+def matches(theorem_id: str, patterns: Sequence[str]) -> bool:
+    """Whether ``theorem_id`` equals a pattern or starts with ``pattern + '.'`` (a paper, a
+    result or a part: ``jacot2025``, ``jacot2025.thm3_1``, ``jacot2025.thm3_1.nc1``)."""
+    return any(theorem_id == p or theorem_id.startswith(p + ".") for p in patterns)
+
+
 def select(registry: Mapping[str, Theorem], patterns: Sequence[str]) -> list[Theorem]:
-    """Theorems whose id equals a pattern or starts with ``pattern + '.'`` (a paper or result)."""
-    chosen = [
-        theorem
-        for theorem_id, theorem in registry.items()
-        if any(theorem_id == p or theorem_id.startswith(p + ".") for p in patterns)
-    ]
+    """Theorems whose id ``matches`` a pattern."""
+    chosen = [theorem for theorem_id, theorem in registry.items() if matches(theorem_id, patterns)]
     if not chosen:
         raise ValueError(
             f"no registered theorem matches {list(patterns)}; known ids: {sorted(registry)}"
