@@ -83,6 +83,20 @@ def _spans_decades(values: Sequence[float]) -> bool:
     )
 
 
+def x_scale(values: Sequence[float]) -> tuple[str, float]:
+    """The x scale of a panel and, for "symlog", its linear threshold: "log" when the positions
+    are positive and span decades; "symlog" (linear up to the smallest positive position, then
+    logarithmic) when they are 0 and positive values spanning decades, e.g. weight decays 0,
+    1e-3, ..., 0.1; else "linear"."""
+    finite = [v for v in values if math.isfinite(v)]
+    if _spans_decades(finite):
+        return "log", math.nan
+    positive = [v for v in finite if v > 0]
+    if finite and min(finite) == 0 and len(positive) > 1 and max(positive) / min(positive) > 30:
+        return "symlog", min(positive)
+    return "linear", math.nan
+
+
 def panel_grid(count: int) -> tuple[Any, list[Any]]:
     """A figure of ``count`` panels, three per row, each PANEL_INCHES; the unused ones hidden.
     Returns (figure, the ``count`` axes in reading order)."""
@@ -155,13 +169,17 @@ def _panel(ax: Any, picked: Any, check: str, axis: str) -> None:
             label="violated",
         )
     everything = [*picked["_x"].dropna().astype(float)]
-    logarithmic = _spans_decades(everything)
-    if logarithmic:
+    scale, linthresh = x_scale(everything)
+    if scale == "log":
         ax.set_xscale("log")
+    elif scale == "symlog":
+        ax.set_xscale("symlog", linthresh=linthresh)
     if everything:  # every position, also those where all runs are vacuous
         low_x, high_x = min(everything), max(everything)
-        if logarithmic:  # a margin of a fifth of the outer values, on the log scale
+        if scale == "log":  # a margin of a fifth of the outer values, on the log scale
             ax.set_xlim(low_x / 1.2, high_x * 1.2)
+        elif scale == "symlog":  # 0, then decades from the smallest positive value
+            ax.set_xlim(-0.5 * linthresh, high_x * 1.2)
         else:
             pad = 0.05 * (high_x - low_x) or 0.5 * (abs(low_x) or 1.0)
             ax.set_xlim(low_x - pad, high_x + pad)

@@ -193,3 +193,20 @@ def test_an_axis_spanning_decades_is_logarithmic_with_every_position_inside_the_
     low, high = ax.get_xlim()
     assert ax.get_xscale() == "log" and 0 < low < 32 and high > 2048
     assert list(ax.get_lines()[1].get_xdata()) == widths
+
+
+def test_an_axis_from_zero_spanning_decades_is_symlog_linear_below_its_smallest_positive_value():
+    """weight decays 0, 1e-3, ..., 0.1: on a linear axis the small values crowd at 0."""
+    import pandas as pd
+
+    decays = [0.0, 0.001, 0.01, 0.1]
+    table = pd.DataFrame(
+        {"wd": decays, "check": "p.c", "kind": "claim", "relation": "<=", "verdict": "holds",
+         "bound": 2.0, "measured": 1.0, "trivial": float("nan"), "failing": ""}
+    )  # fmt: skip
+    (ax,) = plots.bound_vs_axis_figure(table, "wd").axes
+    low, high = ax.get_xlim()
+    assert ax.get_xscale() == "symlog" and ax.xaxis.get_transform().linthresh == 0.001
+    assert low < 0 < 0.001 and high > 0.1
+    assert plots.x_scale([0.0, 1.0, 2.0]) == ("linear", pytest.approx(float("nan"), nan_ok=True))
+    assert plots.x_scale([1.0, 100.0])[0] == "log" and plots.x_scale([0.0, 0.5])[0] == "linear"
