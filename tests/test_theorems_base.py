@@ -7,7 +7,7 @@ import json
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from nc_jax.checks.contract import (
@@ -55,13 +55,17 @@ def test_satisfies_allows_only_float64_rounding():
 
 
 @given(a=st.floats(-1e6, 1e6), b=st.floats(-1e6, 1e6), h=st.floats(-10, 10, allow_nan=False))
+@example(a=2.2250738585e-313, b=0.0, h=0.0)  # a subnormal within the absolute floor: holds
 def test_a_failing_hypothesis_is_never_holds(a, b, h):
     result = check(LE, {"a": a, "b": b, "h": h})
     if h > 1.0:
         assert result.verdict == "vacuous"
         assert result.failing and result.failing[0].name == "h"
     else:
-        assert result.verdict == ("holds" if a <= b + 1e-9 * max(abs(a), abs(b)) else "violated")
+        # the contract's allowance: ROUNDING (1e-9) relative, with a floor of 1e-300 absolute
+        # (so a subnormal a = 2e-313 against b = 0 holds)
+        allowance = 1e-9 * max(abs(a), abs(b), 1e-300)
+        assert result.verdict == ("holds" if a <= b + allowance else "violated")
 
 
 def test_verdicts_slack_and_planted_violation():
