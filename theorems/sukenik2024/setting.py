@@ -1,0 +1,303 @@
+"""The L-DUFM setting of Súkeník, Mondelli, Lampert (NeurIPS 2024) and the function that trains
+and measures its runs (the paper's part of the nc_jax.checks contract).
+
+The standard setting (``nc-jax check sukenik2024``) is the paper's DUFM figure: a 4-DUFM,
+K = 10 classes, n = 1 sample per class, every lambda = 0.004, learning rate 0.5, width 30, 10
+seeds, full-batch GD on the B2 objective (MSE averaged over the N samples, i.e. the engine's
+``reduction="mean"``, plus lambda/2 ||.||_F^2 on H_1 and every W_l with H_1 not divided by N:
+coupled "l2" decay with ``feature_decay_scale = lambda_H / lambda_W``). All seeds train as one
+compiled program; every quantity is measured in float64 by theorems.sukenik2024.measure.
+
+Initialisation (the paper's is not in the theory notes): DeepUFM's He/LeCun draw times
+``init_scale`` = 0.3. At init_scale 1 and learning rate 0.5, 8 of 10 seeds diverged (width 30);
+at 0.1 every seed stayed at the trivial critical point 0 (objective 1/2) for 20000 steps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import jax
+import numpy as np
+
+from nc_jax.checks import CellOutcome, RunRecord, SettingError, TrainContext, diverged_steps
+from nc_jax.models.ufm import DeepUFM, dnc_loss, ufm_inputs
+from nc_jax.train import TrainConfig, init_runs, make_data
+from theorems.sukenik2024.bounds import BELOW_DNC_MARGIN, DNC_REACHED_TOLERANCE, SETTLED_DRIFT
+from theorems.sukenik2024.measure import (
+    configuration_quantities,
+    embedded_objective,
+    layer_quantities,
+    replay_orbit,
+)
+from theorems.sukenik2024.srg import class_labels, srg_loss
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The trained L-DUFM (defaults: the paper's 4-DUFM figure, about 15 s on 2 CPU cores).
+
+    Attributes:
+        num_classes: K >= 2.
+        n_per_class: n >= 1 samples per class (N = K n free feature columns).
+        depth: L >= 1, the number of weight matrices W_1..W_L (4: the "4-DUFM"; L = 1 is the
+            bias-free MSE UFM).
+        width: d_l of every layer H_1..H_L (>= K for the DNC configuration to fit).
+        weight_decay: lambda_W of every W_l (lambda_W/2 ||W_l||_F^2 in the objective).
+        feature_decay_ratio: lambda_H1 / lambda_W (1: every lambda equal, the paper's DUFM).
+        learning_rates: the learning rates; every one is trained with every seed.
+        seeds: initialisation seeds.
+        init_scale: multiplies DeepUFM's initial draw (He for the ReLU layers, LeCun for W_L,
+            N(0, 1) for H_1).
+        steps: full-batch GD steps (a multiple of log_every).
+        log_every: steps between two logged measurements of the engine.
+        replay_steps: engine steps replayed in float64 from each trained state (the orbit whose
+            largest objective the checks read, and the drift that says whether GD settled).
+        log_metrics: measure the engine's layer-wise metrics at every log (the layer-profile
+            plot); about 1.5 s per log for 10 runs at width 30.
+    """
+
+    num_classes: int = 10
+    n_per_class: int = 1
+    depth: int = 4
+    width: int = 30
+    weight_decay: float = 0.004
+    feature_decay_ratio: float = 1.0
+    learning_rates: tuple[float, ...] = (0.5,)
+    seeds: tuple[int, ...] = tuple(range(10))
+    init_scale: float = 0.3
+    steps: int = 20000
+    log_every: int = 1000
+    replay_steps: int = 200
+    log_metrics: bool = False
+
+    RUN_FIELDS = ("learning_rates", "weight_decay", "seeds")
+
+    def __post_init__(self) -> None:
+        if self.num_classes < 2:
+            raise SettingError("num_classes", f"must be >= 2, got {self.num_classes}")
+        if self.n_per_class < 1:
+            raise SettingError("n_per_class", f"must be >= 1, got {self.n_per_class}")
+        if self.depth < 1:
+            raise SettingError("depth", f"must be >= 1 weight matrix, got {self.depth}")
+        if self.width < 1:
+            raise SettingError(
+                "width", f"must be >= 1 (>= K = {self.num_classes} for DNC), got {self.width}"
+            )
+        if not (math.isfinite(self.weight_decay) and self.weight_decay > 0):
+            raise SettingError(
+                "weight_decay",
+                f"must be a finite lambda > 0 (with lambda = 0 the DNC scales are not "
+                f"attained), got {self.weight_decay}",
+            )
+        if not (math.isfinite(self.feature_decay_ratio) and self.feature_decay_ratio > 0):
+            raise SettingError(
+                "feature_decay_ratio",
+                f"must be > 0 (lambda_H1 / lambda_W), got {self.feature_decay_ratio}",
+            )
+        if not self.learning_rates or min(self.learning_rates) <= 0:
+            raise SettingError("learning_rates", "must be a non-empty list of values > 0")
+        if not self.seeds:
+            raise SettingError("seeds", "must list at least one seed")
+        if not (math.isfinite(self.init_scale) and self.init_scale > 0):
+            raise SettingError("init_scale", f"must be > 0, got {self.init_scale}")
+        if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
+            raise SettingError(
+                "steps", f"must be a positive multiple of log_every ({self.log_every})"
+            )
+        if self.replay_steps < 1:
+            raise SettingError("replay_steps", f"must be >= 1, got {self.replay_steps}")
+
+    @property
+    def num_samples(self) -> int:
+        return self.num_classes * self.n_per_class
+
+    def model(self) -> DeepUFM:
+        return DeepUFM(
+            self.num_samples,
+            (self.width,) * self.depth,
+            self.num_classes,
+            init_scale=self.init_scale,
+            feature_decay_scale=self.feature_decay_ratio,
+        )
+
+    def config(self) -> TrainConfig:
+        return TrainConfig(
+            steps=self.steps,
+            log_every=self.log_every,
+            reduction="mean",
+            metrics=self.log_metrics,
+        )
+
+    def grid(self) -> tuple[np.ndarray, np.ndarray]:
+        """(learning rate, seed) of every run, learning rate major."""
+        lrs, seeds = np.meshgrid(self.learning_rates, self.seeds, indexing="ij")
+        return lrs.ravel(), seeds.ravel()
+
+    def multiply_adds(self) -> int:
+        """Multiply-adds of one forward pass over the N samples (x @ H_1 with x = I_N, then
+        the L layers)."""
+        widths = (self.width,) * self.depth + (self.num_classes,)
+        layers = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
+        return self.num_samples * (self.num_samples * self.width + layers)
+
+    def cost(self) -> float:
+        """Training FLOPs of one run: 6 x multiply-adds per step (forward and backward)."""
+        return 6.0 * self.multiply_adds() * self.steps
+
+    def memory(self) -> float:
+        """Bytes (float32) one run holds while training: parameters, gradients, the update,
+        the activations and a per-run copy of the N x N input."""
+        params = self.num_samples * self.width + self.width**2 * (self.depth - 1)
+        params += self.num_classes * self.width
+        activations = self.num_samples * (self.width * self.depth + self.num_classes)
+        return 4.0 * (3 * params + 2 * activations + self.num_samples**2)
+
+
+def _run_quantities(
+    setting: Setting, model: DeepUFM, params, seed: int, lr: float, replay: tuple[float, ...]
+) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    """Every float64 quantity of one trained run (its final parameters ``params``) and its
+    class-mean spectra; ``replay`` = (objective, largest objective on the orbit, drift,
+    gradient norm) from measure.replay_orbit."""
+    labels = class_labels(setting.num_classes, setting.n_per_class)
+    lambda_w = setting.weight_decay
+    start, worst, drift, gradient = replay
+    q = {
+        "K": float(setting.num_classes),
+        "n": float(setting.n_per_class),
+        "L": float(setting.depth),
+        "width": float(setting.width),
+        "lambda_W": lambda_w,
+        "lambda_H": lambda_w * setting.feature_decay_ratio,
+        "learning_rate": lr,
+        "steps": float(setting.steps),
+        "objective": start,
+        "objective_orbit_max": worst,
+        "drift": drift,
+        "gradient_norm": gradient,
+    }
+    q |= configuration_quantities(
+        model, setting.n_per_class, lambda_w, setting.feature_decay_ratio, seed
+    )
+    layers, spectra = layer_quantities(model, params, labels)
+    q |= layers
+    q["ratio"] = start / q["L_DNC"]
+    q["ratio_orbit_max"] = worst / q["L_DNC"]
+    q["srg_ratio"] = q["L_SRG"] / q["L_DNC"]
+    q["embedded_objective"] = embedded_objective(model, params, labels, lambda_w, seed + 1)
+    full_rank = all(
+        q[f"rank_post_{layer}"] == setting.num_classes for layer in range(1, setting.depth + 1)
+    )
+    q["reached_dnc"] = float(full_rank and abs(q["ratio"] - 1.0) <= DNC_REACHED_TOLERANCE)
+    q["below_dnc"] = float(q["ratio_orbit_max"] <= 1.0 - BELOW_DNC_MARGIN)
+    return q, spectra
+
+
+def _cell_quantities(runs: list[RunRecord]) -> None:
+    """Add the cell's summary to every measured run (in place): ``best_ratio_orbit_max`` (the
+    smallest ratio_orbit_max of the cell's settled runs, drift <= SETTLED_DRIFT; NaN when
+    none settled), ``fraction_below_dnc`` and
+    ``fraction_reached_dnc`` (over the measured runs) and ``runs_measured``."""
+    measured = [r.quantities for r in runs if r.quantities is not None]
+    if not measured:
+        return
+    settled = [q["ratio_orbit_max"] for q in measured if q["drift"] <= SETTLED_DRIFT]
+    best = float(np.nanmin(settled)) if settled and not np.all(np.isnan(settled)) else math.nan
+    summary = {
+        "best_ratio_orbit_max": best,
+        "fraction_below_dnc": float(np.mean([q["below_dnc"] for q in measured])),
+        "fraction_reached_dnc": float(np.mean([q["reached_dnc"] for q in measured])),
+        "runs_measured": float(len(measured)),
+    }
+    for q in measured:
+        q.update(summary)
+
+
+def _cell_arrays(
+    trajectory: dict[str, np.ndarray], keep: list[int], spectra: list[dict], levels: dict
+) -> dict[str, np.ndarray]:
+    """The cell's arrays: the engine trajectory, ``curve/objective / L_DNC`` along training
+    with the DNC level (1) and, when defined, the SRG construction's level L_SRG / L_DNC, and
+    the class-mean spectra ``sv/layer l`` (runs, K) (NaN rows for diverged runs). ``levels``:
+    L_DNC and L_SRG of the cell."""
+    arrays = {k: np.asarray(v)[keep] for k, v in trajectory.items()}
+    ratio = np.asarray(trajectory["objective"], np.float64)[keep] / levels["L_DNC"]
+    arrays["curve/objective / L_DNC"] = ratio
+    arrays["curve/DNC (= 1)"] = np.ones_like(ratio)
+    if np.isfinite(levels["L_SRG"]):
+        srg = levels["L_SRG"] / levels["L_DNC"]
+        arrays["curve/SRG construction / L_DNC"] = np.full_like(ratio, srg)
+    names = sorted({name for s in spectra if s for name in s})
+    for name in names:
+        size = max(len(s[name]) for s in spectra if s)
+        rows = [s[name] if s else np.full(size, np.nan) for s in spectra]
+        arrays[name] = np.stack(rows)
+    return arrays
+
+
+def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
+    """Train the runs of every setting (one bucket: equal outside RUN_FIELDS) as one compiled
+    program, replay ``replay_steps`` engine steps from each in float64, measure each of this
+    process's runs, and add each cell's summary (best run, fractions below and at DNC) to its
+    runs. One CellOutcome per setting."""
+    first = settings[0]
+    model, config = first.model(), first.config()
+    labels = class_labels(first.num_classes, first.n_per_class)
+    per_setting = [s.grid() for s in settings]
+    lrs = np.concatenate([lr for lr, _ in per_setting])
+    seeds = np.concatenate([seed for _, seed in per_setting])
+    wds = np.concatenate(
+        [np.full(len(lr), s.weight_decay) for s, (lr, _) in zip(settings, per_setting)]
+    )
+    mine = context.share(len(lrs))
+    data = make_data(ufm_inputs(first.num_samples), labels, first.num_classes)
+    initial = init_runs(model, config, first.num_samples, lrs[mine], wds[mine], seeds[mine])
+    trained = context.train(model, config, data, initial)
+    diverged_at = diverged_steps(trained.trajectory)
+    replays = replay_orbit(
+        model, config, trained.state, data, first.replay_steps, (lrs[mine], wds[mine])
+    )
+    offsets = np.cumsum([0] + [len(lr) for lr, _ in per_setting])
+    outcomes = []
+    for cell, setting in enumerate(settings):
+        runs, keep, spectra = [], [], []
+        for position, run_index in enumerate(mine):
+            if not offsets[cell] <= run_index < offsets[cell + 1]:
+                continue
+            seed, lr = int(seeds[run_index]), float(lrs[run_index])
+            label = f"seed={seed} lr={lr:g}"
+            local = int(run_index - offsets[cell])
+            params = {"seed": seed, "learning_rate": lr}
+            keep.append(position)
+            if diverged_at[position] is not None:
+                runs.append(RunRecord(local, label, params, None, diverged_at[position]))
+                spectra.append({})
+                continue
+            weights = _run_params(trained.state.params, position)
+            replay = tuple(float(v[position]) for v in replays)
+            q, s = _run_quantities(setting, model, weights, seed, lr, replay)
+            runs.append(RunRecord(local, label, params, q))
+            spectra.append(s)
+        _cell_quantities(runs)
+        levels = _cell_levels(setting)
+        outcomes.append(CellOutcome(runs, _cell_arrays(trained.trajectory, keep, spectra, levels)))
+    return outcomes
+
+
+def _cell_levels(setting: Setting) -> dict[str, float]:
+    """L_DNC and L_SRG (NaN when undefined) of a setting, closed forms."""
+    lambda_w = setting.weight_decay
+    lambda_h = lambda_w * setting.feature_decay_ratio
+    k, n, depth = setting.num_classes, setting.n_per_class, setting.depth
+    return {
+        "L_DNC": dnc_loss(k, n, depth, lambda_h, lambda_w).loss,
+        "L_SRG": srg_loss(k, n, depth, lambda_h, lambda_w),
+    }
+
+
+def _run_params(params, position: int):
+    """Run ``position`` of batched parameters, as float64 NumPy arrays."""
+    return jax.tree_util.tree_map(lambda leaf: np.asarray(leaf[position], np.float64), params)
