@@ -460,7 +460,7 @@ def main_all(
             failed.append(name)
             continue
         timings.append((name, len(results), time.perf_counter() - started))
-        print(format_results(results), "\n", flush=True)
+        print(format_results(results) + "\n", flush=True)
         everything += results
     print("=== every paper ===")
     print(format_summary(everything) if everything else "(no check ran)")
