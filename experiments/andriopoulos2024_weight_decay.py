@@ -35,8 +35,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from nc_jax import experiment, results, sweep
 
 GRID = Path(__file__).parent / "grids" / "andriopoulos2024_weight_decay.toml"
@@ -82,16 +80,15 @@ def weight_decay_table(directory: Path) -> str:
             else "not seen"
         )
     )
-    with pd.option_context("display.width", 250, "display.max_columns", 30):
-        return "\n".join(
-            [
-                "Per weight decay: medians over the trained MLP runs (centred = features minus "
-                "their mean, then row-normalised; the collapse levels are 0.1, 0.1, 0.05)",
-                table.rename_axis("weight decay").to_string(float_format=lambda v: f"{v:.4g}"),
-                "",
-                answer,
-            ]
-        )
+    return "\n".join(
+        [
+            "Per weight decay: medians over the trained MLP runs (centred = features minus "
+            "their mean, then row-normalised; the collapse levels are 0.1, 0.1, 0.05)",
+            table.rename_axis("weight decay").to_string(float_format=lambda v: f"{v:.4g}"),
+            "",
+            answer,
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

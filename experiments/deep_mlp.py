@@ -110,17 +110,16 @@ def deep_mlp_table(directory: Path) -> str:
         "claim 'NC2 falls through the linear head' (mean NC2 decreasing from Z_{L1} to Z_{L-1}): "
         + ("seen" if n["nc2_falls"] else "not seen"),
     ]
-    with pd.option_context("display.width", 250, "display.max_columns", 20):
-        return "\n".join(
-            [
-                f"Per layer at the end of training, mean ± std over {n['trained']} trained of "
-                f"{n['runs']} runs (layers 1..{n['L1']} ReLU, then the linear head; "
-                "balancedness of layer l is that of the pair W_l, W_{l+1})",
-                table.to_string(),
-                "",
-                *claims,
-            ]
-        )
+    return "\n".join(
+        [
+            f"Per layer at the end of training, mean ± std over {n['trained']} trained of "
+            f"{n['runs']} runs (layers 1..{n['L1']} ReLU, then the linear head; "
+            "balancedness of layer l is that of the pair W_l, W_{l+1})",
+            table.to_string(),
+            "",
+            *claims,
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

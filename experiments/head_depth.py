@@ -90,18 +90,17 @@ def depth_table(directory: Path) -> str:
         + ("seen" if monotone else "not seen")
         + f" (median NC2 by L2: {', '.join(f'{v:.3g}' for v in median_nc2)})"
     )
-    with pd.option_context("display.width", 250, "display.max_columns", 30):
-        return "\n".join(
-            [
-                "Per head depth L2: medians over the runs that did not diverge (last = Z_{L-1}, "
-                "the classifier's input; first linear = Z_{L1+1}; NC1 = tr S_W / tr S_B, NC2 = "
-                "kappa of the class means; kappa(W_L) against c3^(1/L2))",
-                medians.rename_axis("L2").to_string(float_format=lambda v: f"{v:.4g}"),
-                "",
-                *pairs,
-                answer,
-            ]
-        )
+    return "\n".join(
+        [
+            "Per head depth L2: medians over the runs that did not diverge (last = Z_{L-1}, "
+            "the classifier's input; first linear = Z_{L1+1}; NC1 = tr S_W / tr S_B, NC2 = "
+            "kappa of the class means; kappa(W_L) against c3^(1/L2))",
+            medians.rename_axis("L2").to_string(float_format=lambda v: f"{v:.4g}"),
+            "",
+            *pairs,
+            answer,
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

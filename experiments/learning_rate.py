@@ -55,14 +55,13 @@ def learning_rate_table(directory: Path) -> str:
     table["balancing claim h/v/vac"] = results.verdict_counts(
         checks, "jacot2025.sec4.balancing", "learning_rate"
     )
-    with pd.option_context("display.width", 220, "display.max_columns", 30):
-        return "\n".join(
-            [
-                "Per learning rate (eta lambda_max: the trained networks' stability product; "
-                "GD is stable below 2)",
-                table.to_string(float_format=lambda v: f"{v:.4g}"),
-            ]
-        )
+    return "\n".join(
+        [
+            "Per learning rate (eta lambda_max: the trained networks' stability product; "
+            "GD is stable below 2)",
+            table.to_string(float_format=lambda v: f"{v:.4g}"),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

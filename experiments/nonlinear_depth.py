@@ -78,17 +78,16 @@ def depth_table(directory: Path) -> str:
         name: "decreasing" if bool((np.diff(means[name].to_numpy()) < 0).all()) else "not monotone"
         for name in means.columns
     }
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        return "\n".join(
-            [
-                "Per non-linear depth L1: medians over the trained runs of the non-linear part's "
-                "negativity and relative balancedness at the end of training",
-                table.to_string(float_format=lambda v: f"{v:.4g}"),
-                "",
-                "claim 'deeper non-linear part: ReLU layers less negative and more balanced': "
-                + ", ".join(f"{name} {trend}" for name, trend in trends.items()),
-            ]
-        )
+    return "\n".join(
+        [
+            "Per non-linear depth L1: medians over the trained runs of the non-linear part's "
+            "negativity and relative balancedness at the end of training",
+            table.to_string(float_format=lambda v: f"{v:.4g}"),
+            "",
+            "claim 'deeper non-linear part: ReLU layers less negative and more balanced': "
+            + ", ".join(f"{name} {trend}" for name, trend in trends.items()),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

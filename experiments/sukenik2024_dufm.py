@@ -117,23 +117,22 @@ def dufm_table(directory: Path) -> str:
     trained = runs[runs["diverged_step"].isna()]
     diverged = len(runs) - len(trained)
     cells = cell_table(trained)
-    with pd.option_context("display.width", 250, "display.max_columns", 30):
-        return "\n".join(
-            [
-                "Per cell (found/DNC: the largest objective on each run's final float64 orbit "
-                "over L_DNC; at DNC: within 1% and every class-mean rank K; ranks: median "
-                f"post-ReLU class-mean ranks of H_2..H_L; {diverged} runs diverged)",
-                cells.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
-                "",
-                "Fraction of seeds at DNC against the width (Figure 3 right in kind)",
-                reach_table(cells),
-                "",
-                "L_SRG / L_DNC, closed forms, n = 1, lambda = 0.004 (Figure 3 left in kind)",
-                srg_ratio_table().to_string(float_format=lambda v: f"{v:.4f}"),
-                "",
-                *verdict_lines(cells),
-            ]
-        )
+    return "\n".join(
+        [
+            "Per cell (found/DNC: the largest objective on each run's final float64 orbit "
+            "over L_DNC; at DNC: within 1% and every class-mean rank K; ranks: median "
+            f"post-ReLU class-mean ranks of H_2..H_L; {diverged} runs diverged)",
+            cells.to_string(index=False, float_format=lambda v: f"{v:.4g}"),
+            "",
+            "Fraction of seeds at DNC against the width (Figure 3 right in kind)",
+            reach_table(cells),
+            "",
+            "L_SRG / L_DNC, closed forms, n = 1, lambda = 0.004 (Figure 3 left in kind)",
+            srg_ratio_table().to_string(float_format=lambda v: f"{v:.4f}"),
+            "",
+            *verdict_lines(cells),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

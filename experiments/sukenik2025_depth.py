@@ -89,21 +89,20 @@ def depth_table(directory: Path) -> str:
         for check in dict.fromkeys(checks["check"])
     }
     float_format = lambda v: f"{v:.4g}"  # noqa: E731
-    with pd.option_context("display.width", 200, "display.max_columns", 20):
-        return "\n".join(
-            [
-                f"{len(runs)} seed profiles, {len(runs) - len(trained)} diverged",
-                "Per lambda and depth L: medians over seeds (NC of the LN features; "
-                "gap = objective(L) - J*)",
-                medians.to_string(float_format=float_format),
-                "",
-                "Fitted exponent a of metric ~ c L^(-a) per seed: mean +- std over seeds",
-                exponent_summary(trained).to_string(index=False, float_format=float_format),
-                "",
-                "Verdicts (holds/violated/vacuous) per lambda:",
-                pd.DataFrame(verdicts).to_string(),
-            ]
-        )
+    return "\n".join(
+        [
+            f"{len(runs)} seed profiles, {len(runs) - len(trained)} diverged",
+            "Per lambda and depth L: medians over seeds (NC of the LN features; "
+            "gap = objective(L) - J*)",
+            medians.to_string(float_format=float_format),
+            "",
+            "Fitted exponent a of metric ~ c L^(-a) per seed: mean +- std over seeds",
+            exponent_summary(trained).to_string(index=False, float_format=float_format),
+            "",
+            "Verdicts (holds/violated/vacuous) per lambda:",
+            pd.DataFrame(verdicts).to_string(),
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

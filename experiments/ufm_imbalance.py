@@ -75,16 +75,15 @@ def imbalance_table(directory: Path) -> str:
         f"minority collapse (trained spread <= {COLLAPSE_TOLERANCE:g} from then on): from R = "
         f"{seen:g} on the grid; the convex program's threshold R* = {solver:.4g}"
     )
-    with pd.option_context("display.width", 250, "display.max_columns", 30):
-        return "\n".join(
-            [
-                "Per imbalance ratio R = n_majority / n_minority: medians over the runs that did "
-                "not diverge (minority rows of the classifier W; optimum: the convex program)",
-                table.rename_axis("R").to_string(float_format=lambda v: f"{v:.4g}"),
-                "",
-                answer,
-            ]
-        )
+    return "\n".join(
+        [
+            "Per imbalance ratio R = n_majority / n_minority: medians over the runs that did "
+            "not diverge (minority rows of the classifier W; optimum: the convex program)",
+            table.rename_axis("R").to_string(float_format=lambda v: f"{v:.4g}"),
+            "",
+            answer,
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

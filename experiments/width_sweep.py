@@ -81,22 +81,21 @@ def width_table(directory: Path) -> str:
     slack_table = pd.DataFrame(slacks).rename_axis("n1")
     verdicts = checks.groupby(["n1", "verdict"]).size().unstack(fill_value=0)
     answer = where_hypotheses_hold(held)
-    with pd.option_context("display.width", 160, "display.max_columns", 30):
-        lines = [
-            "Per first-layer width: medians over the runs that did not diverge, and the share of "
-            "those runs on which each hypothesis holds",
-            table.to_string(float_format=lambda v: f"{v:.3g}"),
-            "",
-            "Theorem 3.1 checks: median slack measured / bound over non-vacuous runs (their count)",
-            slack_table.to_string(),
-            "",
-            "verdicts of every check, all runs",
-            verdicts.to_string(),
-            "",
-            answer,
-            "Assumption 4.2 (smooth activation, sigma' >= gamma > 0) fails at every width: "
-            "the network uses ReLU.",
-        ]
+    lines = [
+        "Per first-layer width: medians over the runs that did not diverge, and the share of "
+        "those runs on which each hypothesis holds",
+        table.to_string(float_format=lambda v: f"{v:.3g}"),
+        "",
+        "Theorem 3.1 checks: median slack measured / bound over non-vacuous runs (their count)",
+        slack_table.to_string(),
+        "",
+        "verdicts of every check, all runs",
+        verdicts.to_string(),
+        "",
+        answer,
+        "Assumption 4.2 (smooth activation, sigma' >= gamma > 0) fails at every width: "
+        "the network uses ReLU.",
+    ]
     return "\n".join(lines)
 
 

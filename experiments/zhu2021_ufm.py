@@ -117,18 +117,17 @@ def ufm_table(directory: Path) -> str:
         f"d = {d}: every run's loss gap <= {CONVERGED:g} at {int(g.sum())}/{len(g)} lambda scales"
         for d, g in reached["reached"]
     )
-    with pd.option_context("display.width", 300, "display.max_columns", 40):
-        return "\n".join(
-            [
-                "Per (d, lambda scale c): the closed form (threshold K sqrt(n lambda_W lambda_H), "
-                "rho*, regime), the worst run's loss gap (f_T - f*)/f* and distances to it, the "
-                "median steps until the logged loss gap < 1e-9, and the verdicts "
-                "(holds/violated/vacuous) of the reach claims and the landscape check",
-                shown.to_string(index=False, float_format=lambda v: f"{v:.3g}"),
-                "",
-                answer,
-            ]
-        )
+    return "\n".join(
+        [
+            "Per (d, lambda scale c): the closed form (threshold K sqrt(n lambda_W lambda_H), "
+            "rho*, regime), the worst run's loss gap (f_T - f*)/f* and distances to it, the "
+            "median steps until the logged loss gap < 1e-9, and the verdicts "
+            "(holds/violated/vacuous) of the reach claims and the landscape check",
+            shown.to_string(index=False, float_format=lambda v: f"{v:.3g}"),
+            "",
+            answer,
+        ]
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
