@@ -49,6 +49,7 @@ def test_console_script_module_entry_point():
         capture_output=True,
         text=True,
         check=False,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert "gaussian" in done.stdout

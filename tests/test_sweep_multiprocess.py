@@ -50,7 +50,9 @@ def _command(grid, out):
 def test_two_jax_processes_share_the_runs_and_process_0_merges(tmp_path):
     grid = tmp_path / "grid.toml"
     grid.write_text(GRID)
-    single = subprocess.run(_command(grid, tmp_path / "single"), capture_output=True, text=True)
+    single = subprocess.run(
+        _command(grid, tmp_path / "single"), capture_output=True, text=True, timeout=300
+    )
     assert single.returncode in (0, 1), single.stderr  # 1: a violated claim, not a crash
     address = f"127.0.0.1:{_free_port()}"
     processes = [

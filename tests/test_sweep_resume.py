@@ -55,7 +55,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
         if process.poll() is not None:  # finished before the kill: nothing left to interrupt
             break
         process.send_signal(signal.SIGKILL)
-        process.wait()
+        process.wait(timeout=60)
         kills += 1
         for path in (killed / "cells").glob("*.json"):  # every cell line visible is complete
             assert results.cell_path(killed, path.stem).read_text().endswith("\n")
