@@ -12,7 +12,7 @@ import pytest
 
 from nc_jax.data import gaussian, load_dataset
 from nc_jax.models.mlp import MLP
-from nc_jax.train.engine import TrainConfig, init_runs, make_data, make_step, train
+from nc_jax.train.engine import TrainConfig, cast_runs, init_runs, make_data, make_step, train
 
 SMALL = MLP((32, 16, 16, 4), num_linear=2)
 
@@ -219,3 +219,20 @@ def test_progress_is_a_rich_bar_on_stderr(capsys):
     captured = capsys.readouterr()
     assert "training 3 runs" in captured.err and "100%" in captured.err
     assert captured.out == ""
+
+
+def test_cast_runs_keeps_the_draw_and_sets_the_exact_hyperparameters():
+    """A float64 copy of float32 states: the same parameters, the per-run learning rate and
+    weight decay exactly as given (init_runs rounds them to float32), integer leaves kept."""
+    config = TrainConfig(steps=10, log_every=10, optimizer="momentum")
+    drawn = _states(config, [0.1, 0.3], 1e-3, [0, 1])
+    assert drawn.weight_decay.dtype == jnp.float32 and float(drawn.weight_decay[0]) != 1e-3
+    with jax.enable_x64(True):
+        cast = cast_runs(drawn, jnp.float64, [0.1, 0.3], 1e-3)
+        assert [float(v) for v in cast.learning_rate] == [0.1, 0.3]
+        assert [float(v) for v in cast.weight_decay] == [1e-3, 1e-3]
+    _assert_trees_equal(drawn.params, jax.tree_util.tree_map(np.asarray, cast.params))
+    _assert_trees_equal((drawn.seed, drawn.key, drawn.step), (cast.seed, cast.key, cast.step))
+    for before, after in zip(jax.tree_util.tree_leaves(drawn), jax.tree_util.tree_leaves(cast)):
+        floating = jnp.issubdtype(before.dtype, jnp.floating)
+        assert after.dtype == (jnp.float64 if floating else before.dtype)

@@ -1,7 +1,7 @@
 """The check contract and the generic runner (see nc_jax.checks.contract for what a paper
 provides, with a complete example)."""
 
-from nc_jax.checks.context import TrainContext, diverged_steps
+from nc_jax.checks.context import TrainContext, diverged_steps, runs_by_cell
 from nc_jax.checks.contract import (
     HYPOTHESIS_RELATIONS,
     KINDS,
@@ -60,6 +60,7 @@ __all__ = [
     "matches",
     "paper_names",
     "run_fields",
+    "runs_by_cell",
     "satisfies",
     "select",
     "setting_cost",

@@ -6,7 +6,7 @@ engine on those runs), so it never decides about devices, memory or processes it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +57,28 @@ class TrainContext:
                 self.on_steps(run_steps)
 
         return train(model, config, data, state, mesh=mesh, run_group=group, on_chunk=on_chunk)
+
+
+def runs_by_cell(sizes: Sequence[int], mine: Sequence[int]) -> list[list[tuple[int, int]]]:
+    """This process's runs, cell by cell, for a ``run`` whose cells lie end to end on the run
+    axis (cell c owns global runs offsets[c] .. offsets[c+1] - 1).
+
+    Args:
+        sizes: the number of runs of each cell, in order.
+        mine: the global indices of this process's runs (``context.share``), in training order.
+
+    Returns:
+        per cell, a list of (position in ``mine``, index of the run within its cell): the
+        position reads this process's trained arrays, the index is the run's ``RunRecord.index``.
+    """
+    offsets = np.cumsum([0, *sizes])
+    cells: list[list[tuple[int, int]]] = [[] for _ in sizes]
+    for position, run_index in enumerate(mine):
+        cell = int(np.searchsorted(offsets, run_index, side="right")) - 1
+        if not 0 <= cell < len(sizes):
+            raise ValueError(f"run {run_index} lies outside the {offsets[-1]} runs of the cells")
+        cells[cell].append((position, int(run_index - offsets[cell])))
+    return cells
 
 
 def diverged_steps(trajectory: dict[str, np.ndarray]) -> list[int | None]:

@@ -20,10 +20,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from nc_jax import metrics
-from nc_jax.checks import CellOutcome, RunRecord, SettingError, TrainContext, diverged_steps
+from nc_jax.checks import (
+    CellOutcome,
+    RunRecord,
+    SettingError,
+    TrainContext,
+    diverged_steps,
+    runs_by_cell,
+)
 from nc_jax.data import DATASETS, Dataset, load_dataset
 from nc_jax.models import MLP, ResNet
-from nc_jax.train import RunState, TrainConfig, init_runs, make_data
+from nc_jax.train import RunState, TrainConfig, cast_runs, init_runs, make_data
 from theorems.jacot2025.measure import (
     gradient_quantities,
     initial_quantities,
@@ -312,24 +319,19 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     with jax.enable_x64(first.precision == "float64"):
         dtype = PRECISIONS[first.precision]
         data = make_data(ds.x, ds.y, ds.num_classes, dtype=dtype)
-        initial = jax.tree_util.tree_map(
-            lambda leaf: leaf.astype(dtype) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf,
-            drawn,
-        )
+        initial = cast_runs(drawn, dtype, lrs[mine], wds[mine])
         trained = context.train(model, config, data, initial)
         curves = class_mean_cosines(
             model, trained.state.params, data.x, data.y, ds.num_classes, first_linear
         )
     diverged_at = diverged_steps(trained.trajectory)
     curves |= balancing_curves(trained.trajectory, first_linear, lrs[mine], wds[mine])
-    offsets = np.cumsum([0] + [len(lr) for lr, _ in per_setting])
+    cells = runs_by_cell([len(lr) for lr, _ in per_setting], mine)
     outcomes = []
-    for cell, setting in enumerate(settings):
-        runs, keep = [], []
-        for position, run_index in enumerate(mine):
-            if not offsets[cell] <= run_index < offsets[cell + 1]:
-                continue
-            local = int(run_index - offsets[cell])
+    for setting, members in zip(settings, cells):
+        runs = []
+        for position, local in members:
+            run_index = mine[position]
             label = f"seed={seeds[run_index]} lr={lrs[run_index]:g}"
             params = {"seed": int(seeds[run_index]), "learning_rate": float(lrs[run_index])}
             if diverged_at[position] is not None:
@@ -337,7 +339,7 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
             else:
                 quantities = measure_run(setting, trained.state, position, ds, initial)
                 runs.append(RunRecord(local, label, params, quantities))
-            keep.append(position)
+        keep = [position for position, _ in members]
         arrays = {k: np.asarray(v)[keep] for k, v in (trained.trajectory | curves).items()}
         outcomes.append(CellOutcome(runs, arrays))
     return outcomes

@@ -22,7 +22,14 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
-from nc_jax.checks import CellOutcome, RunRecord, SettingError, TrainContext, diverged_steps
+from nc_jax.checks import (
+    CellOutcome,
+    RunRecord,
+    SettingError,
+    TrainContext,
+    diverged_steps,
+    runs_by_cell,
+)
 from nc_jax.models.ufm import DeepUFM, dnc_loss, ufm_inputs
 from nc_jax.train import TrainConfig, init_runs, make_data
 from theorems.sukenik2024.bounds import BELOW_DNC_MARGIN, DNC_REACHED_TOLERANCE, SETTLED_DRIFT
@@ -260,18 +267,14 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     replays = replay_orbit(
         model, config, trained.state, data, first.replay_steps, (lrs[mine], wds[mine])
     )
-    offsets = np.cumsum([0] + [len(lr) for lr, _ in per_setting])
     outcomes = []
-    for cell, setting in enumerate(settings):
-        runs, keep, spectra = [], [], []
-        for position, run_index in enumerate(mine):
-            if not offsets[cell] <= run_index < offsets[cell + 1]:
-                continue
+    for setting, members in zip(settings, runs_by_cell([len(lr) for lr, _ in per_setting], mine)):
+        runs, spectra = [], []
+        for position, local in members:
+            run_index = mine[position]
             seed, lr = int(seeds[run_index]), float(lrs[run_index])
             label = f"seed={seed} lr={lr:g}"
-            local = int(run_index - offsets[cell])
             params = {"seed": seed, "learning_rate": lr}
-            keep.append(position)
             if diverged_at[position] is not None:
                 runs.append(RunRecord(local, label, params, None, diverged_at[position]))
                 spectra.append({})
@@ -283,6 +286,7 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
             spectra.append(s)
         _cell_quantities(runs)
         levels = _cell_levels(setting)
+        keep = [position for position, _ in members]
         outcomes.append(CellOutcome(runs, _cell_arrays(trained.trajectory, keep, spectra, levels)))
     return outcomes
 

@@ -29,10 +29,25 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import CellOutcome, RunRecord, SettingError, TrainContext, diverged_steps
+from nc_jax.checks import (
+    CellOutcome,
+    RunRecord,
+    SettingError,
+    TrainContext,
+    diverged_steps,
+    runs_by_cell,
+)
 from nc_jax.metrics import class_stats, etf
 from nc_jax.models.ufm import UFM, ufm_inputs
-from nc_jax.train import RunState, TrainConfig, TrainData, TrainResult, init_runs, make_data
+from nc_jax.train import (
+    RunState,
+    TrainConfig,
+    TrainData,
+    TrainResult,
+    cast_runs,
+    init_runs,
+    make_data,
+)
 from theorems.ufm_extras import hadamard, imbalance
 from theorems.ufm_extras.measure import (
     ETF_NAMES,
@@ -189,18 +204,6 @@ class Setting:
 # ------------------------------------------------------------------------------- training
 
 
-def _float64_state(state: RunState, lrs: np.ndarray, wds: np.ndarray) -> RunState:
-    """The engine's (float32) initial states in float64, with the exact float64 learning rates
-    and weight decays (a float32 lambda would shift the optimum by ~1e-8 relative)."""
-    cast = jax.tree_util.tree_map(
-        lambda leaf: leaf.astype(jnp.float64) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf,
-        state,
-    )
-    return cast._replace(
-        learning_rate=jnp.asarray(lrs, jnp.float64), weight_decay=jnp.asarray(wds, jnp.float64)
-    )
-
-
 def _train(
     context: TrainContext,
     model: UFM,
@@ -214,7 +217,7 @@ def _train(
     lrs, wds, seeds = runs
     num_samples = labels.shape[0]
     drawn = init_runs(model, config, num_samples, lrs, wds, seeds)
-    initial = _float64_state(drawn, lrs, wds)
+    initial = cast_runs(drawn, jnp.float64, lrs, wds)
     if params is not None:
         initial = initial._replace(params=jax.tree_util.tree_map(jnp.asarray, params))
     data = make_data(ufm_inputs(num_samples, jnp.float64), labels, model.num_classes, jnp.float64)
@@ -355,13 +358,11 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
             quantities = [q | v for q, v in zip(quantities, values)]
             diverged = [_first_divergence(a, b) for a, b in zip(diverged, steps)]
             arrays |= curves
-    offsets = np.cumsum([0] + [len(s.seeds) for s in settings])
     outcomes = []
-    for cell in range(len(settings)):
-        records, keep = [], []
-        for position, run_index in enumerate(mine):
-            if not offsets[cell] <= run_index < offsets[cell + 1]:
-                continue
+    for members in runs_by_cell([len(s.seeds) for s in settings], mine):
+        records = []
+        for position, local in members:
+            run_index = mine[position]
             label = f"seed={seeds[run_index]} lr={lrs[run_index]:g} wd={wds[run_index]:g}"
             params = {
                 "seed": int(seeds[run_index]),
@@ -369,11 +370,7 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
                 "weight_decay": float(wds[run_index]),
             }
             measured = None if diverged[position] is not None else quantities[position]
-            records.append(
-                RunRecord(
-                    int(run_index - offsets[cell]), label, params, measured, diverged[position]
-                )
-            )
-            keep.append(position)
+            records.append(RunRecord(local, label, params, measured, diverged[position]))
+        keep = [position for position, _ in members]
         outcomes.append(CellOutcome(records, {k: v[keep] for k, v in arrays.items()}))
     return outcomes

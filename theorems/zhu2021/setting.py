@@ -19,9 +19,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import CellOutcome, RunRecord, SettingError, TrainContext, diverged_steps
+from nc_jax.checks import (
+    CellOutcome,
+    RunRecord,
+    SettingError,
+    TrainContext,
+    diverged_steps,
+    runs_by_cell,
+)
 from nc_jax.models.ufm import UFM, ufm_inputs
-from nc_jax.train import RunState, TrainConfig, init_runs, make_data
+from nc_jax.train import TrainConfig, cast_runs, init_runs, make_data
 from theorems.zhu2021 import closed_form
 from theorems.zhu2021.measure import engine_lambdas, measure_runs
 
@@ -159,19 +166,6 @@ class Setting:
         return 8.0 * (3 * parameters + n * n + 2 * n * k)
 
 
-def _float64_state(state: RunState, learning_rates: np.ndarray, decays: np.ndarray) -> RunState:
-    """The drawn state with float64 leaves and the exact per-run learning rates and decays
-    (``init_runs`` stores them in float32, which would move lambda by up to 6e-8)."""
-    cast = jax.tree_util.tree_map(
-        lambda leaf: leaf.astype(jnp.float64) if jnp.issubdtype(leaf.dtype, jnp.floating) else leaf,
-        state,
-    )
-    return cast._replace(
-        learning_rate=jnp.asarray(learning_rates, jnp.float64),
-        weight_decay=jnp.asarray(decays, jnp.float64),
-    )
-
-
 def loss_gap_curve(objective: np.ndarray, f_star: np.ndarray) -> np.ndarray:
     """|f_t - f*| / f* along training (R, logs) from the engine's logged objective (R, logs)
     and each run's closed-form f* (R,)."""
@@ -189,7 +183,6 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     scales = np.concatenate([g[0] for g in per_setting])
     lrs = np.concatenate([g[1] for g in per_setting])
     seeds = np.concatenate([g[2] for g in per_setting])
-    owners = np.concatenate([np.full(len(g[0]), i) for i, g in enumerate(per_setting)])
     decays = scales * first.lambda_w
     mine = context.share(len(seeds))
     y = first.labels()
@@ -200,7 +193,7 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     }
     with jax.enable_x64(True):
         drawn = init_runs(model, config, first.num_samples, lrs[mine], decays[mine], seeds[mine])
-        initial = _float64_state(drawn, lrs[mine], decays[mine])
+        initial = cast_runs(drawn, jnp.float64, lrs[mine], decays[mine])
         inputs = ufm_inputs(first.num_samples, jnp.float64)
         data = make_data(inputs, y, first.num_classes, jnp.float64)
         trained = context.train(model, config, data, initial)
@@ -221,15 +214,13 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     ]
     curve = loss_gap_curve(trained.trajectory["objective"], np.array(f_star))
     arrays = trained.trajectory | {"curve/|f_t - f*| / f* (engine log)": curve}
-    offsets = np.cumsum([0] + [len(g[0]) for g in per_setting])
     outcomes = []
-    for cell in range(len(settings)):
-        runs, keep = [], []
-        for position, run_index in enumerate(mine):
-            if owners[run_index] != cell:
-                continue
+    for setting, members in zip(settings, runs_by_cell([len(g[0]) for g in per_setting], mine)):
+        runs = []
+        for position, local in members:
+            run_index = mine[position]
             label = f"seed={seeds[run_index]} c={scales[run_index]:g}"
-            if len(settings[cell].learning_rates) > 1:
+            if len(setting.learning_rates) > 1:
                 label += f" lr={lrs[run_index]:g}"
             params = {
                 "seed": int(seeds[run_index]),
@@ -237,8 +228,7 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
                 "learning_rate": float(lrs[run_index]),
                 "threshold": thresholds[int(run_index)],
             }
-            local = int(run_index - offsets[cell])
             runs.append(RunRecord(local, label, params, measured[position], diverged_at[position]))
-            keep.append(position)
+        keep = [position for position, _ in members]
         outcomes.append(CellOutcome(runs, {k: np.asarray(v)[keep] for k, v in arrays.items()}))
     return outcomes
