@@ -119,8 +119,9 @@ def nrc2(h: jax.Array, w: jax.Array) -> jax.Array:
     return _mean_residual(_normalise_rows(h), q)
 
 
-def _target_spectrum(y: jax.Array) -> tuple[jax.Array, jax.Array]:
-    """Eigenvalues (ascending, clipped at 0) and eigenvectors of the target covariance Sigma."""
+def target_spectrum(y: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Eigenvalues (ascending, clipped at 0) and eigenvectors of Sigma, the covariance of the
+    targets y (M, n) centred over samples (other_papers.md section C2)."""
     centred = y - jnp.mean(y, axis=0)
     covariance = jnp.matmul(centred.T, centred, precision=HIGHEST) / y.shape[0]
     eigenvalues, eigenvectors = linalg.eigh(covariance)
@@ -176,7 +177,7 @@ def nrc3(w: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
     if not is_traced(w) and not np.any(np.asarray(w) != 0):
         raise ValueError("w is the zero matrix: NRC3 normalises W W^T, which needs w != 0")
     n = w.shape[0]
-    eigenvalues, eigenvectors = _target_spectrum(y)
+    eigenvalues, eigenvectors = target_spectrum(y)
     roots = jnp.sqrt(eigenvalues)  # eigenvalues of Sigma^{1/2}, ascending
     ww = gram(w)
     w_hat = ww / jnp.linalg.norm(ww)
@@ -224,7 +225,7 @@ def ufm_regression_optimum(y: jax.Array, lambda_h: float, lambda_w: float) -> ja
     for name, value in (("lambda_h", lambda_h), ("lambda_w", lambda_w)):
         if not is_traced(value) and not float(value) > 0:
             raise ValueError(f"{name} must be a positive regularisation strength, got {value}")
-    eigenvalues, eigenvectors = _target_spectrum(y)
+    eigenvalues, eigenvectors = target_spectrum(y)
     shrunk = jnp.maximum(jnp.sqrt(eigenvalues) - jnp.sqrt(lambda_h * lambda_w), 0.0)
     scaled = eigenvectors * (jnp.sqrt(lambda_h / lambda_w) * shrunk)
     return jnp.matmul(scaled, eigenvectors.T, precision=HIGHEST)

@@ -49,6 +49,7 @@ import jax.numpy as jnp
 
 from nc_jax.models.activations import get_activation
 from nc_jax.models.base import Layers, Params
+from nc_jax.validation import check_num_classes
 
 
 def layer_norm(z: jax.Array, eps: float = 0.0) -> jax.Array:
@@ -96,8 +97,7 @@ class LNResNet:
             raise ValueError(f"width must be >= 2 (LayerNorm of one value is 0), got {self.width}")
         if int(self.depth) < 0:
             raise ValueError(f"depth must be >= 0 residual blocks, got {self.depth}")
-        if int(self.num_classes) < 2:
-            raise ValueError(f"num_classes must be >= 2, got {self.num_classes}")
+        check_num_classes(self.num_classes)
         if self.branch_init_scale < 0 or self.head_bias_decay < 0 or self.eps < 0:
             raise ValueError("branch_init_scale, head_bias_decay and eps must be >= 0")
         get_activation(self.activation)

@@ -24,8 +24,10 @@ import math
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
+from nc_jax.metrics import regression
 from nc_jax.metrics.regression import nrc1, nrc2, nrc3, ufm_regression_optimum
 
 GAMMA_CHOICES: tuple[str, ...] = ("exact", "grid")
@@ -38,11 +40,11 @@ _optimum = jax.jit(ufm_regression_optimum)
 
 
 def target_spectrum(targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Eigenvalues (ascending, clipped at 0) and eigenvectors of Sigma, the covariance of the
-    targets (M, n) centred over samples (C2)."""
-    centred = targets - targets.mean(axis=0)
-    values, vectors = np.linalg.eigh(centred.T @ centred / targets.shape[0])
-    return np.clip(values, 0.0, None), vectors
+    """Eigenvalues (ascending, clipped at 0) and eigenvectors of Sigma (C2) as float64 NumPy
+    arrays: nc_jax.metrics.regression.target_spectrum, evaluated in float64."""
+    with jax.enable_x64(True):
+        values, vectors = regression.target_spectrum(jnp.asarray(targets, jnp.float64))
+        return np.asarray(values), np.asarray(vectors)
 
 
 def nrc3_curve(w: np.ndarray, targets: np.ndarray, gammas: np.ndarray) -> np.ndarray:
