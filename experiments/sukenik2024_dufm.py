@@ -22,7 +22,7 @@ more often. We measured: the default check (10 seeds, 15 s on 2 shared CPU cores
 seed of the 4-DUFM ends below L_DNC = 0.099180, objective / L_DNC from 0.843 to 0.930 (median
 0.894, best objective 0.08360), class-mean ranks 5 to 8 in H_2 and H_3, 5 to 7 before the last
 ReLU and 10 after, below our SRG construction (0.0904, ratio 0.911) on 8 of 10 seeds. This sweep
-(144 cells, 4 min 54 s on 2 shared CPU cores, init scale 0.5 at L = 5): DNC is never beaten at
+(144 cells, 4 min 31 s on 2 CPU cores, init scale 0.5 at L = 5): DNC is never beaten at
 K = 2, K = 3 or L = 2 (every seed reaches it); the best found/DNC, median over the cells of a
 (K, L), is 0.945 (K = 6, L = 4), 0.891 (K = 6, L = 5), 1.001 (K = 10, L = 3; 0.983 at
 lambda = 0.008, width 15), 0.863 (K = 10, L = 4), 0.802 (K = 10, L = 5); the below-DNC claim

@@ -29,7 +29,7 @@ import numpy as np
 from nc_jax import metrics
 from nc_jax.models.ufm import DeepUFM, dnc_loss, ufm_inputs
 from nc_jax.train import RunState, TrainConfig, TrainData
-from nc_jax.train.engine import make_step, regulariser
+from nc_jax.train.engine import cast_runs, make_step, regulariser
 from nc_jax.train.losses import mse
 from theorems.sukenik2024.srg import (
     class_labels,
@@ -133,10 +133,7 @@ def replay_orbit(
             drift = _tree_norm(moved) / (run.learning_rate * steps)
             return start, worst, drift, _tree_norm(grads)
 
-        exact = _float64(state)._replace(
-            learning_rate=jnp.asarray(hyperparameters[0], jnp.float64),
-            weight_decay=jnp.asarray(hyperparameters[1], jnp.float64),
-        )
+        exact = cast_runs(state, jnp.float64, *hyperparameters)
         values = jax.jit(jax.vmap(one))(exact)
         return tuple(np.asarray(v, np.float64) for v in values)
 
