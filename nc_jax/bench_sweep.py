@@ -27,6 +27,7 @@ import numpy as np
 
 from nc_jax import results, sweep
 from nc_jax.checks import context as context_module
+from nc_jax.checks.context import stacked_runs
 from nc_jax.checks.contract import setting_cost
 from nc_jax.train import init_runs, make_data, run_mesh, train, use_cpu_cores
 
@@ -93,9 +94,7 @@ def engine_directly(plan: sweep.Plan) -> dict[int, float]:
         ds = load_dataset(first.dataset, data_dir=first.data_dir, n_per_class=first.n_per_class)
         data = make_data(ds.x, ds.y, ds.num_classes)
         model, config = first.model(), first.config()
-        lrs = np.concatenate([s.grid()[0] for s in settings])
-        seeds = np.concatenate([s.grid()[1] for s in settings])
-        wds = np.concatenate([np.full(s.num_runs(), s.weight_decay) for s in settings])
+        lrs, seeds, wds, _ = stacked_runs(settings)
         started = time.perf_counter()
         state = init_runs(model, config, data.x.shape[1], lrs, wds, seeds)
         result = train(model, config, data, state, mesh=run_mesh(len(lrs)))

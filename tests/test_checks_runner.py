@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from types import SimpleNamespace
 
 import pytest
 import toy_paper
 
 import nc_jax.checks.contract as contract
 from nc_jax import results
-from nc_jax.checks import Paper, SettingError, runs_by_cell
+from nc_jax.checks import Paper, SettingError, runs_by_cell, stacked_runs
 from nc_jax.checks.options import field_docs, format_value, make_setting, parse_text
 from nc_jax.checks.runner import main, main_all
 from nc_jax.cli import main as cli_main
@@ -172,3 +173,13 @@ def test_runs_by_cell_splits_each_process_share_into_cells():
     assert runs_by_cell(sizes, range(6)) == [[(0, 0), (1, 1)], [(2, 0), (3, 1), (4, 2)], [(5, 0)]]
     with pytest.raises(ValueError, match="run 6 lies outside the 6 runs"):
         runs_by_cell(sizes, [6])
+
+
+def test_stacked_runs_lays_each_settings_learning_rates_times_seeds_end_to_end():
+    first = SimpleNamespace(learning_rates=(0.1, 0.2), seeds=(0, 1), weight_decay=1e-3)
+    second = SimpleNamespace(learning_rates=(0.5,), seeds=(7, 8, 9), weight_decay=0.0)
+    lrs, seeds, wds, sizes = stacked_runs([first, second])
+    assert sizes == [4, 3]
+    assert lrs.tolist() == [0.1, 0.1, 0.2, 0.2, 0.5, 0.5, 0.5]  # learning rate major
+    assert seeds.tolist() == [0, 1, 0, 1, 7, 8, 9]
+    assert wds.tolist() == [1e-3] * 4 + [0.0] * 3

@@ -1,7 +1,7 @@
 """The check contract and the generic runner (see nc_jax.checks.contract for what a paper
 provides, with a complete example)."""
 
-from nc_jax.checks.context import TrainContext, diverged_steps, runs_by_cell
+from nc_jax.checks.context import TrainContext, diverged_steps, runs_by_cell, stacked_runs
 from nc_jax.checks.contract import (
     HYPOTHESIS_RELATIONS,
     KINDS,
@@ -66,5 +66,6 @@ __all__ = [
     "setting_cost",
     "setting_runs",
     "slack_of",
+    "stacked_runs",
     "verdict_of",
 ]

@@ -59,6 +59,22 @@ class TrainContext:
         return train(model, config, data, state, mesh=mesh, run_group=group, on_chunk=on_chunk)
 
 
+def stacked_runs(settings: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """Every run of ``settings`` laid end to end on the run axis, for settings whose runs are
+    ``learning_rates`` x ``seeds`` (learning rate major) at one ``weight_decay``.
+
+    Returns:
+        (learning rates, seeds, weight decays), each (R,), and each setting's number of runs
+        (the ``sizes`` of ``runs_by_cell``).
+    """
+    grids = [np.meshgrid(s.learning_rates, s.seeds, indexing="ij") for s in settings]
+    sizes = [lrs.size for lrs, _ in grids]
+    learning_rates = np.concatenate([lrs.ravel() for lrs, _ in grids])
+    seeds = np.concatenate([seeds.ravel() for _, seeds in grids])
+    decays = np.concatenate([np.full(n, s.weight_decay) for s, n in zip(settings, sizes)])
+    return learning_rates, seeds, decays, sizes
+
+
 def runs_by_cell(sizes: Sequence[int], mine: Sequence[int]) -> list[list[tuple[int, int]]]:
     """This process's runs, cell by cell, for a ``run`` whose cells lie end to end on the run
     axis (cell c owns global runs offsets[c] .. offsets[c+1] - 1).

@@ -27,6 +27,7 @@ from nc_jax.checks import (
     TrainContext,
     diverged_steps,
     runs_by_cell,
+    stacked_runs,
 )
 from nc_jax.data import DATASETS, Dataset, load_dataset
 from nc_jax.models import MLP, ResNet
@@ -172,11 +173,6 @@ class Setting:
             steps=self.steps, log_every=self.log_every, reduction="sum", metrics=self.log_metrics
         )
 
-    def grid(self) -> tuple[np.ndarray, np.ndarray]:
-        """(learning rate, seed) of every run, learning rate major."""
-        lrs, seeds = np.meshgrid(self.learning_rates, self.seeds, indexing="ij")
-        return lrs.ravel(), seeds.ravel()
-
     def num_runs(self) -> int:
         return len(self.learning_rates) * len(self.seeds)
 
@@ -306,12 +302,7 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     first = settings[0]
     ds = load_dataset(first.dataset, data_dir=first.data_dir, n_per_class=first.n_per_class)
     model, config = first.model(), first.config()
-    per_setting = [s.grid() for s in settings]
-    lrs = np.concatenate([lr for lr, _ in per_setting])
-    seeds = np.concatenate([seed for _, seed in per_setting])
-    wds = np.concatenate(
-        [np.full(len(lr), s.weight_decay) for s, (lr, _) in zip(settings, per_setting)]
-    )
+    lrs, seeds, wds, sizes = stacked_runs(settings)
     mine = context.share(len(lrs))
     first_linear = model.num_nonlinear  # L1 in the Layers record, a backbone's stages included
     # every precision starts from the same (float32) draw, so precisions differ by rounding only
@@ -326,7 +317,7 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
         )
     diverged_at = diverged_steps(trained.trajectory)
     curves |= balancing_curves(trained.trajectory, first_linear, lrs[mine], wds[mine])
-    cells = runs_by_cell([len(lr) for lr, _ in per_setting], mine)
+    cells = runs_by_cell(sizes, mine)
     outcomes = []
     for setting, members in zip(settings, cells):
         runs = []

@@ -29,6 +29,7 @@ from nc_jax.checks import (
     TrainContext,
     diverged_steps,
     runs_by_cell,
+    stacked_runs,
 )
 from nc_jax.models.ufm import DeepUFM, dnc_loss, ufm_inputs
 from nc_jax.train import TrainConfig, init_runs, make_data
@@ -137,11 +138,6 @@ class Setting:
             reduction="mean",
             metrics=self.log_metrics,
         )
-
-    def grid(self) -> tuple[np.ndarray, np.ndarray]:
-        """(learning rate, seed) of every run, learning rate major."""
-        lrs, seeds = np.meshgrid(self.learning_rates, self.seeds, indexing="ij")
-        return lrs.ravel(), seeds.ravel()
 
     def multiply_adds(self) -> int:
         """Multiply-adds of one forward pass over the N samples (x @ H_1 with x = I_N, then
@@ -253,12 +249,7 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     first = settings[0]
     model, config = first.model(), first.config()
     labels = class_labels(first.num_classes, first.n_per_class)
-    per_setting = [s.grid() for s in settings]
-    lrs = np.concatenate([lr for lr, _ in per_setting])
-    seeds = np.concatenate([seed for _, seed in per_setting])
-    wds = np.concatenate(
-        [np.full(len(lr), s.weight_decay) for s, (lr, _) in zip(settings, per_setting)]
-    )
+    lrs, seeds, wds, sizes = stacked_runs(settings)
     mine = context.share(len(lrs))
     data = make_data(ufm_inputs(first.num_samples), labels, first.num_classes)
     initial = init_runs(model, config, first.num_samples, lrs[mine], wds[mine], seeds[mine])
@@ -268,7 +259,7 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
         model, config, trained.state, data, first.replay_steps, (lrs[mine], wds[mine])
     )
     outcomes = []
-    for setting, members in zip(settings, runs_by_cell([len(lr) for lr, _ in per_setting], mine)):
+    for setting, members in zip(settings, runs_by_cell(sizes, mine)):
         runs, spectra = [], []
         for position, local in members:
             run_index = mine[position]
