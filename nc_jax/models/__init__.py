@@ -2,6 +2,7 @@
 ``apply(params, x) -> (output, Layers)`` (see models.base)."""
 
 from nc_jax.models.base import Layers, Model
+from nc_jax.models.feature_decay import FeatureDecay
 from nc_jax.models.ln_resnet import LNResNet
 from nc_jax.models.mlp import MLP
 from nc_jax.models.resnet import ResNet, resnet20
@@ -12,6 +13,7 @@ __all__ = [
     "MLP",
     "UFM",
     "DeepUFM",
+    "FeatureDecay",
     "LNResNet",
     "Layers",
     "Model",

@@ -286,6 +286,15 @@ def regulariser(model: Model, params: Params) -> jax.Array:
     return sum(jax.tree_util.tree_leaves(scaled))
 
 
+def feature_penalty(model: Model, layers: Any, weight_decay: jax.Array) -> jax.Array:
+    """``model.feature_penalty(layers, weight_decay)`` where the model defines it
+    (models.FeatureDecay: the DUFM's lambda_H/2 ||H_1||_F^2 on a real network's features), else
+    0: a term of the objective that depends on the features of the samples in ``layers``."""
+    if hasattr(model, "feature_penalty"):
+        return model.feature_penalty(layers, weight_decay)
+    return jnp.zeros(())
+
+
 def _all_finite(tree: Params) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]))
 
@@ -309,16 +318,21 @@ def make_step(model: Model, config: TrainConfig) -> Callable[[RunState, TrainDat
     direction = _direction(config)
     total_steps = config.steps
 
-    def data_loss(params, x, targets):
-        return loss_fn(model.apply(params, x)[0], targets, config.reduction)
+    def data_loss(params, x, targets, num_samples, weight_decay):
+        """The loss on (x, targets) plus the feature penalty scaled from the batch to the
+        ``num_samples`` of the training set (feature_penalty; models.feature_decay)."""
+        output, layers = model.apply(params, x)
+        penalty = feature_penalty(model, layers, weight_decay) * (num_samples / x.shape[0])
+        return loss_fn(output, targets, config.reduction) + penalty
 
     def step(state: RunState, data: TrainData) -> RunState:
         x, targets = data.x, data.targets
+        num_samples = x.shape[0]
         if config.batch_size is not None:
-            index = _batch_indices(config, state.key, state.step, x.shape[0])
+            index = _batch_indices(config, state.key, state.step, num_samples)
             x, targets = x[index], targets[index]
-        loss, grads = jax.value_and_grad(data_loss)(state.params, x, targets)
         wd = state.weight_decay
+        loss, grads = jax.value_and_grad(data_loss)(state.params, x, targets, num_samples, wd)
         scales = decay_scales(model, state.params)
         if config.weight_decay_mode == "l2":
             grads = jax.tree_util.tree_map(
@@ -345,8 +359,9 @@ def make_step(model: Model, config: TrainConfig) -> Callable[[RunState, TrainDat
 
 
 def make_measure(model: Model, config: TrainConfig, num_classes: int):
-    """Measurements of one run on the full training set: losses, accuracy, parameter norm and
-    (with ``config.metrics``) every layer-wise metric of nc_jax.metrics.network_metrics."""
+    """Measurements of one run on the full training set: the data loss, the objective (loss +
+    feature penalty + weight_decay/2 times the regulariser), accuracy, parameter norm and (with
+    ``config.metrics``) every layer-wise metric of nc_jax.metrics.network_metrics."""
     loss_fn = get_loss(config.loss)
 
     def measure(state: RunState, data: TrainData) -> dict[str, jax.Array]:
@@ -355,7 +370,9 @@ def make_measure(model: Model, config: TrainConfig, num_classes: int):
         out = {
             "step": state.step,
             "loss": loss,
-            "objective": loss + 0.5 * state.weight_decay * regulariser(model, state.params),
+            "objective": loss
+            + feature_penalty(model, layers, state.weight_decay)
+            + 0.5 * state.weight_decay * regulariser(model, state.params),
             "accuracy": jnp.mean(jnp.argmax(output, axis=1) == data.y),
             "param_norm_sq": _sq_norm(state.params),
             "diverged": state.diverged,
