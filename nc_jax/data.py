@@ -43,6 +43,14 @@ from nc_jax.io import write_atomic
 from nc_jax.validation import check_labels, check_matrix, check_num_classes
 
 DATASETS = ("digits", "gaussian", "mnist", "fashion_mnist", "cifar10")
+EMBEDDED_DATASETS = ("digits", "gaussian")  # shipped with the package: no files to read
+INPUT_DIMS = {"digits": 64, "gaussian": 32, "mnist": 784, "fashion_mnist": 784, "cifar10": 3072}
+IMAGE_SHAPES = {  # (C, H, W) of the datasets that are images (rows are channel-major)
+    "digits": (1, 8, 8),
+    "mnist": (1, 28, 28),
+    "fashion_mnist": (1, 28, 28),
+    "cifar10": (3, 32, 32),
+}
 DATA_ENV_VAR = "NC_JAX_DATA"
 SPLITS = ("train", "test")
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from nc_jax import sweep
+from nc_jax.models.ufm import dnc_loss
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 
@@ -139,3 +140,35 @@ def test_quick_resnet_head_depth_tabulates_both_depths_with_layer_metrics(tmp_pa
     assert "L2 1 -> 2: NC2 decreased on" in capsys.readouterr().out
     first = _script("head_depth").first_linear_layer(tmp_path)
     assert sorted(first["num_linear"]) == [1, 2] and np.isfinite(first["NC2 first linear"]).all()
+
+
+def test_sukenik2024_resnet_quick_measures_the_dufm_view(tmp_path, capsys):
+    """The real-data run of Súkeník et al. 2024 as --quick (ResNet20 + a 4-layer ReLU head on
+    20 digits images, 20 steps): every run is measured through its DUFM view (H_1 = the 64
+    pooled backbone features), against the 4-DUFM closed form with N = 20, lambda_H = 5e-6."""
+    script = _script("sukenik2024_resnet")
+    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert "class-mean ranks (pre / post ReLU)" in capsys.readouterr().out
+    runs = sweep.load_runs(tmp_path)
+    assert len(runs) == 1 and runs["diverged_step"].isna().all()
+    run = runs.iloc[0]
+    assert run["lambda_H"] == pytest.approx(5e-6) and run["n"] == 2
+    assert run["L_DNC"] == pytest.approx(dnc_loss(10, 2, 4, 5e-6, 0.005).loss)
+    assert run["ratio"] > 1  # 20 steps from a random start: far above DNC
+    for layer in range(1, 5):
+        assert 1 <= run[f"rank_post_{layer}"] <= 10
+    checks = sweep.load(tmp_path)
+    identities = checks[checks["kind"] == "identity"]
+    assert len(identities) and (identities["verdict"] == "holds").all()
+
+
+@pytest.mark.slow
+def test_sukenik2024_resnet_reads_cifar_shaped_pickles(tmp_path, capsys):
+    """The documented full-mode command, shrunk: --set data_dir on local CIFAR-10 pickles."""
+    cifar = tmp_path / "cifar-10-batches-py"
+    _write_cifar_shaped_images(cifar)
+    script = _script("sukenik2024_resnet")
+    flags = ["--quick", "--set", 'dataset="cifar10"', "--set", f'data_dir="{cifar}"']
+    assert script.main([*flags, "--out", str(tmp_path / "out")]) == 0
+    runs = sweep.load_runs(tmp_path / "out")
+    assert len(runs) == 1 and runs["width"].iloc[0] == 64

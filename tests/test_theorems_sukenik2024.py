@@ -649,3 +649,45 @@ def test_experiment_quick_sweep_tabulates_the_loss_ratio_and_the_srg_table(tmp_p
     srg = script.srg_ratio_table()
     assert srg.loc[5, "L=4"] == pytest.approx(0.910973, abs=1e-6) and (srg["L=3"] > 1).all()
     assert script.main(["--table", str(tmp_path)]) == 0
+
+
+def test_resnet_setting_validation_names_the_field():
+    for changes, field in (
+        ({"backbone": "vgg"}, "backbone"),
+        ({"dataset": "mnist"}, "dataset"),  # a DUFM reads no data
+        ({"backbone": "resnet20", "dataset": "gaussian"}, "dataset"),
+        ({"backbone": "resnet20", "data_dir": "/x"}, "data_dir"),  # digits are embedded
+        ({"backbone": "resnet20", "num_classes": 6}, "num_classes"),
+        ({"backbone": "resnet20", "depth": 1}, "depth"),
+    ):
+        with pytest.raises(Exception, match=field):
+            Setting(**changes)
+
+
+def test_dufm_view_objective_is_the_network_objective_without_the_backbone_decay():
+    """ResNet20 + a 3-layer head at initialisation: the engine's logged objective (MSE mean +
+    lambda_H/2 ||H_1||^2 + lambda/2 ||theta||^2) minus lambda/2 ||backbone||^2 equals the B2
+    objective of the DUFM view (H_1 = pooled features, W_l = head), in float64."""
+    from nc_jax.train.engine import make_measure
+    from theorems.sukenik2024.measure import dufm_params
+    from theorems.sukenik2024.setting import _training_data
+
+    lam = 0.005
+    setting = Setting(
+        backbone="resnet20", n_per_class=2, depth=3, width=12, feature_decay_ratio=0.5,
+        weight_decay=lam, init_scale=0.5, seeds=(0,),
+    )  # fmt: skip
+    model, config, view = setting.model(), setting.config(), setting.dufm_view()
+    assert view.widths == (64, 12, 12)
+    data = _training_data(setting)
+    state = jax.tree_util.tree_map(
+        lambda leaf: leaf[0], init_runs(model, config, 64, 0.05, lam, np.array([0]))
+    )
+    logged = make_measure(model, config, 10)(state, data)
+    params64 = jax.tree_util.tree_map(lambda a: np.asarray(a, np.float64), state.params)
+    backbone = sum(np.sum(leaf**2) for leaf in jax.tree_util.tree_leaves(params64["backbone"]))
+    viewed = dufm_params(model, params64, data.x)
+    assert viewed["features"].shape == (20, 64) and (viewed["features"] >= 0).all()  # relu
+    value = objective(view, viewed, class_labels(10, 2), lam)[0]
+    want = float(logged["objective"]) - lam / 2 * backbone
+    assert value == pytest.approx(want, rel=1e-5)

@@ -29,7 +29,14 @@ from nc_jax.checks import (
     runs_by_cell,
     stacked_runs,
 )
-from nc_jax.data import DATASETS, Dataset, load_dataset
+from nc_jax.data import (
+    DATASETS,
+    EMBEDDED_DATASETS,
+    IMAGE_SHAPES,
+    INPUT_DIMS,
+    Dataset,
+    load_dataset,
+)
 from nc_jax.models import MLP, ResNet
 from nc_jax.train import RunState, TrainConfig, cast_runs, init_runs, make_data
 from theorems.jacot2025.measure import (
@@ -40,10 +47,6 @@ from theorems.jacot2025.measure import (
     replay_balancedness,
 )
 
-EMBEDDED = ("digits", "gaussian")  # datasets that need no files
-INPUT_DIMS = {"digits": 64, "gaussian": 32, "mnist": 784, "fashion_mnist": 784, "cifar10": 3072}
-IMAGE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28)}
-IMAGE_SHAPES |= {"cifar10": (3, 32, 32)}  # (C, H, W) of the datasets that are images
 BACKBONES = ("mlp", "resnet20")
 PRECISIONS = {"float32": jnp.float32, "float64": jnp.float64}  # the training arithmetic
 NUM_CLASSES = 10  # every dataset of nc_jax.data has 10 classes
@@ -122,7 +125,7 @@ class Setting:
             raise SettingError(
                 "backbone", f"resnet20 needs images: dataset one of {', '.join(IMAGE_SHAPES)}"
             )
-        if self.data_dir is not None and self.dataset in EMBEDDED:
+        if self.data_dir is not None and self.dataset in EMBEDDED_DATASETS:
             raise SettingError(
                 "data_dir", f"{self.dataset} is embedded and reads no files: drop it"
             )

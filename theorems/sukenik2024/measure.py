@@ -96,29 +96,53 @@ def _compiled_objective(model: DeepUFM, labels: tuple[int, ...]) -> Callable:
     return jax.jit(value_and_norm)
 
 
+def view_params(model: Any, params: Any, x: jax.Array) -> Any:
+    """One run's parameters in its DUFM view (Setting.dufm_view): a DeepUFM's own parameters,
+    or for a real network (models.FeatureDecay) {"features": its penalised features of the N
+    inputs ``x`` (N, d_1), "head": the head's weights}. Traceable."""
+    if isinstance(model, DeepUFM):
+        return params
+    _, layers = model.apply(params, x)
+    return {"features": model.penalised_features(layers), "head": params["head"]}
+
+
+def dufm_params(model: Any, params: Any, x: Any) -> Any:
+    """view_params evaluated in float64, as NumPy arrays."""
+    with jax.enable_x64(True):
+        viewed = view_params(model, _float64(params), jnp.asarray(x, jnp.float64))
+        return jax.tree_util.tree_map(lambda leaf: np.asarray(leaf, np.float64), viewed)
+
+
 def replay_orbit(
-    model: DeepUFM,
+    model: Any,
     config: TrainConfig,
     state: RunState,
     data: TrainData,
     steps: int,
     hyperparameters: tuple[np.ndarray, np.ndarray],
+    view: DeepUFM | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``steps`` engine steps from every run of the batched ``state`` in float64.
 
     ``hyperparameters`` = (learning rates, weight decays) (R,) as the setting gives them: the
     state holds them rounded to float32 (0.004 becomes 0.004 (1 + 4.7e-8)), which would shift
     the objective by that relative amount; the replay and its objective use the exact values.
+    ``view``: the DUFM whose B2 objective is read (default: ``model``, a DeepUFM); for a real
+    network, the objective of its DUFM view (dufm_params), i.e. its objective without the
+    backbone's weight decay, while the steps and the drift are the whole network's.
 
     Returns per run (R,): the objective at the start, the largest objective on the orbit
     (start included), the drift ||theta_start - theta_end|| / (eta steps) (the norm of the mean
-    gradient along the orbit) and the gradient norm at the start.
+    gradient along the orbit) and the gradient norm at the start (of that objective).
     """
     step = make_step(model, config)
     labels = np.asarray(data.y)
     with jax.enable_x64(True):
-        f = objective_function(model, labels)
         data64 = _float64(data)
+        of_view = objective_function(view or model, labels)
+
+        def f(params: Any, lambda_w: Any) -> jax.Array:
+            return of_view(view_params(model, params, data64.x), lambda_w)
 
         def one(run: RunState):
             start, grads = jax.value_and_grad(f)(run.params, run.weight_decay)

@@ -8,6 +8,15 @@ seeds, full-batch GD on the B2 objective (MSE averaged over the N samples, i.e. 
 coupled "l2" decay with ``feature_decay_scale = lambda_H / lambda_W``). All seeds train as one
 compiled program; every quantity is measured in float64 by theorems.sukenik2024.measure.
 
+The real-data run (B5, ``backbone = "resnet20"``): H_1 is the pooled output of a ResNet20 (no
+normalisation) on images, followed by the same L-layer bias-free ReLU head (the paper: a 4-layer
+MLP head of width 64 on CIFAR-10, weight decay 0.005 on every parameter, lambda_H1 = 5e-6 on the
+backbone's output, i.e. ``feature_decay_ratio`` = 1e-3, learning rate 0.05). The engine trains
+``models.FeatureDecay`` (the lambda_H1 term on the features) with the same objective; every
+check reads the network's *DUFM view*: H_1 = the backbone features of the N training images,
+W_l = the head's weights, whose B2 objective is the network's objective without the backbone's
+weight decay. experiments/sukenik2024_resnet.py runs it.
+
 Initialisation (the paper's is not in the theory notes): DeepUFM's He/LeCun draw times
 ``init_scale`` = 0.3. At init_scale 1 and learning rate 0.5, 8 of 10 seeds diverged (width 30);
 at 0.1 every seed stayed at the trivial critical point 0 (objective 1/2) for 20000 steps.
@@ -31,16 +40,22 @@ from nc_jax.checks import (
     runs_by_cell,
     stacked_runs,
 )
+from nc_jax.data import DATASETS, EMBEDDED_DATASETS, IMAGE_SHAPES, INPUT_DIMS, load_dataset
+from nc_jax.models import MLP, FeatureDecay, ResNet
 from nc_jax.models.ufm import DeepUFM, dnc_loss, ufm_inputs
-from nc_jax.train import TrainConfig, init_runs, make_data
+from nc_jax.train import TrainConfig, TrainData, init_runs, make_data
 from theorems.sukenik2024.bounds import BELOW_DNC_MARGIN, DNC_REACHED_TOLERANCE, SETTLED_DRIFT
 from theorems.sukenik2024.measure import (
     configuration_quantities,
+    dufm_params,
     embedded_objective,
     layer_quantities,
     replay_orbit,
 )
 from theorems.sukenik2024.srg import class_labels, srg_loss
+
+BACKBONES = ("dufm", "resnet20")
+DATASET_CLASSES = 10  # every dataset of nc_jax.data has 10 classes
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,12 @@ class Setting:
             largest objective the checks read, and the drift that says whether GD settled).
         log_metrics: measure the engine's layer-wise metrics at every log (the layer-profile
             plot); about 1.5 s per log for 10 runs at width 30.
+        backbone: "dufm" (H_1 free: the L-DUFM) or "resnet20" (H_1 = the pooled output of a
+            ResNet20 without normalisation on the images of ``dataset``; d_1 = 64, the head's
+            widths d_2..d_L = ``width``; ``init_scale`` multiplies the head's draw).
+        dataset: the images of the resnet20 backbone (digits as 8x8 images is embedded; mnist,
+            fashion_mnist and cifar10 are read from ``data_dir``); K = 10, n_per_class of each.
+        data_dir: directory with the files of mnist, fashion_mnist or cifar10.
     """
 
     num_classes: int = 10
@@ -80,6 +101,9 @@ class Setting:
     log_every: int = 1000
     replay_steps: int = 200
     log_metrics: bool = False
+    backbone: str = "dufm"
+    dataset: str = "digits"
+    data_dir: str | None = None
 
     RUN_FIELDS = ("learning_rates", "weight_decay", "seeds")
 
@@ -117,15 +141,64 @@ class Setting:
             )
         if self.replay_steps < 1:
             raise SettingError("replay_steps", f"must be >= 1, got {self.replay_steps}")
+        self._check_backbone()
+
+    def _check_backbone(self) -> None:
+        if self.backbone not in BACKBONES:
+            raise SettingError("backbone", f"must be one of {', '.join(BACKBONES)}")
+        if self.dataset not in DATASETS:
+            raise SettingError("dataset", f"must be one of {', '.join(DATASETS)}")
+        if self.backbone == "dufm":
+            if self.dataset != "digits" or self.data_dir is not None:
+                raise SettingError(
+                    "dataset",
+                    "the DUFM's features are free: dataset and data_dir are read "
+                    'only with backbone = "resnet20"',
+                )
+            return
+        if self.dataset not in IMAGE_SHAPES:
+            raise SettingError(
+                "dataset", f"resnet20 needs images: one of {', '.join(IMAGE_SHAPES)}"
+            )
+        if self.data_dir is not None and self.dataset in EMBEDDED_DATASETS:
+            raise SettingError(
+                "data_dir", f"{self.dataset} is embedded and reads no files: drop it"
+            )
+        if self.num_classes != DATASET_CLASSES:
+            raise SettingError(
+                "num_classes", f"must be {DATASET_CLASSES}, the classes of {self.dataset}"
+            )
+        if self.depth < 2:
+            raise SettingError("depth", "must be >= 2 with a backbone: a ReLU head layer, then W_L")
 
     @property
     def num_samples(self) -> int:
         return self.num_classes * self.n_per_class
 
-    def model(self) -> DeepUFM:
+    def input_dim(self) -> int:
+        """D: N for the DUFM (its input is the identity), C*H*W of the images otherwise."""
+        return self.num_samples if self.backbone == "dufm" else INPUT_DIMS[self.dataset]
+
+    def model(self) -> DeepUFM | FeatureDecay:
+        """The trained model: the DeepUFM, or the ResNet20 + head with the lambda_H1 term on
+        its pooled backbone output (the only recorded backbone layer, index 0)."""
+        if self.backbone == "dufm":
+            return self.dufm_view()
+        head = MLP(
+            (self.width,) * (self.depth - 1) + (self.num_classes,),
+            num_linear=1,
+            init_scale=self.init_scale,
+        )
+        net = ResNet(image_shape=IMAGE_SHAPES[self.dataset], head=head, record_stages=False)
+        return FeatureDecay(net, layer=0, scale=self.feature_decay_ratio)
+
+    def dufm_view(self) -> DeepUFM:
+        """The DeepUFM every check measures: the trained model itself, or for a backbone the
+        DUFM whose H_1 (N, 64) is the backbone's output and whose W_l are the head's."""
+        first = self.width if self.backbone == "dufm" else ResNet().feature_dim
         return DeepUFM(
             self.num_samples,
-            (self.width,) * self.depth,
+            (first,) + (self.width,) * (self.depth - 1),
             self.num_classes,
             init_scale=self.init_scale,
             feature_decay_scale=self.feature_decay_ratio,
@@ -141,7 +214,9 @@ class Setting:
 
     def multiply_adds(self) -> int:
         """Multiply-adds of one forward pass over the N samples (x @ H_1 with x = I_N, then
-        the L layers)."""
+        the L layers; a backbone's convolutions and its head)."""
+        if self.backbone != "dufm":
+            return self.num_samples * self.model().multiply_adds_per_sample(self.input_dim())
         widths = (self.width,) * self.depth + (self.num_classes,)
         layers = sum(a * b for a, b in zip(widths[:-1], widths[1:]))
         return self.num_samples * (self.num_samples * self.width + layers)
@@ -152,7 +227,11 @@ class Setting:
 
     def memory(self) -> float:
         """Bytes (float32) one run holds while training: parameters, gradients, the update,
-        the activations and a per-run copy of the N x N input."""
+        the activations and a per-run copy of the N x N input (of the N images)."""
+        if self.backbone != "dufm":
+            model, dim = self.model(), self.input_dim()
+            activations = self.num_samples * model.activations_per_sample()
+            return 4.0 * (3 * model.num_weights(dim) + activations + self.num_samples * dim)
         params = self.num_samples * self.width + self.width**2 * (self.depth - 1)
         params += self.num_classes * self.width
         activations = self.num_samples * (self.width * self.depth + self.num_classes)
@@ -162,9 +241,10 @@ class Setting:
 def _run_quantities(
     setting: Setting, model: DeepUFM, params, seed: int, lr: float, replay: tuple[float, ...]
 ) -> tuple[dict[str, float], dict[str, np.ndarray]]:
-    """Every float64 quantity of one trained run (its final parameters ``params``) and its
-    class-mean spectra; ``replay`` = (objective, largest objective on the orbit, drift,
-    gradient norm) from measure.replay_orbit."""
+    """Every float64 quantity of one trained run and its class-mean spectra; ``model`` is the
+    setting's DUFM view and ``params`` the run's final parameters in it (measure.dufm_params);
+    ``replay`` = (objective, largest objective on the orbit, drift, gradient norm) from
+    measure.replay_orbit."""
     labels = class_labels(setting.num_classes, setting.n_per_class)
     lambda_w = setting.weight_decay
     start, worst, drift, gradient = replay
@@ -172,7 +252,7 @@ def _run_quantities(
         "K": float(setting.num_classes),
         "n": float(setting.n_per_class),
         "L": float(setting.depth),
-        "width": float(setting.width),
+        "width": float(min(model.widths)),
         "lambda_W": lambda_w,
         "lambda_H": lambda_w * setting.feature_decay_ratio,
         "learning_rate": lr,
@@ -247,16 +327,15 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     process's runs, and add each cell's summary (best run, fractions below and at DNC) to its
     runs. One CellOutcome per setting."""
     first = settings[0]
-    model, config = first.model(), first.config()
-    labels = class_labels(first.num_classes, first.n_per_class)
+    model, config, view = first.model(), first.config(), first.dufm_view()
     lrs, seeds, wds, sizes = stacked_runs(settings)
     mine = context.share(len(lrs))
-    data = make_data(ufm_inputs(first.num_samples), labels, first.num_classes)
-    initial = init_runs(model, config, first.num_samples, lrs[mine], wds[mine], seeds[mine])
+    data = _training_data(first)
+    initial = init_runs(model, config, first.input_dim(), lrs[mine], wds[mine], seeds[mine])
     trained = context.train(model, config, data, initial)
     diverged_at = diverged_steps(trained.trajectory)
     replays = replay_orbit(
-        model, config, trained.state, data, first.replay_steps, (lrs[mine], wds[mine])
+        model, config, trained.state, data, first.replay_steps, (lrs[mine], wds[mine]), view
     )
     outcomes = []
     for setting, members in zip(settings, runs_by_cell(sizes, mine)):
@@ -270,9 +349,9 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
                 runs.append(RunRecord(local, label, params, None, diverged_at[position]))
                 spectra.append({})
                 continue
-            weights = _run_params(trained.state.params, position)
+            weights = dufm_params(model, _run_params(trained.state.params, position), data.x)
             replay = tuple(float(v[position]) for v in replays)
-            q, s = _run_quantities(setting, model, weights, seed, lr, replay)
+            q, s = _run_quantities(setting, view, weights, seed, lr, replay)
             runs.append(RunRecord(local, label, params, q))
             spectra.append(s)
         _cell_quantities(runs)
@@ -280,6 +359,20 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
         keep = [position for position, _ in members]
         outcomes.append(CellOutcome(runs, _cell_arrays(trained.trajectory, keep, spectra, levels)))
     return outcomes
+
+
+def _training_data(setting: Setting) -> TrainData:
+    """The DUFM's identity inputs, or the class-balanced images of the setting's dataset, in
+    class-major order (sample i in class i // n), with their labels."""
+    labels = class_labels(setting.num_classes, setting.n_per_class)
+    if setting.backbone == "dufm":
+        return make_data(ufm_inputs(setting.num_samples), labels, setting.num_classes)
+    ds = load_dataset(setting.dataset, data_dir=setting.data_dir, n_per_class=setting.n_per_class)
+    if not np.array_equal(ds.y, labels):
+        raise ValueError(
+            "the balanced subset must be ordered by class (nc_jax.data.balanced_subset)"
+        )
+    return make_data(ds.x, ds.y, setting.num_classes)
 
 
 def _cell_levels(setting: Setting) -> dict[str, float]:
