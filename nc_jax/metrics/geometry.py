@@ -72,7 +72,7 @@ def spectral_norm(a: jax.Array) -> jax.Array:
     """
     check_matrix(a, "a")
     small = gram(a) if a.shape[0] <= a.shape[1] else gram(a.T)
-    return jnp.sqrt(jnp.maximum(linalg.eigvalsh(small)[-1], 0.0))
+    return jnp.sqrt(jnp.maximum(linalg.top_eigenvalue(small), 0.0))
 
 
 def stable_rank(a: jax.Array) -> jax.Array:

@@ -17,6 +17,13 @@ little.
 first-order derivatives (``custom_jvp``: d lambda_i = v_i^T dA v_i for a symmetric matrix,
 d s_i = u_i^T dA v_i for singular values; exact for simple eigen/singular values), which makes
 every spectral metric differentiable (``nc-jax falsify`` ascends through them).
+
+Eigenvalues without eigenvectors (``eigvalsh``, every spectral norm of the metrics) are computed as
+LAPACK's tridiagonal reduction (sytrd, one matrix at a time as above) followed by bisection on the
+tridiagonal matrix (jax.scipy.linalg.eigh_tridiagonal, plain JAX, vectorised over the batch):
+accurate to rounding relative to ||A|| like LAPACK's syevd (tests/test_metrics_linalg.py), and
+about 2.6x faster than jnp.linalg.eigvalsh, which computes the eigenvectors and drops them
+(384 matrices 64 x 64: 40 ms against 104 ms on one core; the in-loop metrics' largest cost).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 from jax.custom_batching import custom_vmap
+from jax.scipy.linalg import eigh_tridiagonal
 
 
 def _sequential_batching(fn):
@@ -44,8 +52,19 @@ def _sequential_batching(fn):
 
 
 @_sequential_batching
+def _tridiagonal(a: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """Diagonal (n,) and off-diagonal (n - 1,) of a tridiagonal matrix similar to the symmetric
+    a (n, n) (LAPACK sytrd on the lower triangle)."""
+    symmetric = (a + a.T) / 2
+    _, diagonal, off_diagonal, _ = jax.lax.linalg.tridiagonal(symmetric, lower=True)
+    return diagonal, off_diagonal
+
+
 def _eigvalsh(a: jax.Array) -> jax.Array:
-    return jnp.linalg.eigvalsh(a)
+    if a.shape[-1] == 1:
+        return a[..., 0]
+    diagonal, off_diagonal = _tridiagonal(a)
+    return eigh_tridiagonal(diagonal, off_diagonal, eigvals_only=True)
 
 
 @_sequential_batching
@@ -67,6 +86,31 @@ def _eigvalsh_jvp(primals, tangents):
     values, vectors = eigh(a)
     symmetric = (da + da.T) / 2
     return values, jnp.einsum("ji,jk,ki->i", vectors, symmetric, vectors)
+
+
+def _top_eigenvalue(a: jax.Array) -> jax.Array:
+    if a.shape[-1] == 1:
+        return a[0, 0]
+    diagonal, off_diagonal = _tridiagonal(a)
+    top = a.shape[-1] - 1
+    return eigh_tridiagonal(
+        diagonal, off_diagonal, eigvals_only=True, select="i", select_range=(top, top)
+    )[0]
+
+
+@jax.custom_jvp
+def top_eigenvalue(a: jax.Array) -> jax.Array:
+    """The largest eigenvalue of a symmetric matrix (n, n), a scalar: eigvalsh(a)[-1] by
+    bisection for that one eigenvalue only (about 25% cheaper than all of them)."""
+    return _top_eigenvalue(a)
+
+
+@top_eigenvalue.defjvp
+def _top_eigenvalue_jvp(primals, tangents):
+    (a,), (da,) = primals, tangents
+    _, vectors = eigh(a)
+    top = vectors[:, -1]
+    return top_eigenvalue(a), top @ ((da + da.T) / 2) @ top
 
 
 @_sequential_batching
