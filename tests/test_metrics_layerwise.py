@@ -92,3 +92,35 @@ def test_network_metrics_bad_input():
         m.network_metrics(features, y, K, weights, preacts[:-1])
     with pytest.raises(ValueError, match="y"):
         m.network_metrics(features, y[:-1], K, weights)
+
+
+def test_a_subset_of_names_and_layers_computes_exactly_those_entries():
+    """names: only those keys, equal to the full computation's; layers: the chosen layers equal,
+    the others NaN (negative indices from the output)."""
+    y, weights, features, preacts = _network()
+    full = m.network_metrics(features, y, K, weights, preacts)
+    names = ("nc1_trace_ratio", "balancedness", "nc3_cos_min", "negativity")
+    some = m.network_metrics(features, y, K, weights, preacts, names=names, layers=(0, -2))
+    assert tuple(some) == names
+    for key in names:
+        got, want = np.asarray(some[key]), np.asarray(full[key])
+        np.testing.assert_array_equal(got[[0, 3]], want[[0, 3]])
+        assert np.isnan(got[[1, 2, 4]]).all()
+    only_pairs = m.network_metrics(features, y, K, weights, names=("relative_balancedness",))
+    np.testing.assert_array_equal(
+        only_pairs["relative_balancedness"], full["relative_balancedness"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"names": ("nc1", "negativity")}, r"unknown: \['nc1'\]"),
+        ({"names": ()}, "non-empty subset"),
+        ({"layers": (5,)}, "metric layer 5 is out of range for a network of 5 layers"),
+    ],
+)
+def test_bad_subsets_are_named(kwargs, match):
+    y, weights, features, preacts = _network()
+    with pytest.raises(ValueError, match=match):
+        m.network_metrics(features, y, K, weights, preacts, **kwargs)

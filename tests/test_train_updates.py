@@ -133,3 +133,25 @@ def test_cross_entropy_and_its_gradient_by_hand(reduction):
     np.testing.assert_allclose(np.asarray(grad), (softmax - targets) * scale, rtol=1e-10)
     wrong = per_sample.sum() * (1.0 / 4 if reduction == "mean" else 0.5)  # planted: 1/K, 1/2
     assert not np.isclose(float(value), wrong, rtol=1e-6)
+
+
+def test_logged_metric_subset_equals_the_full_logs(data):
+    """TrainConfig.metric_names / metric_layers: the engine logs only those keys, equal to the
+    same entries of a run that logs every metric."""
+    from nc_jax.train import train
+
+    state = init_runs(MODEL, TrainConfig(steps=4, log_every=2), 8, LR, WD, [7, 8])
+    full = train(MODEL, TrainConfig(steps=4, log_every=2), data, state).trajectory
+    config = TrainConfig(
+        steps=4, log_every=2, metric_names=("nc1_trace_ratio", "balancedness"), metric_layers=(-2,)
+    )
+    some = train(MODEL, config, data, state).trajectory
+    assert sorted(k for k in some if k.startswith("layer/")) == [
+        "layer/balancedness",
+        "layer/nc1_trace_ratio",
+    ]
+    for key in ("layer/balancedness", "layer/nc1_trace_ratio"):
+        np.testing.assert_allclose(some[key][..., -2], full[key][..., -2], rtol=1e-6)
+        assert np.isnan(some[key][..., :-2]).all()
+    with pytest.raises(ValueError, match="unknown"):
+        TrainConfig(steps=4, log_every=2, metric_names=("nc5",))

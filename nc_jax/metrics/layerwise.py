@@ -63,6 +63,19 @@ NETWORK_METRICS: tuple[str, ...] = (*LAYER_METRICS, "balancedness", "relative_ba
 """Keys returned by :func:`network_metrics` (balancedness of layer l is that of W_l, W_{l+1})."""
 
 
+def check_metric_names(names: Sequence[str] | None, allowed: Sequence[str]) -> tuple[str, ...]:
+    """``names`` as a tuple (every name of ``allowed`` when None); ValueError naming the unknown
+    ones and the choices."""
+    if names is None:
+        return tuple(allowed)
+    unknown = sorted(set(names) - set(allowed))
+    if unknown or not names:
+        raise ValueError(
+            f"metric names must be a non-empty subset of {', '.join(allowed)}; unknown: {unknown}"
+        )
+    return tuple(dict.fromkeys(names))
+
+
 def layer_metrics(
     z: jax.Array,
     y: jax.Array,
@@ -71,8 +84,10 @@ def layer_metrics(
     classifier: jax.Array | None = None,
     bias: jax.Array | None = None,
     preactivation: jax.Array | None = None,
+    names: Sequence[str] | None = None,
 ) -> dict[str, jax.Array]:
-    """All metrics of one layer's features; keys :data:`LAYER_METRICS`, scalar values.
+    """The metrics ``names`` (default all, :data:`LAYER_METRICS`) of one layer's features,
+    scalar values; only the requested ones are computed.
 
     Args:
         z: (N, d) features of the layer.
@@ -83,46 +98,55 @@ def layer_metrics(
             centred ones (Papyan).
         bias: optional (K,) classifier bias for the NC4 variant with bias.
         preactivation: optional (N, d) pre-activation H of this layer (for negativity).
+        names: the metrics to compute, a subset of LAYER_METRICS (None: all).
 
     Metrics needing d >= K (nc2_kappa, nc2_orthogonal) or d >= K - 1 (nc1_pinv, nc2_etf) are NaN
     on narrower layers.
     """
+    names = check_metric_names(names, LAYER_METRICS)
     stats = class_stats(z, y, num_classes)
     dim = stats.means.shape[1]
     centred = centred_means(stats)
     nan = jnp.full((), jnp.nan, dtype=stats.means.dtype)
     wide_etf = dim >= num_classes - 1
     wide_frame = dim >= num_classes
-    out = {
-        "nc1_trace_ratio": nc1_trace_ratio(stats),
-        "nc1_pinv": nc1_pinv(stats) if wide_etf else nan,
-        "nc1_cdnv": nc1_cdnv(stats),
-        "within_trace": within_class_trace(stats),
-        "between_trace": between_class_trace(stats),
-        "nc2_kappa": nc2_kappa(stats.means) if wide_frame else nan,
-        "nc2_etf": simplex_etf_deviation(centred) if wide_etf else nan,
-        "nc2_orthogonal": orthogonal_frame_deviation(stats.means) if wide_frame else nan,
-        "equinorm": equinorm(centred),
-        "equiangularity": equiangularity(centred),
-        "max_angle": max_angle_deviation(centred),
-        "nc3_cos_mean": nan,
-        "nc3_cos_min": nan,
-        "nc3_self_duality": nan,
-        "nc4_agreement": nan,
-        "nc4_agreement_bias": nan,
-        "negativity": nan if preactivation is None else negativity(preactivation),
+
+    def with_classifier(metric):
+        return (lambda: metric(classifier)) if classifier is not None else (lambda: nan)
+
+    def cosines(w):
+        return nc3_cosines(w, stats.means)
+
+    formulas = {
+        "nc1_trace_ratio": lambda: nc1_trace_ratio(stats),
+        "nc1_pinv": (lambda: nc1_pinv(stats)) if wide_etf else (lambda: nan),
+        "nc1_cdnv": lambda: nc1_cdnv(stats),
+        "within_trace": lambda: within_class_trace(stats),
+        "between_trace": lambda: between_class_trace(stats),
+        "nc2_kappa": (lambda: nc2_kappa(stats.means)) if wide_frame else (lambda: nan),
+        "nc2_etf": (lambda: simplex_etf_deviation(centred)) if wide_etf else (lambda: nan),
+        "nc2_orthogonal": (
+            (lambda: orthogonal_frame_deviation(stats.means)) if wide_frame else (lambda: nan)
+        ),
+        "equinorm": lambda: equinorm(centred),
+        "equiangularity": lambda: equiangularity(centred),
+        "max_angle": lambda: max_angle_deviation(centred),
+        "nc3_cos_mean": with_classifier(lambda w: jnp.mean(cosines(w))),
+        "nc3_cos_min": with_classifier(lambda w: jnp.min(cosines(w))),
+        "nc3_self_duality": with_classifier(lambda w: self_duality_distance(w, centred)),
+        "nc4_agreement": with_classifier(
+            lambda w: ncc_agreement(z, means=stats.means, classifier=w)
+        ),
+        "nc4_agreement_bias": (
+            (lambda: ncc_agreement(z, means=stats.means, classifier=classifier, bias=bias))
+            if classifier is not None and bias is not None
+            else (lambda: nan)
+        ),
+        "negativity": (lambda: nan)
+        if preactivation is None
+        else (lambda: negativity(preactivation)),
     }
-    if classifier is not None:
-        cosines = nc3_cosines(classifier, stats.means)
-        out["nc3_cos_mean"] = jnp.mean(cosines)
-        out["nc3_cos_min"] = jnp.min(cosines)
-        out["nc3_self_duality"] = self_duality_distance(classifier, centred)
-        out["nc4_agreement"] = ncc_agreement(z, means=stats.means, classifier=classifier)
-        if bias is not None:
-            out["nc4_agreement_bias"] = ncc_agreement(
-                z, means=stats.means, classifier=classifier, bias=bias
-            )
-    return {key: out[key].astype(stats.means.dtype) for key in LAYER_METRICS}
+    return {key: formulas[key]().astype(stats.means.dtype) for key in names}
 
 
 def network_metrics(
@@ -132,8 +156,12 @@ def network_metrics(
     weights: Sequence[jax.Array],
     preactivations: Sequence[jax.Array | None] | None = None,
     biases: Sequence[jax.Array | None] | None = None,
+    *,
+    names: Sequence[str] | None = None,
+    layers: Sequence[int] | None = None,
 ) -> dict[str, jax.Array]:
-    """Metrics of every layer of one network; keys :data:`NETWORK_METRICS`, values (L,).
+    """Metrics of every layer of one network; keys ``names`` (default :data:`NETWORK_METRICS`),
+    values (L,).
 
     Args:
         features: [Z_1, ..., Z_L], Z_l of shape (N, n_l) (post-activation outputs).
@@ -143,6 +171,10 @@ def network_metrics(
             a dense matrix (a convolution, an attention block).
         preactivations: optional [H_1, ..., H_L] with None for linear layers.
         biases: optional [b_1, ..., b_L] with None for bias-free layers.
+        names: the metrics to compute, a subset of NETWORK_METRICS (None: all); only these are
+            computed.
+        layers: indices of the layers to measure (negative ones count from the output; None:
+            all); the other layers' entries are NaN, so the shapes do not depend on the choice.
 
     Layer l's NC3/NC4 use W_{l+1} as the classifier when W_{l+1} has K rows (normally only the
     penultimate layer). Layer l's balancedness is that of the pair (W_l, W_{l+1}); NaN for l = L
@@ -159,26 +191,51 @@ def network_metrics(
     for name, seq in (("preactivations", preactivations), ("biases", biases)):
         if len(seq) != num_layers:
             raise ValueError(f"{name} must have one entry (or None) per layer ({num_layers})")
+    names = check_metric_names(names, NETWORK_METRICS)
+    measured = measured_layers(layers, num_layers)
     check_features_and_labels(features[0], y, num_classes)
     nan = jnp.full((), jnp.nan, dtype=jnp.result_type(*features))
+    per_layer_names = [n for n in names if n in LAYER_METRICS]
     per_layer = []
     for index in range(num_layers):
+        if index not in measured:
+            per_layer.append(dict.fromkeys(names, nan))
+            continue
         upper = weights[index + 1] if index + 1 < num_layers else None
         reads_k = upper is not None and upper.shape[0] == num_classes
-        metrics = layer_metrics(
-            features[index],
-            y,
-            num_classes,
-            classifier=upper if reads_k else None,
-            bias=biases[index + 1] if reads_k else None,
-            preactivation=preactivations[index],
-        )
+        metrics = {}
+        if per_layer_names:
+            metrics = layer_metrics(
+                features[index],
+                y,
+                num_classes,
+                classifier=upper if reads_k else None,
+                bias=biases[index + 1] if reads_k else None,
+                preactivation=preactivations[index],
+                names=per_layer_names,
+            )
         dense_pair = upper is not None and weights[index] is not None
-        metrics["balancedness"] = balancedness(weights[index], upper) if dense_pair else nan
-        metrics["relative_balancedness"] = (
-            relative_balancedness(weights[index], upper) if dense_pair else nan
-        )
+        pair_metrics = {
+            "balancedness": balancedness,
+            "relative_balancedness": relative_balancedness,
+        }
+        for key, metric in pair_metrics.items():
+            if key in names:
+                metrics[key] = metric(weights[index], upper) if dense_pair else nan
         per_layer.append(metrics)
-    return {
-        key: jnp.stack([m[key].astype(nan.dtype) for m in per_layer]) for key in NETWORK_METRICS
-    }
+    return {key: jnp.stack([m[key].astype(nan.dtype) for m in per_layer]) for key in names}
+
+
+def measured_layers(layers: Sequence[int] | None, num_layers: int) -> set[int]:
+    """The non-negative indices of ``layers`` (None: all ``num_layers``); ValueError naming an
+    index out of range."""
+    if layers is None:
+        return set(range(num_layers))
+    out = set()
+    for index in layers:
+        if not -num_layers <= int(index) < num_layers:
+            raise ValueError(
+                f"metric layer {index} is out of range for a network of {num_layers} layers"
+            )
+        out.add(int(index) % num_layers)
+    return out

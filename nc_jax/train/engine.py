@@ -39,7 +39,7 @@ import numpy as np
 import optax
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from nc_jax.metrics.layerwise import network_metrics
+from nc_jax.metrics.layerwise import NETWORK_METRICS, check_metric_names, network_metrics
 from nc_jax.models.base import Model, Params
 from nc_jax.train.checkpoint import load_checkpoint, save_checkpoint
 from nc_jax.train.losses import LOSSES, REDUCTIONS, get_loss
@@ -68,6 +68,11 @@ class TrainConfig:
         lr_drop_at: fraction of training after which the learning rate is multiplied by
             ``lr_drop_factor`` (None: constant learning rate).
         metrics: measure the layer-wise metrics at every log (else only losses and accuracy).
+        metric_names: only these layer-wise metrics (a subset of
+            nc_jax.metrics.NETWORK_METRICS; None: all). Only they are computed: the in-loop
+            cost of a log falls with the set (the spectral ones cost most).
+        metric_layers: only these layers (indices into the model's Layers record, negative from
+            the output; None: all); the others are logged as NaN.
     """
 
     steps: int
@@ -82,6 +87,8 @@ class TrainConfig:
     lr_drop_at: float | None = None
     lr_drop_factor: float = 0.1
     metrics: bool = True
+    metric_names: tuple[str, ...] | None = None
+    metric_layers: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
@@ -108,6 +115,11 @@ class TrainConfig:
             raise ValueError(f"batch_size must be >= 1 or None (full batch), got {self.batch_size}")
         if self.lr_drop_at is not None and not 0.0 < self.lr_drop_at < 1.0:
             raise ValueError(f"lr_drop_at must be a fraction in (0, 1), got {self.lr_drop_at}")
+        if self.metric_names is not None:
+            names = check_metric_names(self.metric_names, NETWORK_METRICS)
+            object.__setattr__(self, "metric_names", names)
+        if self.metric_layers is not None:
+            object.__setattr__(self, "metric_layers", tuple(int(i) for i in self.metric_layers))
 
     @property
     def num_logs(self) -> int:
@@ -389,6 +401,8 @@ def make_measure(model: Model, config: TrainConfig, num_classes: int):
                 clean.weights,
                 clean.preactivations,
                 clean.biases,
+                names=config.metric_names,
+                layers=config.metric_layers,
             )
             out.update(
                 {f"layer/{key}": jnp.where(finite, v, jnp.nan) for key, v in layer_values.items()}
