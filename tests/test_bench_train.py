@@ -128,3 +128,50 @@ def test_run_mesh_uses_the_devices_that_divide_the_runs():
 
     devices = jax.devices()[:1]
     assert run_mesh(6, devices) is None
+
+
+def test_third_regime_is_the_wide_first_layer_of_a_width_sweep():
+    regime = bench.REGIMES["wide_first"]
+    assert (regime.runs, regime.samples, regime.input_dim) == (8, 1000, 64)
+    assert regime.model.widths == (2048, 64, 64, 64, 10) and regime.model.num_linear == 3
+    assert regime.params_per_model == 64 * 2048 + 2048 * 64 + 2 * 64 * 64 + 64 * 10
+    assert regime.targets == bench.REGIMES["wide"].targets
+    assert regime.scaled(16).runs == 128 and regime.scaled(16).model == regime.model
+
+
+@pytest.mark.parametrize(
+    ("target", "rows", "value", "passed"),
+    [
+        # the faster PyTorch row is torch.func (3 s): 3 / 2.5 = 1.2 >= 1.1
+        (bench.Target(bench.FASTEST_TORCH, 1.1), {"torch loop": 4.0, "torch.func": 3.0}, 1.2, True),
+        # metrics: 2.8 / 2.5 - 1 = 12% <= 15%; 3.0 / 2.5 - 1 = 20% > 15%
+        (bench.Target(bench.METRICS_OVERHEAD, 0.15), {"engine+metrics": 2.8}, 0.12, True),
+        (bench.Target(bench.METRICS_OVERHEAD, 0.15), {"engine+metrics": 3.0}, 0.2, False),
+        (bench.Target("ceiling", 0.8), {}, 100.0 / 200.0, False),
+    ],
+)
+def test_targets_by_hand(target, rows, value, passed):
+    timed = {"engine": {"seconds": 2.5, "gflops": 100.0}}
+    timed |= {name: {"seconds": seconds} for name, seconds in rows.items()}
+    check = bench._check(target, timed, ceiling=200.0)
+    assert check["value"] == pytest.approx(value) and check["passed"] is passed
+    missing = bench._check(target, {"torch loop": {"seconds": 1.0}}, ceiling=200.0)
+    assert missing["value"] is None
+
+
+def test_device_report_and_runs_scale(monkeypatch, capsys):
+    monkeypatch.setitem(bench.REGIMES, "small", TINY)
+    monkeypatch.setattr(bench, "torch_available", lambda: False)
+    monkeypatch.setattr(bench, "matmul_ceiling", lambda *a, **k: {"jax": 100.0})
+    assert (
+        bench.main(["--regime", "small", "--repeats", "1", "--device-report", "--runs-scale", "2"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert "tiny: 6 models" in out  # TINY's 3 runs, scaled by 2
+    assert "device report: " in out and "cpu" in out and "peak float32 matmul" in out
+    assert "models/hour (6 models x 20 steps each)" in out
+    device, size, rate = bench.device_peak(size=64, repeats=1)
+    assert size == 64 and rate > 0 and device.platform == "cpu"
+    with pytest.raises(SystemExit):
+        bench.main(["--runs-scale", "0"])
