@@ -236,3 +236,28 @@ def test_cast_runs_keeps_the_draw_and_sets_the_exact_hyperparameters():
     for before, after in zip(jax.tree_util.tree_leaves(drawn), jax.tree_util.tree_leaves(cast)):
         floating = jnp.issubdtype(before.dtype, jnp.floating)
         assert after.dtype == (jnp.float64 if floating else before.dtype)
+
+
+def test_a_run_diverging_inside_a_log_period_is_rolled_back_to_the_period_start(small_data):
+    """The guard runs once per log period: the run that blows up in its first period keeps its
+    initial parameters exactly (its state at that period's start) and is flagged from the first
+    log on; make_step still guards every single step."""
+    from nc_jax.train.engine import make_step
+
+    config = TrainConfig(steps=20, log_every=10, reduction="sum")
+    initial = _states(config, [1e-3, 50.0], 1e-3, [0, 1])
+    result = train(SMALL, config, small_data, initial)
+    assert result.trajectory["diverged"][:, 1:].tolist() == [[False, False], [True, True]]
+    for start, end in zip(
+        jax.tree_util.tree_leaves(initial.params), jax.tree_util.tree_leaves(result.state.params)
+    ):
+        np.testing.assert_array_equal(np.asarray(end)[1], np.asarray(start)[1])
+    assert int(result.state.step[1]) == 20  # the step counter runs on
+    one = jax.tree_util.tree_map(lambda leaf: leaf[1], initial)
+    stepped = make_step(SMALL, config)(one, small_data)
+    for _ in range(5):
+        stepped = make_step(SMALL, config)(stepped, small_data)
+    assert bool(stepped.diverged)
+    assert all(
+        np.isfinite(np.asarray(leaf)).all() for leaf in jax.tree_util.tree_leaves(stepped.params)
+    )

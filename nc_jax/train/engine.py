@@ -8,8 +8,11 @@ Structure (DESIGN.md, "Data flow" and "Conventions"):
 - A compiled *chunk* is ``jit(vmap(scan over logs(scan over log_every steps) + metrics))``: the
   layer-wise metrics are computed inside the program every ``log_every`` steps and come out as
   scan outputs. The host only sees chunk boundaries, where it reports progress and checkpoints.
-- A run whose loss or parameters become non-finite is frozen at its last finite state and
-  flagged; its neighbours in the batch are unaffected (runs never interact).
+- A run whose parameters become non-finite is rolled back to its state at the start of that
+  log period, frozen there and flagged; its neighbours in the batch are unaffected (runs never
+  interact). The check runs once per log period, not after every step (``guard_divergence``):
+  a select over every parameter and optimiser state at every step is memory traffic the
+  small networks of a sweep feel.
 - The run axis can be sharded over a device mesh (``NamedSharding(mesh, P("run"))``) and split
   into groups of at most ``run_group`` runs when the whole batch does not fit in memory.
 - On a multi-core CPU, XLA runs each batched matmul of the step on one core; ``use_cpu_cores()``
@@ -324,8 +327,10 @@ def _batch_indices(config: TrainConfig, key: jax.Array, step: jax.Array, num_sam
     return jax.lax.dynamic_slice_in_dim(order, position * config.batch_size, config.batch_size)
 
 
-def make_step(model: Model, config: TrainConfig) -> Callable[[RunState, TrainData], RunState]:
-    """One optimisation step of one run; frozen once diverged."""
+def make_update(model: Model, config: TrainConfig) -> Callable[[RunState, TrainData], RunState]:
+    """One optimisation step of one run, unguarded: a run that diverges goes on with
+    non-finite values. ``make_step`` guards every step; ``compiled_chunk`` guards once per log
+    period (``guard_divergence``), which spares a select over every parameter at every step."""
     loss_fn = get_loss(config.loss)
     direction = _direction(config)
     total_steps = config.steps
@@ -337,14 +342,14 @@ def make_step(model: Model, config: TrainConfig) -> Callable[[RunState, TrainDat
         penalty = feature_penalty(model, layers, weight_decay) * (num_samples / x.shape[0])
         return loss_fn(output, targets, config.reduction) + penalty
 
-    def step(state: RunState, data: TrainData) -> RunState:
+    def update(state: RunState, data: TrainData) -> RunState:
         x, targets = data.x, data.targets
         num_samples = x.shape[0]
         if config.batch_size is not None:
             index = _batch_indices(config, state.key, state.step, num_samples)
             x, targets = x[index], targets[index]
         wd = state.weight_decay
-        loss, grads = jax.value_and_grad(data_loss)(state.params, x, targets, num_samples, wd)
+        grads = jax.grad(data_loss)(state.params, x, targets, num_samples, wd)
         scales = decay_scales(model, state.params)
         if config.weight_decay_mode == "l2":
             grads = jax.tree_util.tree_map(
@@ -359,13 +364,29 @@ def make_step(model: Model, config: TrainConfig) -> Callable[[RunState, TrainDat
         params = jax.tree_util.tree_map(
             lambda p, u, s: p - lr * u - lr * decay * s * p, state.params, updates, scales
         )
-        healthy = jnp.isfinite(loss) & _all_finite(params) & ~state.diverged
-        return state._replace(
-            params=_select(healthy, params, state.params),
-            opt_state=_select(healthy, opt_state, state.opt_state),
-            step=state.step + 1,
-            diverged=state.diverged | ~healthy,
-        )
+        return state._replace(params=params, opt_state=opt_state, step=state.step + 1)
+
+    return update
+
+
+def guard_divergence(start: RunState, end: RunState) -> RunState:
+    """``end`` where its parameters are finite and the run had not diverged by ``start``;
+    otherwise ``start`` (with end's step counter), flagged as diverged: a diverged run stays
+    frozen at its state before the steps that broke it, and its neighbours are unaffected."""
+    healthy = _all_finite(end.params) & ~start.diverged
+    return end._replace(
+        params=_select(healthy, end.params, start.params),
+        opt_state=_select(healthy, end.opt_state, start.opt_state),
+        diverged=start.diverged | ~healthy,
+    )
+
+
+def make_step(model: Model, config: TrainConfig) -> Callable[[RunState, TrainData], RunState]:
+    """One optimisation step of one run, frozen at its last finite state once diverged."""
+    update = make_update(model, config)
+
+    def step(state: RunState, data: TrainData) -> RunState:
+        return guard_divergence(state, update(state, data))
 
     return step
 
@@ -421,12 +442,13 @@ def compiled_chunk(model: Model, config: TrainConfig, num_classes: int, mesh: Me
     per (model, config, K, mesh): a new job with other hyperparameter values (arrays in the
     state) reuses the same program without retracing.
     """
-    step = make_step(model, config)
+    update = make_update(model, config)
     measure = make_measure(model, config, num_classes)
 
     def one_run(state: RunState, data: TrainData):
-        def log_period(state, _):
-            state = jax.lax.fori_loop(0, config.log_every, lambda _, s: step(s, data), state)
+        def log_period(start, _):
+            end = jax.lax.fori_loop(0, config.log_every, lambda _, s: update(s, data), start)
+            state = guard_divergence(start, end)
             return state, measure(state, data)
 
         return jax.lax.scan(log_period, state, None, length=config.chunk_logs)
