@@ -1,5 +1,7 @@
 """The pre-LN transformer classifier with an MLP head: shapes, the Layers record, LayerNorm
-without affine parameters, vmap over runs, metrics, training and determinism."""
+without affine parameters, vmap over runs, metrics, training and determinism; the gated blocks
+(switched-off blocks equal to the shallower network: output, regulariser, two engine steps),
+the decay multipliers, the branch initialisation scale and the size counts."""
 
 from __future__ import annotations
 
@@ -7,13 +9,16 @@ import dataclasses
 import functools
 
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
 from nc_jax.metrics import network_metrics
 from nc_jax.models.mlp import MLP
-from nc_jax.models.transformer import Transformer, pool_tokens
+from nc_jax.models.transformer import Transformer, pool_tokens, sliced_blocks, with_active_blocks
+from nc_jax.train.engine import RunState, TrainConfig, make_data, make_step, regulariser
 
 N, K = 12, 3
 T, P, DIM = 4, 5, 8  # tokens, values per token, model width
@@ -178,3 +183,113 @@ def test_digits_sized_default_model():
     assert output.shape == (5, 10) and model.num_outputs == 10
     assert [f.shape for f in layers.features] == [(5, 64)] * 3 + [(5, 64)] * 3 + [(5, 10)]
     assert params["backbone"]["params"]["position"].shape == (8, 64)
+
+
+LINEAR_HEAD = MLP(widths=(K,), num_linear=1, head_bias=True)
+
+
+def _perturbed(params, seed: int):
+    """Gated ``params`` plus N(0, 0.1^2) on every leaf but the gates (init leaves biases and LN
+    parameters at 0 or 1, which would hide a block's biases or norms from a test)."""
+    flat, unravel = jax.flatten_util.ravel_pytree(params)
+    noisy = unravel(flat + 0.1 * jax.random.normal(jax.random.PRNGKey(seed), flat.shape))
+    noisy["backbone"]["params"]["gates"] = params["backbone"]["params"]["gates"]
+    return noisy
+
+
+def _adam_steps(model: Transformer, params, x, y, count: int = 2):
+    """``params`` after ``count`` engine steps (Adam at 0.01, coupled decay 0.3, CE, float64)."""
+    config = TrainConfig(steps=count, log_every=1, loss="cross_entropy", optimizer="adam")
+    state = RunState(
+        params, optax.scale_by_adam().init(params), jax.random.PRNGKey(0), 0.01, 0.3, 0, 0, False
+    )
+    step, train_data = jax.jit(make_step(model, config)), make_data(x, y, K, dtype=jnp.float64)
+    for _ in range(count):
+        state = step(state, train_data)
+    return state.params
+
+
+@pytest.mark.parametrize("affine", [False, True])
+def test_switched_off_blocks_are_the_shallower_network(affine):
+    """with_active_blocks(params, 2) of a gated depth-4 transformer = the depth-2 one made of its
+    first two blocks (sliced_blocks): the output to the bit, the regulariser, and two engine
+    steps (Adam, coupled decay): the switched-off blocks get zero gradients and stay at zero,
+    the gates are never trained. With ``affine`` the blocks' LN parameters are switched off and
+    the final LN renamed too (output and regulariser only)."""
+    settings = {"head": LINEAR_HEAD, "gated": True, "affine": affine, "head_bias_decay": 0.0}
+    deep, shallow = tiny(depth=4, **settings), tiny(depth=2, **settings)
+    params = with_active_blocks(_perturbed(init(deep, 0), 1), 2)
+    cut = sliced_blocks(params, 2)
+    structure = jax.tree_util.tree_structure(init(shallow, 0))
+    assert jax.tree_util.tree_structure(cut) == structure
+    x, y = data(2)
+    np.testing.assert_array_equal(deep.apply(params, x)[0], shallow.apply(cut, x)[0])
+    np.testing.assert_allclose(regulariser(deep, params), regulariser(shallow, cut), rtol=1e-14)
+    if affine:  # the steps below do not depend on how the LNs are parametrised
+        return
+    trained, trained_cut = _adam_steps(deep, params, x, y), _adam_steps(shallow, cut, x, y)
+    jax.tree_util.tree_map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14),
+        sliced_blocks(trained, 2),
+        trained_cut,
+    )
+    inner = trained["backbone"]["params"]
+    off = [inner[f"{group}_{block}"] for group in ("attention", "fc1", "fc2") for block in (2, 3)]
+    assert all(np.all(np.asarray(leaf) == 0) for leaf in jax.tree_util.tree_leaves(off))
+    np.testing.assert_array_equal(inner["gates"], [1, 1, 0, 0])  # gates are never trained
+
+
+def test_ungated_model_keeps_its_parameters():
+    """gated=False (the default) has no gate parameter; gated=True adds only ``gates``."""
+    plain = init(tiny(), 0)["backbone"]["params"]
+    gated = init(tiny(gated=True), 0)["backbone"]["params"]
+    assert "gates" not in plain and set(gated) - set(plain) == {"gates"}
+    np.testing.assert_array_equal(gated["gates"], [1.0, 1.0])
+
+
+def test_decay_scales():
+    """1 on every leaf, head_bias_decay on the head's last bias, 0 on the gates; the regulariser
+    by hand."""
+    model = tiny(head=MLP(widths=(6, K), num_linear=1, bias=True, head_bias=True), gated=True)
+    model = dataclasses.replace(model, head_bias_decay=0.25)
+    params = _perturbed(init(model, 0), 3)
+    scales = model.decay_scales(params)
+    assert scales["head"][-1]["b"] == 0.25 and scales["head"][0]["b"] == 1.0
+    assert scales["backbone"]["params"]["gates"] == 0.0
+    squares = sum(float(jnp.sum(leaf**2)) for leaf in jax.tree_util.tree_leaves(params))
+    squares -= 0.75 * float(jnp.sum(params["head"][-1]["b"] ** 2))
+    squares -= float(jnp.sum(params["backbone"]["params"]["gates"] ** 2))
+    np.testing.assert_allclose(regulariser(model, params), squares, rtol=1e-13)
+    plain = tiny()  # the default decays every leaf, as the engine does without decay_scales
+    ones = jax.tree_util.tree_leaves(plain.decay_scales(init(plain, 0)))
+    assert ones == [1.0] * len(ones)
+
+
+def test_branch_init_scale_multiplies_the_block_kernels():
+    """s scales every block kernel (attention q, k, v, out; fc1, fc2) and nothing else."""
+    base = init(tiny(), 0)["backbone"]["params"]
+    scaled = init(tiny(branch_init_scale=0.25), 0)["backbone"]["params"]
+    for name in ("attention_0", "fc1_1", "fc2_0"):
+        for path, leaf in jax.tree_util.tree_leaves_with_path(scaled[name]):
+            reference = base[name]
+            for key in path:
+                reference = reference[key.key]
+            factor = 0.25 if path[-1].key == "kernel" else 1.0
+            np.testing.assert_allclose(leaf, factor * reference, rtol=1e-15)
+    np.testing.assert_array_equal(scaled["embed"]["kernel"], base["embed"]["kernel"])
+    with pytest.raises(ValueError, match="branch_init_scale"):
+        tiny(branch_init_scale=-1.0)
+
+
+def test_sizes_and_radius():
+    """Weight entries by hand: embedding P d, per block (4 + 2 r) d^2, the head; the radius is
+    sqrt(d) and bounds the pooled final-LN features."""
+    model = tiny()
+    head = 6 * DIM + 6 * 6 + 6 * 6 + K * 6
+    assert model.num_weights(D) == P * DIM + 2 * (4 + 2 * 2) * DIM**2 + head
+    attention = 2 * T * DIM  # scores and weighted sums per token and block
+    per_token = P * DIM + 2 * ((4 + 2 * 2) * DIM**2 + attention)
+    assert model.multiply_adds_per_sample(D) == T * per_token + head
+    assert model.activations_per_sample() > 0 and model.radius == np.sqrt(DIM)
+    _, layers = model.apply(init(model, 0), data()[0])
+    assert np.max(np.linalg.norm(layers.features[2], axis=1)) <= model.radius

@@ -1,7 +1,8 @@
 """Sukenik, Lampert, Mondelli (2025): the limit model's closed forms (hand values, the 1-D
-stationarity, against a numerical optimum of the full normalised UFM), the measurements against
-NumPy references, the power-law fit, every check on hand-made, random and planted quantities,
-the setting's validation and the CLI end to end."""
+stationarity, against a numerical optimum of the full normalised UFM on the sphere and over the
+ball), the measurements against NumPy references, the power-law fit, every check on hand-made,
+random and planted quantities (the LN sphere of the ResNet, the ball of the transformer), the
+setting's validation, the gated depths of both architectures and the CLI end to end."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from nc_jax.checks import SettingError, check
 from nc_jax.checks.runner import main as check_main
 from nc_jax.metrics import reference
 from nc_jax.models.ln_resnet import LNResNet
+from nc_jax.models.mlp import MLP
+from nc_jax.models.transformer import Transformer
 from theorems.sukenik2025 import PAPER, Setting
 from theorems.sukenik2025.bounds import THEOREMS
 from theorems.sukenik2025.closed_form import (
@@ -35,11 +38,13 @@ from theorems.sukenik2025.closed_form import (
 )
 from theorems.sukenik2025.measure import (
     collapse_metrics,
+    feature_geometry,
     kendall_tau,
     network_quantities,
     power_law_fit,
     profile_quantities,
 )
+from theorems.sukenik2025.setting import GATING
 
 BY_ID = {t.id: t for t in THEOREMS}
 TRENDS = [t for t in THEOREMS if t.kind == "claim"]
@@ -122,6 +127,24 @@ def test_closed_form_is_the_numerical_optimum(loss):
     assert abs(wrong - values.min()) > 1e3 * NUMERIC_TOLERANCE * exact
 
 
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+def test_closed_form_is_the_optimum_over_the_ball(loss):
+    """Adam over the mean-zero BALL (features LN(v_i) clip(s_i, -1, 1), free radii; docs
+    "Features in the ball", derived): no start goes below J* (the bound on the transformer's
+    features) and the best reaches it (the radii go to the sphere)."""
+    k, d, lam = 4, 6, 0.05
+    y = jnp.asarray(balanced_labels(k, 3))
+    values = np.asarray(
+        sphere_ufm_descent(
+            y, jax.random.PRNGKey(2), loss=loss, num_classes=k, dim=d, weight_decay=lam,
+            starts=4, iterations=5000, ball=True,
+        )
+    )  # fmt: skip
+    exact = limit_optimum(loss, k, math.sqrt(d), lam).value
+    assert values.min() >= exact * (1 - NUMERIC_TOLERANCE)
+    assert values.min() <= exact * (1 + 1e-6)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
 @pytest.mark.parametrize("shape", [(3, 5, 0.3, 2), (5, 8, 0.01, 2), (2, 4, 1.0, 4)])
@@ -192,27 +215,67 @@ def _random_network(seed: int, depth: int, width: int = 11, k: int = 4):
     return model, params, jnp.asarray(x), jnp.asarray(y)
 
 
+def _random_transformer(seed: int, depth: int, width: int = 8, k: int = 4):
+    """A gated transformer as the Setting builds it (one linear head with a free bias), its
+    parameters scaled at random, on 4 tokens of 3 values."""
+    rng = np.random.default_rng(seed)
+    model = Transformer(
+        4, 3, model_dim=width, depth=depth, num_heads=2, mlp_ratio=1,
+        pool=("mean", "first")[seed % 2], head=MLP((k,), num_linear=1, head_bias=True),
+        gated=True, head_bias_decay=0.0,
+    )  # fmt: skip
+    params = model.init(jax.random.PRNGKey(seed), 12)
+    params = jax.tree_util.tree_map(lambda p: p * float(rng.uniform(0.1, 10)), params)
+    y = balanced_labels(k, 4)
+    x = rng.normal(size=(len(y), 12)) + 2 * rng.normal(size=(k, 12))[y]
+    return model, params, jnp.asarray(x), jnp.asarray(y)
+
+
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
-def test_lower_bound_holds_on_random_networks(seed, loss):
-    """Any LN-ResNet (random weights of random scale) has objective >= J* (the consequence is
-    algebra): the check holds, and its features are on the sphere."""
+@pytest.mark.parametrize("architecture", ["ln_resnet", "transformer"])
+def test_lower_bound_holds_on_random_networks(seed, loss, architecture):
+    """Any LN-ResNet or transformer (random weights of random scale) has objective >= J* (the
+    consequence is algebra): the check holds; the ResNet's features are on the sphere, the
+    transformer's in the mean-zero ball (strictly inside: flax's LN epsilon, pooling)."""
     lam = float(10 ** np.random.default_rng(seed).uniform(-3, 0))
+    build, width = (
+        (_random_network, 11) if architecture == "ln_resnet" else (_random_transformer, 8)
+    )
     depths, networks = [1, 2, 3], []
     for depth in depths:
-        model, params, x, y = _random_network(seed, depth)
+        model, params, x, y = build(seed, depth)
         networks.append(network_quantities(model, params, x, y, loss, lam))
-    j_star = limit_optimum(loss, 4, math.sqrt(11), lam).value
+    j_star = limit_optimum(loss, 4, math.sqrt(width), lam).value
     q = profile_quantities(depths, networks, j_star) | {
         "J_star": j_star,
         "weight_decay": lam,
         "K": 4,
-        "width": 11,
+        "width": width,
         "class_imbalance": 0,
+        "ball_features": int(architecture == "transformer"),
     }
-    assert q["radius_deviation"] < 1e-12
+    if architecture == "ln_resnet":
+        assert q["radius_deviation"] < 1e-12
+    else:
+        assert q["radius_excess"] < 0 and q["mean_deviation"] < 1e-12
     result = check(BY_ID["sukenik2025.limit.lower_bound"], q)
     assert result.verdict == "holds" and result.informative
+
+
+def test_feature_geometry_hand_values():
+    """d = 4, rho = 2: rows (2, -2, 0, 0) / sqrt(2) (norm 2, mean 0: on the sphere), (1, -1, 0,
+    0) (norm sqrt 2) and (1, 1, 1, 1) (norm 2, mean 1): radius_deviation = 1 - sqrt(2)/2,
+    radius_excess = 0, mean_deviation = 1/2."""
+    h = jnp.array([[2.0, -2.0, 0.0, 0.0], [1.0, -1.0, 0.0, 0.0], [1.0, 1.0, 1.0, 1.0]])
+    h = h.at[0].divide(math.sqrt(2))
+    values = feature_geometry(h, 2.0)
+    assert values["radius_deviation"] == pytest.approx(1 - math.sqrt(2) / 2, rel=1e-15)
+    assert values["radius_excess"] == pytest.approx(0.0, abs=1e-15)
+    assert values["mean_deviation"] == pytest.approx(0.5, rel=1e-15)
+    inside = feature_geometry(h[:2] / 2, 2.0)
+    assert inside["radius_excess"] == pytest.approx(-0.5, rel=1e-15)
+    assert inside["mean_deviation"] == 0.0
 
 
 def test_network_quantities_by_hand():
@@ -242,7 +305,10 @@ def _quantities(**overrides) -> dict[str, float]:
         "K": 10,
         "width": 32,
         "class_imbalance": 0,
+        "ball_features": 0,
         "radius_deviation": 1e-15,
+        "radius_excess": 1e-15,
+        "mean_deviation": 1e-17,
         "num_depths": 4,
     }
     for name in ("nc1", "nc2", "nc3", "gap"):
@@ -298,6 +364,38 @@ def test_lower_bound_vacuous_outside_its_hypotheses(overrides, failing):
     assert result.verdict == "vacuous" and any(failing in h.name for h in result.failing)
 
 
+def test_ball_hypothesis():
+    """The transformer's record (ball_features = 1) replaces the sphere by the mean-zero ball:
+    features strictly inside hold (radius_deviation 0.2 would break the sphere); features
+    scaled 10% above the ball, or off the mean-zero subspace, make the bound vacuous whatever
+    the objective; the LN-ResNet's record keeps the sphere."""
+    bound = BY_ID["sukenik2025.limit.lower_bound"]
+    inside = {"ball_features": 1, "radius_deviation": 0.2, "radius_excess": -0.2}
+    result = check(bound, _quantities(**inside))
+    assert result.verdict == "holds" and [h.name for h in result.hypotheses][-2:] == [
+        "features in the ball: max_i ||h_i|| / sqrt(d) - 1",
+        "features mean-zero: max_i |mean(h_i)| / sqrt(d)",
+    ]
+    assert result.hypotheses[-2].value == -0.2
+    assert check(bound, _quantities(ball_features=0, radius_deviation=0.2)).verdict == "vacuous"
+    for planted, failing in (({"radius_excess": 0.1}, "ball"), ({"mean_deviation": 0.01}, "mean")):
+        result = check(bound, _quantities(**(inside | planted), objective_min=0.1))
+        assert result.verdict == "vacuous" and [h.name for h in result.failing] == [
+            h.name for h in result.hypotheses if failing in h.name
+        ]
+
+
+def test_planted_features_above_the_ball_are_flagged():
+    """Measured, not hand-set: a transformer's features scaled by 1.1 (outside the ball)."""
+    model, params, x, y = _random_transformer(0, 2)
+    features = model.apply(params, x)[1].features[-2]
+    assert feature_geometry(features, model.radius)["radius_excess"] < 0
+    scaled = feature_geometry(1.1 * features / jnp.max(jnp.linalg.norm(features, axis=1)), 1.0)
+    assert scaled["radius_excess"] == pytest.approx(0.1, rel=1e-12)
+    q = _quantities(ball_features=1, **{k: v for k, v in scaled.items()})
+    assert check(BY_ID["sukenik2025.limit.lower_bound"], q).verdict == "vacuous"
+
+
 @pytest.mark.parametrize(
     "overrides, failing",
     [({"num_depths": 2}, "3 depths"), ({"width": 8}, "d - 1"), ({"weight_decay": 0.0}, "lambda")],
@@ -330,12 +428,58 @@ def test_kinds_and_trivial_reference():
         ("steps", 150),
         ("data_dir", "/tmp"),
         ("seeds", ()),
+        ("architecture", "cnn"),
+        ("pool", "max"),
+        ("mlp_ratio", 0),
     ],
 )
 def test_setting_errors_name_the_field(field, value):
     with pytest.raises(SettingError) as error:
         Setting(**{field: value})
     assert error.value.field == field
+
+
+@pytest.mark.parametrize(
+    "overrides, field, text",
+    [
+        ({"architecture": "transformer"}, "architecture", None),
+        ({"architecture": "vit"}, "architecture", "ln_resnet, transformer"),
+        ({"architecture": "transformer", "num_heads": 3}, "num_heads", "width 32"),
+        ({"architecture": "transformer", "token_dim": 7}, "token_dim", "64 of digits"),
+    ],
+)
+def test_transformer_setting_validation(overrides, field, text):
+    """The architecture is one of the choices (named in the message); the transformer's heads
+    divide the width and its tokens split the input rows (digits: 8 tokens of 8 pixels)."""
+    if text is None:
+        setting = Setting(**overrides)
+        model = setting.model()
+        assert (model.seq_len, model.token_dim, model.model_dim, model.depth) == (8, 8, 32, 8)
+        assert model.head.widths == (10,) and model.head.head_bias and model.gated
+        assert setting.ball_features and not Setting().ball_features
+        assert setting.cost() > Setting().cost() > 0 and setting.memory() > 0
+        return
+    with pytest.raises(SettingError, match=text) as error:
+        Setting(**overrides)
+    assert error.value.field == field
+
+
+@pytest.mark.parametrize("architecture", ["ln_resnet", "transformer"])
+def test_gated_program_is_every_depth(architecture):
+    """Through the Setting (the path the run takes): the largest network with its later blocks
+    switched off (GATING.with_active_blocks, vmapped over a traced depth) computes what the
+    genuine depth-L network (its own model, GATING.sliced_blocks) does, for every depth."""
+    setting = Setting(architecture=architecture, width=8, num_heads=2, depths=(1, 2, 3))
+    gating, model = GATING[architecture], setting.model()
+    params = model.init(jax.random.PRNGKey(0), setting.input_dim())
+    batched = jax.tree_util.tree_map(lambda leaf: jnp.stack([leaf] * 3), params)
+    gated = jax.vmap(gating.with_active_blocks)(batched, jnp.array(setting.depths))
+    x = jax.random.normal(jax.random.PRNGKey(1), (5, setting.input_dim()))
+    outputs = jax.vmap(lambda p: model.apply(p, x)[0])(gated)
+    for row, depth in enumerate(setting.depths):
+        one = jax.tree_util.tree_map(lambda leaf, r=row: leaf[r], gated)
+        shallow = setting.model(depth).apply(gating.sliced_blocks(one, depth), x)[0]
+        np.testing.assert_allclose(outputs[row], shallow, rtol=1e-13, atol=1e-14)
 
 
 def test_setting_limit_and_costs():
@@ -380,9 +524,7 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert check_main(PAPER, ["--recheck", "--results", str(out)]) == status
 
 
-def test_experiment_quick(tmp_path, capsys):
-    """experiments/sukenik2025_depth.py --quick sweeps its grid into tmp_path and prints the
-    per-depth medians, the exponents over seeds and the verdicts; --table re-reads them."""
+def _depth_script():
     import importlib.util
     from pathlib import Path
 
@@ -390,6 +532,32 @@ def test_experiment_quick(tmp_path, capsys):
     spec = importlib.util.spec_from_file_location("sukenik2025_depth", path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
+    return script
+
+
+def test_transformer_experiment_quick(tmp_path, capsys):
+    """experiments/sukenik2025_depth.py --transformer --quick: the transformer setting trains,
+    measures and checks end to end (seconds); the lower bound holds on every seed under the
+    ball hypothesis (features strictly inside the ball, mean-zero), every check has a verdict
+    per seed and the table is printed."""
+    script = _depth_script()
+    out = tmp_path / "transformer"
+    assert script.main(["--transformer", "--quick", "--out", str(out)]) == 0
+    assert "Fitted exponent a" in capsys.readouterr().out
+    runs = results.load_runs(out)
+    assert len(runs) == 4 and (runs["ball_features"] == 1).all()
+    assert (runs["radius_excess"] < 0).all() and (runs["mean_deviation"] < 1e-12).all()
+    checks = results.load(out)
+    assert len(checks) == len(THEOREMS) * 4
+    bound = checks[checks["check"] == "sukenik2025.limit.lower_bound"]
+    assert (bound["verdict"] == "holds").all()
+    assert sorted(script.per_depth(runs)["L"].unique()) == [1, 2, 3]
+
+
+def test_experiment_quick(tmp_path, capsys):
+    """experiments/sukenik2025_depth.py --quick sweeps its grid into tmp_path and prints the
+    per-depth medians, the exponents over seeds and the verdicts; --table re-reads them."""
+    script = _depth_script()
     out = tmp_path / "sweep"
     assert script.main(["--quick", "--out", str(out)]) == 0
     printed = capsys.readouterr().out

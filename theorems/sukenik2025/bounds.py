@@ -8,13 +8,16 @@ do not know the rate, so none is hard-coded (docs/theory/sukenik2025.md).
 Kinds (nc_jax.checks.contract):
 
 - ``limit.lower_bound`` is a **consequence**: for ANY parameters of a network whose classifier
-  reads LN features (on the sphere of radius sqrt(d)) and whose head weight carries the same
-  lambda, objective = (1/N) sum loss + lambda/2 ||W||^2 + (the other, non-negative penalties)
-  >= the normalised UFM's objective at (W, b, the network's features) >= J*. So "holds" is
-  algebra, not evidence: only a bug (features off the sphere, a penalty missed) or a wrong
-  closed form breaks it; its worth is the slack, how close training comes to J*. It is an
-  inequality, not an identity (equality needs the limit model's optimum to be reached).
-  Trivial reference: 0 (the loss and the penalty are non-negative, no theorem needed).
+  reads LN features (on the sphere of radius sqrt(d), or for the transformer in the mean-zero
+  ball of that radius) and whose head weight carries the same lambda, objective = (1/N) sum
+  loss + lambda/2 ||W||^2 + (the other, non-negative penalties) >= the normalised UFM's
+  objective at (W, b, the network's features) >= J* (over the ball too: docs/theory/
+  sukenik2025.md, "Features in the ball", derived). So "holds" is algebra, not evidence: only a
+  bug (features off the set, a penalty missed) or a wrong closed form breaks it; its worth is
+  the slack, how close training comes to J*. It is an inequality, not an identity (equality
+  needs the limit model's optimum to be reached). Trivial reference: 0 (the loss and the
+  penalty are non-negative, no theorem needed). Its feature hypothesis is the set the
+  architecture guarantees (``_in_feature_set``): the record's ``ball_features`` says which.
 - ``depth.nc1``, ``depth.nc2``, ``depth.nc3`` and ``depth.gap`` are **claims** about what
   training produces: per seed, the metric falls with the depth, read as the exponent a of the
   least-squares power law metric ~ c L^(-a) over the seed's depths being >= 0. Tolerance: none
@@ -33,6 +36,7 @@ from nc_jax.checks.contract import Evaluation, Hypothesis, Theorem
 
 Q = Mapping[str, Any]
 SPHERE_TOLERANCE = 1e-9  # max | ||h_i|| / sqrt(d) - 1 | of the LN features (float64 rounding)
+BALL_TOLERANCE = 1e-9  # max_i ||h_i|| / sqrt(d) - 1 and max_i |mean(h_i)| / sqrt(d) (rounding)
 REFERENCE = "Sukenik, Lampert, Mondelli 2025 (arXiv 2505.15239)"
 
 
@@ -53,6 +57,31 @@ def _on_sphere(q: Q) -> Hypothesis:
     )
 
 
+def _in_ball(q: Q) -> tuple[Hypothesis, Hypothesis]:
+    return (
+        Hypothesis(
+            "features in the ball: max_i ||h_i|| / sqrt(d) - 1",
+            q["radius_excess"],
+            BALL_TOLERANCE,
+            "<=",
+        ),
+        Hypothesis(
+            "features mean-zero: max_i |mean(h_i)| / sqrt(d)",
+            q["mean_deviation"],
+            BALL_TOLERANCE,
+            "<=",
+        ),
+    )
+
+
+def _in_feature_set(q: Q) -> tuple[Hypothesis, ...]:
+    """The features lie in the set the architecture guarantees: the mean-zero ball of radius
+    sqrt(d) where ``ball_features`` is 1 (the transformer), else the LN sphere (the LN-ResNet,
+    whose LN has no epsilon). J* bounds the objective on both (docs/theory/sukenik2025.md,
+    "Features in the ball")."""
+    return _in_ball(q) if q["ball_features"] else (_on_sphere(q),)
+
+
 def _wide(q: Q) -> Hypothesis:
     return Hypothesis("d - 1 >= K - 1", q["width"] - 1, q["K"] - 1, ">=")
 
@@ -63,7 +92,7 @@ def _lower_bound(q: Q) -> Evaluation:
         "J*": q["J_star"],
         "min gap / J*": (q["objective_min"] - q["J_star"]) / q["J_star"],
     }
-    hypotheses = (_positive_decay(q), _balanced(q), _on_sphere(q))
+    hypotheses = (_positive_decay(q), _balanced(q), *_in_feature_set(q))
     return Evaluation(hypotheses, q["J_star"], q["objective_min"], extras, trivial=0.0)
 
 
@@ -101,14 +130,18 @@ LOWER_BOUND = Theorem(
     reference=f"{REFERENCE}; theory notes A3 (limit model [U], closed form [DN])",
     statement="min_L objective(L) >= J*(rho = sqrt(d), lambda, K), the normalised UFM's optimum",
     provenance="derived",
-    confidence="exact for every network whose head reads LN features; J* closed form [DN], "
-    "checked against a numerical optimum in the tests",
+    confidence="exact for every network whose head reads LN features (on the sphere, or in the "
+    "mean-zero ball: derived, docs/theory/sukenik2025.md); J* closed form [DN], checked against "
+    "a numerical optimum in the tests",
     quantities=(
         "objective_min",
         "J_star",
         "weight_decay",
         "class_imbalance",
+        "ball_features",
         "radius_deviation",
+        "radius_excess",
+        "mean_deviation",
     ),
     relation=">=",
     evaluate=_lower_bound,

@@ -20,8 +20,11 @@ unregularised. Its global optimum is self-dual neural collapse: h_{k,i} = rho u_
 
 The value is the same for any N and n (the objective averages over samples). It is a lower
 bound on the regularised objective of every network whose classifier reads LN features and whose
-head weight carries the same lambda (theorems/sukenik2025/bounds.py). ``sphere_ufm_descent``
-solves the same problem numerically (no ETF assumed) for the tests.
+head weight carries the same lambda (theorems/sukenik2025/bounds.py). It is also the optimum
+over the mean-zero BALL ||h_i|| <= rho (derived, docs/theory/sukenik2025.md, "Features in the
+ball"): the bound holds for the transformer, whose features lie inside the sphere.
+``sphere_ufm_descent`` solves the problem numerically (no ETF assumed) for the tests, on the
+sphere or, with ``ball=True``, over the ball.
 """
 
 from __future__ import annotations
@@ -175,21 +178,35 @@ def etf_point(
     return {"w": optimum.scale * u, "b": bias, "h": radius * u[np.asarray(y)]}
 
 
+def normalised_features(params: dict[str, jax.Array]) -> jax.Array:
+    """h_i = LN(v_i) (N, d), on the sphere of radius sqrt(d) in the mean-zero subspace, times
+    clip(s_i, -1, 1) when ``params`` has radius factors "s" (N,): then anywhere in the closed
+    mean-zero ball of that radius (a feature set of the transformer's kind; the clip lets
+    descent reach the sphere exactly, where a sigmoid would only approach it)."""
+    features = layer_norm(params["v"])
+    if "s" in params:
+        features = features * jnp.clip(params["s"], -1.0, 1.0)[:, None]
+    return features
+
+
 def sphere_ufm_objective(
     params: dict[str, jax.Array], y: jax.Array, loss: str, weight_decay: float
 ) -> jax.Array:
-    """(1/N) sum loss(W LN(v_i) + b, y_i) + lambda/2 ||W||_F^2 for free v (N, d): the
-    normalised UFM with the LayerNorm radius sqrt(d), parametrised through LN itself so that
-    unconstrained descent on (W, b, v) stays on the LN image. ``params``: {"w": (K, d),
-    "b": (K,), "v": (N, d)}; the engine's loss with reduction "mean"."""
-    features = layer_norm(params["v"])
+    """(1/N) sum loss(W h_i + b, y_i) + lambda/2 ||W||_F^2 with h = ``normalised_features``
+    of free v (N, d) (and s): the normalised UFM with the LayerNorm radius sqrt(d),
+    parametrised through LN itself so that unconstrained descent on (W, b, v) stays on the LN
+    image (or in its ball). ``params``: {"w": (K, d), "b": (K,), "v": (N, d)[, "s": (N,)]};
+    the engine's loss with reduction "mean"."""
+    features = normalised_features(params)
     output = features @ params["w"].T + params["b"]
     targets = jax.nn.one_hot(y, params["w"].shape[0], dtype=output.dtype)
     data = get_loss(loss)(output, targets, "mean")
     return data + 0.5 * weight_decay * jnp.sum(params["w"] ** 2)
 
 
-@functools.partial(jax.jit, static_argnames=("loss", "num_classes", "dim", "starts", "iterations"))
+@functools.partial(
+    jax.jit, static_argnames=("loss", "num_classes", "dim", "starts", "iterations", "ball")
+)
 def sphere_ufm_descent(
     y: jax.Array,
     key: jax.Array,
@@ -200,12 +217,14 @@ def sphere_ufm_descent(
     weight_decay: float,
     starts: int = 8,
     iterations: int = 20000,
+    ball: bool = False,
 ) -> jax.Array:
     """The final objective of Adam (step size 0.05 cosine-decayed to 5e-6) on
-    ``sphere_ufm_objective`` from ``starts`` random points (v, W ~ N(0, 1), b = 0), vmapped over
-    the starts. No ETF is assumed: the smallest value is a numerical optimum of the normalised
-    UFM (call under float64; on the test instances every start reaches the closed form to
-    ~1e-15 relative).
+    ``sphere_ufm_objective`` from ``starts`` random points (v, W ~ N(0, 1), b = 0; with
+    ``ball`` the radius factors s = 1/2, features at half the radius), vmapped over the starts.
+    No ETF is assumed: the smallest value is a numerical optimum of the normalised UFM on the
+    sphere, or over the ball (call under float64; on the sphere's test instances every start
+    reaches the closed form to ~1e-15 relative).
 
     Args:
         y: (N,) labels in [0, K); key: PRNG key of the starts.
@@ -221,6 +240,8 @@ def sphere_ufm_descent(
             "b": jnp.zeros((num_classes,)),
             "v": jax.random.normal(k_v, (y.shape[0], dim)),
         }
+        if ball:
+            params["s"] = jnp.full((y.shape[0],), 0.5)
 
         def value(p):
             return sphere_ufm_objective(p, y, loss, weight_decay)

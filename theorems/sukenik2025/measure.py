@@ -1,10 +1,12 @@
-"""Float64 measurements of Sukenik, Lampert, Mondelli (2025) on trained LayerNorm ResNets
-(docs/theory/sukenik2025.md, "Measured quantities"; theory notes other_papers.md A3-A4).
+"""Float64 measurements of Sukenik, Lampert, Mondelli (2025) on trained LayerNorm ResNets and
+transformers (docs/theory/sukenik2025.md, "Measured quantities"; theory notes other_papers.md
+A3-A4).
 
 Per network (one depth, one seed): the regularised objective of the engine (mean loss +
-lambda/2 sum_leaves scale ||leaf||^2), NC1-NC3 of the LN features h that the head reads, and how
-far those features are from the LN sphere. Per seed (its networks over the depths): the power
-law fit metric ~ c L^(-a) and Kendall's tau of every metric against the depth.
+lambda/2 sum_leaves scale ||leaf||^2), NC1-NC3 of the LN features h that the one-layer head
+reads, and where those features lie relative to the LN sphere and ball (``feature_geometry``).
+Per seed (its networks over the depths): the power law fit metric ~ c L^(-a) and Kendall's tau
+of every metric against the depth.
 
 Metric conventions (A4 [U]; named here, tested in tests/test_theorems_sukenik2025.py):
 
@@ -27,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nc_jax import metrics
-from nc_jax.models.ln_resnet import LNResNet
+from nc_jax.models.base import Model
 from nc_jax.train.engine import regulariser
 from nc_jax.train.losses import get_loss
 
@@ -48,18 +50,34 @@ def collapse_metrics(
     }
 
 
+def feature_geometry(features: jax.Array, radius: float) -> dict[str, float]:
+    """Where the features h (N, d) lie relative to the LN image (docs/theory/sukenik2025.md,
+    "Features in the ball"): radius_deviation = max_i | ||h_i|| / rho - 1 | (0 on the sphere of
+    radius rho), radius_excess = max_i ||h_i|| / rho - 1 (<= 0 in the ball) and mean_deviation
+    = max_i |mean_j h_ij| / rho (0 in the mean-zero subspace), rho = ``radius``."""
+    ratios = jnp.linalg.norm(features, axis=1) / radius
+    return {
+        "radius_deviation": float(jnp.max(jnp.abs(ratios - 1))),
+        "radius_excess": float(jnp.max(ratios) - 1),
+        "mean_deviation": float(jnp.max(jnp.abs(jnp.mean(features, axis=1))) / radius),
+    }
+
+
 def network_quantities(
-    model: LNResNet,
+    model: Model,
     params: Any,
     x: jax.Array,
     y: jax.Array,
     loss: str,
     weight_decay: float,
 ) -> dict[str, float]:
-    """The quantities of one trained LN-ResNet (float64 params and data).
+    """The quantities of one trained network (float64 params and data) whose head is one
+    linear layer (W, b) reading the LN features h (the one before last of its Layers record):
+    the LN-ResNet, or the Setting's transformer.
 
     Args:
-        model: the network (its ``depth`` the number of blocks in ``params``).
+        model: the network (its ``depth`` the number of blocks in ``params``), with a
+            ``radius`` sqrt(d).
         params: its parameters; x: (N, D) inputs; y: (N,) labels in [0, K).
         loss: the engine's loss name; its reduction here is "mean" (the Setting's).
         weight_decay: lambda of the coupled decay.
@@ -67,26 +85,21 @@ def network_quantities(
     Returns:
         objective (data_loss + penalty), data_loss, penalty (lambda/2 times the engine's
         regulariser, the model's decay multipliers included), head_penalty (lambda/2 ||W||^2),
-        accuracy, radius_deviation (max_i | ||h_i|| / sqrt(d) - 1 |, h the LN features),
-        mean_deviation (max_i |mean(h_i)| / sqrt(d)), nc1, nc2, nc3.
+        accuracy, the ``feature_geometry`` of h, nc1, nc2, nc3.
     """
     output, layers = model.apply(params, x)
-    features = layers.features[-2]
-    targets = jax.nn.one_hot(y, model.num_classes, dtype=output.dtype)
+    features, head = layers.features[-2], layers.weights[-1]
+    targets = jax.nn.one_hot(y, model.num_outputs, dtype=output.dtype)
     data_loss = float(get_loss(loss)(output, targets, "mean"))
     penalty = 0.5 * weight_decay * float(regulariser(model, params))
-    radius = model.radius
-    norms = jnp.linalg.norm(features, axis=1)
-    head = params["head"]["w"]
     return {
         "objective": data_loss + penalty,
         "data_loss": data_loss,
         "penalty": penalty,
         "head_penalty": 0.5 * weight_decay * float(jnp.sum(head**2)),
         "accuracy": float(jnp.mean(jnp.argmax(output, axis=1) == y)),
-        "radius_deviation": float(jnp.max(jnp.abs(norms / radius - 1))),
-        "mean_deviation": float(jnp.max(jnp.abs(jnp.mean(features, axis=1))) / radius),
-        **collapse_metrics(features, head, y, model.num_classes),
+        **feature_geometry(features, model.radius),
+        **collapse_metrics(features, head, y, model.num_outputs),
     }
 
 
@@ -142,8 +155,8 @@ def profile_quantities(
 ) -> dict[str, float]:
     """One seed's record from its networks' quantities (one dict per depth, in order) and the
     limit optimum J*: ``<name>[L=<depth>]`` for every network quantity and the gap, the
-    trends of METRICS, ``objective_min`` (min over depths), ``radius_deviation`` (max) and
-    ``num_depths``."""
+    trends of METRICS, ``objective_min`` (min over depths), the maxima over depths of the
+    ``feature_geometry`` quantities and ``num_depths``."""
     record: dict[str, float] = {}
     per_depth: dict[str, list[float]] = {name: [] for name in METRICS}
     for depth, values in zip(depths, networks):
@@ -153,6 +166,7 @@ def profile_quantities(
             per_depth[name].append(values[name])
     record |= trend_quantities(depths, per_depth)
     record["objective_min"] = min(v["objective"] for v in networks)
-    record["radius_deviation"] = max(v["radius_deviation"] for v in networks)
+    for name in ("radius_deviation", "radius_excess", "mean_deviation"):
+        record[name] = max(v[name] for v in networks)
     record["num_depths"] = len(depths)
     return record

@@ -6,16 +6,24 @@ LayerNorm ResNets (L-RN1, nc_jax.models.ln_resnet) of width d = 32 at depths L =
 the mean cross entropy plus lambda/2 ||theta||^2 on every parameter but the head bias (coupled
 weight decay), full-batch training; several seeds. A *run* of this paper is one seed's depth
 profile: the networks of every depth trained from that seed. All depths and seeds train as
-runs of ONE compiled program (an LN-ResNet of the largest depth whose later blocks are switched
-off, ``ln_resnet.with_active_blocks``: exactly the shallower network). Every quantity is
-measured in float64 on the genuine depth-L network (``ln_resnet.sliced_blocks``).
+runs of ONE compiled program (a network of the largest depth whose later blocks are switched
+off, ``with_active_blocks``: exactly the shallower network). Every quantity is measured in
+float64 on the genuine depth-L network (``sliced_blocks``).
+
+``architecture="transformer"`` trains pre-LN transformers (nc_jax.models.transformer, the
+paper's other architecture) the same way: model_dim d = ``width``, a final LN without affine
+parameters, mean pooling and the same one-layer head with an unregularised bias. What differs
+is behind ``Setting.model``, ``GATING`` and ``Setting.ball_features`` (the features of the
+transformer are only guaranteed to lie in the mean-zero ball of radius sqrt(d), the LN-ResNet's
+on its sphere: docs/theory/sukenik2025.md, "Features in the ball").
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -23,7 +31,11 @@ import numpy as np
 
 from nc_jax.checks import CellOutcome, RunRecord, SettingError, TrainContext, diverged_steps
 from nc_jax.data import DATASETS, Dataset, load_dataset
-from nc_jax.models.ln_resnet import LNResNet, sliced_blocks, with_active_blocks
+from nc_jax.models import ln_resnet, transformer
+from nc_jax.models.base import Params
+from nc_jax.models.ln_resnet import LNResNet
+from nc_jax.models.mlp import MLP
+from nc_jax.models.transformer import POOLS, Transformer
 from nc_jax.train import TrainConfig, init_runs, make_data
 from nc_jax.train.engine import OPTIMIZERS
 from theorems.sukenik2025.closed_form import LOSSES, limit_optimum
@@ -32,6 +44,22 @@ from theorems.sukenik2025.measure import METRICS, network_quantities, profile_qu
 EMBEDDED = ("digits", "gaussian")
 INPUT_DIMS = {"digits": 64, "gaussian": 32, "mnist": 784, "fashion_mnist": 784, "cifar10": 3072}
 NUM_CLASSES = 10  # every dataset of nc_jax.data has 10 classes
+ARCHITECTURES: tuple[str, ...] = ("ln_resnet", "transformer")
+
+
+class Gating(NamedTuple):
+    """An architecture's helpers to train every depth in one program (the models' docstrings,
+    "Gates"): ``with_active_blocks(params, k)`` switches off the blocks after the k-th (k may
+    be traced), ``sliced_blocks(params, k)`` gives the genuine depth-k network's parameters."""
+
+    with_active_blocks: Callable[[Params, Any], Params]
+    sliced_blocks: Callable[[Params, int], Params]
+
+
+GATING: dict[str, Gating] = {
+    "ln_resnet": Gating(ln_resnet.with_active_blocks, ln_resnet.sliced_blocks),
+    "transformer": Gating(transformer.with_active_blocks, transformer.sliced_blocks),
+}
 
 
 @dataclass(frozen=True)
@@ -68,8 +96,16 @@ class Setting:
             value in (0, 1), or omitted for a constant step size).
         steps: training steps (a multiple of log_every).
         log_every: steps between two logged objectives.
-        branch_init_scale: s, the blocks' weights start as N(0, 2 s^2 / d).
+        branch_init_scale: s, the blocks' weights start as N(0, 2 s^2 / d) (LN-ResNet), or s
+            times the LeCun-normal kernels of every block (transformer).
         seeds: initialisation seeds; each trains one network per depth.
+        architecture: "ln_resnet" (L-RN1: LN before the head) or "transformer" (pre-LN
+            transformer, final LN, pooling, the same head).
+        num_heads: attention heads of the transformer (width must be a multiple).
+        mlp_ratio: the transformer blocks' MLP has mlp_ratio * width hidden units.
+        pool: how the transformer pools its final-LN tokens, "mean" or "first".
+        token_dim: values per transformer token: an input row is read as input_dim / token_dim
+            tokens (digits: 8 tokens of 8 pixels, one per image row).
     """
 
     dataset: str = "digits"
@@ -87,6 +123,11 @@ class Setting:
     log_every: int = 100
     branch_init_scale: float = 0.2
     seeds: tuple[int, ...] = (0, 1, 2)
+    architecture: str = "ln_resnet"
+    num_heads: int = 4
+    mlp_ratio: int = 2
+    pool: str = "mean"
+    token_dim: int = 8
 
     RUN_FIELDS = ("seeds", "weight_decay", "learning_rate")
 
@@ -129,12 +170,61 @@ class Setting:
             raise SettingError("branch_init_scale", f"must be >= 0, got {self.branch_init_scale}")
         if not self.seeds:
             raise SettingError("seeds", "must list at least one seed")
+        if self.architecture not in ARCHITECTURES:
+            raise SettingError(
+                "architecture",
+                f"must be one of {', '.join(ARCHITECTURES)}, got {self.architecture!r}",
+            )
+        self._check_transformer()
 
-    def model(self, depth: int | None = None) -> LNResNet:
-        """The LN-ResNet of ``depth`` blocks (default: the largest depth, the trained program)."""
+    def _check_transformer(self) -> None:
+        """The transformer's shape fields (checked whatever the architecture: a bad value is
+        a mistake either way)."""
+        for name in ("num_heads", "mlp_ratio", "token_dim"):
+            if getattr(self, name) < 1:
+                raise SettingError(name, f"must be >= 1, got {getattr(self, name)}")
+        if self.pool not in POOLS:
+            raise SettingError("pool", f"must be one of {', '.join(POOLS)}, got {self.pool!r}")
+        if self.architecture == "transformer" and self.width % self.num_heads:
+            raise SettingError(
+                "num_heads", f"must divide the width {self.width}, got {self.num_heads}"
+            )
+        if self.architecture == "transformer" and self.input_dim() % self.token_dim:
+            raise SettingError(
+                "token_dim",
+                f"must divide the input dimension {self.input_dim()} of {self.dataset}, "
+                f"got {self.token_dim}",
+            )
+
+    @property
+    def ball_features(self) -> bool:
+        """Whether the architecture only guarantees head features in the mean-zero ball of
+        radius sqrt(d) (the transformer: flax's LN epsilon and pooling) rather than on its
+        sphere (the LN-ResNet); it picks the lower bound's hypothesis (bounds.py)."""
+        return self.architecture == "transformer"
+
+    def model(self, depth: int | None = None) -> LNResNet | Transformer:
+        """The network of ``depth`` blocks (default: the largest depth, the trained program),
+        its later blocks gated (``GATING``): an LN-ResNet, or a transformer whose head is one
+        linear layer with a bias decayed by ``head_bias_decay``, as the LN-ResNet's."""
+        depth = max(self.depths) if depth is None else depth
+        if self.architecture == "transformer":
+            return Transformer(
+                seq_len=self.input_dim() // self.token_dim,
+                token_dim=self.token_dim,
+                model_dim=self.width,
+                depth=depth,
+                num_heads=self.num_heads,
+                mlp_ratio=self.mlp_ratio,
+                head=MLP(widths=(NUM_CLASSES,), num_linear=1, head_bias=True),
+                pool=self.pool,
+                gated=True,
+                head_bias_decay=self.head_bias_decay,
+                branch_init_scale=self.branch_init_scale,
+            )
         return LNResNet(
             width=self.width,
-            depth=max(self.depths) if depth is None else depth,
+            depth=depth,
             num_classes=NUM_CLASSES,
             branch_init_scale=self.branch_init_scale,
             head_bias_decay=self.head_bias_decay,
@@ -181,13 +271,13 @@ class Setting:
         return 4.0 * per_network * len(self.depths)
 
 
-def _run_params64(params, index: int, depth: int):
+def _run_params64(setting: Setting, params, index: int, depth: int):
     """Run ``index`` of batched parameters, float64, cut to its first ``depth`` blocks (call
     under x64)."""
     one = jax.tree_util.tree_map(
         lambda leaf: jnp.asarray(np.asarray(leaf[index]), jnp.float64), params
     )
-    return sliced_blocks(one, depth)
+    return GATING[setting.architecture].sliced_blocks(one, depth)
 
 
 def measure_profile(
@@ -201,7 +291,7 @@ def measure_profile(
         networks = [
             network_quantities(
                 setting.model(depth),
-                _run_params64(params, row, depth),
+                _run_params64(setting, params, row, depth),
                 x,
                 y,
                 setting.loss,
@@ -221,6 +311,7 @@ def measure_profile(
         "K": NUM_CLASSES,
         "width": setting.width,
         "class_imbalance": int(counts.max() - counts.min()),
+        "ball_features": int(setting.ball_features),
     }
 
 
@@ -242,7 +333,8 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     wds = np.repeat([settings[c].weight_decay for c, _ in mine], len(depths))
     active = np.tile(depths, len(mine))
     state = init_runs(model, config, dataset.x.shape[1], lrs, wds, seeds)
-    state = state._replace(params=jax.vmap(with_active_blocks)(state.params, jnp.asarray(active)))
+    gate = jax.vmap(GATING[first.architecture].with_active_blocks)
+    state = state._replace(params=gate(state.params, jnp.asarray(active)))
     data = make_data(dataset.x, dataset.y, dataset.num_classes)
     trained = context.train(model, config, data, state)
     diverged_at = diverged_steps(trained.trajectory)
