@@ -43,6 +43,7 @@ from nc_jax.io import write_atomic
 from nc_jax.validation import check_labels, check_matrix, check_num_classes
 
 DATASETS = ("digits", "gaussian", "mnist", "fashion_mnist", "cifar10")
+DATASET_CLASSES = 10  # every dataset here has 10 classes
 EMBEDDED_DATASETS = ("digits", "gaussian")  # shipped with the package: no files to read
 INPUT_DIMS = {"digits": 64, "gaussian": 32, "mnist": 784, "fashion_mnist": 784, "cifar10": 3072}
 IMAGE_SHAPES = {  # (C, H, W) of the datasets that are images (rows are channel-major)

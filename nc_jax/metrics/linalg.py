@@ -60,11 +60,18 @@ def _tridiagonal(a: jax.Array) -> tuple[jax.Array, jax.Array]:
     return diagonal, off_diagonal
 
 
-def _eigvalsh(a: jax.Array) -> jax.Array:
-    if a.shape[-1] == 1:
-        return a[..., 0]
+def _eigenvalues(a: jax.Array, top_only: bool = False) -> jax.Array:
+    """Ascending eigenvalues of the symmetric a (n, n) by sytrd + bisection: all n, or with
+    ``top_only`` the largest alone, shape (1,)."""
+    n = a.shape[-1]
+    if n == 1:
+        return a[0]
     diagonal, off_diagonal = _tridiagonal(a)
-    return eigh_tridiagonal(diagonal, off_diagonal, eigvals_only=True)
+    if not top_only:
+        return eigh_tridiagonal(diagonal, off_diagonal, eigvals_only=True)
+    return eigh_tridiagonal(
+        diagonal, off_diagonal, eigvals_only=True, select="i", select_range=(n - 1, n - 1)
+    )
 
 
 @_sequential_batching
@@ -77,7 +84,7 @@ def eigh(a: jax.Array) -> tuple[jax.Array, jax.Array]:
 def eigvalsh(a: jax.Array) -> jax.Array:
     """Eigenvalues of a symmetric matrix (n, n), ascending (jnp.linalg.eigvalsh, which reads the
     symmetric part (A + A^T) / 2)."""
-    return _eigvalsh(a)
+    return _eigenvalues(a)
 
 
 @eigvalsh.defjvp
@@ -88,21 +95,11 @@ def _eigvalsh_jvp(primals, tangents):
     return values, jnp.einsum("ji,jk,ki->i", vectors, symmetric, vectors)
 
 
-def _top_eigenvalue(a: jax.Array) -> jax.Array:
-    if a.shape[-1] == 1:
-        return a[0, 0]
-    diagonal, off_diagonal = _tridiagonal(a)
-    top = a.shape[-1] - 1
-    return eigh_tridiagonal(
-        diagonal, off_diagonal, eigvals_only=True, select="i", select_range=(top, top)
-    )[0]
-
-
 @jax.custom_jvp
 def top_eigenvalue(a: jax.Array) -> jax.Array:
     """The largest eigenvalue of a symmetric matrix (n, n), a scalar: eigvalsh(a)[-1] by
     bisection for that one eigenvalue only (about 25% cheaper than all of them)."""
-    return _top_eigenvalue(a)
+    return _eigenvalues(a, top_only=True)[0]
 
 
 @top_eigenvalue.defjvp

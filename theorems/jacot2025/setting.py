@@ -25,18 +25,12 @@ from nc_jax.checks import (
     RunRecord,
     SettingError,
     TrainContext,
+    check_dataset,
     diverged_steps,
     runs_by_cell,
     stacked_runs,
 )
-from nc_jax.data import (
-    DATASETS,
-    EMBEDDED_DATASETS,
-    IMAGE_SHAPES,
-    INPUT_DIMS,
-    Dataset,
-    load_dataset,
-)
+from nc_jax.data import DATASET_CLASSES, IMAGE_SHAPES, INPUT_DIMS, Dataset, load_dataset
 from nc_jax.models import MLP, ResNet
 from nc_jax.train import RunState, TrainConfig, cast_runs, init_runs, make_data
 from theorems.jacot2025.measure import (
@@ -49,7 +43,6 @@ from theorems.jacot2025.measure import (
 
 BACKBONES = ("mlp", "resnet20")
 PRECISIONS = {"float32": jnp.float32, "float64": jnp.float64}  # the training arithmetic
-NUM_CLASSES = 10  # every dataset of nc_jax.data has 10 classes
 
 
 @dataclass(frozen=True)
@@ -117,18 +110,10 @@ class Setting:
     RUN_FIELDS = ("learning_rates", "weight_decay", "seeds")
 
     def __post_init__(self) -> None:
-        if self.dataset not in DATASETS:
-            raise SettingError("dataset", f"must be one of {', '.join(DATASETS)}")
         if self.backbone not in BACKBONES:
             raise SettingError("backbone", f"must be one of {', '.join(BACKBONES)}")
-        if self.backbone == "resnet20" and self.dataset not in IMAGE_SHAPES:
-            raise SettingError(
-                "backbone", f"resnet20 needs images: dataset one of {', '.join(IMAGE_SHAPES)}"
-            )
-        if self.data_dir is not None and self.dataset in EMBEDDED_DATASETS:
-            raise SettingError(
-                "data_dir", f"{self.dataset} is embedded and reads no files: drop it"
-            )
+        images_for = ("backbone", self.backbone) if self.backbone == "resnet20" else None
+        check_dataset(self.dataset, self.data_dir, images_for=images_for)
         if self.n_per_class < 1:
             raise SettingError("n_per_class", f"must be >= 1, got {self.n_per_class}")
         fewest = 2 if self.backbone == "mlp" else 1  # a backbone feeds the head
@@ -136,9 +121,9 @@ class Setting:
             raise SettingError(
                 "widths", f"needs at least {fewest} positive widths, got {self.widths}"
             )
-        if self.widths[-1] != NUM_CLASSES:
+        if self.widths[-1] != DATASET_CLASSES:
             raise SettingError(
-                "widths", f"must end in K = {NUM_CLASSES}, the classes of {self.dataset}"
+                "widths", f"must end in K = {DATASET_CLASSES}, the classes of {self.dataset}"
             )
         room = len(self.widths) - (1 if self.backbone == "mlp" else 0)
         if self.num_linear < 1 or self.num_linear > room:
@@ -187,12 +172,12 @@ class Setting:
         """Training FLOPs of one run: 6 N (multiply-adds per sample) per step (forward and
         backward; N P for an MLP)."""
         multiply_adds = self.model().multiply_adds_per_sample(self.input_dim())
-        return 6.0 * self.n_per_class * NUM_CLASSES * multiply_adds * self.steps
+        return 6.0 * self.n_per_class * DATASET_CLASSES * multiply_adds * self.steps
 
     def memory(self) -> float:
         """Bytes one run holds while training: parameters, gradients and the update, the
         activations of the forward and backward pass, a per-run copy of the inputs."""
-        num_samples = self.n_per_class * NUM_CLASSES
+        num_samples = self.n_per_class * DATASET_CLASSES
         activations = num_samples * self.model().activations_per_sample()
         values = 3 * self.num_parameters() + activations + num_samples * self.input_dim()
         return float(np.dtype(PRECISIONS[self.precision]).itemsize * values)

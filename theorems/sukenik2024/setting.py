@@ -36,11 +36,12 @@ from nc_jax.checks import (
     RunRecord,
     SettingError,
     TrainContext,
+    check_dataset,
     diverged_steps,
     runs_by_cell,
     stacked_runs,
 )
-from nc_jax.data import DATASETS, EMBEDDED_DATASETS, IMAGE_SHAPES, INPUT_DIMS, load_dataset
+from nc_jax.data import DATASET_CLASSES, IMAGE_SHAPES, INPUT_DIMS, load_dataset
 from nc_jax.models import MLP, FeatureDecay, ResNet
 from nc_jax.models.ufm import DeepUFM, dnc_loss, ufm_inputs
 from nc_jax.train import TrainConfig, TrainData, init_runs, make_data
@@ -55,7 +56,6 @@ from theorems.sukenik2024.measure import (
 from theorems.sukenik2024.srg import class_labels, srg_loss
 
 BACKBONES = ("dufm", "resnet20")
-DATASET_CLASSES = 10  # every dataset of nc_jax.data has 10 classes
 
 
 @dataclass(frozen=True)
@@ -146,8 +146,6 @@ class Setting:
     def _check_backbone(self) -> None:
         if self.backbone not in BACKBONES:
             raise SettingError("backbone", f"must be one of {', '.join(BACKBONES)}")
-        if self.dataset not in DATASETS:
-            raise SettingError("dataset", f"must be one of {', '.join(DATASETS)}")
         if self.backbone == "dufm":
             if self.dataset != "digits" or self.data_dir is not None:
                 raise SettingError(
@@ -156,14 +154,7 @@ class Setting:
                     'only with backbone = "resnet20"',
                 )
             return
-        if self.dataset not in IMAGE_SHAPES:
-            raise SettingError(
-                "dataset", f"resnet20 needs images: one of {', '.join(IMAGE_SHAPES)}"
-            )
-        if self.data_dir is not None and self.dataset in EMBEDDED_DATASETS:
-            raise SettingError(
-                "data_dir", f"{self.dataset} is embedded and reads no files: drop it"
-            )
+        check_dataset(self.dataset, self.data_dir, images_for=("dataset", "backbone resnet20"))
         if self.num_classes != DATASET_CLASSES:
             raise SettingError(
                 "num_classes", f"must be {DATASET_CLASSES}, the classes of {self.dataset}"
@@ -184,18 +175,21 @@ class Setting:
         its pooled backbone output (the only recorded backbone layer, index 0)."""
         if self.backbone == "dufm":
             return self.dufm_view()
+        return FeatureDecay(self._network(), layer=0, scale=self.feature_decay_ratio)
+
+    def _network(self) -> ResNet:
+        """The ResNet20 + head of ``backbone = "resnet20"`` (only its pooled output recorded)."""
         head = MLP(
             (self.width,) * (self.depth - 1) + (self.num_classes,),
             num_linear=1,
             init_scale=self.init_scale,
         )
-        net = ResNet(image_shape=IMAGE_SHAPES[self.dataset], head=head, record_stages=False)
-        return FeatureDecay(net, layer=0, scale=self.feature_decay_ratio)
+        return ResNet(image_shape=IMAGE_SHAPES[self.dataset], head=head, record_stages=False)
 
     def dufm_view(self) -> DeepUFM:
         """The DeepUFM every check measures: the trained model itself, or for a backbone the
         DUFM whose H_1 (N, 64) is the backbone's output and whose W_l are the head's."""
-        first = self.width if self.backbone == "dufm" else ResNet().feature_dim
+        first = self.width if self.backbone == "dufm" else self._network().feature_dim
         return DeepUFM(
             self.num_samples,
             (first,) + (self.width,) * (self.depth - 1),

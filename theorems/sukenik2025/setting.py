@@ -29,8 +29,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import CellOutcome, RunRecord, SettingError, TrainContext, diverged_steps
-from nc_jax.data import DATASETS, Dataset, load_dataset
+from nc_jax.checks import (
+    CellOutcome,
+    RunRecord,
+    SettingError,
+    TrainContext,
+    check_dataset,
+    diverged_steps,
+)
+from nc_jax.data import DATASET_CLASSES, INPUT_DIMS, Dataset, load_dataset
 from nc_jax.models import ln_resnet, transformer
 from nc_jax.models.base import Params
 from nc_jax.models.ln_resnet import LNResNet
@@ -41,9 +48,6 @@ from nc_jax.train.engine import OPTIMIZERS
 from theorems.sukenik2025.closed_form import LOSSES, limit_optimum
 from theorems.sukenik2025.measure import METRICS, network_quantities, profile_quantities
 
-EMBEDDED = ("digits", "gaussian")
-INPUT_DIMS = {"digits": 64, "gaussian": 32, "mnist": 784, "fashion_mnist": 784, "cifar10": 3072}
-NUM_CLASSES = 10  # every dataset of nc_jax.data has 10 classes
 ARCHITECTURES: tuple[str, ...] = ("ln_resnet", "transformer")
 
 
@@ -132,12 +136,7 @@ class Setting:
     RUN_FIELDS = ("seeds", "weight_decay", "learning_rate")
 
     def __post_init__(self) -> None:
-        if self.dataset not in DATASETS:
-            raise SettingError("dataset", f"must be one of {', '.join(DATASETS)}")
-        if self.data_dir is not None and self.dataset in EMBEDDED:
-            raise SettingError(
-                "data_dir", f"{self.dataset} is embedded and reads no files: drop it"
-            )
+        check_dataset(self.dataset, self.data_dir)
         if self.n_per_class < 2:
             raise SettingError(
                 "n_per_class", f"must be >= 2 (NC1 needs spread), got {self.n_per_class}"
@@ -216,7 +215,7 @@ class Setting:
                 depth=depth,
                 num_heads=self.num_heads,
                 mlp_ratio=self.mlp_ratio,
-                head=MLP(widths=(NUM_CLASSES,), num_linear=1, head_bias=True),
+                head=MLP(widths=(DATASET_CLASSES,), num_linear=1, head_bias=True),
                 pool=self.pool,
                 gated=True,
                 head_bias_decay=self.head_bias_decay,
@@ -225,7 +224,7 @@ class Setting:
         return LNResNet(
             width=self.width,
             depth=depth,
-            num_classes=NUM_CLASSES,
+            num_classes=DATASET_CLASSES,
             branch_init_scale=self.branch_init_scale,
             head_bias_decay=self.head_bias_decay,
         )
@@ -246,7 +245,9 @@ class Setting:
         (no finite optimum for CE)."""
         if self.weight_decay <= 0:
             return math.nan
-        return limit_optimum(self.loss, NUM_CLASSES, math.sqrt(self.width), self.weight_decay).value
+        return limit_optimum(
+            self.loss, DATASET_CLASSES, math.sqrt(self.width), self.weight_decay
+        ).value
 
     def num_runs(self) -> int:
         """One run (a depth profile) per seed."""
@@ -259,13 +260,13 @@ class Setting:
         """Training FLOPs of one run (one seed's profile): every depth trains the largest
         network (later blocks off), 6 N multiply-adds per sample and step."""
         multiply_adds = self.model().multiply_adds_per_sample(self.input_dim())
-        samples = self.n_per_class * NUM_CLASSES
+        samples = self.n_per_class * DATASET_CLASSES
         return 6.0 * samples * multiply_adds * self.steps * len(self.depths)
 
     def memory(self) -> float:
         """Bytes one run holds while training (float32): per depth, parameters, gradients and
         the update, the activations and a per-run copy of the inputs."""
-        model, samples = self.model(), self.n_per_class * NUM_CLASSES
+        model, samples = self.model(), self.n_per_class * DATASET_CLASSES
         weights = model.num_weights(self.input_dim())
         per_network = 3 * weights + samples * (model.activations_per_sample() + self.input_dim())
         return 4.0 * per_network * len(self.depths)
@@ -300,15 +301,15 @@ def measure_profile(
             for depth, row in zip(setting.depths, rows)
         ]
     limit_value = (
-        limit_optimum(setting.loss, NUM_CLASSES, math.sqrt(setting.width), weight_decay).value
+        limit_optimum(setting.loss, DATASET_CLASSES, math.sqrt(setting.width), weight_decay).value
         if weight_decay > 0
         else math.nan
     )
-    counts = np.bincount(dataset.y, minlength=NUM_CLASSES)
+    counts = np.bincount(dataset.y, minlength=DATASET_CLASSES)
     return profile_quantities(setting.depths, networks, limit_value) | {
         "J_star": limit_value,
         "weight_decay": weight_decay,
-        "K": NUM_CLASSES,
+        "K": DATASET_CLASSES,
         "width": setting.width,
         "class_imbalance": int(counts.max() - counts.min()),
         "ball_features": int(setting.ball_features),
