@@ -5,9 +5,13 @@ Structure (DESIGN.md, "Data flow" and "Conventions"):
 - Everything is written for ONE run (one network) and batched with ``vmap`` over a leading run
   axis; per-run hyperparameters (learning rate, weight decay, seed) are arrays in the run state,
   so changing them never recompiles.
-- A compiled *chunk* is ``jit(vmap(scan over logs(scan over log_every steps) + metrics))``: the
-  layer-wise metrics are computed inside the program every ``log_every`` steps and come out as
-  scan outputs. The host only sees chunk boundaries, where it reports progress and checkpoints.
+- A compiled *chunk* is ``jit(vmap(scan over logs(loop over log_every steps)))``; it returns the
+  run states at every log (without the optimiser state: ``log_snapshot``), and one compiled
+  *measure* program, ``jit(vmap(measure))``, measures each of them and the initial state. So the
+  layer-wise metrics, the costliest code to compile, are compiled once per job rather than twice
+  (once inside the chunk and once for the step-0 log): a small test job's first call (3 runs,
+  metrics on) went from 10.3 to 6.6 s. The host only sees chunk boundaries, where it reports
+  progress and checkpoints.
 - A run whose parameters become non-finite is rolled back to its state at the start of that
   log period, frozen there and flagged; its neighbours in the batch are unaffected (runs never
   interact). The check runs once per log period, not after every step (``guard_divergence``),
@@ -434,23 +438,30 @@ def make_measure(model: Model, config: TrainConfig, num_classes: int):
     return measure
 
 
-@functools.lru_cache(maxsize=32)
-def compiled_chunk(model: Model, config: TrainConfig, num_classes: int, mesh: Mesh | None = None):
-    """The compiled unit for a batch of runs: ``chunk_logs`` x (``log_every`` steps, measure).
+def log_snapshot(state: RunState) -> RunState:
+    """What a log measures of a run state: all of it but the optimiser state (``opt_state`` is
+    ``()``), so the chunk hands out a light copy per log and one measure program reads both
+    these and the initial state."""
+    return state._replace(opt_state=())
 
-    Returns jit(vmap(fn)) with fn(state, data) -> (state, logs), each log value of shape
-    (R, chunk_logs, ...), run per device over the mesh's share of the runs (_per_device). Cached
-    per (model, config, K, mesh): a new job with other hyperparameter values (arrays in the
+
+@functools.lru_cache(maxsize=32)
+def compiled_chunk(model: Model, config: TrainConfig, mesh: Mesh | None = None):
+    """The compiled training unit for a batch of runs: ``chunk_logs`` x ``log_every`` steps.
+
+    Returns jit(vmap(fn)) with fn(state, data) -> (state, snapshots): the state after the chunk
+    and a list of ``chunk_logs`` log_snapshot states, the runs at the end of each log period,
+    for ``compiled_measure``; run per device over the mesh's share of the runs (_per_device).
+    Cached per (model, config, mesh): a new job with other hyperparameter values (arrays in the
     state) reuses the same program without retracing.
     """
     update = make_update(model, config)
-    measure = make_measure(model, config, num_classes)
 
     def one_run(state: RunState, data: TrainData):
         def log_period(start, _):
             end = jax.lax.fori_loop(0, config.log_every, lambda _, s: update(s, data), start)
             state = guard_divergence(start, end)
-            return state, measure(state, data)
+            return state, log_snapshot(state)
 
         return jax.lax.scan(log_period, state, None, length=config.chunk_logs)
 
@@ -458,8 +469,16 @@ def compiled_chunk(model: Model, config: TrainConfig, num_classes: int, mesh: Me
         num_runs = state.step.shape[0]
         if data.x.size * data.x.dtype.itemsize * num_runs <= PER_RUN_INPUT_BYTES:
             per_run = _per_run_inputs(data, num_runs)
-            return jax.vmap(one_run, in_axes=(0, TrainData(0, None, None)))(state, per_run)
-        return jax.vmap(one_run, in_axes=(0, None))(state, data)
+            state, stacked = jax.vmap(one_run, in_axes=(0, TrainData(0, None, None)))(
+                state, per_run
+            )
+        else:
+            state, stacked = jax.vmap(one_run, in_axes=(0, None))(state, data)
+        snapshots = [
+            jax.tree_util.tree_map(lambda leaf, i=i: leaf[:, i], stacked)
+            for i in range(config.chunk_logs)
+        ]
+        return state, snapshots
 
     return jax.jit(_per_device(chunk, mesh))
 
@@ -490,8 +509,8 @@ def _per_run_inputs(data: TrainData, num_runs: int) -> TrainData:
 
 @functools.lru_cache(maxsize=32)
 def compiled_measure(model: Model, config: TrainConfig, num_classes: int, mesh: Mesh | None = None):
-    """jit(vmap(measure)) for a batch of runs (the step-0 log); per device and cached like
-    compiled_chunk."""
+    """jit(vmap(measure)) for a batch of log_snapshot states (the step-0 log and every log of
+    compiled_chunk); per device and cached like compiled_chunk."""
     measure = jax.vmap(make_measure(model, config, num_classes), in_axes=(0, None))
     return jax.jit(_per_device(measure, mesh))
 
@@ -566,25 +585,29 @@ def _train_group(
     resumed = (
         None if checkpoint_dir is None else load_checkpoint(checkpoint_dir, state, fingerprint)
     )
+    measure = compiled_measure(model, config, num_classes, mesh)
     if resumed is None:
-        measured = compiled_measure(model, config, num_classes, mesh)(state, data)
-        logs = {key: np.asarray(value)[:, None] for key, value in measured.items()}
+        logs = _stack_logs([measure(log_snapshot(state), data)])
         first_chunk = 0
     else:
         state, logs, first_chunk = resumed
         state = _shard(state, mesh, PartitionSpec("run"))
-    chunk = compiled_chunk(model, config, num_classes, mesh)
+    chunk = compiled_chunk(model, config, mesh)
     num_chunks = config.num_logs // config.chunk_logs
     for index in range(first_chunk, num_chunks):
-        state, chunk_logs = chunk(state, data)
-        logs = {
-            key: np.concatenate([logs[key], np.asarray(chunk_logs[key])], axis=1) for key in logs
-        }
+        state, snapshots = chunk(state, data)
+        chunk_logs = _stack_logs([measure(snapshot, data) for snapshot in snapshots])
+        logs = {key: np.concatenate([logs[key], chunk_logs[key]], axis=1) for key in logs}
         if checkpoint_dir is not None:
             save_checkpoint(checkpoint_dir, state, logs, index + 1, fingerprint)
         if on_chunk is not None:
             on_chunk(index + 1, state)
     return TrainResult(state, logs)
+
+
+def _stack_logs(measured: list[dict[str, jax.Array]]) -> dict[str, np.ndarray]:
+    """Logs measured one after another, each value (R, ...), as arrays (R, len(measured), ...)."""
+    return {key: np.stack([np.asarray(m[key]) for m in measured], axis=1) for key in measured[0]}
 
 
 def _take_runs(tree: Any, index: np.ndarray) -> Any:
