@@ -240,6 +240,14 @@ def init_runs(
         raise ValueError(f"learning_rate must be positive and finite, got {lrs}")
     if np.any(wds < 0) or not np.all(np.isfinite(wds)):
         raise ValueError(f"weight_decay must be >= 0 and finite, got {wds}")
+    initial_states = _compiled_init(model, config, int(input_dim))
+    return initial_states(jnp.asarray(seeds, jnp.int32), jnp.asarray(lrs), jnp.asarray(wds))
+
+
+@functools.lru_cache(maxsize=32)
+def _compiled_init(model: Model, config: TrainConfig, input_dim: int):
+    """jit(vmap(initial state of one run)) (seeds, lrs, wds) -> RunState, cached per model,
+    config and D so that repeated ``init_runs`` calls do not recompile."""
     direction = _direction(config)
 
     def one(seed, lr, wd):
@@ -256,7 +264,7 @@ def init_runs(
             diverged=jnp.zeros((), bool),
         )
 
-    return jax.jit(jax.vmap(one))(jnp.asarray(seeds, jnp.int32), jnp.asarray(lrs), jnp.asarray(wds))
+    return jax.jit(jax.vmap(one))
 
 
 def cast_runs(state: RunState, dtype: Any, learning_rate: Any, weight_decay: Any) -> RunState:
