@@ -116,8 +116,14 @@ def relative_balancedness(w: jax.Array, w_next: jax.Array) -> jax.Array:
     """Scale-free balancedness ||W_{l+1}^T W_{l+1} - W_l W_l^T||_op / max(||W_{l+1}||_op^2,
     ||W_l||_op^2) (docs/theory/jacot2025.md; the notes' proposal, the paper's normalisation is
     unknown). Between 0 (balanced) and 1. Shapes as in :func:`balancedness`."""
-    scale = jnp.maximum(spectral_norm(w_next), spectral_norm(w)) ** 2
-    return balancedness(w, w_next) / scale
+    return scale_free(balancedness(w, w_next), spectral_norm(w), spectral_norm(w_next))
+
+
+def scale_free(balance: jax.Array, norm: jax.Array, norm_next: jax.Array) -> jax.Array:
+    """balance / max(||W_{l+1}||_op, ||W_l||_op)^2 from the three scalars: relative_balancedness
+    when the balancedness and the two operator norms are already at hand (the layer-wise
+    driver computes each weight's norm once for both pairs it belongs to)."""
+    return balance / jnp.maximum(norm_next, norm) ** 2
 
 
 def negativity(preactivation: jax.Array) -> jax.Array:

@@ -10,7 +10,8 @@ jit/vmap/scan (the training engine logs it every ``log_every`` steps).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -29,7 +30,7 @@ from nc_jax.metrics.collapse import (
     self_duality_distance,
     simplex_etf_deviation,
 )
-from nc_jax.metrics.geometry import balancedness, negativity, relative_balancedness
+from nc_jax.metrics.geometry import balancedness, negativity, scale_free, spectral_norm
 from nc_jax.metrics.stats import (
     between_class_trace,
     centred_means,
@@ -196,6 +197,7 @@ def network_metrics(
     check_features_and_labels(features[0], y, num_classes)
     nan = jnp.full((), jnp.nan, dtype=jnp.result_type(*features))
     per_layer_names = [n for n in names if n in LAYER_METRICS]
+    norm = functools.cache(lambda i: spectral_norm(weights[i]))  # each W_l's norm computed once
     per_layer = []
     for index in range(num_layers):
         if index not in measured:
@@ -214,16 +216,33 @@ def network_metrics(
                 preactivation=preactivations[index],
                 names=per_layer_names,
             )
-        dense_pair = upper is not None and weights[index] is not None
-        pair_metrics = {
-            "balancedness": balancedness,
-            "relative_balancedness": relative_balancedness,
-        }
-        for key, metric in pair_metrics.items():
-            if key in names:
-                metrics[key] = metric(weights[index], upper) if dense_pair else nan
+        metrics.update(_pair_metrics(weights, index, names, norm, nan))
         per_layer.append(metrics)
     return {key: jnp.stack([m[key].astype(nan.dtype) for m in per_layer]) for key in names}
+
+
+def _pair_metrics(
+    weights: Sequence[jax.Array | None],
+    index: int,
+    names: Sequence[str],
+    norm: Callable[[int], jax.Array],
+    nan: jax.Array,
+) -> dict[str, jax.Array]:
+    """The requested pair metrics of layer ``index`` (balancedness and relative balancedness of
+    W_l, W_{l+1}), NaN where either is missing or not dense; the balancedness is computed once
+    for both, and the operator norms come from ``norm`` (one per weight, shared by its pairs)."""
+    wanted = [key for key in ("balancedness", "relative_balancedness") if key in names]
+    if not wanted:
+        return {}
+    upper = weights[index + 1] if index + 1 < len(weights) else None
+    if upper is None or weights[index] is None:
+        return dict.fromkeys(wanted, nan)
+    values = {"balancedness": balancedness(weights[index], upper)}
+    if "relative_balancedness" in wanted:
+        values["relative_balancedness"] = scale_free(
+            values["balancedness"], norm(index), norm(index + 1)
+        )
+    return {key: values[key] for key in wanted}
 
 
 def measured_layers(layers: Sequence[int] | None, num_layers: int) -> set[int]:
