@@ -261,3 +261,26 @@ def test_a_run_diverging_inside_a_log_period_is_rolled_back_to_the_period_start(
     assert all(
         np.isfinite(np.asarray(leaf)).all() for leaf in jax.tree_util.tree_leaves(stepped.params)
     )
+
+
+def test_layer_metrics_are_traced_once_per_job(small_data, monkeypatch):
+    """One measure program serves the step-0 log and the logs of every chunk: the layer-wise
+    metrics, the costliest code of a job to compile, are traced (and compiled) once, and every
+    log still comes back (R, 1 + steps / log_every)."""
+    from nc_jax.metrics.layerwise import network_metrics
+    from nc_jax.train import engine
+
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return network_metrics(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "network_metrics", counting)
+    engine.compiled_chunk.cache_clear()
+    engine.compiled_measure.cache_clear()
+    config = TrainConfig(steps=40, log_every=10, logs_per_chunk=2, reduction="mean")
+    out = train(SMALL, config, small_data, _states(config, 0.05, 1e-3, [0, 1]))
+    assert len(calls) == 1
+    assert out.trajectory["layer/nc1_trace_ratio"].shape[:2] == (2, 5)
+    np.testing.assert_array_equal(out.trajectory["step"][0], [0, 10, 20, 30, 40])

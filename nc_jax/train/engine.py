@@ -64,7 +64,7 @@ class TrainConfig:
 
     Attributes:
         steps: number of optimisation steps; a multiple of ``log_every``.
-        log_every: steps between two logged measurements (metrics inside the program).
+        log_every: steps between two logged measurements (compiled_measure after each).
         logs_per_chunk: logs per compiled chunk (host progress and checkpoints happen between
             chunks); None picks about ten chunks. Must divide steps / log_every.
         loss: "mse" or "cross_entropy"; ``reduction`` "sum" (the theory's 1/2 ||Z_L - Y||_F^2)
