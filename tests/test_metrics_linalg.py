@@ -125,3 +125,60 @@ def test_top_eigenvalue_batched_and_its_derivative_is_the_top_eigenvector_form()
             bump = jnp.zeros(h.shape[1:]).at[index].set(step)
             numeric = (jax.vmap(f)(h + bump) - jax.vmap(f)(h - bump)) / (2 * step)
             np.testing.assert_allclose(grads[(slice(None), *index)], numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_accelerator_eigenvalue_branch_matches_lapack_on_hard_cases():
+    """The branch lowered on GPUs and TPUs (the platform's eigensolver, batched under vmap) is
+    plain JAX, so it is checked here on the CPU: same hard cases, same accuracy class, vmapped."""
+    rng = np.random.default_rng(5)
+    with jax.enable_x64(True):
+        for name, a in _hard_symmetric_matrices(rng).items():
+            if len(a) == 1:  # _eigenvalues returns a 1 x 1 matrix's entry before any branch
+                continue
+            want = np.linalg.eigvalsh(a)
+            tolerance = 4 * np.finfo(np.float64).eps * max(np.max(np.abs(want)), 1e-300) * len(a)
+            batch = jnp.asarray(np.stack([a, 2 * a]))
+            for top_only, wanted in [(False, want), (True, want[-1:])]:
+                got = jax.jit(
+                    jax.vmap(lambda m, t=top_only: linalg._eigenvalues_by_eigensolver(m, t))
+                )(batch)
+                assert np.max(np.abs(np.asarray(got[0]) - wanted)) <= tolerance, name
+                assert np.max(np.abs(np.asarray(got[1]) - 2 * wanted)) <= 2 * tolerance, name
+
+
+def test_accelerator_svd_branch_is_an_exact_thin_svd_for_wide_tall_square_and_rank_deficient():
+    """_svd_after_qr (the SVD lowered on accelerators: QR to min(m, n) x min(m, n), then the
+    small SVD): singular values as LAPACK's to rounding, orthonormal U and V, U S V^T = A, the
+    shapes of a thin SVD; also on a rank-deficient K x d centred-mean matrix (rank K - 1)."""
+    rng = np.random.default_rng(6)
+    means = rng.normal(size=(10, 64))
+    cases = {
+        "wide": rng.normal(size=(10, 64)),
+        "tall": rng.normal(size=(64, 10)),
+        "square": rng.normal(size=(12, 12)),
+        "rank K - 1": means - means.mean(axis=0),
+    }
+    with jax.enable_x64(True):
+        for name, a in cases.items():
+            k = min(a.shape)
+            want = np.linalg.svd(a, compute_uv=False)
+            tolerance = 20 * np.finfo(np.float64).eps * want[0] * max(a.shape)
+            u, s, vt = jax.jit(lambda m: linalg._svd_after_qr(m, compute_uv=True))(a)
+            assert u.shape == (a.shape[0], k) and s.shape == (k,) and vt.shape == (k, a.shape[1])
+            np.testing.assert_allclose(s, want, rtol=0, atol=tolerance, err_msg=name)
+            np.testing.assert_allclose(u * s @ vt, a, rtol=0, atol=tolerance, err_msg=name)
+            np.testing.assert_allclose(u.T @ u, np.eye(k), rtol=0, atol=1e-12, err_msg=name)
+            np.testing.assert_allclose(vt @ vt.T, np.eye(k), rtol=0, atol=1e-12, err_msg=name)
+            values = jax.jit(lambda m: linalg._svd_after_qr(m, compute_uv=False))(a)
+            np.testing.assert_allclose(values, want, rtol=0, atol=tolerance, err_msg=name)
+
+
+def test_decompositions_are_lowered_per_platform():
+    """On the CPU the vmapped decompositions loop over the batch (a while loop in the lowered
+    program, the deadlock guard) and the eigenvalues come from sytrd + bisection; the CPU
+    lowering holds neither the batched eigensolver nor the QR-first SVD of the other branch."""
+    batch = jnp.ones((4, 10, 10)) + jnp.eye(10)
+    text = jax.jit(jax.vmap(linalg.eigvalsh)).lower(batch).as_text()
+    assert "while" in text and "sytrd" in text and "syevd" not in text
+    svd_text = jax.jit(jax.vmap(linalg.svdvals)).lower(batch[:, :3, :]).as_text()
+    assert "while" in svd_text and "geqrf" not in svd_text
