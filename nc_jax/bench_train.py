@@ -266,6 +266,20 @@ def engine_trainer(regime: Regime, problem: Problem, metrics: bool = False) -> T
     return run
 
 
+def torch_device() -> str:
+    """The PyTorch device matching JAX's: "cuda" when JAX runs on a GPU and PyTorch sees one,
+    else "cpu", so that both sides of every ratio run on the same hardware."""
+    import torch
+
+    return "cuda" if jax.default_backend() == "gpu" and torch.cuda.is_available() else "cpu"
+
+
+def _torch_inputs(torch, problem: Problem):
+    """(device, x (N, D), one-hot targets (N, K)) as PyTorch tensors on torch_device()."""
+    device = torch_device()
+    return device, *(torch.from_numpy(a).to(device) for a in (problem.x, problem.targets))
+
+
 def _torch_forward(torch, weights, x, num_nonlinear: int):
     z = x
     for layer, w in enumerate(weights):
@@ -279,12 +293,14 @@ def torch_loop_trainer(regime: Regime, problem: Problem) -> Trainer:
     """Plain PyTorch: one network after another, ``torch.optim.SGD(lr, weight_decay)``."""
     import torch
 
-    x, targets = torch.from_numpy(problem.x), torch.from_numpy(problem.targets)
+    device, x, targets = _torch_inputs(torch, problem)
 
     def run() -> list[np.ndarray]:
         finals = []
         for r in range(regime.runs):
-            weights = [torch.tensor(w[r], requires_grad=True) for w in problem.weights]
+            weights = [
+                torch.tensor(w[r], device=device, requires_grad=True) for w in problem.weights
+            ]
             optimizer = torch.optim.SGD(
                 weights,
                 lr=float(problem.learning_rates[r]),
@@ -296,7 +312,7 @@ def torch_loop_trainer(regime: Regime, problem: Problem) -> Trainer:
                 loss = 0.5 * torch.sum((output - targets) ** 2) / x.shape[0]
                 loss.backward()
                 optimizer.step()
-            finals.append([w.detach().numpy() for w in weights])
+            finals.append([w.detach().cpu().numpy() for w in weights])
         return [np.stack(layer) for layer in zip(*finals)]
 
     return run
@@ -307,9 +323,9 @@ def torch_func_trainer(regime: Regime, problem: Problem) -> Trainer:
     import torch
     from torch.func import grad, vmap
 
-    x, targets = torch.from_numpy(problem.x), torch.from_numpy(problem.targets)
-    lrs = torch.from_numpy(problem.learning_rates)[:, None, None]
-    wds = torch.from_numpy(problem.weight_decays)[:, None, None]
+    device, x, targets = _torch_inputs(torch, problem)
+    lrs = torch.from_numpy(problem.learning_rates).to(device)[:, None, None]
+    wds = torch.from_numpy(problem.weight_decays).to(device)[:, None, None]
 
     def loss(weights, x, targets):
         output = _torch_forward(torch, weights, x, regime.num_nonlinear)
@@ -318,13 +334,13 @@ def torch_func_trainer(regime: Regime, problem: Problem) -> Trainer:
     batched_grad = vmap(grad(loss), in_dims=(0, None, None))
 
     def run() -> list[np.ndarray]:
-        weights = [torch.tensor(w) for w in problem.weights]
+        weights = [torch.tensor(w, device=device) for w in problem.weights]
         for _ in range(regime.steps):
             grads = batched_grad(weights, x, targets)
             with torch.no_grad():
                 for w, g in zip(weights, grads):
                     w.sub_(lrs * (g + wds * w))
-        return [w.numpy() for w in weights]
+        return [w.cpu().numpy() for w in weights]
 
     return run
 
@@ -358,23 +374,48 @@ def best_time(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> float:
     return best
 
 
-def matmul_ceiling(size: int = 2048, repeats: int = 5, use_torch: bool = True) -> dict[str, float]:
-    """Float32 GFLOP/s of one (size, size) x (size, size) matmul (2 size^3 FLOPs) in NumPy, JAX
-    and (when installed and ``use_torch``) PyTorch, each the best of ``repeats`` after warm-up."""
+def default_matmul_size() -> int:
+    """The square size of the ceiling's matmul: 2048 on a CPU, 8192 on an accelerator (smaller
+    products do not fill a GPU)."""
+    return 2048 if jax.default_backend() == "cpu" else 8192
+
+
+def jax_matmul_rate(size: int, repeats: int = 5) -> float:
+    """GFLOP/s of one jitted float32 (size, size) x (size, size) JAX matmul (2 size^3 FLOPs) on
+    JAX's default device, the best of ``repeats`` after warm-up."""
+    key_a, key_b = jax.random.split(jax.random.PRNGKey(0))
+    a = jax.random.normal(key_a, (size, size), jnp.float32)
+    b = jax.random.normal(key_b, (size, size), jnp.float32)
+    matmul = jax.jit(jnp.matmul)
+    return 2 * size**3 / best_time(lambda: matmul(a, b).block_until_ready(), repeats) / 1e9
+
+
+def matmul_ceiling(
+    size: int | None = None, repeats: int = 5, use_torch: bool = True
+) -> dict[str, float]:
+    """Float32 GFLOP/s of one (size, size) x (size, size) matmul on the hardware the engine runs
+    on (size: default_matmul_size()): JAX, PyTorch on torch_device() (when installed and
+    ``use_torch``) and, on a CPU only, NumPy (elsewhere it would measure the host instead)."""
+    size = size or default_matmul_size()
+    rates = {"jax": jax_matmul_rate(size, repeats)}
     rng = np.random.default_rng(0)
     a, b = (rng.standard_normal((size, size)).astype(np.float32) for _ in range(2))
     flops = 2 * size**3
-    ja, jb = jnp.asarray(a), jnp.asarray(b)
-    jmatmul = jax.jit(jnp.matmul)
-    rates = {
-        "numpy": flops / best_time(lambda: a @ b, repeats) / 1e9,
-        "jax": flops / best_time(lambda: jmatmul(ja, jb).block_until_ready(), repeats) / 1e9,
-    }
+    if jax.default_backend() == "cpu":
+        rates["numpy"] = flops / best_time(lambda: a @ b, repeats) / 1e9
     if use_torch and torch_available():
         import torch
 
-        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-        rates["torch"] = flops / best_time(lambda: ta @ tb, repeats) / 1e9
+        device = torch_device()
+        ta, tb = (torch.from_numpy(m).to(device) for m in (a, b))
+
+        def torch_matmul():
+            out = ta @ tb
+            if device == "cuda":
+                torch.cuda.synchronize()
+            return out
+
+        rates["torch"] = flops / best_time(torch_matmul, repeats) / 1e9
     return rates
 
 
@@ -382,10 +423,12 @@ def run_benchmark(
     regimes: Sequence[Regime] = tuple(REGIMES.values()),
     repeats: int = 3,
     skip_torch: bool = False,
-    ceiling_size: int = 2048,
+    ceiling_size: int | None = None,
     implementations: Sequence[str] = IMPLEMENTATIONS,
+    report: Callable[[str], Any] | None = None,
 ) -> dict[str, Any]:
-    """Time every implementation on every regime.
+    """Time every implementation on every regime; ``report`` (e.g. print) is called with a line
+    as each row is timed, so that a long benchmark shows where it is.
 
     Returns {"torch": bool (the torch rows ran), "ceiling": {backend: GFLOP/s, "best": ...},
     "regimes": {name: {"regime": Regime, "flops": total FLOPs, "rows": {implementation:
@@ -405,6 +448,8 @@ def run_benchmark(
             weights = trainer()  # warm-up (compilation) and the weights to check
             seconds = best_time(trainer, repeats, warmup=0)
             rows[name] = {"seconds": seconds, "gflops": regime.flops / seconds / 1e9}
+            if report is not None:
+                report(f"timed {regime.name} / {name}: {seconds:.3f} s")
             final_loss[name] = mse_objective(problem, weights, regime.num_nonlinear)
         for row in rows.values():
             row["speedup"] = (
@@ -482,22 +527,37 @@ def format_results(results: dict[str, Any]) -> str:
                     else f"{check['value']:.2f}x"
                 )
                 verdict = f"{shown} {'PASS' if check['passed'] else 'MISS'}"
+                untimed = [n for n in TORCH_IMPLEMENTATIONS if n not in entry["rows"]]
+                if target.against == FASTEST_TORCH and untimed:
+                    verdict += f" ({', '.join(untimed)} not timed)"
             lines.append(f"  target: {target.describe()}: {verdict}")
     return "\n".join(lines)
 
 
+MATMUL_PRECISIONS: tuple[str, ...] = ("default", "highest")
+
+
+def set_matmul_precision(precision: str) -> None:
+    """Set the float32 matmul precision of JAX and (when installed) PyTorch for this process.
+
+    "default": JAX's platform default (TF32 tensor cores on NVIDIA GPUs since Ampere, full
+    float32 on a CPU) and PyTorch's "high" (TF32 where available), the same arithmetic;
+    "highest": true float32 in both. A CPU computes in float32 either way.
+    """
+    if precision not in MATMUL_PRECISIONS:
+        raise ValueError(f"precision must be one of {MATMUL_PRECISIONS}, got {precision!r}")
+    jax.config.update("jax_default_matmul_precision", None if precision == "default" else "highest")
+    if torch_available():
+        import torch
+
+        torch.set_float32_matmul_precision("high" if precision == "default" else "highest")
+
+
 def device_peak(size: int | None = None, repeats: int = 5) -> tuple[Any, int, float]:
     """(device, matrix size, GFLOP/s): the float32 rate of one jitted (size, size) x (size,
-    size) JAX matmul on the default device, measured as matmul_ceiling measures it; size 2048
-    on a CPU, 8192 on an accelerator (smaller products do not fill a GPU) unless given."""
-    device = jax.devices()[0]
-    size = size or (2048 if device.platform == "cpu" else 8192)
-    key_a, key_b = jax.random.split(jax.random.PRNGKey(0))
-    a = jax.random.normal(key_a, (size, size), jnp.float32)
-    b = jax.random.normal(key_b, (size, size), jnp.float32)
-    matmul = jax.jit(jnp.matmul)
-    seconds = best_time(lambda: matmul(a, b).block_until_ready(), repeats)
-    return device, size, 2 * size**3 / seconds / 1e9
+    size) JAX matmul on the default device (jax_matmul_rate; size: default_matmul_size())."""
+    size = size or default_matmul_size()
+    return jax.devices()[0], size, jax_matmul_rate(size, repeats)
 
 
 def format_device_report(results: dict[str, Any], peak: tuple[Any, int, float]) -> str:
@@ -508,7 +568,8 @@ def format_device_report(results: dict[str, Any], peak: tuple[Any, int, float]) 
     lines = [
         "",
         f"device report: {count} x {device.platform} {device.device_kind}; peak float32 matmul "
-        f"(JAX, {size} x {size}, best of 5): {rate:.0f} GFLOP/s",
+        f"(JAX, {size} x {size}, best of 5, matmul precision "
+        f"{jax.config.jax_default_matmul_precision or 'platform default'}): {rate:.0f} GFLOP/s",
     ]
     for name, entry in results["regimes"].items():
         row = entry["rows"].get("engine")
@@ -541,7 +602,28 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="multiply every regime's number of models (e.g. 16 on a GPU: 1024 small models)",
     )
+    parser.add_argument(
+        "--implementations",
+        default=",".join(IMPLEMENTATIONS),
+        help="comma-separated rows to time, of "
+        + ", ".join(IMPLEMENTATIONS)
+        + " (e.g. leave out 'torch loop' at large --runs-scale: it trains one model at a time)",
+    )
+    parser.add_argument(
+        "--matmul-precision",
+        choices=MATMUL_PRECISIONS,
+        default="default",
+        help="float32 matmuls: 'default' is each platform's default, which on recent NVIDIA GPUs "
+        "is TF32 in JAX (PyTorch is set to match); 'highest' is true float32 in both",
+    )
     args = parser.parse_args(argv)
+    implementations = [name.strip() for name in args.implementations.split(",") if name.strip()]
+    unknown = sorted(set(implementations) - set(IMPLEMENTATIONS))
+    if unknown or not implementations:
+        parser.error(
+            f"--implementations takes a comma-separated list of {', '.join(IMPLEMENTATIONS)}; "
+            f"got {args.implementations!r}"
+        )
     if args.runs_scale < 1:
         parser.error(f"--runs-scale must be a positive integer, got {args.runs_scale}")
     if args.repeats < 1:
@@ -552,7 +634,14 @@ def main(argv: list[str] | None = None) -> int:
     names = list(REGIMES) if args.regime == "all" else [args.regime]
     regimes = [REGIMES[name].scaled(args.runs_scale) for name in names]
     print(f"jax {jax.__version__}: {cores} CPU device(s), one per core (use_cpu_cores)")
-    results = run_benchmark(regimes, repeats=args.repeats, skip_torch=args.skip_torch)
+    set_matmul_precision(args.matmul_precision)
+    results = run_benchmark(
+        regimes,
+        repeats=args.repeats,
+        skip_torch=args.skip_torch,
+        implementations=implementations,
+        report=lambda line: print(line, flush=True),
+    )
     print(format_results(results))
     if args.device_report:
         print(format_device_report(results, device_peak()))

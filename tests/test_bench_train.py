@@ -175,3 +175,66 @@ def test_device_report_and_runs_scale(monkeypatch, capsys):
     assert size == 64 and rate > 0 and device.platform == "cpu"
     with pytest.raises(SystemExit):
         bench.main(["--runs-scale", "0"])
+
+
+def test_implementations_flag_times_only_the_rows_named_and_rejects_unknown_names(
+    monkeypatch, capsys
+):
+    monkeypatch.setitem(bench.REGIMES, "small", TINY)
+    monkeypatch.setattr(bench, "matmul_ceiling", lambda *a, **k: {"jax": 100.0})
+    argv = ["--regime", "small", "--repeats", "1", "--implementations", "engine"]
+    assert bench.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "timed tiny / engine: " in out  # the progress line, printed as the row is timed
+    assert "engine+metrics" not in out and "torch.func  " not in out
+    for bad in ["engine,torch", ""]:
+        with pytest.raises(SystemExit) as exit_info:
+            bench.main(["--implementations", bad])
+        assert exit_info.value.code == 2
+        assert "--implementations takes a comma-separated list" in capsys.readouterr().err
+
+
+def test_fastest_pytorch_target_says_which_pytorch_row_was_not_timed():
+    pytest.importorskip("torch")
+    wide_tiny = bench.Regime(
+        "wide_tiny", runs=2, samples=20, input_dim=6, width=8, steps=5, classes=4,
+        targets=(bench.Target(bench.FASTEST_TORCH, 1.1),),
+    )  # fmt: skip
+    results = bench.run_benchmark(
+        [wide_tiny], repeats=1, ceiling_size=64, implementations=("engine", "torch.func")
+    )
+    text = bench.format_results(results)
+    assert "target: engine >= 1.1x fastest PyTorch: " in text
+    assert "(torch loop not timed)" in text
+
+
+def test_matmul_precision_setting_reaches_jax_and_pytorch():
+    import jax
+
+    try:
+        bench.set_matmul_precision("highest")
+        assert jax.config.jax_default_matmul_precision == "highest"
+        if bench.torch_available():
+            import torch
+
+            assert torch.get_float32_matmul_precision() == "highest"
+        bench.set_matmul_precision("default")
+        assert jax.config.jax_default_matmul_precision is None
+        if bench.torch_available():
+            assert torch.get_float32_matmul_precision() == "high"
+        with pytest.raises(ValueError, match="precision must be one of"):
+            bench.set_matmul_precision("tf32")
+    finally:
+        bench.set_matmul_precision("default")
+        if bench.torch_available():
+            torch.set_float32_matmul_precision("highest")  # PyTorch's own default
+
+
+def test_ceiling_and_pytorch_rows_run_where_jax_runs():
+    """On this CPU: NumPy is part of the ceiling (it is the same hardware) and PyTorch computes
+    on the CPU; on an accelerator NumPy would time the host, so it is left out there."""
+    rates = bench.matmul_ceiling(64, repeats=1)
+    assert rates["jax"] > 0 and rates["numpy"] > 0
+    assert bench.default_matmul_size() == 2048
+    if bench.torch_available():
+        assert bench.torch_device() == "cpu" and rates["torch"] > 0
