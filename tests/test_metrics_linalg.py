@@ -103,6 +103,10 @@ def test_eigvalsh_by_tridiagonal_bisection_is_accurate_to_rounding_on_hard_cases
             assert np.max(np.abs(got - want)) <= 4 * np.finfo(np.float64).eps * scale * len(a), name
             top = float(jax.jit(linalg.top_eigenvalue)(jnp.asarray(a)))
             assert abs(top - want[-1]) <= 4 * np.finfo(np.float64).eps * scale * len(a), name
+            ends = np.asarray(jax.jit(linalg.extreme_eigenvalues)(jnp.asarray(a)))
+            np.testing.assert_allclose(
+                ends, want[[0, -1]], rtol=0, atol=4 * np.finfo(np.float64).eps * scale * len(a)
+            )
 
 
 def test_top_eigenvalue_batched_and_its_derivative_is_the_top_eigenvector_form():
@@ -138,9 +142,10 @@ def test_accelerator_eigenvalue_branch_matches_lapack_on_hard_cases():
             want = np.linalg.eigvalsh(a)
             tolerance = 4 * np.finfo(np.float64).eps * max(np.max(np.abs(want)), 1e-300) * len(a)
             batch = jnp.asarray(np.stack([a, 2 * a]))
-            for top_only, wanted in [(False, want), (True, want[-1:])]:
+            for which, wanted in [("all", want), ("top", want[-1:]), ("extremes", want[[0, -1]])]:
+                indices = linalg._eigenvalue_indices(len(a), which)
                 got = jax.jit(
-                    jax.vmap(lambda m, t=top_only: linalg._eigenvalues_by_eigensolver(m, t))
+                    jax.vmap(lambda m, i=indices: linalg._eigenvalues_by_eigensolver(m, i))
                 )(batch)
                 assert np.max(np.abs(np.asarray(got[0]) - wanted)) <= tolerance, name
                 assert np.max(np.abs(np.asarray(got[1]) - 2 * wanted)) <= 2 * tolerance, name
@@ -182,3 +187,25 @@ def test_decompositions_are_lowered_per_platform():
     assert "while" in text and "sytrd" in text and "syevd" not in text
     svd_text = jax.jit(jax.vmap(linalg.svdvals)).lower(batch[:, :3, :]).as_text()
     assert "while" in svd_text and "geqrf" not in svd_text
+
+
+def test_extreme_eigenvalues_batched_and_their_derivatives_are_eigenvector_forms():
+    """vmap over indefinite matrices equals LAPACK's smallest and largest eigenvalue; the
+    derivative of each is v^T dA v of its eigenvector (finite differences)."""
+    rng = np.random.default_rng(7)
+    with jax.enable_x64(True):
+        h = jnp.asarray(rng.normal(size=(4, 7, 7)))
+        sym = h + jnp.swapaxes(h, 1, 2)
+        got = jax.jit(jax.vmap(linalg.extreme_eigenvalues))(sym)
+        np.testing.assert_allclose(got, np.linalg.eigvalsh(np.asarray(sym))[:, [0, -1]], rtol=1e-13)
+
+        def f(m):
+            ends = linalg.extreme_eigenvalues(m + m.T)
+            return ends[0] + 3 * ends[1]
+
+        grads = jax.jit(jax.vmap(jax.grad(f)))(h)
+        step = 1e-6
+        for index in [(0, 0), (2, 5), (6, 1)]:
+            bump = jnp.zeros(h.shape[1:]).at[index].set(step)
+            numeric = (jax.vmap(f)(h + bump) - jax.vmap(f)(h - bump)) / (2 * step)
+            np.testing.assert_allclose(grads[(slice(None), *index)], numeric, rtol=1e-6, atol=1e-8)

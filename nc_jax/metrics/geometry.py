@@ -104,12 +104,10 @@ def balancedness(w: jax.Array, w_next: jax.Array) -> jax.Array:
     if outer + inner < width:
         r_factor = linalg.qr_r(jnp.concatenate([w_next.T, w], axis=1))
         signs = jnp.concatenate([jnp.ones(outer, w.dtype), -jnp.ones(inner, w.dtype)])
-        small = jnp.matmul(r_factor * signs, r_factor.T, precision=HIGHEST)
-        eigenvalues = linalg.eigvalsh(small)
+        symmetric = jnp.matmul(r_factor * signs, r_factor.T, precision=HIGHEST)
     else:
-        difference = gram(w_next.T) - gram(w)
-        eigenvalues = linalg.eigvalsh(difference)
-    return jnp.max(jnp.abs(eigenvalues))
+        symmetric = gram(w_next.T) - gram(w)
+    return jnp.max(jnp.abs(linalg.extreme_eigenvalues(symmetric)))
 
 
 def relative_balancedness(w: jax.Array, w_next: jax.Array) -> jax.Array:

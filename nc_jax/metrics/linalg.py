@@ -80,10 +80,15 @@ def _tridiagonal(a: jax.Array) -> tuple[jax.Array, jax.Array]:
     return diagonal, off_diagonal
 
 
-@functools.partial(jax.jit, static_argnames="first")
-def _sturm_eigenvalues(diagonal: jax.Array, off_diagonal: jax.Array, first: int) -> jax.Array:
-    """Eigenvalues number first, first + 1, ..., n - 1 (ascending order) of the symmetric
-    tridiagonal matrix with ``diagonal`` (n,) and ``off_diagonal`` (n - 1,), shape (n - first,).
+@functools.partial(jax.jit, static_argnames="indices")
+def _sturm_eigenvalues(
+    diagonal: jax.Array, off_diagonal: jax.Array, indices: tuple[int, ...]
+) -> jax.Array:
+    """The eigenvalues number ``indices`` (0 the smallest; a static tuple) of the symmetric
+    tridiagonal matrix with ``diagonal`` (n,) and ``off_diagonal`` (n - 1,), shape
+    (len(indices),). The cost of a halving is n sequential pivot steps, each vectorised over
+    the eigenvalues asked for: the two extreme eigenvalues alone cost about 1 ms where all 64
+    of a 64 x 64 matrix cost 15 ms (384 matrices, one core).
 
     Bisection on Sturm counts (Golub & Van Loan, Matrix Computations, section 8.4.1): the number
     of negative pivots q_i of T - x I, q_1 = d_1 - x, q_i = d_i - x - e_{i-1}^2 / q_{i-1}, is the
@@ -102,7 +107,7 @@ def _sturm_eigenvalues(diagonal: jax.Array, off_diagonal: jax.Array, first: int)
     low, high = jnp.min(diagonal - radius), jnp.max(diagonal + radius)
     pivmin = finfo.tiny * jnp.maximum(1.0, jnp.max(squares, initial=0.0))
     margin = 2 * finfo.eps * jnp.maximum(jnp.abs(low), jnp.abs(high)) + pivmin
-    index = jnp.arange(first, diagonal.shape[0])
+    index = jnp.asarray(indices)
     bounds = (jnp.full(index.shape, low - margin), jnp.full(index.shape, high + margin))
 
     def guarded(pivot):
@@ -130,30 +135,41 @@ def _sturm_eigenvalues(diagonal: jax.Array, off_diagonal: jax.Array, first: int)
     return 0.5 * (below + above)
 
 
-def _eigenvalues(a: jax.Array, top_only: bool = False) -> jax.Array:
-    """Ascending eigenvalues of the symmetric a (n, n): all n, or with ``top_only`` the largest
-    alone, shape (1,). On a CPU by sytrd + Sturm bisection (above); elsewhere by the platform's
+EIGENVALUE_SETS = ("all", "top", "extremes")
+
+
+def _eigenvalue_indices(n: int, which: str) -> tuple[int, ...]:
+    """Ascending indices of the eigenvalues in ``which`` of EIGENVALUE_SETS for an n x n matrix:
+    all n, the largest alone, or the smallest and the largest."""
+    return {"all": tuple(range(n)), "top": (n - 1,), "extremes": (0, n - 1)}[which]
+
+
+def _eigenvalues(a: jax.Array, which: str = "all") -> jax.Array:
+    """Eigenvalues of the symmetric a (n, n), ascending: ``which`` = "all" (n), "top" (the
+    largest, shape (1,)) or "extremes" (the smallest and the largest, shape (2,); the same value
+    twice for n = 1). On a CPU by sytrd + Sturm bisection (above); elsewhere by the platform's
     batched symmetric eigensolver (jnp.linalg.eigvalsh), since the bisection's n sequential pivot
     steps per halving would be n kernel launches each on an accelerator."""
+    indices = _eigenvalue_indices(a.shape[-1], which)
     if a.shape[-1] == 1:
-        return a[0]
+        return a[0, jnp.asarray(indices)]
     return jax.lax.platform_dependent(
         a,
-        cpu=functools.partial(_eigenvalues_by_bisection, top_only=top_only),
-        default=functools.partial(_eigenvalues_by_eigensolver, top_only=top_only),
+        cpu=functools.partial(_eigenvalues_by_bisection, indices=indices),
+        default=functools.partial(_eigenvalues_by_eigensolver, indices=indices),
     )
 
 
-def _eigenvalues_by_bisection(a: jax.Array, top_only: bool) -> jax.Array:
-    """_eigenvalues on a CPU: sytrd, then Sturm bisection for all or only the top eigenvalue."""
+def _eigenvalues_by_bisection(a: jax.Array, indices: tuple[int, ...]) -> jax.Array:
+    """_eigenvalues on a CPU: sytrd, then Sturm bisection for the ``indices`` asked for."""
     diagonal, off_diagonal = _tridiagonal(a)
-    return _sturm_eigenvalues(diagonal, off_diagonal, a.shape[-1] - 1 if top_only else 0)
+    return _sturm_eigenvalues(diagonal, off_diagonal, indices)
 
 
-def _eigenvalues_by_eigensolver(a: jax.Array, top_only: bool) -> jax.Array:
+def _eigenvalues_by_eigensolver(a: jax.Array, indices: tuple[int, ...]) -> jax.Array:
     """_eigenvalues elsewhere: the platform's symmetric eigensolver (batched under vmap)."""
     values = jnp.linalg.eigvalsh(a)
-    return values[-1:] if top_only else values
+    return values if indices == tuple(range(a.shape[-1])) else values[jnp.asarray(indices)]
 
 
 @_sequential_batching
@@ -181,7 +197,7 @@ def _eigvalsh_jvp(primals, tangents):
 def top_eigenvalue(a: jax.Array) -> jax.Array:
     """The largest eigenvalue of a symmetric matrix (n, n), a scalar: eigvalsh(a)[-1] by
     bisection for that one eigenvalue only (about 25% cheaper than all of them)."""
-    return _eigenvalues(a, top_only=True)[0]
+    return _eigenvalues(a, "top")[0]
 
 
 @top_eigenvalue.defjvp
@@ -190,6 +206,23 @@ def _top_eigenvalue_jvp(primals, tangents):
     _, vectors = eigh(a)
     top = vectors[:, -1]
     return top_eigenvalue(a), top @ ((da + da.T) / 2) @ top
+
+
+@jax.custom_jvp
+def extreme_eigenvalues(a: jax.Array) -> jax.Array:
+    """(lambda_min, lambda_max) of a symmetric matrix (n, n), shape (2,): eigvalsh(a)[[0, -1]],
+    by bisection for those two only. The operator norm of a symmetric indefinite matrix (the
+    balancedness) is max |.| of the two; after the same sytrd, their bisection costs about 1 ms
+    where all 64 eigenvalues cost 15 ms (384 matrices of 64 x 64, one core)."""
+    return _eigenvalues(a, "extremes")
+
+
+@extreme_eigenvalues.defjvp
+def _extreme_eigenvalues_jvp(primals, tangents):
+    (a,), (da,) = primals, tangents
+    _, vectors = eigh(a)
+    ends = vectors[:, jnp.asarray([0, -1])]
+    return extreme_eigenvalues(a), jnp.einsum("ji,jk,ki->i", ends, (da + da.T) / 2, ends)
 
 
 def _svd_after_qr(a: jax.Array, compute_uv: bool):
