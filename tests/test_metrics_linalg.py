@@ -209,3 +209,29 @@ def test_extreme_eigenvalues_batched_and_their_derivatives_are_eigenvector_forms
             bump = jnp.zeros(h.shape[1:]).at[index].set(step)
             numeric = (jax.vmap(f)(h + bump) - jax.vmap(f)(h - bump)) / (2 * step)
             np.testing.assert_allclose(grads[(slice(None), *index)], numeric, rtol=1e-6, atol=1e-8)
+
+
+def test_eager_calls_trace_the_platform_branches_once_per_shape(monkeypatch):
+    """An eager lax.platform_dependent traces (and compiles) its branches at every call; the
+    theorem checks call these functions eagerly in float64, one network after another, so each
+    platform choice sits inside a jitted function. Counted through the accelerator branches,
+    which are traced (not lowered) on the CPU too."""
+    traces = {"svd": 0, "eig": 0}
+    svd_after_qr, by_eigensolver = linalg._svd_after_qr, linalg._eigenvalues_by_eigensolver
+
+    def counted_svd(a, compute_uv):
+        traces["svd"] += 1
+        return svd_after_qr(a, compute_uv)
+
+    def counted_eig(a, indices):
+        traces["eig"] += 1
+        return by_eigensolver(a, indices)
+
+    monkeypatch.setattr(linalg, "_svd_after_qr", counted_svd)
+    monkeypatch.setattr(linalg, "_eigenvalues_by_eigensolver", counted_eig)
+    rng = np.random.default_rng(8)
+    for _ in range(3):  # shapes no other test uses, so that nothing is cached yet
+        a = jnp.asarray(rng.normal(size=(7, 13)), jnp.float32)
+        linalg.svdvals(a).block_until_ready()
+        linalg.eigvalsh(a @ a.T).block_until_ready()
+    assert traces["svd"] == 1 and traces["eig"] <= 1  # 3 and 0 before the jit (jax 0.10.2)

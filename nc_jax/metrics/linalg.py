@@ -144,6 +144,7 @@ def _eigenvalue_indices(n: int, which: str) -> tuple[int, ...]:
     return {"all": tuple(range(n)), "top": (n - 1,), "extremes": (0, n - 1)}[which]
 
 
+@functools.partial(jax.jit, static_argnames="which")
 def _eigenvalues(a: jax.Array, which: str = "all") -> jax.Array:
     """Eigenvalues of the symmetric a (n, n), ascending: ``which`` = "all" (n), "top" (the
     largest, shape (1,)) or "extremes" (the smallest and the largest, shape (2,); the same value
@@ -244,8 +245,11 @@ def _svd_after_qr(a: jax.Array, compute_uv: bool):
     return jnp.matmul(q, u, precision="highest"), s, vt
 
 
+@functools.partial(jax.jit, static_argnames="compute_uv")
 def _platform_svd(a: jax.Array, compute_uv: bool):
-    """jnp.linalg.svd (thin) of a (m, n) on a CPU, _svd_after_qr elsewhere."""
+    """jnp.linalg.svd (thin) of a (m, n) on a CPU, _svd_after_qr elsewhere. Jitted, like
+    _eigenvalues: an eager lax.platform_dependent traces and compiles its branches at every
+    call (70 ms for a 40 x 40 float64 SVD, measured), a jitted one once per shape."""
 
     def by_library(a):
         out = jnp.linalg.svd(a, full_matrices=False, compute_uv=compute_uv)
