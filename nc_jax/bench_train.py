@@ -20,13 +20,16 @@ the forward pass (a multiply and an add per weight and sample) and ``4 N P`` for
 (gradients of the activations and of the weights). Element-wise work (activations, loss, update)
 is not counted, and the first layer's input gradient, which no implementation computes, is
 counted anyway: the convention is the usual one, not an exact count. Achieved GFLOP/s is
-``R * steps * 6 N P / seconds / 1e9``; the ceiling is the machine's best measured float32 rate
-on one large square matmul (NumPy, JAX and PyTorch, the best of them).
+``R * steps * 6 N P / seconds / 1e9``; the ceiling is the best measured float32 rate of one
+large square matmul on the hardware JAX computes on (JAX and PyTorch, and NumPy on a CPU).
 
 PyTorch is optional (``pip install 'nc-jax[bench]'``, the CPU build); without it only the JAX
-rows are timed.
+rows are timed. When JAX runs on a GPU, PyTorch's rows run on the GPU too (``torch_device``),
+with float32 matmuls in the same precision (``--matmul-precision``).
 
-Usage: python experiments/bench_train.py [--regime small|wide|all] [--repeats 3] [--skip-torch]
+Usage: python experiments/bench_train.py [--regime small|wide|wide_first|all] [--repeats 3]
+[--skip-torch] [--implementations engine,torch.func] [--runs-scale 16] [--device-report]
+[--matmul-precision default|highest]
 """
 
 from __future__ import annotations
