@@ -290,3 +290,25 @@ def test_layer_metrics_are_traced_once_per_job(small_data, monkeypatch):
     assert len(calls) == 1
     assert out.trajectory["layer/nc1_trace_ratio"].shape[:2] == (2, 5)
     np.testing.assert_array_equal(out.trajectory["step"][0], [0, 10, 20, 30, 40])
+
+
+def test_init_is_compiled_once_for_configs_that_differ_only_in_steps_and_logging():
+    """The initial state depends on the model, the optimiser and D alone: a sweep's buckets that
+    differ in steps or logging share one compiled init (1.8-2.8 s each for a 5-layer MLP)."""
+    from nc_jax.train import engine
+
+    model = MLP((24, 12, 4), num_linear=1)  # a model no other test initialises
+    before = engine._compiled_init.cache_info()
+    first = init_runs(model, TrainConfig(steps=10, log_every=5), 6, 0.1, 0.0, [0, 1])
+    again = init_runs(
+        model, TrainConfig(steps=300, log_every=100, metrics=False), 6, 0.1, 0.0, [0, 1]
+    )
+    after = engine._compiled_init.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
+    for a, b in zip(jax.tree_util.tree_leaves(first), jax.tree_util.tree_leaves(again)):
+        np.testing.assert_array_equal(a, b)
+    adam = init_runs(model, TrainConfig(steps=100, optimizer="adam"), 6, 0.1, 0.0, [0, 1])
+    assert engine._compiled_init.cache_info().misses - after.misses == 1  # its moments differ
+    assert jax.tree_util.tree_structure(adam.opt_state) != jax.tree_util.tree_structure(
+        first.opt_state
+    )

@@ -205,11 +205,12 @@ def make_regression_data(x: Any, targets: Any, dtype: Any = jnp.float32) -> Trai
     )
 
 
-def _direction(config: TrainConfig) -> optax.GradientTransformation:
-    if config.optimizer == "gd":
+def _direction(optimizer: str, momentum: float) -> optax.GradientTransformation:
+    """The update direction of TrainConfig's ``optimizer`` (its ``momentum`` for "momentum")."""
+    if optimizer == "gd":
         return optax.identity()
-    if config.optimizer == "momentum":
-        return optax.trace(decay=config.momentum)
+    if optimizer == "momentum":
+        return optax.trace(decay=momentum)
     return optax.scale_by_adam()
 
 
@@ -240,15 +241,17 @@ def init_runs(
         raise ValueError(f"learning_rate must be positive and finite, got {lrs}")
     if np.any(wds < 0) or not np.all(np.isfinite(wds)):
         raise ValueError(f"weight_decay must be >= 0 and finite, got {wds}")
-    initial_states = _compiled_init(model, config, int(input_dim))
+    initial_states = _compiled_init(model, config.optimizer, config.momentum, int(input_dim))
     return initial_states(jnp.asarray(seeds, jnp.int32), jnp.asarray(lrs), jnp.asarray(wds))
 
 
 @functools.lru_cache(maxsize=32)
-def _compiled_init(model: Model, config: TrainConfig, input_dim: int):
+def _compiled_init(model: Model, optimizer: str, momentum: float, input_dim: int):
     """jit(vmap(initial state of one run)) (seeds, lrs, wds) -> RunState, cached per model,
-    config and D so that repeated ``init_runs`` calls do not recompile."""
-    direction = _direction(config)
+    optimiser and D (the only parts of the config the initial state depends on), so that
+    repeated ``init_runs`` calls, also for configs that differ in steps or logging (a sweep's
+    buckets), do not recompile."""
+    direction = _direction(optimizer, momentum)
 
     def one(seed, lr, wd):
         init_key, data_key = jax.random.split(jax.random.PRNGKey(seed))
@@ -345,7 +348,7 @@ def make_update(model: Model, config: TrainConfig) -> Callable[[RunState, TrainD
     non-finite values. ``make_step`` guards every step; ``compiled_chunk`` guards once per log
     period (``guard_divergence``), which spares a select over every parameter at every step."""
     loss_fn = get_loss(config.loss)
-    direction = _direction(config)
+    direction = _direction(config.optimizer, config.momentum)
     total_steps = config.steps
 
     def data_loss(params, x, targets, num_samples, weight_decay):
