@@ -16,18 +16,19 @@ first reduces its matrix by QR to min(m, n) x min(m, n) (``_svd_after_qr``). Mea
 3.9 ms and nc2_kappa 2884 -> 2.7 ms per log, since cuSOLVER's batched SVD takes only matrices
 up to 32 x 32 and a 10 x 64 class-mean matrix went one matrix at a time.
 
-Each function here is numerically identical to its jnp.linalg counterpart, but its batching rule
-maps over the batch with ``lax.map``, so every LAPACK call sees a single matrix and never waits on
-the pool. The decompositions in nc_jax.metrics are on K x K or small matrices, so the loop costs
-little.
+Each function here is numerically identical to its jnp.linalg counterpart, but on a CPU its
+batching rule maps over the batch with ``lax.map``, so every LAPACK call sees a single matrix and
+never waits on the pool. The decompositions in nc_jax.metrics are on K x K or small matrices,
+so the loop costs little.
 
 ``custom_vmap`` has no reverse-mode rule, so ``eigvalsh`` and ``svdvals`` carry their own
 first-order derivatives (``custom_jvp``: d lambda_i = v_i^T dA v_i for a symmetric matrix,
 d s_i = u_i^T dA v_i for singular values; exact for simple eigen/singular values), which makes
 every spectral metric differentiable (``nc-jax falsify`` ascends through them).
 
-Eigenvalues without eigenvectors (``eigvalsh``, every spectral norm of the metrics) are computed as
-LAPACK's tridiagonal reduction (sytrd, one matrix at a time as above) followed by bisection on
+On a CPU, eigenvalues without eigenvectors (``eigvalsh``, ``top_eigenvalue`` for every spectral
+norm of the metrics, ``extreme_eigenvalues`` for the balancedness) are computed as LAPACK's
+tridiagonal reduction (sytrd, one matrix at a time as above) followed by bisection on
 Sturm counts of the tridiagonal matrix (``_sturm_eigenvalues``, plain JAX, vectorised over the
 batch and over the eigenvalues asked for): accurate to rounding relative to ||A|| like LAPACK's
 syevd (tests/test_metrics_linalg.py), and about 2.6x faster than jnp.linalg.eigvalsh, which
