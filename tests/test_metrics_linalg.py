@@ -29,6 +29,16 @@ def test_wrappers_match_jnp_linalg_unbatched_batched_and_nested():
     np.testing.assert_allclose(vectors * values @ vectors.T, sym[0, 0], atol=1e-12)
 
 
+def _assert_gradient_matches_finite_differences(f, batch, indices, step: float = 1e-6) -> None:
+    """jit(vmap(grad(f))) over ``batch`` (B, m, n) against central differences of vmap(f) at
+    each entry ``index`` (i, j) of every matrix, rtol 1e-6 and atol 1e-8 (float64)."""
+    grads = jax.jit(jax.vmap(jax.grad(f)))(batch)
+    for index in indices:
+        bump = jnp.zeros(batch.shape[1:]).at[index].set(step)
+        numeric = (jax.vmap(f)(batch + bump) - jax.vmap(f)(batch - bump)) / (2 * step)
+        np.testing.assert_allclose(grads[(slice(None), *index)], numeric, rtol=1e-6, atol=1e-8)
+
+
 def test_vmapped_network_metrics_do_not_deadlock_on_two_cores():
     """Regression test: with batched LAPACK calls this program deadlocked on 2-core machines
     (several concurrent ParallelBatchMap waits in the XLA CPU pool). Run in a subprocess with a
@@ -66,12 +76,7 @@ def test_eigvalsh_and_svdvals_are_differentiable_under_vmap_and_match_finite_dif
     def f(m):
         return linalg.svdvals(m)[0] + 2 * linalg.svdvals(m)[-1] + linalg.eigvalsh(m @ m.T)[1]
 
-    grads = jax.jit(jax.vmap(jax.grad(f)))(a)
-    step = 1e-6
-    for index in np.ndindex(a.shape[1:]):
-        bump = jnp.zeros(a.shape[1:]).at[index].set(step)
-        numeric = (jax.vmap(f)(a + bump) - jax.vmap(f)(a - bump)) / (2 * step)
-        np.testing.assert_allclose(grads[(slice(None), *index)], numeric, rtol=1e-6, atol=1e-8)
+    _assert_gradient_matches_finite_differences(f, a, np.ndindex(a.shape[1:]))
 
 
 def _hard_symmetric_matrices(rng) -> dict[str, np.ndarray]:
@@ -123,12 +128,7 @@ def test_top_eigenvalue_batched_and_its_derivative_is_the_top_eigenvector_form()
         def f(m):
             return linalg.top_eigenvalue(m.T @ m)
 
-        grads = jax.jit(jax.vmap(jax.grad(f)))(h)
-        step = 1e-6
-        for index in [(0, 0), (3, 2), (8, 5)]:
-            bump = jnp.zeros(h.shape[1:]).at[index].set(step)
-            numeric = (jax.vmap(f)(h + bump) - jax.vmap(f)(h - bump)) / (2 * step)
-            np.testing.assert_allclose(grads[(slice(None), *index)], numeric, rtol=1e-6, atol=1e-8)
+        _assert_gradient_matches_finite_differences(f, h, [(0, 0), (3, 2), (8, 5)])
 
 
 def test_accelerator_eigenvalue_branch_matches_lapack_on_hard_cases():
@@ -207,12 +207,7 @@ def test_extreme_eigenvalues_batched_and_their_derivatives_are_eigenvector_forms
             ends = linalg.extreme_eigenvalues(m + m.T)
             return ends[0] + 3 * ends[1]
 
-        grads = jax.jit(jax.vmap(jax.grad(f)))(h)
-        step = 1e-6
-        for index in [(0, 0), (2, 5), (6, 1)]:
-            bump = jnp.zeros(h.shape[1:]).at[index].set(step)
-            numeric = (jax.vmap(f)(h + bump) - jax.vmap(f)(h - bump)) / (2 * step)
-            np.testing.assert_allclose(grads[(slice(None), *index)], numeric, rtol=1e-6, atol=1e-8)
+        _assert_gradient_matches_finite_differences(f, h, [(0, 0), (2, 5), (6, 1)])
 
 
 def test_eager_calls_trace_the_platform_branches_once_per_shape(monkeypatch):

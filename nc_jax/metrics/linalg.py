@@ -81,7 +81,6 @@ def _tridiagonal(a: jax.Array) -> tuple[jax.Array, jax.Array]:
     return diagonal, off_diagonal
 
 
-@functools.partial(jax.jit, static_argnames="indices")
 def _sturm_eigenvalues(
     diagonal: jax.Array, off_diagonal: jax.Array, indices: tuple[int, ...]
 ) -> jax.Array:
@@ -96,8 +95,8 @@ def _sturm_eigenvalues(
     number of eigenvalues below x. Every eigenvalue starts from the Gershgorin interval and is
     halved nmant + 4 times (27 for float32, 56 for float64), which brings the interval below
     eps ||T||; pivots smaller than pivmin are replaced by -pivmin as in LAPACK's dstebz.
-    Jitted, so that eager calls (the float64 measurements of the theorem checks) reuse one
-    compiled loop per shape instead of compiling the loops at every call.
+    Called inside the jitted _eigenvalues only, so eager calls (the float64 measurements of the
+    theorem checks) compile its loops once per shape, not at every call.
     """
     dtype = diagonal.dtype
     finfo = jnp.finfo(dtype)
@@ -136,12 +135,9 @@ def _sturm_eigenvalues(
     return 0.5 * (below + above)
 
 
-EIGENVALUE_SETS = ("all", "top", "extremes")
-
-
 def _eigenvalue_indices(n: int, which: str) -> tuple[int, ...]:
-    """Ascending indices of the eigenvalues in ``which`` of EIGENVALUE_SETS for an n x n matrix:
-    all n, the largest alone, or the smallest and the largest."""
+    """Ascending indices of the eigenvalues of an n x n matrix that ``which`` names: "all" n,
+    "top" (the largest alone) or "extremes" (the smallest and the largest)."""
     return {"all": tuple(range(n)), "top": (n - 1,), "extremes": (0, n - 1)}[which]
 
 
@@ -269,7 +265,7 @@ def _svdvals(a: jax.Array) -> jax.Array:
 @_sequential_batching
 def thin_svd(a: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """U (m, k), s (k,), Vt (k, n) with k = min(m, n) (jnp.linalg.svd, full_matrices=False)."""
-    return tuple(_platform_svd(a, compute_uv=True))
+    return _platform_svd(a, compute_uv=True)
 
 
 @jax.custom_jvp
