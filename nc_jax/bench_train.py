@@ -434,15 +434,22 @@ def run_benchmark(
     as each row is timed, so that a long benchmark shows where it is.
 
     Returns {"torch": bool (the torch rows ran), "ceiling": {backend: GFLOP/s, "best": ...},
-    "regimes": {name: {"regime": Regime, "flops": total FLOPs, "rows": {implementation:
-    {"seconds", "gflops", "speedup" (its seconds / the engine's)}}, "targets": [{"target",
-    "value", "passed"} ...], "final_loss": {implementation: (R,) float64}}}}.
+    "ceiling_size": the ceiling's matrix size, "regimes": {name: {"regime": Regime, "flops":
+    total FLOPs, "rows": {implementation: {"seconds", "gflops", "speedup" (its seconds / the
+    engine's)}}, "targets": [{"target", "value", "passed"} ...], "final_loss":
+    {implementation: (R,) float64}}}}.
     """
     use_torch = not skip_torch and torch_available()
     names = [n for n in implementations if use_torch or n not in TORCH_IMPLEMENTATIONS]
+    ceiling_size = ceiling_size or default_matmul_size()
     ceiling = matmul_ceiling(ceiling_size, use_torch=use_torch)
     ceiling["best"] = max(ceiling.values())
-    results: dict[str, Any] = {"torch": use_torch, "ceiling": ceiling, "regimes": {}}
+    results: dict[str, Any] = {
+        "torch": use_torch,
+        "ceiling": ceiling,
+        "ceiling_size": ceiling_size,
+        "regimes": {},
+    }
     for regime in regimes:
         problem = make_problem(regime)
         rows, final_loss = {}, {}
@@ -556,17 +563,11 @@ def set_matmul_precision(precision: str) -> None:
         torch.set_float32_matmul_precision("high" if precision == "default" else "highest")
 
 
-def device_peak(size: int | None = None, repeats: int = 5) -> tuple[Any, int, float]:
-    """(device, matrix size, GFLOP/s): the float32 rate of one jitted (size, size) x (size,
-    size) JAX matmul on the default device (jax_matmul_rate; size: default_matmul_size())."""
-    size = size or default_matmul_size()
-    return jax.devices()[0], size, jax_matmul_rate(size, repeats)
-
-
-def format_device_report(results: dict[str, Any], peak: tuple[Any, int, float]) -> str:
-    """The --device-report lines: the device kind, its measured peak and, per regime, the
-    engine's GFLOP/s, its fraction of that peak and the models trained per hour."""
-    device, size, rate = peak
+def format_device_report(results: dict[str, Any]) -> str:
+    """The --device-report lines: the device kind, its peak (the ceiling's JAX matmul rate, on
+    JAX's default device) and, per regime, the engine's GFLOP/s, its fraction of that peak and
+    the models trained per hour."""
+    device, size, rate = jax.devices()[0], results["ceiling_size"], results["ceiling"]["jax"]
     count = len(jax.devices())
     lines = [
         "",
@@ -647,5 +648,5 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(format_results(results))
     if args.device_report:
-        print(format_device_report(results, device_peak()))
+        print(format_device_report(results))
     return 0
