@@ -105,7 +105,7 @@ def engine_directly(plan: sweep.Plan) -> dict[int, float]:
 
 def run_benchmark(overrides: tuple[str, ...]) -> str:
     """Run the sweep and the engine side by side; the report as text."""
-    grid = sweep.read_grid_file(GRID, quick=True, overrides=overrides)
+    grid = sweep.read_grid_file(GRID, profile="quick", overrides=overrides)
     plan = sweep.plan(sweep.get_paper(grid.paper), grid)
     networks = sum(c.num_runs for c in plan.cells)
     compile_clock = CompileClock()

@@ -28,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nc_jax.data import DATASETS, Dataset, load_dataset
+from nc_jax.data import DATASETS, EMBEDDED_DATASETS, INPUT_DIMS, SOURCES, Dataset, load_dataset
+from nc_jax.experiment import add_profile_flags
 
 TABLE_METRICS = (
     "nc1_trace_ratio",
@@ -69,7 +70,7 @@ def _int_list(text: str) -> tuple[int, ...]:
 
 
 def _load(args: argparse.Namespace) -> Dataset:
-    if args.data_dir is not None and args.dataset in ("digits", "gaussian"):
+    if args.data_dir is not None and args.dataset in EMBEDDED_DATASETS:
         raise ValueError(f"--data-dir: {args.dataset} is embedded and reads no files: drop it")
     return load_dataset(
         args.dataset,
@@ -97,8 +98,16 @@ def format_table(rows: Sequence[dict], columns: Sequence[str], first: str) -> st
     return "\n".join(lines)
 
 
+def dataset_listing() -> str:
+    """One line per dataset: its name, input dimension D and where it comes from."""
+    width = max(len(name) for name in DATASETS)
+    return "\n".join(
+        f"{name.ljust(width)}  D={INPUT_DIMS[name]:<5d} {SOURCES[name]}" for name in DATASETS
+    )
+
+
 def run_data(args: argparse.Namespace) -> int:
-    print(_load(args).describe())
+    print(dataset_listing() if args.list else _load(args).describe())
     return 0
 
 
@@ -201,7 +210,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     shard = sweep.parse_shard(args.shard) if args.shard else None
     if args.run_group is not None and args.run_group < 1:
         raise ValueError(f"--run-group must be >= 1, got {args.run_group}")
-    grid = sweep.read_grid_file(args.grid, quick=args.quick, overrides=args.set)
+    grid = sweep.read_grid_file(args.grid, profile=args.profile, overrides=args.set)
     if args.executor == "ray":  # the driver must not take the GPU memory its workers need
         os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     sweep.maybe_initialize_distributed()
@@ -265,6 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
         "data", help="load a dataset and describe it", formatter_class=defaults
     )
     _add_dataset_arguments(data)
+    data.add_argument("--list", action="store_true", help="list every dataset and its source")
     data.set_defaults(run=run_data)
     metrics = commands.add_parser(
         "metrics", help="per-layer NC metrics of a network", formatter_class=defaults
@@ -308,7 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("grid", nargs="?", help="the grid file (see experiments/grids/)")
     sweep.add_argument("--out", help="the results directory")
-    sweep.add_argument("--quick", action="store_true", help="apply the grid's [quick] table")
+    add_profile_flags(sweep)
     sweep.add_argument(
         "--set",
         action="append",

