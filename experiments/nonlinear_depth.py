@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from nc_jax import experiment, results, sweep
+from theorems.jacot2025.regime import regime_table
 
 GRID = Path(__file__).parent / "grids" / "jacot2025_nonlinear_depth.toml"
 
@@ -39,14 +40,15 @@ def _nonlinear_depth(config: dict) -> int:
 
 
 def _layer_summaries(directory: Path) -> pd.DataFrame:
-    """One row per trained run: L1 and the mean / min negativity and relative balancedness of
-    its non-linear part at the last log."""
+    """One row per trained run: its learning rate, L1 and the mean / min negativity and
+    relative balancedness of its non-linear part at the last log."""
     rows = []
     for record in results.read_cells(directory):
         arrays = results.read_arrays(directory, record["cell"])
         depth = _nonlinear_depth(record["config"])
         negativity = np.asarray(arrays["layer/negativity"])[:, -1, :depth]
         balance = np.asarray(arrays["layer/relative_balancedness"])[:, -1, : depth - 1]
+        rates = {run["index"]: run["params"]["learning_rate"] for run in record["runs"]}
         for run, trained in enumerate(arrays["diverged"][:, -1] == 0):
             if not trained:
                 continue
@@ -54,6 +56,7 @@ def _layer_summaries(directory: Path) -> pd.DataFrame:
                 warnings.simplefilter("ignore", RuntimeWarning)
                 rows.append(
                     {
+                        "learning_rate": rates[run],
                         "L1": depth,
                         "negativity mean": np.nanmean(negativity[run]),
                         "negativity min": np.nanmin(negativity[run]),
@@ -69,23 +72,33 @@ def depth_table(directory: Path) -> str:
     runs = sweep.load_runs(directory)
     depths = {r["cell"]: _nonlinear_depth(r["config"]) for r in results.read_cells(directory)}
     runs["L1"] = runs["cell"].map(depths)
+    keys = ["learning_rate", "L1"]
     summaries = _layer_summaries(directory)
-    table = summaries.groupby("L1").median()
-    table.insert(0, "trained", summaries.groupby("L1").size())
-    table.insert(0, "runs", runs.groupby("L1").size())
-    means = table[["negativity mean", "balancedness mean"]]
-    trends = {
-        name: "decreasing" if bool((np.diff(means[name].to_numpy()) < 0).all()) else "not monotone"
-        for name in means.columns
-    }
+    table = summaries.groupby(keys).median()
+    table.insert(0, "trained", summaries.groupby(keys).size())
+    table.insert(0, "runs", runs.groupby(keys).size())
+    claims = []
+    for rate, rows in table.groupby(level="learning_rate"):
+        means = rows[["negativity mean", "balancedness mean"]]
+        trends = {
+            name: "decreasing"
+            if bool((np.diff(means[name].to_numpy()) < 0).all())
+            else "not monotone"
+            for name in means.columns
+        }
+        claims.append(
+            f"learning rate {rate:g}: claim 'deeper non-linear part: ReLU layers less negative "
+            "and more balanced': " + ", ".join(f"{name} {trend}" for name, trend in trends.items())
+        )
     return "\n".join(
         [
-            "Per non-linear depth L1: medians over the trained runs of the non-linear part's "
-            "negativity and relative balancedness at the end of training",
+            "Per learning rate and non-linear depth L1: medians over the trained runs of the "
+            "non-linear part's negativity and relative balancedness at the end of training",
             table.to_string(float_format=lambda v: f"{v:.4g}"),
             "",
-            "claim 'deeper non-linear part: ReLU layers less negative and more balanced': "
-            + ", ".join(f"{name} {trend}" for name, trend in trends.items()),
+            *claims,
+            "",
+            regime_table(directory),
         ]
     )
 

@@ -1,19 +1,21 @@
-"""Figure 5 of Jacot et al. (ICLR 2025) in kind: ResNet20 with a deep linear head, NC1 and NC2
-of the classifier's input and of the first linear layer against the head's depth L2 = 1..5.
+"""Figure 5 of Jacot et al. (ICLR 2025) on real MNIST: ResNet20 with a deep linear head, NC1
+and NC2 of the classifier's input and of the first linear layer against the head's depth
+L2 = 1..5.
 
-    python experiments/resnet_head_depth.py --set 'data_dir="DIR"' [--out DIR] [--set ...]
-    python experiments/resnet_head_depth.py --quick       # digits as 8x8 images, seconds
+    python experiments/resnet_head_depth.py [--paper-scale] [--out DIR] [--set ...]
+    python experiments/resnet_head_depth.py --quick       # 20 MNIST images, seconds
     python experiments/resnet_head_depth.py --table DIR   # the table of a finished sweep
 
 A thin script over ``nc-jax sweep experiments/grids/jacot2025_resnet_head_depth.toml`` with the
 table of experiments/head_depth.py (the same questions, the backbone a ResNet20 instead of ReLU
-layers; the head's input is the pooled backbone output). The full mode reads local CIFAR-10
-pickles and is sized for an accelerator; it has not been run on the 2-core development machine,
-so no measurement stands beside the paper's report here yet. The paper reports (Figure 5,
-appendix; Figure 2, bottom, of the camera-ready: ResNet20 on CIFAR-10, 1..6 linear layers,
-weight decay 0.001, learning rate 0.001): NC2 more prominent with a deeper head. (What we could
-read of the appendix's Figure 5 names ResNet20 on MNIST; with `--set 'dataset="mnist"'` and
-local IDX files the same script runs it on 28 x 28 images.)
+layers; the head's input is the pooled backbone output). The full mode is sized for an
+accelerator (on the 2-core development CPU a ResNet20 step on 50 images took about 2.8 s per
+network) and has not been run, so no measurement stands beside the paper's report here yet.
+The paper reports (Figure 5, appendix: ResNet20 on MNIST, linear depth varied; Figure 2,
+bottom, of the camera-ready: the same on CIFAR-10, 1..6 linear layers, weight decay 0.001,
+learning rate 0.001): NC2 more prominent with a deeper head. With
+``--set 'dataset="cifar10"' --set 'data_dir="DIR"'`` and local CIFAR-10 pickles the same script
+runs Figure 2, bottom.
 """
 
 from __future__ import annotations

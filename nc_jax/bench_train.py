@@ -27,7 +27,8 @@ PyTorch is optional (``pip install 'nc-jax[bench]'``, the CPU build); without it
 rows are timed. When JAX runs on a GPU, PyTorch's rows run on the GPU too (``torch_device``),
 with float32 matmuls in the same precision (``--matmul-precision``).
 
-Usage: python experiments/bench_train.py [--regime small|wide|wide_first|all] [--repeats 3]
+Usage: python experiments/bench_train.py [--regime small|wide|wide_first|mnist_deep|all]
+[--repeats 3]
 [--skip-torch] [--implementations engine,torch.func] [--runs-scale 16] [--device-report]
 [--matmul-precision default|highest]
 """
@@ -170,6 +171,20 @@ REGIMES: dict[str, Regime] = {
         num_nonlinear=2,
         steps=50,
         targets=WIDE_TARGETS,
+    ),
+    # the shapes of experiments/grids/jacot2025_deep_mlp.toml (Figure 1 on MNIST): 5 seeds of a
+    # 9-layer MLP on N = 200 images of 784 pixels; the experiment's training rate is compared
+    # with this row (README, "Performance")
+    "mnist_deep": Regime(
+        "mnist_deep",
+        runs=5,
+        samples=200,
+        input_dim=784,
+        width=64,
+        first_width=256,
+        num_nonlinear=5,
+        num_linear=4,
+        steps=1000,
     ),
 }
 

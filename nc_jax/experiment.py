@@ -1,5 +1,6 @@
 """The shared front of the experiment scripts (experiments/*.py): run (or resume) a sweep of a
-grid file, then print the script's table of the results directory.
+grid file, then print the script's table of the results directory and the verdict table of
+every check (kind, verdicts, informative runs, slack, the most common failing hypothesis).
 
     python experiments/<script>.py [--quick | --paper-scale] [--out DIR] [--set KEY=VALUE ...]
     python experiments/<script>.py --table DIR      # only the table of a finished sweep
@@ -17,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nc_jax import sweep
+from nc_jax.results import summarize
 
 
 def add_profile_flags(parser: argparse.ArgumentParser) -> None:
@@ -46,8 +48,9 @@ def main(
     description: str,
     default_out: str,
 ) -> int:
-    """Parse the script's options, sweep ``grid`` into --out and print ``table(out)``; exit
-    status 2 with the message on bad input (a bad grid or --set is named before training)."""
+    """Parse the script's options, sweep ``grid`` into --out and print ``table(out)`` and the
+    verdict table; exit status 2 with the message on bad input (a bad grid or --set is named
+    before training)."""
     prog = Path(sys.argv[0]).name if argv is None else None
     parser = argparse.ArgumentParser(prog=prog, description=description)
     add_profile_flags(parser)
@@ -56,16 +59,17 @@ def main(
     parser.add_argument("--table", metavar="DIR", help="only print the table of DIR")
     args = parser.parse_args(argv)
     try:
-        if args.table:
-            print(table(Path(args.table)))
-            return 0
-        from nc_jax.train import use_cpu_cores
+        if not args.table:
+            from nc_jax.train import use_cpu_cores
 
-        resolved = sweep.read_grid_file(grid, profile=args.profile, overrides=args.set)
-        use_cpu_cores()
-        sweep.sweep(resolved, args.out, progress=sys.stderr.isatty())
+            resolved = sweep.read_grid_file(grid, profile=args.profile, overrides=args.set)
+            use_cpu_cores()
+            sweep.sweep(resolved, args.out, progress=sys.stderr.isatty())
+        directory = Path(args.table or args.out)
+        text = table(directory)
+        verdicts = summarize(sweep.load(directory))
     except (ValueError, FileNotFoundError) as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 2
-    print(table(Path(args.out)))
+    print(f"{text}\n\nEvery check on these networks:\n{verdicts}")
     return 0

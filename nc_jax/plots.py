@@ -23,6 +23,7 @@ width (3.4 in) per panel.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import warnings
@@ -285,40 +286,53 @@ def _first_linear_layer(records: Sequence[dict[str, Any]]) -> int | None:
 HEAD_LAYERS = (("first linear layer Z_{L1+1}", "first"), ("classifier input Z_{L-1}", "last"))
 
 
-def head_layer_values(directory: Path, axis: str) -> Any:
+def head_layer_values(directory: Path, axis: str, by: str | None = None) -> Any:
     """One row per trained run that reports L1 and logged its layer metrics: ``_x`` (the value
-    of ``axis``) and, for NC1 and NC2 of LAYER_METRICS, the engine's last log at the first
-    linear layer (features Z_{L1+1}, column "<key> first") and at the classifier's input
-    (Z_{L-1}, "<key> last"); the layers of the paper's Figure 2, whatever the depths of the
-    cells. An empty DataFrame when no run qualifies."""
+    of ``axis``), ``_by`` (the value of ``by``, when given), and, for NC1 and NC2 of
+    LAYER_METRICS, the engine's last log at the first linear layer (features Z_{L1+1}, column
+    "<key> first") and at the classifier's input (Z_{L-1}, "<key> last"); the layers of the
+    paper's Figure 2, whatever the depths of the cells. An empty DataFrame when no run
+    qualifies."""
     import pandas as pd
 
     runs = store.load_runs(directory)
     if runs.empty or "L1" not in runs:
         return pd.DataFrame()
     runs = runs.assign(_x=axis_values(runs, axis))
+    if by is not None:
+        runs = runs.assign(_by=axis_values(runs, by))
     rows = []
     for cell, group in runs.groupby("cell", sort=False):
         arrays = store.read_arrays(directory, cell)
         for _, run in group[group["L1"].notna()].iterrows():
-            row = {"_x": run["_x"]}
+            row = {"_x": run["_x"]} | ({"_by": run["_by"]} if by is not None else {})
             for key, _ in LAYER_METRICS[:2]:
                 if key in arrays:
                     final = np.asarray(arrays[key], dtype=float)[int(run["run"]), -1]
                     row[f"{key} first"] = final[int(run["L1"])]
                     row[f"{key} last"] = final[-2]
             rows.append(row)
-    return pd.DataFrame([r for r in rows if len(r) > 1])
+    return pd.DataFrame([r for r in rows if any(k.startswith("layer/") for k in r)])
 
 
-def head_layers_figure(directory: Path, axis: str) -> Any:
+LINE_STYLES = ("-", "--", ":", "-.")  # one per value of a figure's ``by`` axis, in order
+
+
+def _axis_label(value: Any) -> str:
+    """A grid value as a legend shows it: numbers in short form, anything else as text."""
+    return f"{value:g}" if isinstance(value, (int, float, np.number)) else str(value)
+
+
+def head_layers_figure(directory: Path, axis: str, by: str | None = None) -> Any:
     """NC1 and NC2 of the first linear layer and of the classifier's input against ``axis``
     (the paper's Figure 2 in kind): one panel per metric, per layer the median over the trained
-    runs at each axis value (lines in HEAD_LAYERS order) and their range as a band. None when
-    no run logged layer metrics."""
-    values = head_layer_values(directory, axis)
+    runs at each axis value (colours in HEAD_LAYERS order) and their range as a band; with
+    ``by``, one line per value of that axis (line styles in LINE_STYLES order, e.g. the
+    paper's two weight decays). None when no run logged layer metrics."""
+    values = head_layer_values(directory, axis, by)
     if values.empty:
         return None
+    groups = [(None, values)] if by is None else list(values.groupby("_by", sort=True))
     fig, axes = panel_grid(2)
     colours = (OKABE_ITO["blue"], OKABE_ITO["vermillion"])
     for ax, (key, title) in zip(axes, LAYER_METRICS[:2]):
@@ -326,13 +340,15 @@ def head_layers_figure(directory: Path, axis: str) -> Any:
             column = f"{key} {where}"
             if column not in values:
                 continue
-            grouped = values.groupby("_x")[column]
-            xs = np.asarray(sorted(grouped.groups), dtype=float)
-            median = grouped.median().reindex(xs).to_numpy(dtype=float)
-            low = grouped.min().reindex(xs).to_numpy(dtype=float)
-            high = grouped.max().reindex(xs).to_numpy(dtype=float)
-            ax.plot(xs, median, "-o", ms=3, color=colour, label=label)
-            ax.fill_between(xs, low, high, color=colour, alpha=0.2, lw=0)
+            for style, (value, group) in zip(itertools.cycle(LINE_STYLES), groups):
+                grouped = group.groupby("_x")[column]
+                xs = np.asarray(sorted(grouped.groups), dtype=float)
+                median = grouped.median().reindex(xs).to_numpy(dtype=float)
+                low = grouped.min().reindex(xs).to_numpy(dtype=float)
+                high = grouped.max().reindex(xs).to_numpy(dtype=float)
+                name = label if by is None else f"{label}, {by} = {_axis_label(value)}"
+                ax.plot(xs, median, style, marker="o", ms=3, color=colour, label=name)
+                ax.fill_between(xs, low, high, color=colour, alpha=0.15, lw=0)
         _log_scale_if_positive(ax)
         _style(ax, axis, "median over runs (band: range)")
         ax.set_title(title, fontsize=8)
@@ -481,15 +497,18 @@ def default_axis(table: Any, names: Sequence[str]) -> str:
     return f"{name}[{varying[0] if varying else 0}]"
 
 
-def stored_figures(directory: Path, x_axis: str) -> list[tuple[str, str, Any]]:
+def stored_figures(
+    directory: Path, x_axis: str, y_axis: str | None = None
+) -> list[tuple[str, str, Any]]:
     """(file stem, title, figure) of each plot drawn from what the cells stored beyond their
-    checks (layer metrics, class-mean matrices, curves), those with data only."""
+    checks (layer metrics, class-mean matrices, curves), those with data only; ``y_axis``
+    splits the head-layer figure into one line per value."""
     candidates = (
         (
             f"head_layers_vs_{_file_label(x_axis)}",
             f"NC1 and NC2 of the head's first linear layer and of the classifier's input "
-            f"against {x_axis}",
-            head_layers_figure(directory, x_axis),
+            f"against {x_axis}" + (f", one line per {y_axis}" if y_axis else ""),
+            head_layers_figure(directory, x_axis, y_axis),
         ),
         ("layers", "Per-layer metrics at the end of training", layer_profile_figure(directory)),
         ("class_means", "Class-mean cosine matrices of the head", class_means_figure(directory)),
@@ -519,7 +538,8 @@ def plot_directory(
 ) -> list[Path]:
     """Every plot of a results directory into ``out`` (default DIR/plots): bound vs ``x_axis``
     (default: the first grid axis, or the seed for a single run), NC1 and NC2 of the head's
-    first and last layers against it, the layer profile, the class-mean matrices and the
+    first and last layers against it (one line per value of ``y_axis`` when given), the layer
+    profile, the class-mean matrices and the
     training curves when the cells stored them, and the tightness atlas when ``y_axis`` is
     given. ``only``: draw only the checks matching these ids or prefixes (``only_checks``)."""
     if not store.finished_cells(directory):
@@ -531,7 +551,7 @@ def plot_directory(
     written = []
     if not table.empty:  # cells with checks
         written += save(bound_vs_axis_figure(table, x_axis), out / f"bound_vs_{label}")
-    for name, _, fig in stored_figures(directory, x_axis):
+    for name, _, fig in stored_figures(directory, x_axis, y_axis):
         written += save(fig, out / name)
     if y_axis and not table.empty:
         atlas = tightness_atlas_figure(table, x_axis, y_axis)

@@ -279,15 +279,21 @@ def summary_rows(table) -> list[dict[str, Any]]:
 
 
 def summarize(table) -> str:
-    """``summary_rows`` as the text table the runner and the sweep print."""
+    """``summary_rows`` as the text table the runner and the sweep print; where a check is
+    vacuous on some run, a last column names the hypothesis that failed most often."""
+    rows = summary_rows(table)
     width = max([len("check"), *(len(c) for c in table["check"])])
+    slack_width = max([len("slack range"), *(len(row["slack"]) for row in rows)])
+    failing = any(row["failing"] for row in rows)
     lines = [
         f"{'check':<{width}} {'kind':<11} {'holds':>6} {'violated':>9} {'vacuous':>8} "
-        f"{'informative':>12}  slack range"
+        f"{'informative':>12}  {'slack range':<{slack_width}}"
+        + ("  failing hypothesis (most common)" if failing else "")
     ]
-    for row in summary_rows(table):
+    for row in rows:
         lines.append(
             f"{row['check']:<{width}} {row['kind']:<11} {row['holds']:>6} "
-            f"{row['violated']:>9} {row['vacuous']:>8} {row['informative']:>12}  {row['slack']}"
+            f"{row['violated']:>9} {row['vacuous']:>8} {row['informative']:>12}  "
+            f"{row['slack']:<{slack_width}}" + (f"  {row['failing']}" if failing else "")
         )
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)

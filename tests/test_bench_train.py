@@ -47,6 +47,24 @@ def test_flop_count_by_hand():
     assert bench.training_flops(samples=10, params=100, runs=3, steps=2) == 36_000
 
 
+def test_mnist_regime_has_the_shapes_of_the_deep_mlp_grid():
+    """The benchmark row the MNIST experiment's throughput is compared with trains the very
+    networks of experiments/grids/jacot2025_deep_mlp.toml: same widths, head, N, D, runs."""
+    from pathlib import Path
+
+    from nc_jax import sweep
+    from nc_jax.data import INPUT_DIMS
+
+    grid = Path(__file__).resolve().parent.parent / "experiments/grids/jacot2025_deep_mlp.toml"
+    fixed = sweep.read_grid_file(grid).fixed
+    regime = bench.REGIMES["mnist_deep"]
+    assert list(regime.model.widths) == fixed["widths"]
+    assert regime.num_linear == fixed["num_linear"]
+    assert regime.samples == 10 * fixed["n_per_class"]
+    assert regime.input_dim == INPUT_DIMS[fixed["dataset"]] == 784
+    assert regime.runs == len(fixed["seeds"]) * len(fixed["learning_rates"])
+
+
 def test_issue_regimes_have_the_issue_sizes():
     small, wide = bench.REGIMES["small"], bench.REGIMES["wide"]
     assert (small.runs, small.samples, small.input_dim, small.width, small.steps) == (

@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nc_jax import sweep
+from nc_jax import results, sweep
 from nc_jax.models.ufm import dnc_loss
+from theorems.jacot2025.regime import regime_frame
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 
@@ -31,10 +32,12 @@ def test_quick_head_depth_sweep_tabulates_nc2_against_the_head_depth(tmp_path, c
     assert sorted(runs["num_linear"].unique()) == [1, 2]
     assert {len(w) for w in runs["widths"]} == {3, 4}  # widths moved with num_linear
     assert "L2 1 -> 2: NC2 decreased on" in out
-    assert "claim 'NC2 improves with a deeper head'" in out
+    assert "weight decay lambda = 0.2: claim 'NC2 improves with a deeper head'" in out
+    assert "Theorem 3.1's regime per cell" in out and "Every check on these networks" in out
     assert "balanced_head" in out and "NC2 bound informative" in out
     first = script.first_linear_layer(tmp_path)  # Z_{L1+1}: the output at L2 = 1
     assert len(first) == len(runs) and np.isfinite(first["NC2 first linear"]).all()
+    assert set(first["weight_decay"]) == {0.2}
     checks = sweep.load(tmp_path)
     head_checks = checks[(checks["num_linear"] == 1) & checks["check"].str.contains("thm3_1")]
     assert (head_checks["verdict"] == "vacuous").all()  # L2 = 1 is outside Theorem 3.1
@@ -58,10 +61,24 @@ def test_quick_nonlinear_depth_sweep_tabulates_negativity_and_balancedness(tmp_p
     assert script.main(["--quick", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "negativity mean" in out and "balancedness min" in out
-    assert "claim 'deeper non-linear part" in out
+    assert "learning rate 0.002: claim 'deeper non-linear part" in out
     rows = script._layer_summaries(tmp_path)
     assert sorted(rows["L1"].unique()) == [2, 3]
+    assert sorted(rows["learning_rate"].unique()) == [1e-3, 2e-3]
+    weight_decays = {r["config"]["weight_decay"] for r in results.read_cells(tmp_path)}
+    assert weight_decays == {0.2, 0.15}  # the weight decay moved with the depth ([zip])
     assert (rows["negativity mean"] > 0).all() and np.isfinite(rows["balancedness mean"]).all()
+
+
+@pytest.mark.parametrize("profile", [None, "paper_scale"])
+def test_nonlinear_depth_grid_follows_the_papers_depths_and_weight_decay_rule(profile):
+    """Figure 3: non-linear depth 4, 6, .., 12 and weight decay 0.016 / L per sample, L the
+    total depth, i.e. lambda = 0.016 N / L of the summed loss."""
+    grid = sweep.read_grid_file(EXPERIMENTS / "grids/jacot2025_nonlinear_depth.toml", profile)
+    num_linear, samples = grid.fixed["num_linear"], 10 * grid.fixed["n_per_class"]
+    widths, decays = grid.zipped["widths"], grid.zipped["weight_decay"]
+    assert [len(w) - num_linear for w in widths] == [4, 6, 8, 10, 12]
+    assert decays == pytest.approx([0.016 * samples / len(w) for w in widths], rel=1e-12)
 
 
 def test_quick_deep_mlp_tabulates_every_layer_and_reads_the_claims(tmp_path, capsys):
@@ -76,6 +93,18 @@ def test_quick_deep_mlp_tabulates_every_layer_and_reads_the_claims(tmp_path, cap
     assert table.loc[9, "rel. balancedness"] == "-"  # the last layer has no following pair
     assert table.loc[4, "class-mean |cos| off-diag."] == "-"  # only the head's inputs and outputs
     assert 0 <= numbers["head_balance_end"] <= 1 and 0 <= numbers["relu_balance_end"] <= 1
+    regime = regime_frame(tmp_path)  # Theorem 3.1's regime: medians over the trained runs
+    runs = sweep.load_runs(tmp_path)
+    trained = runs[runs["diverged_step"].isna()]
+    ratio = (trained["eps1"] / trained["s_K_Y"]).median()
+    assert regime.loc[0, "eps1/s_K(Y)"] == f"{ratio:.3g}"
+    assert regime.loc[0, "trained"] == f"{len(trained)}/{len(runs)}"
+    checks = sweep.load(tmp_path)
+    nc3 = checks[checks["check"] == "jacot2025.thm3_1.nc3"]
+    applies = nc3[nc3["verdict"] != "vacuous"]
+    expected = f"{int(applies['informative'].sum())}/{len(applies)}" if len(applies) else "vacuous"
+    assert regime.loc[0, "nc3"] == expected
+    assert "Every check on these networks" in out and "failing hypothesis" in out
 
 
 def test_every_grid_file_of_the_experiments_parses_in_full_and_quick_mode():
@@ -110,6 +139,7 @@ def _write_cifar_shaped_images(directory, per_class=3):
         (directory / name).write_bytes(pickle.dumps(batch))
 
 
+@pytest.mark.slow  # about 90 s of ResNet20 compilation
 def test_resnet_head_depth_trains_resnet20_on_cifar_shaped_images(tmp_path, capsys):
     """Figure 5 in kind, one cell (L2 = 2, no in-loop metrics, for CI time): ResNet20 (no norm)
     with a linear head on CIFAR-shaped pickles; the head's input is the pooled backbone output
@@ -135,8 +165,8 @@ def test_resnet_head_depth_trains_resnet20_on_cifar_shaped_images(tmp_path, caps
 
 @pytest.mark.slow
 def test_quick_resnet_head_depth_tabulates_both_depths_with_layer_metrics(tmp_path, capsys):
-    """The script's --quick as a user runs it (digits as 8 x 8 images, L2 = 1 and 2, layer
-    metrics logged): the table compares the depths and reads the first linear layer."""
+    """The script's --quick as a user runs it (MNIST images, L2 = 1 and 2, layer metrics
+    logged): the table compares the depths and reads the first linear layer."""
     script = _script("resnet_head_depth")
     assert script.main(["--quick", "--out", str(tmp_path)]) == 0
     assert "L2 1 -> 2: NC2 decreased on" in capsys.readouterr().out

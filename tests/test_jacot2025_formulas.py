@@ -177,7 +177,7 @@ INSTANCES = {
         "norm_first_linear": 2.0, "step_scale": 0.5, "grad_balance_bound": 0.02,
         "weight_decay": 0.1, "within_mass": 1.0, "nc1": 0.5, "kappa_M": 3.0,
         "cos_min": 0.5, "ntk_lambda_max": 10.0, "recursion_residual": 1e-14,
-        "stability_product": 1.0, "eta": 5.0, "steps": 1, "eps2_init": 4.0,
+        "stability_product": 1.0, "eta": 5.0, "steps": 3, "eps2_init": 4.0,
         "head_grad_sq": 0.0012, "theta0_norm": 1.0, "lambda_F_init": 0.5,
     },
     # L2 = 3, ten balanced classes of nine (s_K(Y) = 3).
@@ -240,8 +240,9 @@ def test_the_instances_cover_both_head_depths_and_non_unit_scales():
 #         2^2 + (1 + 2^2) 0.3681 / (1 - 0.7362) = 4 + 1.8405/0.2638                = 4 + 18405/2638
 #   NTK   = (3-1)^2 * 2^2 / 2^2                                                    = 4
 #   EoS   = 2 * sqrt(2/0.5) / (3-1)                                                = 2
-#   balancing (eta lambda = 5 * 0.1 = 0.5, c = 0.25, T = 1, eps2(0) = 4, g^2 = 0.0012):
-#         2 (0.25 * 4 + 25 * 0.0012 / 0.75) = 2 (1 + 0.04)                          = 2.08
+#   balancing (eta lambda = 5 * 0.1 = 0.5, c = 0.25, T = 3, eps2(0) = 4, g^2 = 0.0012):
+#         2 (0.25^3 * 4 + 25 * 0.0012 / 0.75) = 2 (0.0625 + 0.04)                   = 0.205
+#   balanced head: horizon c^T = 0.25^3 = 1/64 <= 0.05, so the claim applies
 LITERALS = {
     "jacot2025.thm3_1.within_mass": 4.0,
     "jacot2025.thm3_1.nc1": 8.0,
@@ -251,7 +252,7 @@ LITERALS = {
     "jacot2025.thm3_1.head_to_last_composite": 4 + 18405 / 2638,  # 10.9768764215314...
     "jacot2025.sec4.recursion": 1e-10,
     "jacot2025.sec4.interpolation": 3.0,
-    "jacot2025.sec4.balancing": 2.08,
+    "jacot2025.sec4.balancing": 0.205,
     "jacot2025.sec5.balanced_head": 0.05,
     "jacot2025.sec5.critical_balance": 0.02,
     "jacot2025.sec5_2.ntk": 4.0,

@@ -179,6 +179,23 @@ def test_head_layers_draw_the_median_of_the_first_linear_layer_and_the_classifie
     assert not fig.axes[1].get_lines()  # NC2 was not logged: an empty panel, nothing invented
 
 
+def test_head_layers_by_a_second_axis_draw_one_line_per_value(tmp_path):
+    """With ``by`` (the paper's two weight decays in Figure 2), one line per layer and value of
+    that axis, each the median over that value's runs only."""
+    stored = _synthetic(tmp_path, np.random.default_rng(3))
+    fig = plots.head_layers_figure(tmp_path, "size", by="seed")
+    lines = fig.axes[0].get_lines()
+    values = plots.head_layer_values(tmp_path, "size", by="seed")
+    seeds = sorted(values["_by"].unique())
+    assert len(lines) == 2 * len(seeds) and len(seeds) > 1
+    assert {line.get_linestyle() for line in lines} == set(plots.LINE_STYLES[: len(seeds)])
+    for line, seed in zip(lines, seeds):  # the first linear layer (index L1 = 2), seed by seed
+        assert line.get_label().endswith(f"seed = {seed:g}")
+        assert list(line.get_xdata()) == [10, 20]
+        expected = [stored[size]["layer/nc1_trace_ratio"][seed, -1, 2] for size in (10, 20)]
+        np.testing.assert_allclose(line.get_ydata(), expected)
+
+
 def test_an_axis_spanning_decades_is_logarithmic_with_every_position_inside_the_limits():
     """widths 32..2048: the x axis is log and its limits stay positive around every position
     (a linear margin of 5% of the range put the left limit below zero: an empty panel)."""

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from nc_jax import sweep
 
@@ -47,6 +48,7 @@ def _command(grid, out):
     ]
 
 
+@pytest.mark.slow  # two JAX processes, about 50 s; tests/test_sweep.py fakes the multi-host merge
 def test_two_jax_processes_share_the_runs_and_process_0_merges(tmp_path):
     grid = tmp_path / "grid.toml"
     grid.write_text(GRID)

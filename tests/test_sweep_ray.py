@@ -50,6 +50,7 @@ def sweeps(ray_instance, tmp_path_factory):
     return grid, local, remote, written_local, written_ray, lines
 
 
+@pytest.mark.slow  # a Ray instance takes about 30 s to start
 def test_ray_matches_the_local_executor(sweeps):
     _, local, remote, written_local, written_ray, lines = sweeps
     assert written_local == written_ray == 4
@@ -65,6 +66,7 @@ def test_ray_matches_the_local_executor(sweeps):
         np.testing.assert_allclose(y, x, rtol=1e-5, atol=1e-12, equal_nan=True)
 
 
+@pytest.mark.slow  # a Ray instance takes about 30 s to start
 def test_rerun_resumes_and_writes_nothing(sweeps):
     grid, _, remote, *_ = sweeps
     before = {p.name: p.stat().st_mtime_ns for p in (remote / store.CELLS).iterdir()}
@@ -78,6 +80,7 @@ def test_rerun_resumes_and_writes_nothing(sweeps):
     assert after == before
 
 
+@pytest.mark.slow  # a Ray instance takes about 30 s to start
 def test_files_are_readable_by_everyone(sweeps):
     _, _, remote, *_ = sweeps
     files = [p for p in remote.rglob("*") if p.is_file()]
@@ -86,6 +89,7 @@ def test_files_are_readable_by_everyone(sweeps):
     assert not list(remote.rglob(".*.part"))
 
 
+@pytest.mark.slow  # a Ray instance takes about 30 s to start
 def test_driver_writes_the_cells_its_filesystem_lacks(sweeps, tmp_path):
     _, _, remote, *_ = sweeps
     cells = [sweep_ray.read_stored(remote, c) for c in sorted(store.finished_cells(remote))]

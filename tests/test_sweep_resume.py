@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from nc_jax import results, sweep
 
@@ -31,8 +32,11 @@ seeds = [[0, 1], [2]]
 
 
 def _sweep(grid, out):
+    """The sweep as a user starts it: without the test run's compilation cache, which would let
+    a restarted sweep finish before the next kill."""
     command = [sys.executable, "-m", "nc_jax.cli", "sweep", str(grid), "--out", str(out)]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
+    env["PYTHONUNBUFFERED"] = "1"
     return subprocess.Popen([*command, "--no-progress"], env=env, stdout=subprocess.DEVNULL)
 
 
@@ -41,6 +45,7 @@ def _table(out):
     return sweep.load(out)[columns].sort_values(["cell", "run", "check"]).reset_index(drop=True)
 
 
+@pytest.mark.slow  # about a minute of subprocesses; tests/test_sweep.py resumes toy sweeps
 def test_killed_sweep_resumes_to_the_uninterrupted_result(tmp_path):
     grid = tmp_path / "grid.toml"
     grid.write_text(GRID)

@@ -211,12 +211,23 @@ def format_results(results: Sequence[CheckResult]) -> str:
 
 
 def format_summary(results: Sequence[CheckResult]) -> str:
-    """Per check: its kind, how many runs hold, are violated, are vacuous, are informative, and
-    the range of the slack (nc_jax.results.summarize, the same table a sweep prints)."""
+    """Per check: its kind, how many runs hold, are violated, are vacuous, are informative, the
+    range of the slack and the most common failing hypothesis (nc_jax.results.summarize, the
+    same table a sweep prints)."""
     import pandas as pd
 
-    columns = ["check", "kind", "verdict", "slack", "informative"]
-    rows = [(r.theorem_id, r.kind, r.verdict, r.slack, r.informative) for r in results]
+    columns = ["check", "kind", "verdict", "slack", "informative", "failing"]
+    rows = [
+        (
+            r.theorem_id,
+            r.kind,
+            r.verdict,
+            r.slack,
+            r.informative,
+            "; ".join(h.name for h in r.failing),
+        )
+        for r in results
+    ]
     return store.summarize(pd.DataFrame(rows, columns=columns))
 
 

@@ -1,8 +1,8 @@
 """The setting of Jacot, Sukenik, Wang, Mondelli (ICLR 2025) and the function that trains and
 measures its runs (the paper's part of the nc_jax.checks contract).
 
-The standard setting (``nc-jax check jacot2025``): a class-balanced subset of the embedded digits
-data; an MLP with a wide first layer, L1 = 2 ReLU layers and an L2 = 3 bias-free linear head;
+The standard setting (``nc-jax check jacot2025``): a class-balanced subset of the embedded MNIST
+sample (mnist5k, real MNIST images shipped in a registry package); an MLP with a wide first layer, L1 = 2 ReLU layers and an L2 = 3 bias-free linear head;
 summed MSE + coupled weight decay, plain full-batch GD; several seeds and two learning rates
 vmapped in one compiled program. Every quantity is measured in float64 by
 theorems.jacot2025.measure: Theorem 3.1 and Section 5 on the final parameters, Section 4 by
@@ -91,7 +91,7 @@ class Setting:
             start from the same float32 initial draw; measurement is float64 either way.
     """
 
-    dataset: str = "digits"
+    dataset: str = "mnist5k"
     backbone: str = "mlp"
     data_dir: str | None = None
     n_per_class: int = 20
