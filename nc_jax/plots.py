@@ -224,7 +224,7 @@ LAYER_METRICS = (
 
 def _cell_label(record: dict[str, Any], names: Sequence[str]) -> str:
     point = record.get("point", {})
-    return ", ".join(f"{k}={point[k]}" for k in names if k in point) or "all runs"
+    return ", ".join(f"{k}={_axis_label(point[k])}" for k in names if k in point) or "all runs"
 
 
 def mean_and_std_over_runs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -319,8 +319,15 @@ LINE_STYLES = ("-", "--", ":", "-.")  # one per value of a figure's ``by`` axis,
 
 
 def _axis_label(value: Any) -> str:
-    """A grid value as a legend shows it: numbers in short form, anything else as text."""
-    return f"{value:g}" if isinstance(value, (int, float, np.number)) else str(value)
+    """A grid value as a legend shows it: numbers to 4 significant digits, lists with repeats
+    run-length encoded ([256, 64, 64, 64, 10] -> "256, 64 x 3, 10"), anything else as text."""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return f"{value:.4g}"
+    if isinstance(value, (list, tuple)):
+        runs = [(key, len(list(group))) for key, group in itertools.groupby(value)]
+        parts = [_axis_label(key) + (f" x {count}" if count > 1 else "") for key, count in runs]
+        return "[" + ", ".join(parts) + "]"
+    return str(value)
 
 
 def head_layers_figure(directory: Path, axis: str, by: str | None = None) -> Any:

@@ -227,3 +227,10 @@ def test_an_axis_from_zero_spanning_decades_is_symlog_linear_below_its_smallest_
     assert low < 0 < 0.001 and high > 0.1
     assert plots.x_scale([0.0, 1.0, 2.0]) == ("linear", pytest.approx(float("nan"), nan_ok=True))
     assert plots.x_scale([1.0, 100.0])[0] == "log" and plots.x_scale([0.0, 0.5])[0] == "linear"
+
+
+def test_legend_labels_are_short_whatever_the_grid_values():
+    """Long floats (0.016 N / L) and long width lists made the legend wider than the figure."""
+    assert plots._axis_label(0.45714285714285713) == "0.4571"
+    assert plots._axis_label([256, 64, 64, 64, 64, 10]) == "[256, 64 x 4, 10]"
+    assert plots._axis_label(3) == "3" and plots._axis_label("mnist5k") == "mnist5k"
