@@ -32,11 +32,8 @@ seeds = [[0, 1], [2]]
 
 
 def _sweep(grid, out):
-    """The sweep as a user starts it: without the test run's compilation cache, which would let
-    a restarted sweep finish before the next kill."""
     command = [sys.executable, "-m", "nc_jax.cli", "sweep", str(grid), "--out", str(out)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_")}
-    env["PYTHONUNBUFFERED"] = "1"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([*command, "--no-progress"], env=env, stdout=subprocess.DEVNULL)
 
 
