@@ -2,11 +2,12 @@
 measures its runs (the paper's part of the nc_jax.checks contract).
 
 The standard setting (``nc-jax check jacot2025``): a class-balanced subset of the embedded MNIST
-sample (mnist5k, real MNIST images shipped in a registry package); an MLP with a wide first layer, L1 = 2 ReLU layers and an L2 = 3 bias-free linear head;
-summed MSE + coupled weight decay, plain full-batch GD; several seeds and two learning rates
-vmapped in one compiled program. Every quantity is measured in float64 by
-theorems.jacot2025.measure: Theorem 3.1 and Section 5 on the final parameters, Section 4 by
-replaying ``replay_steps`` further engine steps from each trained state.
+sample (mnist5k, real MNIST images shipped in a registry package); an MLP with a wide first
+layer, L1 = 2 ReLU layers and an L2 = 3 bias-free linear head; summed MSE + coupled weight
+decay, plain full-batch GD; several seeds (and learning rates) vmapped in one compiled program.
+Every quantity is measured in float64 by theorems.jacot2025.measure: Theorem 3.1 and Section 5
+on the final parameters, Section 4 by replaying ``replay_steps`` further engine steps from each
+trained state.
 """
 
 from __future__ import annotations
