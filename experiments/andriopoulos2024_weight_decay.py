@@ -7,7 +7,8 @@ trained MLP emerge with weight decay and stay away without it?
 A thin script over ``nc-jax sweep experiments/grids/andriopoulos2024_weight_decay.toml``: the
 embedded digits-completion target (M = 256, n = 4), MLPs 32-64-64-64-4, weight decay 0 to 0.1,
 three seeds. Per weight decay it prints the medians over the trained runs of NRC1 and NRC2 in
-both feature conventions (centred: the checks' reading; uncentred: other_papers.md C2 as
+both feature conventions (centred: the checks' reading; uncentred: docs/theory/andriopoulos2024.md
+as
 written), NRC3 with gamma_opt / lambda_min, the training MSE and R^2, the decay e-folds
 eta lambda T / (1 - momentum), and the verdicts (holds/violated/vacuous) of the collapse and
 no-collapse claims (docs/theory/andriopoulos2024.md). The figure:

@@ -13,7 +13,7 @@ each run's final float64 orbit), the fractions of seeds below DNC (by more than 
 the fraction at DNC against the width (their Figure 3 right), the closed-form ratio
 L_SRG / L_DNC against r (their Figure 3 left, K = C(r, 2)), and where DNC is and is not beaten.
 
-The paper reports (abstract and figure captions, other_papers.md B1, B5): DNC stops being
+The paper reports (abstract and figure captions, docs/theory/sukenik2024.md): DNC stops being
 optimal as soon as L >= 3 or K >= 3 (the exact conditions are [U] in the notes); in the 4-DUFM
 (K = 10, lambda = 0.004, lr 0.5, width 30, 10 runs) gradient descent ends below the DNC loss,
 with low-rank intermediate layers; the SRG construction (r = 5: rank 5 before the last ReLU,

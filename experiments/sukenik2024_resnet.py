@@ -14,7 +14,8 @@ objective is compared with the closed-form DNC and SRG losses of the 4-DUFM with
 lambdas and N. It prints, per run, found / DNC, the fractions below and at DNC, every head
 layer's class-mean rank before and after the ReLU and its DNC1.
 
-The paper reports (figure captions, other_papers.md B5): on CIFAR-10 the trained head is not at
+The paper reports (figure captions, docs/theory/sukenik2024.md): on CIFAR-10 the trained head is
+not at
 DNC; its class means have low rank in the intermediate layers, as in the DUFM. We have not
 measured the full mode: it needs CIFAR-10 files and an accelerator (20000 full-batch steps of
 ResNet20 on 5000 images per seed), neither of which the 2-core development machine has; the

@@ -21,7 +21,7 @@ b = 0), and (Theorem 3.2, d > K [U]) that every other critical point is a strict
 first-order methods from random starts find a global minimiser; their experiments show NC1-NC4
 going to 0 for real networks (ResNet18 and an MLP on MNIST and CIFAR-10 with SGD, Adam and
 L-BFGS) and report no UFM sweep and no number for the UFM itself. The closed form of rho* and
-the threshold come from other_papers.md D1 [DN]. We measured (full grid: 312 runs, 1 min 57 s
+the threshold come from docs/theory/zhu2021.md [DN]. We measured (full grid: 312 runs, 1 min 57 s
 on 2 CPU cores shared with other jobs): every run at every d (3, 4 and 6) and every c reached
 the closed form, loss gaps within float64 rounding (|gap| <= 3e-15), Gram and feature distances
 <= 6e-14, ||b|| <= 4e-13, and above the threshold (c >= 30) W = H = 0 (shrinkage <= 2e-100);

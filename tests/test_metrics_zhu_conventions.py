@@ -1,4 +1,5 @@
-"""The NC-metric variants added for Zhu et al. (other_papers.md D2): Zhu's NC3 (normalised
+"""The NC-metric variants added for Zhu et al. (docs/theory/zhu2021.md, "Metrics by name"): Zhu's
+NC3 (normalised
 W Hbar against the ETF), Zhu's NC4 (bias collapse ||W mu_G + b||) and Papyan's equinorm with the
 unbiased std; each against a closed-form fixture (an exact ETF configuration gives 0), hand
 values and the float64 NumPy reference (nc_jax.metrics.reference), under jit and vmap."""

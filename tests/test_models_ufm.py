@@ -1,6 +1,7 @@
 """Unconstrained features models: shapes, the identity-input trick (minibatch rows, gradients,
 vmap), per-group decay, training to collapse (MSE and CE) and the closed forms of
-other_papers.md B3 (DNC loss of the L-DUFM) and D1 (Zhu et al.'s CE optimum)."""
+docs/theory/sukenik2024.md (DNC loss of the L-DUFM) and docs/theory/zhu2021.md (Zhu et al.'s CE
+optimum)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """NRC1-NRC3 and the regression-UFM optimum against float64 NumPy references and closed forms
-(theory notes other_papers.md sections C2 and C3)."""
+(docs/theory/andriopoulos2024.md)."""
 
 from __future__ import annotations
 
@@ -195,7 +195,7 @@ def test_ufm_optimum_matches_formula_and_clips():
 
 @pytest.mark.parametrize("seed", [5, 6])
 def test_ufm_optimum_has_zero_nrc3_at_gamma_c(seed):
-    """other_papers.md C3: at W*W*^T the NRC3 minimum is 0, attained at gamma = c."""
+    """docs/theory/andriopoulos2024.md: at W*W*^T the NRC3 minimum is 0, attained at gamma = c."""
     rng = np.random.default_rng(seed)
     _, _, y = random_problem(seed)
     lam_min = np.linalg.eigvalsh(np.cov(y, rowvar=False, bias=True))[0]

@@ -3,7 +3,7 @@ against float64 NumPy references and closed-form fixtures, the regression-UFM cl
 against a numerical optimum and against the engine's gradient descent (with the constants
 mapped as setting.py states), every check on hand-made quantities (holds, planted violation,
 failing hypothesis), the script end to end on the embedded data and on a D4RL-format file, and
-the weight-decay experiment's quick mode (other_papers.md section C)."""
+the weight-decay experiment's quick mode (docs/theory/andriopoulos2024.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""theorems.zhu2021: the CE UFM's closed form (other_papers.md D1) against hand values and a
+"""theorems.zhu2021: the CE UFM's closed form (docs/theory/zhu2021.md) against hand values and a
 numerical optimum, the measurements, the checks (holding on exact minimisers, flagging planted
 violations, a wrong constant caught), the Setting's validation, the runner end to end and the
 experiment's quick sweep."""

@@ -1,5 +1,5 @@
-"""The check contract (DESIGN.md, "Check contract"): a check is data plus a pure function, and a
-paper is a small object that fills this contract.
+"""The check contract (docs/theory/jacot2025.md, "Kinds of check"): a check is data plus a pure
+function, and a paper is a small object that fills this contract.
 
 A ``Theorem`` names what a paper states: an id (``jacot2025.thm3_1.nc1``), the reference, the
 statement as text, its provenance (``printed`` as the paper prints it, or ``derived``: an

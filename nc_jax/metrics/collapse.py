@@ -1,10 +1,10 @@
 """Neural-collapse metrics NC1-NC4 for one layer, each variant named explicitly.
 
 Sources (theory notes): docs/theory/jacot2025.md (the Jacot et al. forms: NC1 trace ratio, NC2 as
-kappa of the uncentred class means, NC3 as cos(w_c, mu_c)); other_papers.md section D2 (Papyan's
-NC1 with a pseudo-inverse, CDNV, equinorm, equiangularity, the ETF and self-duality distances,
-NC4 as nearest-class-centre agreement; Zhu et al.'s code forms of NC3, a normalised W Hbar
-against the ETF, and of NC4, the bias collapse ||W mu_G + b||).
+kappa of the uncentred class means, NC3 as cos(w_c, mu_c)); docs/theory/zhu2021.md, "Metrics by
+name" (Papyan's NC1 with a pseudo-inverse, CDNV, equinorm, equiangularity, the ETF and self-duality
+distances, NC4 as nearest-class-centre agreement; Zhu et al.'s code forms of NC3, a normalised W
+Hbar against the ETF, and of NC4, the bias collapse ||W mu_G + b||).
 
 Shapes: class means and classifier rows are (K, d) (one class per row); features z are (N, d).
 Every function works on one model and is jit- and vmap-able.
@@ -56,7 +56,7 @@ def nc1_trace_ratio(stats: ClassStats) -> jax.Array:
 
 
 def nc1_pinv(stats: ClassStats, rtol: float | None = None) -> jax.Array:
-    """Papyan's NC1 = (1/K) tr(Sigma_W Sigma_B^+) (other_papers.md section D2).
+    """Papyan's NC1 = (1/K) tr(Sigma_W Sigma_B^+) (docs/theory/zhu2021.md, "Metrics by name").
 
     Sigma_B^+ is truncated to rank K - 1 (the rank of the centred between-class scatter) and
     also drops singular values below ``rtol * s_1`` (default max(K, d) * eps), so noise
@@ -79,8 +79,8 @@ def nc1_pinv(stats: ClassStats, rtol: float | None = None) -> jax.Array:
 
 
 def nc1_cdnv(stats: ClassStats) -> jax.Array:
-    """Class-distance normalised variance of Galanti et al. (other_papers.md section D2),
-    averaged over pairs c < c': (sigma_c^2 + sigma_c'^2) / (2 ||mu_c - mu_c'||^2), with
+    """Class-distance normalised variance of Galanti et al. (docs/theory/zhu2021.md, "Metrics by
+    name"), averaged over pairs c < c': (sigma_c^2 + sigma_c'^2) / (2 ||mu_c - mu_c'||^2), with
     sigma_c^2 = (1/n_c) sum_{i in c} ||z_i - mu_c||^2."""
     variances = within_class_variances(stats)
     distances = pairwise_sq_distances(stats.means)
@@ -127,7 +127,7 @@ def _normalised_gram_deviation(rows: jax.Array, target: jax.Array) -> jax.Array:
 
 def simplex_etf_deviation(rows: jax.Array) -> jax.Array:
     """|| G/||G||_F - (I - J/K)/sqrt(K-1) ||_F with G = A A^T for rows A (K, d)
-    (other_papers.md section D2, Zhu et al.'s NC2). 0 exactly for a simplex ETF.
+    (docs/theory/zhu2021.md, "Metrics by name", Zhu et al.'s NC2). 0 exactly for a simplex ETF.
 
     Pass centred class means for the feature NC2, or classifier rows W for Zhu's weight NC2;
     the function does not centre. Needs d >= K - 1.
@@ -140,9 +140,9 @@ def simplex_etf_deviation(rows: jax.Array) -> jax.Array:
 
 
 def orthogonal_frame_deviation(rows: jax.Array) -> jax.Array:
-    """|| G/||G||_F - I/sqrt(K) ||_F with G = A A^T for rows A (K, d) (other_papers.md
-    section B4): 0 exactly for K orthogonal rows of equal norm. Pass *uncentred* class means
-    (the MSE, bias-free NC2 target). Needs d >= K."""
+    """|| G/||G||_F - I/sqrt(K) ||_F with G = A A^T for rows A (K, d) (docs/theory/sukenik2024.md):
+    0 exactly for K orthogonal rows of equal norm. Pass *uncentred* class means (the MSE, bias-free
+    NC2 target). Needs d >= K."""
     check_matrix(rows, "rows")
     num_classes, dim = rows.shape
     _require_dim(dim, num_classes, "orthogonal_frame_deviation", "K orthogonal rows need K dims")
@@ -150,9 +150,9 @@ def orthogonal_frame_deviation(rows: jax.Array) -> jax.Array:
 
 
 def equinorm(rows: jax.Array, ddof: int = 0) -> jax.Array:
-    """Std_c ||a_c|| / Avg_c ||a_c|| of rows A (K, d) (Papyan's NC2 equinorm, other_papers.md
-    section D2). Convention: population std (ddof = 0) by default; ``ddof=1`` is the unbiased
-    std of Papyan's form as the public code computes it (torch.std, other_papers.md D2), a
+    """Std_c ||a_c|| / Avg_c ||a_c|| of rows A (K, d) (Papyan's NC2 equinorm,
+    docs/theory/zhu2021.md, "Metrics by name"). Convention: population std (ddof = 0) by default;
+    ``ddof=1`` is the unbiased std of Papyan's form as the public code computes it (torch.std), a
     factor sqrt(K / (K - 1)) larger."""
     check_matrix(rows, "rows")
     norms = jnp.linalg.norm(rows, axis=1)
@@ -183,7 +183,7 @@ def equiangularity(rows: jax.Array) -> jax.Array:
 
 def max_angle_deviation(rows: jax.Array) -> jax.Array:
     """Avg over pairs c != c' of |cos(a_c, a_c') + 1/(K-1)| (Papyan's "maximal angle";
-    other_papers.md section D2, with the absolute value). 0 for a simplex ETF."""
+    docs/theory/zhu2021.md, "Metrics by name", with the absolute value). 0 for a simplex ETF."""
     check_matrix(rows, "rows")
     cosines, off = _off_diagonal_cosines(rows)
     num_classes = rows.shape[0]
@@ -219,7 +219,7 @@ def nc3_cosines(classifier: jax.Array, means: jax.Array) -> jax.Array:
 
 
 def self_duality_distance(classifier: jax.Array, means: jax.Array) -> jax.Array:
-    """Papyan's NC3 || W/||W||_F - M/||M||_F ||_F^2 (other_papers.md section D2).
+    """Papyan's NC3 || W/||W||_F - M/||M||_F ||_F^2 (docs/theory/zhu2021.md, "Metrics by name").
 
     Convention: the *squared* Frobenius distance. Pass centred means mu_c - mu_G for Papyan's
     form. Ranges over [0, 4].
@@ -230,7 +230,7 @@ def self_duality_distance(classifier: jax.Array, means: jax.Array) -> jax.Array:
 
 
 def zhu_nc3(classifier: jax.Array, means: jax.Array) -> jax.Array:
-    """Zhu et al.'s NC3 (other_papers.md section D2, their validate_NC.py):
+    """Zhu et al.'s NC3 (docs/theory/zhu2021.md, "Metrics by name", their validate_NC.py):
     || W Hbar / ||W Hbar||_F - (I - J/K)/sqrt(K-1) ||_F with Hbar = [mu_c - mu_G]_c (d x K),
     i.e. the K x K matrix W @ means^T here (rows: row c of ``means`` is mu_c - mu_G).
 
@@ -257,9 +257,10 @@ def zhu_nc3(classifier: jax.Array, means: jax.Array) -> jax.Array:
 def bias_collapse(
     classifier: jax.Array, global_mean: jax.Array, bias: jax.Array | None = None
 ) -> jax.Array:
-    """Zhu et al.'s NC4, "collapse of bias": ||W mu_G + b||_2 (other_papers.md section D2,
-    their plot.py). Not the nearest-class-centre agreement (``ncc_agreement``) that Papyan
-    calls NC4. 0 at the CE UFM's global minimisers (mu_G = 0 and b = 0 when lambda_b > 0).
+    """Zhu et al.'s NC4, "collapse of bias": ||W mu_G + b||_2 (docs/theory/zhu2021.md,
+    "Metrics by name", their plot.py). Not the nearest-class-centre agreement (``ncc_agreement``)
+    that Papyan calls NC4. 0 at the CE UFM's global minimisers (mu_G = 0 and b = 0 when
+    lambda_b > 0).
 
     Args:
         classifier: W (K, d).
@@ -284,7 +285,8 @@ def ncc_agreement(
     z: jax.Array, *, means: jax.Array, classifier: jax.Array, bias: jax.Array | None = None
 ) -> jax.Array:
     """NC4: fraction of samples on which the linear classifier argmax_c (w_c . z + b_c) and the
-    nearest class centre argmin_c ||z - mu_c|| agree (other_papers.md section D2). 1 at NC4.
+    nearest class centre argmin_c ||z - mu_c|| agree (docs/theory/zhu2021.md, "Metrics by name").
+    1 at NC4.
 
     Args:
         z: (N, d) features.

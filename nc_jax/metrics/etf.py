@@ -1,6 +1,6 @@
 """The nearest simplex ETF (orthogonal Procrustes) and class-mean centring under class imbalance.
 
-Theory notes: other_papers.md section E2 (Markou, Ajanthan, Gould, NeurIPS 2024: "Guiding
+Theory notes: docs/theory/ufm_extras.md (Markou, Ajanthan, Gould, NeurIPS 2024: "Guiding
 Neural Collapse"), docs/theory/ufm_extras.md ("Nearest simplex ETF", "Centring conventions").
 
 Orientation. The notes write the centred class means as H_hat (d, K), one class per column, and
@@ -48,7 +48,7 @@ CENTRES: tuple[str, ...] = ("samples", "classes")
 
 
 class NearestETF(NamedTuple):
-    """The nearest simplex ETF of K class means (other_papers.md E2).
+    """The nearest simplex ETF of K class means (docs/theory/ufm_extras.md).
 
     Attributes:
         frame: P* (d, K), a Stiefel frame (P^T P = I_K), the notes' orientation.
@@ -117,7 +117,7 @@ def procrustes_target(
 
 
 def nearest_etf(rows: jax.Array, prox: jax.Array | None = None, delta: float = 0.0) -> NearestETF:
-    """The closed-form nearest simplex ETF of ``rows`` (other_papers.md E2, [DN]).
+    """The closed-form nearest simplex ETF of ``rows`` (docs/theory/ufm_extras.md, [DN]).
 
     Args:
         rows: H_hat^T (K, d), d >= K; the notes normalise ||H_hat||_F = 1 first (see
@@ -159,7 +159,7 @@ def etf_objective(
 
 def nearest_etf_distance(rows: jax.Array) -> jax.Array:
     """Squared distance of the class means to the nearest simplex ETF after scaling them to unit
-    Frobenius norm (Markou et al.'s normalisation, other_papers.md E2): with H_hat = rows^T /
+    Frobenius norm (Markou et al.'s normalisation, docs/theory/ufm_extras.md): with H_hat = rows^T /
     ||rows||_F,
 
         2 - (2 / sqrt(K-1)) ||H_hat M||_*,  in [0, 2],

@@ -2,7 +2,7 @@
 in Neural Multivariate Regression", NeurIPS 2024) and the closed-form optimum of the regression
 unconstrained feature model.
 
-Conventions (theory notes other_papers.md section C2; the UFM optimum is section C3):
+Conventions (docs/theory/andriopoulos2024.md, which also gives the UFM optimum):
 
 - Features ``h`` are (M, d), one sample per row; the last-layer weight ``w`` is (n, d) (n outputs
   x d features, the papers' orientation); targets ``y`` are (M, n).
@@ -75,7 +75,7 @@ def _mean_residual(h_hat: jax.Array, basis: jax.Array) -> jax.Array:
 
 def nrc1(h: jax.Array, n_components: int) -> jax.Array:
     """NRC1 = (1/M) sum_i ||h_hat_i - P_PCA_n(h_hat_i)||^2, a scalar in [0, 1]
-    (Andriopoulos et al. 2024, NRC1; theory notes other_papers.md section C2).
+    (Andriopoulos et al. 2024, NRC1; docs/theory/andriopoulos2024.md).
 
     h_hat_i = h_i / ||h_i|| (rows normalised, not centred); P_PCA_n projects onto the top
     ``n_components`` right singular vectors of H_hat (M, d). 0 when the normalised features lie
@@ -104,7 +104,7 @@ def nrc1(h: jax.Array, n_components: int) -> jax.Array:
 
 def nrc2(h: jax.Array, w: jax.Array) -> jax.Array:
     """NRC2 = (1/M) sum_i ||h_hat_i - P_row(W) h_hat_i||^2, a scalar in [0, 1]
-    (Andriopoulos et al. 2024, NRC2; theory notes other_papers.md section C2).
+    (Andriopoulos et al. 2024, NRC2; docs/theory/andriopoulos2024.md).
 
     P_row(W) = W^T (W W^T)^{-1} W is applied through a thin QR of W^T = Q R (Q is d x n), as
     Q Q^T; no d x d matrix is formed. 0 when the normalised features lie in the row space of W.
@@ -121,7 +121,7 @@ def nrc2(h: jax.Array, w: jax.Array) -> jax.Array:
 
 def target_spectrum(y: jax.Array) -> tuple[jax.Array, jax.Array]:
     """Eigenvalues (ascending, clipped at 0) and eigenvectors of Sigma, the covariance of the
-    targets y (M, n) centred over samples (other_papers.md section C2)."""
+    targets y (M, n) centred over samples (docs/theory/andriopoulos2024.md)."""
     centred = y - jnp.mean(y, axis=0)
     covariance = jnp.matmul(centred.T, centred, precision=HIGHEST) / y.shape[0]
     eigenvalues, eigenvectors = linalg.eigh(covariance)
@@ -139,7 +139,7 @@ def _check_targets(y: jax.Array) -> None:
 
 def nrc3(w: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
     """NRC3 = min_{gamma in [0, lambda_min]} ||W_hat - A(gamma) / ||A(gamma)||_F||_F^2 and the
-    minimiser gamma_opt (Andriopoulos et al. 2024, NRC3; theory notes other_papers.md section C2).
+    minimiser gamma_opt (Andriopoulos et al. 2024, NRC3; docs/theory/andriopoulos2024.md).
 
     W_hat = W W^T / ||W W^T||_F, A(gamma) = Sigma^{1/2} - sqrt(gamma) I_n, Sigma the target
     covariance centred over samples, lambda_min its smallest eigenvalue. The value is a squared
@@ -208,7 +208,7 @@ def nrc3(w: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
 
 def ufm_regression_optimum(y: jax.Array, lambda_h: float, lambda_w: float) -> jax.Array:
     """Optimal W* W*^T (n x n) of the regression unconstrained feature model
-    (Andriopoulos et al. 2024; theory notes other_papers.md section C3):
+    (Andriopoulos et al. 2024; docs/theory/andriopoulos2024.md):
 
         W* W*^T = sqrt(lambda_H / lambda_W) U diag(max(sqrt(lambda_j) - sqrt(c), 0)) U^T,
 

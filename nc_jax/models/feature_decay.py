@@ -1,7 +1,7 @@
 """A model whose objective also penalises the features of one layer (the lambda_H1 term).
 
 The deep unconstrained features model regularises its free features H_1 with
-lambda_H1/2 ||H_1||_F^2 (theory notes other_papers.md B2; docs/theory/sukenik2024.md). Súkeník,
+lambda_H1/2 ||H_1||_F^2 (docs/theory/sukenik2024.md). Súkeník,
 Mondelli and Lampert (NeurIPS 2024) train real networks "with DUFM-like regularisation": weight
 decay on every parameter and lambda_H1/2 ||H_1||_F^2 on the backbone's output features, which
 play the DUFM's H_1. ``FeatureDecay`` wraps any model (an MLP, a ResNet, a transformer) and

@@ -1,5 +1,5 @@
 """A LayerNorm ResNet with one linear layer per block (L-RN1 of Sukenik, Lampert, Mondelli 2025;
-theory notes other_papers.md section A2, docs/theory/sukenik2025.md).
+docs/theory/sukenik2025.md).
 
 For one sample x (D,), rows of the batch being samples:
 
@@ -12,8 +12,8 @@ Where LayerNorm sits. The notes mark its position [U]: the review excerpt of L-R
 ``lin_{L+1} o LN o (id + sigma o lin_L) o ... o (id + sigma o lin_1)``, one LN between the last
 block and the head. That is what this model implements: no LN inside the blocks. It is also the
 position the theorem's reduction needs: the classifier reads features on the LN image
-{h : 1^T h = 0, ||h||_2 = sqrt(d)}, so the normalised-feature UFM of section A3 (only the head
-regularised) is a lower bound on the regularised objective of this network
+{h : 1^T h = 0, ||h||_2 = sqrt(d)}, so the normalised-feature UFM of docs/theory/sukenik2025.md
+(only the head regularised) is a lower bound on the regularised objective of this network
 (theorems/sukenik2025/bounds.py, ``limit.lower_bound``).
 
 LayerNorm convention: LN(z) = (z - mean(z)) / std(z) with the population std and ``eps``
@@ -25,8 +25,8 @@ Initialisation: W_in ~ N(0, 1/D), block weights ~ N(0, 2 s^2 / d) (He, times
 ``branch_init_scale`` s), head W ~ N(0, 1/d), every bias 0.
 
 Weight decay: ``decay_scales`` gives every leaf multiplier 1 except the head bias, which gets
-``head_bias_decay`` (default 0: an unregularised head bias, the MSE setting of section A3 whose
-closed form has b = 1/K).
+``head_bias_decay`` (default 0: an unregularised head bias, the MSE setting of
+docs/theory/sukenik2025.md whose closed form has b = 1/K).
 
 Parameters: {"input": {"w": (d, D), "b": (d,)}, "blocks": {"w": (L, d, d), "b": (L, d),
 "gate": (L,)}, "head": {"w": (K, d), "b": (K,)}}; the blocks are stacked and run with
@@ -56,8 +56,9 @@ def layer_norm(z: jax.Array, eps: float = 0.0) -> jax.Array:
     """LN(z) = (z - mean(z)) / sqrt(var(z) + eps) over the last axis, no affine parameters.
 
     Population variance; with eps = 0 every row has norm sqrt(d) and coordinate mean 0 (the
-    LayerNorm image of section A2). A row whose variance is below the dtype's smallest normal
-    number (a constant row at eps = 0) maps to 0, with a finite gradient, instead of NaN.
+    LayerNorm image of docs/theory/sukenik2025.md). A row whose variance is below the dtype's
+    smallest normal number (a constant row at eps = 0) maps to 0, with a finite gradient, instead of
+    NaN.
 
     Args:
         z: (..., d) features.

@@ -10,7 +10,7 @@ No BatchNorm: under the training engine's vmap over runs its batch statistics an
 would not be per-run plain parameters. ``norm`` is "none", "layernorm" (Ba et al. 2016: each
 sample normalised over all of (H, W, C), i.e. GroupNorm with one group) or "groupnorm" (Wu & He
 2018). Without affine parameters a norm is LN(x) = (x - mean) / std, the form of the LayerNorm
-theory (theory notes other_papers.md, section A2).
+theory (docs/theory/sukenik2025.md).
 
 The pooled backbone features feed an ``MLP`` head (nc_jax.models.mlp) whose last ``num_linear``
 layers are linear and bias-free: the theory's deep linear head. Parameters are a plain pytree

@@ -3,7 +3,7 @@
 The flattened input row x (seq_len * token_dim,) is read as ``seq_len`` tokens of ``token_dim``
 values (an 8x8 digits image: 8 tokens of 8 pixels, one per row), embedded linearly to
 ``model_dim`` with a learned positional embedding, and passed through ``depth`` pre-LN blocks
-(Xiong et al. 2020; the LayerNorm transformer of the theory notes, other_papers.md section A2):
+(Xiong et al. 2020; the LayerNorm transformer of the theory notes, docs/theory/sukenik2025.md):
 
     X <- X + MHA(LN(X)),    X <- X + MLP(LN(X)),    MLP = Dense -> GELU -> Dense,
 

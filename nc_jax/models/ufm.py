@@ -1,7 +1,7 @@
 """Unconstrained features models (UFM, deep UFM) as models the training engine trains.
 
 In an unconstrained features model the penultimate features are free parameters: H (N, d), one
-row per training sample (other_papers.md sections B2 and D1; the papers store H as d x N).
+row per training sample (docs/theory/sukenik2024.md; the papers store H as d x N).
 
 Why the input is the identity. The training engine (nc_jax.train.engine) calls
 ``model.init(key, input_dim)`` and ``model.apply(params, x)``, vmaps both over runs, and for SGD
@@ -19,13 +19,13 @@ The price is an N x N input and an N x N x d matmul per step, negligible at UFM 
 
 Models:
 
-- ``UFM``: Z = H W^T (+ b), the one-layer UFM of Zhu et al. (section D1; with MSE and no bias,
-  the L = 1 case of B2). Layers: features (H, Z), weights (None, W), so network_metrics measures
-  NC1/NC2 on H with W as its classifier (NC3, NC4).
-- ``DeepUFM``: the L-DUFM of section B2: free H_1, H_{l+1} = relu(W_l H_l) for l < L, output
-  W_L H_L, no biases.
+- ``UFM``: Z = H W^T (+ b), the one-layer UFM of Zhu et al. (docs/theory/zhu2021.md; with MSE
+  and no bias, the L = 1 case of the L-DUFM). Layers: features (H, Z), weights (None, W), so
+  network_metrics measures NC1/NC2 on H with W as its classifier (NC3, NC4).
+- ``DeepUFM``: the L-DUFM of docs/theory/sukenik2024.md: free H_1, H_{l+1} = relu(W_l H_l) for
+  l < L, output W_L H_L, no biases.
 
-Per-group weight decay. B2 and D1 regularise H and each W_l with separate lambdas.
+Per-group weight decay. Both papers regularise H and each W_l with separate lambdas.
 ``decay_scales(params)`` returns a pytree shaped like params with a float multiplier per leaf:
 the effective decay of a leaf is ``weight_decay * scale`` (so H gets
 ``weight_decay * feature_decay_scale``). Regularisers on H are *not* divided by N in either
@@ -113,7 +113,8 @@ def _select_features(params: Params, x: jax.Array) -> jax.Array:
 
 @dataclass(frozen=True)
 class UFM:
-    """The one-layer unconstrained features model Z = H W^T (+ b) (other_papers.md D1, B2 L=1).
+    """The one-layer unconstrained features model Z = H W^T (+ b) (docs/theory/zhu2021.md;
+    the L-DUFM of docs/theory/sukenik2024.md at L = 1).
 
     Parameters: {"features": H (N, d), "head": [{"w": W (K, d)[, "b": b (K,)]}]}.
 
@@ -197,7 +198,7 @@ class UFM:
 
 @dataclass(frozen=True)
 class DeepUFM:
-    """The L-DUFM of other_papers.md B2: H_1 free, H_{l+1} = sigma(W_l H_l) (l < L), output
+    """The L-DUFM of docs/theory/sukenik2024.md: H_1 free, H_{l+1} = sigma(W_l H_l) (l < L), output
     W_L H_L (linear last layer), no biases.
 
     With samples as rows: Z_0 = x @ H_1 (B, d_1), Z_l = sigma(Z_{l-1} W_l^T) for l < L and the
@@ -208,7 +209,7 @@ class DeepUFM:
         num_samples: N.
         widths: (d_1, ..., d_L), the feature width of every layer H_1..H_L; L = len(widths)
             weight matrices W_l (d_{l+1}, d_l) with d_{L+1} = K. The DNC candidate needs every
-            d_l >= K (other_papers.md B3).
+            d_l >= K (docs/theory/sukenik2024.md).
         num_classes: K >= 2.
         activation: sigma (relu in B2; any name of models.activations).
         init_scale: H_1 entries ~ N(0, init_scale^2); W_l ~ N(0, 2 init_scale^2 / d_l) (He) for
@@ -315,7 +316,7 @@ class DeepUFM:
 
 
 class DNCSolution(NamedTuple):
-    """The DNC candidate of the L-DUFM (other_papers.md B3).
+    """The DNC candidate of the L-DUFM (docs/theory/sukenik2024.md).
 
     Attributes:
         loss: L_DNC, the objective of B2 at the best DNC configuration.
@@ -351,7 +352,7 @@ def dnc_loss(
     lambda_h: float,
     lambda_w: float | Sequence[float],
 ) -> DNCSolution:
-    """Closed-form loss of the DNC candidate of the L-DUFM (other_papers.md B3).
+    """Closed-form loss of the DNC candidate of the L-DUFM (docs/theory/sukenik2024.md).
 
     L_DNC = min_{p >= 0} (1/2)(p - 1)^2 + (L+1) (prod_{i=0}^{L} c_i)^{1/(L+1)} p^{2/(L+1)},
     c_0 = N lambda_H / 2, c_l = K lambda_{W_l} / 2 (l = 1..L), N = K n.
@@ -421,7 +422,7 @@ def _dnc_interior_minimum(coefficient: float, exponent: float) -> float | None:
 
 def zhu_ufm_optimum(num_classes: int, n_per_class: int, lambda_w: float, lambda_h: float) -> float:
     """rho* = ||w_k*||^2, the squared classifier row norm at the global optimum of the CE UFM
-    of Zhu et al. (other_papers.md D1), or 0 in the trivial regime K sqrt(n lambda_W lambda_H)
+    of Zhu et al. (docs/theory/zhu2021.md), or 0 in the trivial regime K sqrt(n lambda_W lambda_H)
     >= 1 (W = H = 0).
 
     Objective (D1, regularisers not divided by N): (1/N) sum CE(W h + b) + lambda_W/2 ||W||^2

@@ -1,6 +1,6 @@
 """The training engine: many networks of one shape trained as one compiled program.
 
-Structure (DESIGN.md, "Data flow" and "Conventions"):
+Structure:
 
 - Everything is written for ONE run (one network) and batched with ``vmap`` over a leading run
   axis; per-run hyperparameters (learning rate, weight decay, seed) are arrays in the run state,
@@ -186,7 +186,7 @@ def make_data(x: Any, y: Any, num_classes: int, dtype: Any = jnp.float32) -> Tra
 
 def make_regression_data(x: Any, targets: Any, dtype: Any = jnp.float32) -> TrainData:
     """Validate a regression training set: inputs x (N, D) and real targets (N, n), which the
-    "mse" loss reads (theory notes other_papers.md section C: neural regression collapse).
+    "mse" loss reads (docs/theory/andriopoulos2024.md: neural regression collapse).
 
     ``y`` is a placeholder of N zeros: a regression set has no classes, so train it with
     ``TrainConfig(metrics=False)`` (the in-loop layer metrics group features by ``y``) and

@@ -1,7 +1,7 @@
 """The checks of Andriopoulos, Dong, Guo, Zhao, Ross (NeurIPS 2024) as Theorem records
 (nc_jax.checks); every statement is written out in docs/theory/andriopoulos2024.md.
 
-Notation (theory notes other_papers.md C2, C3): n targets, d features, Sigma the target
+Notation (docs/theory/andriopoulos2024.md): n targets, d features, Sigma the target
 covariance with eigenvalues lambda_min .. lambda_max, NRC1 / NRC2 of the last-layer features
 (``_c``: centred, then row-normalised; measure.py), NRC3 with gamma_opt chosen by the setting's
 gamma convention, c = lambda_H lambda_W in the regression UFM.
@@ -133,9 +133,9 @@ def _pca_below_weights(q: Q) -> Evaluation:
     return Evaluation((_wide(q),), q["nrc2_c"] + NRC_ROUNDING, q["nrc1_c"], trivial=1.0)
 
 
-_C2 = "Andriopoulos et al. NeurIPS 2024, NRC1-NRC3; other_papers.md C2"
-_C3 = "Andriopoulos et al. NeurIPS 2024, UFM theorem; other_papers.md C3"
-_C4 = "Andriopoulos et al. NeurIPS 2024, weight-decay experiments; other_papers.md C4"
+_C2 = "Andriopoulos et al. NeurIPS 2024, NRC1-NRC3; docs/theory/andriopoulos2024.md"
+_C3 = "Andriopoulos et al. NeurIPS 2024, UFM theorem; docs/theory/andriopoulos2024.md"
+_C4 = "Andriopoulos et al. NeurIPS 2024, weight-decay experiments; docs/theory/andriopoulos2024.md"
 _UFM_Q = ("is_ufm", "d", "n", "c", "lambda_min")
 _MLP_Q = ("is_ufm", "d", "n", "weight_decay")
 _DOCS = "docs/theory/andriopoulos2024.md"

@@ -1,5 +1,5 @@
-"""Regression data of the neural-regression-collapse checks (theory notes other_papers.md
-section C4): an embedded multivariate target and a reader of local D4RL files.
+"""Regression data of the neural-regression-collapse checks (docs/theory/andriopoulos2024.md): an
+embedded multivariate target and a reader of local D4RL files.
 
 - ``digits``: scikit-learn's 8x8 digits as an image-completion task. The input is the top half
   of the image (rows 0-3, 32 pixels); the n = 4 targets are the mean intensities of the four
@@ -95,7 +95,7 @@ def standardise_inputs(x: np.ndarray) -> np.ndarray:
 
 def scale_targets(targets: np.ndarray) -> np.ndarray:
     """Targets (M, n) centred and divided by one common factor so that tr(Sigma) / n = 1,
-    Sigma = (1/M) sum_i (y_i - ybar)(y_i - ybar)^T (other_papers.md C2)."""
+    Sigma = (1/M) sum_i (y_i - ybar)(y_i - ybar)^T (docs/theory/andriopoulos2024.md)."""
     centred = targets - targets.mean(axis=0)
     mean_variance = float(np.mean(centred**2))  # (1/n) sum_j Sigma_jj = tr(Sigma) / n
     if not mean_variance > 0:

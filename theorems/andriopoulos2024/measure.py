@@ -1,6 +1,6 @@
-"""Float64 measurements of the neural-regression-collapse checks (theory notes other_papers.md
-sections C2 and C3), on one trained network: NRC1-NRC3 of its last-layer features and weight,
-the NRC3 gamma choice, and the regression UFM's distance to its closed-form optimum.
+"""Float64 measurements of the neural-regression-collapse checks (docs/theory/andriopoulos2024.md),
+on one trained network: NRC1-NRC3 of its last-layer features and weight, the NRC3 gamma choice, and
+the regression UFM's distance to its closed-form optimum.
 
 Feature conventions (docs/theory/andriopoulos2024.md, "Conventions"). nc_jax.metrics.regression
 implements C2 as the notes write it: rows normalised h_i / ||h_i||, NOT centred (``nrc1``,

@@ -8,7 +8,7 @@ One cell trains two kinds of network on the same prepared targets (data.py):
   with ``reduction="mean"``) plus lambda/2 ||theta||^2 on every parameter, biases included
   (coupled weight decay, as PyTorch's SGD ``weight_decay``), trained by full-batch GD with
   momentum (default) or plain GD / SGD (``batch_size``);
-- the regression UFM of other_papers.md C3, one per ``ufm_seeds`` entry: free features
+- the regression UFM of docs/theory/andriopoulos2024.md, one per ``ufm_seeds`` entry: free features
   H (M, d), weight W (n, d) and bias b, trained by full-batch GD on
   (1/(2M)) ||H W^T + 1 b^T - Y||_F^2 + lambda_H/(2M) ||H||_F^2 + lambda_W/2 ||W||_F^2.
   Mapping onto the engine's per-group decay (nc_jax.models.ufm.UFM): ``weight_decay`` =

@@ -2,8 +2,8 @@
 
 Each function takes ONE network (a model with a deep linear head, e.g. nc_jax.models.MLP) and
 its parameters; callers enable float64 (``jax.enable_x64(True)``) and pass float64 arrays, so a
-reported violation is never a rounding artefact (DESIGN.md, "Precision"). Formulas and notation:
-docs/theory/jacot2025.md (sections cited per function); features are rows (N, n_l).
+reported violation is never a rounding artefact. Formulas and notation: docs/theory/jacot2025.md
+(sections cited per function); features are rows (N, n_l).
 """
 
 from __future__ import annotations

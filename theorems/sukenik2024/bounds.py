@@ -1,6 +1,6 @@
 """The checks of Súkeník, Mondelli, Lampert (NeurIPS 2024) as Theorem records (nc_jax.checks).
 
-Every formula is in other_papers.md section B and docs/theory/sukenik2024.md; the quantities are
+Every formula is in docs/theory/sukenik2024.md; the quantities are
 measured in float64 by theorems.sukenik2024.measure. Kinds (nc_jax.checks.contract):
 
 - identities (exact to rounding): the DNC configuration built explicitly attains the closed form
@@ -152,7 +152,7 @@ def _dnc1(q: Q) -> Evaluation:
 
 DNC_VALUE = Theorem(
     id="sukenik2024.b3.dnc_value",
-    reference=f"{REFERENCE}; other_papers.md B3 (DNC loss closed form)",
+    reference=f"{REFERENCE}; docs/theory/sukenik2024.md (DNC loss closed form)",
     statement="the DNC configuration (orthogonal frames, ReLU inactive), optimally scaled and "
     "zero-padded to the run's widths, has B2 objective L_DNC: |f - L_DNC| / L_DNC <= 1e-12",
     provenance="derived",
@@ -165,7 +165,7 @@ DNC_VALUE = Theorem(
 
 DNC_CRITICAL = Theorem(
     id="sukenik2024.b3.dnc_critical",
-    reference=f"{REFERENCE}; other_papers.md B3 (L_DNC is a critical value)",
+    reference=f"{REFERENCE}; docs/theory/sukenik2024.md (L_DNC is a critical value)",
     statement="the gradient of the B2 objective vanishes at the DNC configuration "
     "(relu'(0) = 0): ||grad f|| <= 1e-10",
     provenance="derived",
@@ -179,7 +179,7 @@ DNC_CRITICAL = Theorem(
 
 SRG_VALUE = Theorem(
     id="sukenik2024.b3.srg_value",
-    reference=f"{REFERENCE}, Figure 1 (SRG solution); other_papers.md B3",
+    reference=f"{REFERENCE}, Figure 1 (SRG solution); docs/theory/sukenik2024.md",
     statement="the SRG construction (classes = edges of K_r, H_{L-1} means = incidence matrix "
     "B, W_{L-1} = B^T - J/2), optimally scaled, has B2 objective L_SRG (closed form): "
     "|f - L_SRG| / L_SRG <= 1e-12",
@@ -194,7 +194,7 @@ SRG_VALUE = Theorem(
 
 SRG_RANKS = Theorem(
     id="sukenik2024.b3.srg_ranks",
-    reference=f"{REFERENCE}, Figure 1 caption; other_papers.md B3",
+    reference=f"{REFERENCE}, Figure 1 caption; docs/theory/sukenik2024.md",
     statement="SRG ranks: class means of H_1..H_{L-1} rank r, the pre-activation of layer L "
     "rank r (r - 1 when r = 4), H_L rank K; measured = summed rank mismatch <= 0",
     provenance="derived",
@@ -207,7 +207,7 @@ SRG_RANKS = Theorem(
 
 EMBEDDING = Theorem(
     id="sukenik2024.b3.embedding",
-    reference="other_papers.md B3 (trick for tests: zero-padding embedding)",
+    reference="docs/theory/sukenik2024.md (trick for tests: zero-padding embedding)",
     statement="the trained solution zero-padded into a DUFM 3 units wider per layer (units "
     "permuted) has the same objective: relative gap <= 1e-12",
     provenance="derived",
@@ -248,7 +248,7 @@ BELOW_DNC = Theorem(
 
 DNC1 = Theorem(
     id="sukenik2024.b4.dnc1",
-    reference=f"{REFERENCE}; other_papers.md B4 (DNC1 stays optimal)",
+    reference=f"{REFERENCE}; docs/theory/sukenik2024.md (DNC1 stays optimal)",
     statement="GD collapses within-class variability in every layer: max_l tr S_W / tr S_B "
     "<= 1e-4 (n >= 2)",
     provenance="derived",

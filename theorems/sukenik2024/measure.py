@@ -1,5 +1,5 @@
 """Float64 measurements of trained L-DUFMs and of the explicit configurations of
-theorems.sukenik2024.srg (other_papers.md B2-B4; docs/theory/sukenik2024.md).
+theorems.sukenik2024.srg (docs/theory/sukenik2024.md).
 
 - ``objective``: the B2 objective and its gradient norm, the engine's logged "objective"
   evaluated in float64;

@@ -1,4 +1,4 @@
-"""Explicit configurations of the L-DUFM (other_papers.md B2, B3): the DNC candidate and the
+"""Explicit configurations of the L-DUFM (docs/theory/sukenik2024.md): the DNC candidate and the
 SRG construction (classes = edges of the complete graph K_r), each scaled optimally, the
 zero-padding embedding of a narrow solution into a wider DUFM, and numerical ranks.
 

@@ -1,6 +1,7 @@
 """The checks of Sukenik, Lampert, Mondelli (2025) as Theorem records (nc_jax.checks).
 
-The paper (theory notes other_papers.md A1, A3 [U]): global optima of deep regularised LayerNorm
+The paper (docs/theory/sukenik2025.md; its shape of the result is unverified): global optima of
+deep regularised LayerNorm
 ResNets and transformers are approximately neurally collapsed, more so as the depth L grows,
 and their optimal objective tends to that of the normalised-feature UFM (the limit model). We
 do not know the rate, so none is hard-coded (docs/theory/sukenik2025.md).

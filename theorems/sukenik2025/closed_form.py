@@ -1,5 +1,5 @@
 """The limit model of Sukenik, Lampert, Mondelli (2025): the normalised-feature unconstrained
-features model (theory notes other_papers.md section A3 [DN]; docs/theory/sukenik2025.md).
+features model (docs/theory/sukenik2025.md, derived numerically).
 
 The problem (balanced classes, n samples per class, N = K n, features on a sphere of radius rho
 in a subspace of dimension >= K - 1; LayerNorm: rho = sqrt(d) in the mean-zero subspace):

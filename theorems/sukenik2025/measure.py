@@ -1,6 +1,5 @@
 """Float64 measurements of Sukenik, Lampert, Mondelli (2025) on trained LayerNorm ResNets and
-transformers (docs/theory/sukenik2025.md, "Measured quantities"; theory notes other_papers.md
-A3-A4).
+transformers (docs/theory/sukenik2025.md, "Measured quantities").
 
 Per network (one depth, one seed): the regularised objective of the engine (mean loss +
 lambda/2 sum_leaves scale ||leaf||^2), NC1-NC3 of the LN features h that the one-layer head

@@ -1,5 +1,6 @@
 """Three additions to the unconstrained features model as an nc_jax paper: the nearest simplex
-ETF in closed form (other_papers.md E2, Markou et al. NeurIPS 2024), Hadamard initialisation of
+ETF in closed form (docs/theory/ufm_extras.md, Markou et al. NeurIPS 2024), Hadamard initialisation
+of
 the cross-entropy UFM and its reduction to singular values (E3, Garrod, Keating,
 Thrampoulidis), and the UFM with imbalanced classes (its convex optimum and minority collapse,
 derived in docs/theory/ufm_extras.md). The setting and run function (setting.py), the float64

@@ -1,5 +1,6 @@
 """The checks of the ufm_extras paper as Theorem records (nc_jax.checks): the nearest simplex
-ETF (other_papers.md E2), Hadamard initialisation (E3) and the imbalanced UFM (the issue's item
+ETF (docs/theory/ufm_extras.md), Hadamard initialisation (E3) and the imbalanced UFM (the issue's
+item
 6, derived here). Formulas and derivations: docs/theory/ufm_extras.md; measurements:
 theorems.ufm_extras.measure.
 
@@ -75,7 +76,7 @@ def _tolerance(measured: float, tolerance: float, hypotheses=()) -> Evaluation:
 
 PROCRUSTES = Theorem(
     id="ufm_extras.e2.procrustes",
-    reference="other_papers.md E2 (Markou, Ajanthan, Gould, NeurIPS 2024), closed form [DN]",
+    reference="docs/theory/ufm_extras.md (Markou, Ajanthan, Gould, NeurIPS 2024), closed form [DN]",
     statement=(
         "min over St(d,K) of ||H_hat - P M/sqrt(K-1)||_F^2 = ||H_hat||^2 + 1 - (2/sqrt(K-1)) "
         "||H_hat M||_*: |best Riemannian value - closed form| / (||H_hat||^2 + 1) <= 1e-9"
@@ -90,7 +91,7 @@ PROCRUSTES = Theorem(
 
 PROCRUSTES_PROX = Theorem(
     id="ufm_extras.e2.procrustes_prox",
-    reference="other_papers.md E2, the proximal variant (delta/2)||P - P_prox||^2 [DN]",
+    reference="docs/theory/ufm_extras.md, the proximal variant (delta/2)||P - P_prox||^2 [DN]",
     statement=(
         "with the proximal term: P* = polar factor of (2/sqrt(K-1)) H_hat M + delta P_prox, value "
         "||H_hat||^2 + 1 + (delta/2)(K + ||P_prox||^2) - ||C||_*; gap to the solver <= 1e-9"
@@ -105,7 +106,7 @@ PROCRUSTES_PROX = Theorem(
 
 VALUE_AT_FRAME = Theorem(
     id="ufm_extras.e2.value_at_frame",
-    reference="other_papers.md E2; docs/theory/ufm_extras.md, 'Nearest simplex ETF'",
+    reference="docs/theory/ufm_extras.md, 'Nearest simplex ETF'",
     statement="the closed-form value equals the objective evaluated at P* = U V^T (<= 1e-12)",
     provenance="derived",
     confidence="algebra: tr(M P^T P M) = K - 1 on St(d,K)",
@@ -117,7 +118,7 @@ VALUE_AT_FRAME = Theorem(
 
 STRUCTURE = Theorem(
     id="ufm_extras.e3.structure",
-    reference="other_papers.md E3 (Garrod, Keating, Thrampoulidis), [VT abstract], [DN]",
+    reference="docs/theory/ufm_extras.md (Garrod, Keating, Thrampoulidis), [VT abstract], [DN]",
     statement=(
         "from W = U diag(a) E^T, h_i = (U diag(b) E^T)[y_i], GD keeps the singular vectors: "
         "max over steps of the spectral residue <= 1e-10 (U Hadamard; a random U moves them)"
@@ -132,7 +133,7 @@ STRUCTURE = Theorem(
 
 REDUCTION = Theorem(
     id="ufm_extras.e3.reduction",
-    reference="other_papers.md E3 mechanism [DN]; docs/theory/ufm_extras.md recursion [D]",
+    reference="docs/theory/ufm_extras.md, 'Hadamard initialisation': mechanism [DN], recursion [D]",
     statement=(
         "a <- (1-eta lam) a - (eta/K)(pi-1) b, b <- (1-eta lam) b - (eta/N)(pi-1) a, "
         "pi = H_K softmax(H_K(a b)/K): matches the engine at every step (relative <= 1e-9)"
@@ -149,7 +150,8 @@ REDUCTION = Theorem(
 
 ETF_LIMIT = Theorem(
     id="ufm_extras.e3.etf_limit",
-    reference="other_papers.md E3 (convergence to the NC geometry) and D1 (simplex ETF)",
+    reference="docs/theory/ufm_extras.md (convergence to the NC geometry), "
+    "docs/theory/zhu2021.md (simplex ETF)",
     statement="GD from Hadamard initialisation reaches a simplex ETF: nearest-ETF distance of W "
     "<= 1e-8",
     provenance="derived",
@@ -164,10 +166,11 @@ ETF_LIMIT = Theorem(
 
 ZHU_SCALE = Theorem(
     id="ufm_extras.e3.zhu_scale",
-    reference="other_papers.md D1 (rho* of Zhu et al.) reached from E3's initialisation",
+    reference="docs/theory/zhu2021.md (rho* of Zhu et al.), reached from the Hadamard "
+    "initialisation",
     statement="mean ||w_k||^2 of the trained W within 1e-6 (relative) of rho*",
     provenance="derived",
-    confidence="rho* [DN] in other_papers.md D1; the tolerance is ours",
+    confidence="rho* [DN] in docs/theory/zhu2021.md; the tolerance is ours",
     quantities=("hadamard_rho", "hadamard_rho_star", "hadamard_regime", "hadamard_basis_error"),
     relation="<=",
     evaluate=lambda q: Evaluation(

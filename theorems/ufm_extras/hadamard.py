@@ -1,5 +1,5 @@
 """Hadamard initialisation of the cross-entropy UFM and its reduction to singular values
-(other_papers.md E3, Garrod, Keating, Thrampoulidis; docs/theory/ufm_extras.md, "Hadamard
+(Garrod, Keating, Thrampoulidis; docs/theory/ufm_extras.md, "Hadamard
 initialisation").
 
 The model is ``nc_jax.models.ufm.UFM`` (bias-free): features H as rows (N, d), classifier

@@ -24,7 +24,7 @@ nuclear norm is singular-value soft-thresholding; g's gradient is 1/(2N)-Lipschi
 is 2N). A balanced factorisation recovers the optimal Grams: with X = U S V^T,
 W W^T = sqrt(lambda_H / lambda_W) U S U^T and Hbar^T Hbar = sqrt(lambda_W / lambda_H)
 D^{-1/2} V S V^T D^{-1/2} (Hbar: the class means of the features, columns). For balanced
-classes it gives Zhu et al.'s simplex ETF with ||w_k||^2 = rho* (other_papers.md D1; tested).
+classes it gives Zhu et al.'s simplex ETF with ||w_k||^2 = rho* (docs/theory/zhu2021.md; tested).
 
 Minority collapse: the cosines between the minority classes' rows of W tend to 1 as the
 imbalance ratio R = n_majority / n_minority grows; in this regularised UFM they reach 1 (the

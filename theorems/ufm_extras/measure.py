@@ -141,7 +141,7 @@ def hadamard_quantities(
         the spectra's gap to the reduced recursion, relative to max(|a|, |b|), and over the
         logged steps of the engine objective's relative gap to the recursion's),
         hadamard_etf_distance (nearest-ETF distance of the trained W rows), hadamard_rho (mean
-        squared row norm of W), hadamard_rho_star (Zhu et al.'s rho*, other_papers.md D1) and
+        squared row norm of W), hadamard_rho_star (Zhu et al.'s rho*, docs/theory/zhu2021.md) and
         hadamard_regime (K sqrt(n lambda_W lambda_H), < 1 for a non-trivial optimum).
     """
     order = basis.shape[0]

@@ -68,7 +68,7 @@ class Setting:
     """The trained setting (defaults: the standard check, about a minute on 2 CPU cores).
 
     Normalisation (docs/theory/ufm_extras.md, "Objective"): F(W, H) = (1/N) sum_i CE(W h_i, y_i)
-    + lambda/2 (||W||_F^2 + ||H||_F^2), the feature decay not divided by N (other_papers.md D1),
+    + lambda/2 (||W||_F^2 + ||H||_F^2), the feature decay not divided by N (docs/theory/zhu2021.md),
     lambda_W = lambda_H = weight_decay; plain full-batch GD in float64.
 
     Attributes:

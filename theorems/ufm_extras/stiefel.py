@@ -1,5 +1,5 @@
 """A Riemannian gradient solver on the Stiefel manifold St(d, K) for the nearest simplex ETF
-(other_papers.md E2): the independent numerical optimum the closed-form Procrustes solution
+(docs/theory/ufm_extras.md): the independent numerical optimum the closed-form Procrustes solution
 (nc_jax.metrics.etf.nearest_etf) is checked against.
 
 It knows nothing of the closed form: it descends the objective as written,

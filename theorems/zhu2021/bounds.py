@@ -1,7 +1,7 @@
 """The checks of Zhu, Ding, Zhou, Li, You, Sulam, Qu (NeurIPS 2021) as Theorem records
 (nc_jax.checks).
 
-Every formula is stated in docs/theory/zhu2021.md (from other_papers.md D1 and D2);
+Every formula is stated in docs/theory/zhu2021.md;
 theorems.zhu2021.measure computes the quantities on trained UFMs. Notation: K classes of n
 samples, d the feature dimension, threshold = K sqrt(n lambda_W lambda_H), rho* the squared row
 norm of W at the global minimiser, alpha = sqrt(lambda_W / (lambda_H n)), f* the global minimum.
@@ -43,7 +43,7 @@ _PAPER = "Zhu, Ding, Zhou, Li, You, Sulam, Qu, NeurIPS 2021"
 _THM31 = _PAPER + ", Theorem 3.1 (global minimisers) [U: numbering]; docs/theory/zhu2021.md"
 _THM32 = _PAPER + ", Theorem 3.2 (benign landscape) [U: numbering]; docs/theory/zhu2021.md"
 _D2 = _PAPER + " metrics (their validate_NC.py) and Papyan et al. 2020; docs/theory/zhu2021.md"
-_CLOSED_FORM = "closed form [DN] of other_papers.md D1 (matches a numerical optimum)"
+_CLOSED_FORM = "closed form [DN] of docs/theory/zhu2021.md (matches a numerical optimum)"
 _REACH = (
     "claim: GD from random starts reaches the global minimiser because Theorem 3.2 leaves no "
     "spurious local minimum (d > K there [U]) and GD escapes strict saddles from random starts"
@@ -182,8 +182,8 @@ def _nc_theorem(name: str) -> Theorem:
         statement=f"after GD, {name} = {statement} <= {limit} (0 at every global minimiser of "
         "Theorem 3.1)",
         provenance="derived",
-        confidence=f"claim; the metric as {source} computes it (other_papers.md D2); 0 at the "
-        f"closed form, tolerance {limit} (module docstring)",
+        confidence=f"claim; the metric as {source} computes it (docs/theory/zhu2021.md, 'Metrics "
+        f"by name'); 0 at the closed form, tolerance {limit} (module docstring)",
         quantities=(*_HYPOTHESIS_QUANTITIES, "n", "threshold", name),
         relation="<=",
         evaluate=_collapse(name, tolerance),

@@ -1,5 +1,5 @@
 """The global minimisers of the cross-entropy UFM of Zhu et al. (NeurIPS 2021) in closed form
-(docs/theory/zhu2021.md; the theory notes other_papers.md section D1, [DN]).
+(docs/theory/zhu2021.md, [DN]).
 
 Objective (D1, regularisers not divided by N; engine: ``UFM``, cross entropy with
 ``reduction="mean"``, coupled "l2" decay):

@@ -1,5 +1,5 @@
 """Measure, in float64, every quantity the Zhu et al. (NeurIPS 2021) checks read, on ONE trained
-cross-entropy UFM (docs/theory/zhu2021.md; other_papers.md sections D1 and D2).
+cross-entropy UFM (docs/theory/zhu2021.md).
 
 Callers enable float64 (``jax.enable_x64(True)``) and pass float64 parameters
 {"features": H (N, d), "head": [{"w": W (K, d)[, "b": b (K,)]}]} with class-major labels.

@@ -1,7 +1,7 @@
 """The setting of Zhu et al. (NeurIPS 2021), the cross-entropy UFM with weight decay, and the
 function that trains and measures its runs (the paper's part of the nc_jax.checks contract).
 
-The standard setting (``nc-jax check zhu2021``): the instance of other_papers.md D1's check,
+The standard setting (``nc-jax check zhu2021``): the instance of docs/theory/zhu2021.md's check,
 K = 4 classes of n = 3 samples, d = 6, lambda_W = lambda_H = 5e-3, lambda_b = 1e-3, trained by
 plain full-batch GD in float64 from 8 random starts at each of two lambda scales: 1 (threshold
 K sqrt(n lambda_W lambda_H) = 0.035, a non-zero minimiser) and 40 (threshold 1.39: W = H = 0),
@@ -37,7 +37,7 @@ from theorems.zhu2021.measure import engine_lambdas, measure_runs
 class Setting:
     """The trained setting (defaults: the standard check, a few seconds of training).
 
-    Normalisation (docs/theory/zhu2021.md; other_papers.md D1): the objective is the mean cross
+    Normalisation (docs/theory/zhu2021.md): the objective is the mean cross
     entropy over the N = K n samples plus lambda_W/2 ||W||^2 + lambda_H/2 ||H||^2 +
     lambda_b/2 ||b||^2, the regularisers not divided by N: the engine's cross entropy with
     reduction "mean" and coupled "l2" decay, per-run weight decay lambda_W and the UFM's decay
