@@ -76,9 +76,8 @@ def _medians(runs: pd.DataFrame, checks: pd.DataFrame, directory: Path) -> pd.Da
     medians["NC2 bound informative"] = nc2.groupby(KEYS)["informative"].apply(
         lambda f: f"{int(f.fillna(False).sum())}/{len(f)}"
     )
-    balanced = checks[checks["check"] == "jacot2025.sec5.balanced_head"]
-    medians["balanced_head h/v/vac"] = balanced.groupby(KEYS)["verdict"].apply(
-        lambda v: "/".join(str(int((v == name).sum())) for name in results.VERDICTS)
+    medians["balanced_head h/v/vac"] = results.verdict_counts(
+        checks, "jacot2025.sec5.balanced_head", KEYS
     )
     return medians
 

@@ -242,9 +242,10 @@ def most_common_failing(failing) -> str:
     return max(dict.fromkeys(names), key=names.count) if names else ""
 
 
-def verdict_counts(checks, check_id: str, by: str):
-    """Per value of column ``by``, the verdicts of ``check_id`` in a ``load`` DataFrame as
-    "holds/violated/vacuous" counts (a pandas Series of strings, indexed by ``by``)."""
+def verdict_counts(checks, check_id: str, by: str | list[str]):
+    """Per value of column ``by`` (or per combination of several columns), the verdicts of
+    ``check_id`` in a ``load`` DataFrame as "holds/violated/vacuous" counts (a pandas Series of
+    strings, indexed by ``by``)."""
     picked = checks[checks["check"] == check_id]
     return picked.groupby(by)["verdict"].apply(
         lambda v: "/".join(str(int((v == name).sum())) for name in VERDICTS)
