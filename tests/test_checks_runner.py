@@ -8,6 +8,8 @@ import dataclasses
 import re
 from types import SimpleNamespace
 
+import jax
+import numpy as np
 import pytest
 import toy_paper
 
@@ -183,3 +185,37 @@ def test_stacked_runs_lays_each_settings_learning_rates_times_seeds_end_to_end()
     assert lrs.tolist() == [0.1, 0.1, 0.2, 0.2, 0.5, 0.5, 0.5]  # learning rate major
     assert seeds.tolist() == [0, 1, 0, 1, 7, 8, 9]
     assert wds.tolist() == [1e-3] * 4 + [0.0] * 3
+
+
+def test_resnet20_backbone_widths_are_validated_and_used():
+    setting = make_setting(
+        JACOT.setting,
+        {"backbone": "resnet20", "backbone_widths": [8, 16, 32], "widths": [10], "num_linear": 1},
+    )
+    assert setting.model().channels == (8, 16, 32) and setting.model().feature_dim == 32
+    with pytest.raises(ValueError, match=r"--backbone_widths: must be three positive"):
+        make_setting(JACOT.setting, {"backbone": "resnet20", "backbone_widths": [8, 16]})
+
+
+def test_a_cpu_trains_one_convolutional_run_per_device_at_a_time(monkeypatch):
+    """Vmapped over runs, convolutions with per-run kernels are grouped convolutions that XLA's
+    CPU backend runs several times slower per network: TrainContext caps a ResNet's run group
+    at one run per CPU device, and leaves an MLP's group alone."""
+    from nc_jax.checks import context as context_module
+    from nc_jax.models import MLP, ResNet
+    from nc_jax.train import runs_per_device
+
+    resnet = ResNet(image_shape=(1, 8, 8), head=MLP((10,), num_linear=1))
+    mlp = MLP((16, 10), num_linear=1)
+    assert runs_per_device(resnet, "cpu") == 1 and runs_per_device(resnet, "gpu") is None
+    assert runs_per_device(mlp, "cpu") is None
+    groups = []
+    monkeypatch.setattr(
+        context_module, "train", lambda *args, run_group, **kw: groups.append(run_group)
+    )
+    cpu = jax.devices("cpu")[0]
+    state = SimpleNamespace(step=np.zeros(6))
+    context_module.TrainContext(devices=[cpu]).train(resnet, None, None, state)
+    context_module.TrainContext(devices=[cpu]).train(mlp, None, None, state)
+    context_module.TrainContext(devices=[cpu], run_group=4).train(mlp, None, None, state)
+    assert groups == [1, 6, 4]

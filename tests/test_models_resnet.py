@@ -251,3 +251,26 @@ def test_multiply_adds_count_every_convolution_by_hand_and_bound_xla_from_above(
     xla = costs["flops"] / 2 / 2  # flops -> multiply-adds, per image
     counted = model.multiply_adds_per_sample(3072)
     assert 0.8 * counted <= xla <= counted
+
+
+def test_gradients_are_the_same_with_patch_or_xla_convolution_derivatives(monkeypatch):
+    """nc_jax.models.conv differentiates through im2col on a CPU: the whole network's gradient
+    (float64) equals XLA's own convolution derivatives."""
+    from nc_jax.models import conv as conv_module
+
+    model = tiny()
+    x, y = data()
+
+    def gradient(patches: bool):
+        monkeypatch.setattr(conv_module, "patch_derivatives", lambda: patches)
+        with jax.enable_x64(True):
+            params = jax.tree_util.tree_map(lambda p: jnp.asarray(p, jnp.float64), init(model, 0))
+            xs = jnp.asarray(x, jnp.float64)
+            target = jax.nn.one_hot(y, K, dtype=jnp.float64)
+            loss = lambda p: jnp.sum((model.apply(p, xs)[0] - target) ** 2)  # noqa: E731
+            return jax.grad(loss)(params)
+
+    for a, b in zip(
+        jax.tree_util.tree_leaves(gradient(True)), jax.tree_util.tree_leaves(gradient(False))
+    ):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)

@@ -14,7 +14,15 @@ import jax
 import numpy as np
 
 from nc_jax.models.base import Model
-from nc_jax.train import RunState, TrainConfig, TrainData, TrainResult, run_mesh, train
+from nc_jax.train import (
+    RunState,
+    TrainConfig,
+    TrainData,
+    TrainResult,
+    run_mesh,
+    runs_per_device,
+    train,
+)
 
 
 @dataclass
@@ -45,9 +53,13 @@ class TrainContext:
     def train(
         self, model: Model, config: TrainConfig, data: TrainData, state: RunState
     ) -> TrainResult:
-        """The engine on a batch of runs, sharded over ``devices`` in groups of ``run_group``."""
+        """The engine on a batch of runs, sharded over ``devices`` in groups of ``run_group``
+        (at most the model's ``runs_per_device`` per device)."""
         num_runs = int(state.step.shape[0])
         group = min(num_runs, self.run_group or num_runs)
+        limit = runs_per_device(model, self.devices[0].platform)
+        if limit is not None:
+            group = min(group, limit * len(self.devices))
         mesh = run_mesh(group, self.devices)  # a device count that divides the group
         on_chunk = None
         if self.on_steps is not None:

@@ -17,6 +17,7 @@ from nc_jax.train.engine import (
     process_share,
     regulariser,
     run_mesh,
+    runs_per_device,
     train,
     use_cpu_cores,
 )
@@ -44,6 +45,7 @@ __all__ = [
     "process_share",
     "regulariser",
     "run_mesh",
+    "runs_per_device",
     "train",
     "use_cpu_cores",
 ]

@@ -549,6 +549,15 @@ def use_cpu_cores(count: int | None = None) -> int:
     return len(jax.devices("cpu"))
 
 
+def runs_per_device(model: Model, platform: str) -> int | None:
+    """The most runs one device of ``platform`` should train at once for ``model`` (None: no
+    limit beyond memory): a model's ``cpu_runs_per_device`` on a CPU (convolutional models, whose
+    vmapped convolutions are slow there: nc_jax.models.resnet.ResNet)."""
+    if platform != "cpu":
+        return None
+    return getattr(model, "cpu_runs_per_device", None)
+
+
 def run_mesh(num_runs: int, devices: Any = None) -> Mesh | None:
     """A one-axis mesh named "run" over the largest number of ``devices`` (default: all of JAX's
     devices) that divides ``num_runs``, for ``train(..., mesh=...)``; None when that is one."""

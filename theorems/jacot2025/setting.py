@@ -72,6 +72,9 @@ class Setting:
             normalisation on the images, then an MLP head of ``widths`` whose last num_linear
             layers are linear: the paper's Figure 5 in kind; the head may be linear
             throughout).
+        backbone_widths: the channels of the resnet20 backbone's three stages (ResNet20:
+            16, 32, 64; smaller values make a narrower ResNet20 of the same depth, as the
+            CPU-sized Figure 5 uses). Ignored by the mlp backbone.
         data_dir: directory with the files of mnist, fashion_mnist or cifar10.
         n_per_class: samples per class of the class-balanced training subset (N = K n).
         widths: layer widths n_1..n_L, the last one K (n_1 >= N: Assumption 4.1's wide layer);
@@ -97,6 +100,7 @@ class Setting:
 
     dataset: str = "mnist5k"
     backbone: str = "mlp"
+    backbone_widths: tuple[int, ...] = (16, 32, 64)
     data_dir: str | None = None
     n_per_class: int = 20
     widths: tuple[int, ...] = (256, 64, 64, 64, 10)
@@ -120,6 +124,11 @@ class Setting:
         check_dataset(self.dataset, self.data_dir, images_for=images_for)
         if self.n_per_class < 1:
             raise SettingError("n_per_class", f"must be >= 1, got {self.n_per_class}")
+        if len(self.backbone_widths) != 3 or min(self.backbone_widths) < 1:
+            raise SettingError(
+                "backbone_widths",
+                f"must be three positive stage channel counts, got {self.backbone_widths}",
+            )
         fewest = 2 if self.backbone == "mlp" else 1  # a backbone feeds the head
         if len(self.widths) < fewest or min(self.widths) < 1:
             raise SettingError(
@@ -158,7 +167,9 @@ class Setting:
         head = MLP(tuple(self.widths), num_linear=self.num_linear)
         if self.backbone == "mlp":
             return head
-        return ResNet(image_shape=IMAGE_SHAPES[self.dataset], head=head)
+        return ResNet(
+            image_shape=IMAGE_SHAPES[self.dataset], widths=tuple(self.backbone_widths), head=head
+        )
 
     def config(self) -> TrainConfig:
         return TrainConfig(
