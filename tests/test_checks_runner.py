@@ -193,7 +193,7 @@ def test_resnet20_backbone_widths_are_validated_and_used():
         {"backbone": "resnet20", "backbone_widths": [8, 16, 32], "widths": [10], "num_linear": 1},
     )
     assert setting.model().channels == (8, 16, 32) and setting.model().feature_dim == 32
-    with pytest.raises(ValueError, match=r"--backbone_widths: must be three positive"):
+    with pytest.raises(ValueError, match=r"--backbone-widths: must be three positive"):
         make_setting(JACOT.setting, {"backbone": "resnet20", "backbone_widths": [8, 16]})
 
 

@@ -261,6 +261,7 @@ IDEAL = {
     "cos_min_init": 0.05, "kappa_WL_init": 2.5, "kappa_head_init": 9.0, "eps2_init": 4.0,
     "penultimate_op_sq": 4.0, "last_pair_sq_norm": 2.25, "head_grad_sq": 0.01,
     "eta": 1e-3, "steps": 2_000_000, "n1": 128, "pyramidal": 1.0, "theta0_norm": 0.5,
+    "smooth_activation": 1.0,
     "lambda_F_init": 0.5,
 }  # fmt: skip
 
@@ -558,3 +559,26 @@ def test_float64_training_follows_the_float32_run_and_keeps_its_precision(tmp_pa
         losses[precision] = arrays["loss"][:, -1]
     np.testing.assert_allclose(losses["float64"], losses["float32"], rtol=1e-3)
     assert PAPER.setting(precision="float64").memory() == 2 * PAPER.setting().memory()
+
+
+def test_interpolation_needs_a_smooth_activation():
+    """Assumption 4.2 (a smooth activation) is a hypothesis of sec4.interpolation: measured 0
+    for a ReLU MLP and 1 for tanh; on a ReLU network the claim is vacuous with that hypothesis
+    named, even where eps1 > s_K(Y) would otherwise read as a violation."""
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(12, 5)))
+    y = jnp.asarray(balanced_labels(3, 4))
+    for activation, smooth in (("relu", 0.0), ("tanh", 1.0)):
+        model = MLP((16, 8, 3), num_linear=1, activation=activation)
+        with jax.enable_x64(True):
+            params = model.init(jax.random.PRNGKey(0), 5)
+            values = initial_quantities(model, params, x, y, 3)
+        assert values["smooth_activation"] == smooth
+    theorem = BY_ID["jacot2025.sec4.interpolation"]
+    assert check(theorem, IDEAL | {"eps1": 3.01}).verdict == "violated"
+    relu = check(theorem, IDEAL | {"eps1": 3.01, "smooth_activation": 0.0})
+    assert relu.verdict == "vacuous"
+    assert [h.name for h in relu.failing] == ["Assumption 4.2: smooth activation (not ReLU)"]
+    with pytest.raises(ValueError, match="--activation: activation must be one of"):
+        from nc_jax.checks.options import make_setting
+
+        make_setting(PAPER.setting, {"activation": "sigmoid"})

@@ -569,3 +569,31 @@ def test_experiment_quick(tmp_path, capsys):
     summary = script.exponent_summary(runs)
     assert len(summary) == 2 * 4 and summary["a mean"].notna().all()
     assert script.main(["--table", str(out)]) == 0
+
+
+@pytest.mark.parametrize(
+    "exponent, error, verdict",
+    [
+        (-0.02, 0.03, "vacuous"),
+        (0.02, 0.03, "vacuous"),
+        (-0.1, 0.03, "violated"),
+        (0.1, 0.03, "holds"),
+    ],
+)
+def test_a_trend_inside_its_standard_error_is_vacuous_not_violated(exponent, error, verdict):
+    """The review's noise-level exponents (-0.02, -0.044 with a comparable standard error) are
+    no refutation: the sign must be resolved by TREND_RESOLUTION = 2 standard errors."""
+    from theorems.sukenik2025.bounds import TREND_RESOLUTION, resolution
+
+    assert TREND_RESOLUTION == 2.0
+    assert resolution(-0.1, 0.03) == pytest.approx(10 / 3) and resolution(0.0, 0.0) == 0.0
+    assert resolution(0.5, 0.0) == np.inf and np.isnan(resolution(np.nan, 0.1))
+    for theorem in TRENDS:
+        name = theorem.id.rsplit(".", 1)[-1]
+        q = _quantities(**{f"{name}_exponent": exponent, f"{name}_exponent_se": error})
+        result = check(theorem, q)
+        assert result.verdict == verdict
+        if verdict == "vacuous":
+            assert [h.name for h in result.failing] == [
+                "the fit resolves the sign: |a| / standard error"
+            ]

@@ -146,7 +146,8 @@ def initial_quantities(
 ) -> dict[str, float]:
     """What Section 4's hypotheses and the trivial references read at initialisation (jacot2025
     docs, Section 4 and "Informative or not"): n1 (the first width), pyramidal (1.0 when
-    n_2 >= n_3 >= ... >= n_L, Assumption 4.1), lambda_F_init = s_min(Z_1(theta_0)) (the
+    n_2 >= n_3 >= ... >= n_L, Assumption 4.1), smooth_activation (1.0 when the non-linear
+    layers' activation is not ReLU, Assumption 4.2), lambda_F_init = s_min(Z_1(theta_0)) (the
     smallest singular value of the first layer's features, over min(N, n_1) values: 0 when
     n_1 < N leaves them rank-deficient), theta0_norm = ||theta_0||_2, and ``<name>_init`` for
     every name of INITIAL_NAMES (the untrained network's value).
@@ -160,6 +161,7 @@ def initial_quantities(
     leaves = jax.tree_util.tree_leaves(params)
     values = {"theta0_norm": float(jnp.sqrt(sum(jnp.sum(leaf**2) for leaf in leaves)))}
     values |= {f"{name}_init": untrained[name] for name in INITIAL_NAMES}
+    values["smooth_activation"] = float(getattr(model, "activation", "relu") != "relu")
     if layers.weights[0] is None:  # a convolutional backbone: Section 4 speaks of MLPs
         return values | {"n1": math.nan, "pyramidal": math.nan, "lambda_F_init": math.nan}
     widths = [w.shape[0] for w in layers.weights]

@@ -33,6 +33,7 @@ from nc_jax.checks import (
 )
 from nc_jax.data import DATASET_CLASSES, IMAGE_SHAPES, INPUT_DIMS, Dataset, load_dataset
 from nc_jax.models import MLP, ResNet
+from nc_jax.models.activations import get_activation
 from nc_jax.train import RunState, TrainConfig, cast_runs, init_runs, make_data
 from theorems.jacot2025.measure import (
     gradient_quantities,
@@ -76,9 +77,18 @@ class Setting:
             16, 32, 64; smaller values make a narrower ResNet20 of the same depth, as the
             CPU-sized Figure 5 uses). Ignored by the mlp backbone.
         data_dir: directory with the files of mnist, fashion_mnist or cifar10.
+        standardize: standardise every input feature over the N samples (the MLP experiments);
+            false keeps the pixels in [0, 1], what the resnet20 grids use: a pixel lit in one
+            image of 100 standardises to about 10, which gave the unnormalised ResNet20 (widths
+            8/16/32, 100 MNIST images) an initial loss of 15 instead of 1.1 per sample and made
+            full-batch GD diverge at eta = 1e-4; on [0, 1] pixels it trains at 2e-4.
         n_per_class: samples per class of the class-balanced training subset (N = K n).
         widths: layer widths n_1..n_L, the last one K (n_1 >= N: Assumption 4.1's wide layer);
             with the resnet20 backbone, the head's widths.
+        activation: the activation of the MLP's non-linear layers (relu, the paper's
+            experiments; tanh, gelu, smooth or smooth:<gamma> satisfy Section 4's Assumption
+            4.2, a smooth activation, which ``sec4.interpolation`` needs). The resnet20 backbone
+            is ReLU whatever this says.
         num_linear: L2, the depth of the bias-free linear head (Theorem 3.1 and Section 5
             need L2 >= 2; at L2 = 1, the paper's Figure 2 baseline, their checks are vacuous
             and the pair quantities eps2, eps2_last are NaN).
@@ -102,9 +112,11 @@ class Setting:
     backbone: str = "mlp"
     backbone_widths: tuple[int, ...] = (16, 32, 64)
     data_dir: str | None = None
+    standardize: bool = True
     n_per_class: int = 20
     widths: tuple[int, ...] = (256, 64, 64, 64, 10)
     num_linear: int = 3
+    activation: str = "relu"
     steps: int = 8000
     log_every: int = 400
     learning_rates: tuple[float, ...] = (1.5e-4,)
@@ -146,6 +158,10 @@ class Setting:
                 + (", one of them non-linear" if self.backbone == "mlp" else "")
                 + f"); got {self.num_linear}",
             )
+        try:
+            get_activation(self.activation)
+        except ValueError as error:
+            raise SettingError("activation", str(error)) from None
         if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
             raise SettingError(
                 "steps", f"must be a positive multiple of log_every ({self.log_every})"
@@ -164,7 +180,7 @@ class Setting:
             raise SettingError("ntk_iterations", f"must be >= 1, got {self.ntk_iterations}")
 
     def model(self) -> MLP | ResNet:
-        head = MLP(tuple(self.widths), num_linear=self.num_linear)
+        head = MLP(tuple(self.widths), num_linear=self.num_linear, activation=self.activation)
         if self.backbone == "mlp":
             return head
         return ResNet(
@@ -303,7 +319,12 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     its arrays the engine trajectory, eps2 along training against the weight-decay envelope
     (``curve/...``) and the class-mean cosine matrices of the head (``gram/...``)."""
     first = settings[0]
-    ds = load_dataset(first.dataset, data_dir=first.data_dir, n_per_class=first.n_per_class)
+    ds = load_dataset(
+        first.dataset,
+        data_dir=first.data_dir,
+        n_per_class=first.n_per_class,
+        standardize=first.standardize,
+    )
     model, config = first.model(), first.config()
     lrs, seeds, wds, sizes = stacked_runs(settings)
     mine = context.share(len(lrs))
