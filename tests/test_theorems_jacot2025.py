@@ -562,12 +562,13 @@ def test_float64_training_follows_the_float32_run_and_keeps_its_precision(tmp_pa
 
 
 def test_interpolation_needs_a_smooth_activation():
-    """Assumption 4.2 (a smooth activation) is a hypothesis of sec4.interpolation: measured 0
-    for a ReLU MLP and 1 for tanh; on a ReLU network the claim is vacuous with that hypothesis
+    """Assumption 4.2 (smooth, sigma' in [gamma, 1], gamma > 0) is a hypothesis of
+    sec4.interpolation: measured 1 only for the smooth activation, 0 for relu, tanh (tanh' -> 0)
+    and gelu (gelu' leaves [0, 1]); on a ReLU network the claim is vacuous with that hypothesis
     named, even where eps1 > s_K(Y) would otherwise read as a violation."""
     x = jnp.asarray(np.random.default_rng(0).normal(size=(12, 5)))
     y = jnp.asarray(balanced_labels(3, 4))
-    for activation, smooth in (("relu", 0.0), ("tanh", 1.0)):
+    for activation, smooth in (("relu", 0.0), ("tanh", 0.0), ("gelu", 0.0), ("smooth:0.2", 1.0)):
         model = MLP((16, 8, 3), num_linear=1, activation=activation)
         with jax.enable_x64(True):
             params = model.init(jax.random.PRNGKey(0), 5)
@@ -577,7 +578,7 @@ def test_interpolation_needs_a_smooth_activation():
     assert check(theorem, IDEAL | {"eps1": 3.01}).verdict == "violated"
     relu = check(theorem, IDEAL | {"eps1": 3.01, "smooth_activation": 0.0})
     assert relu.verdict == "vacuous"
-    assert [h.name for h in relu.failing] == ["Assumption 4.2: smooth activation (not ReLU)"]
+    assert [h.name for h in relu.failing] == ["Assumption 4.2: smooth, sigma' in [gamma, 1]"]
     with pytest.raises(ValueError, match="--activation: activation must be one of"):
         from nc_jax.checks.options import make_setting
 

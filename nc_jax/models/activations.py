@@ -25,6 +25,13 @@ def smooth(gamma: float) -> Activation:
     return lambda x: gamma * x + (1.0 - gamma) * jax.nn.softplus(x)
 
 
+def meets_assumption_4_2(name: str) -> bool:
+    """Whether the activation called ``name`` is smooth with sigma' in [gamma, 1] for some
+    gamma > 0 (Assumption 4.2): only ``smooth`` (relu is not smooth; tanh' and the sigmoid
+    part of gelu' tend to 0, and gelu' leaves [0, 1])."""
+    return name.partition(":")[0] == "smooth"
+
+
 def get_activation(name: str) -> Activation:
     """The activation called ``name``: relu, tanh, gelu, smooth or smooth:<gamma>."""
     base, _, parameter = name.partition(":")

@@ -54,7 +54,8 @@ def patch_conv(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
         same_padding(width, kw, stride),
     )
     padded = jnp.pad(x, ((0, 0), (top, bottom), (left, right), (0, 0)))
-    span_h = stride * (-(-height // stride) - 1) + 1  # input rows one output column covers
+    # extent of one strided slice: the (outputs - 1) strides between the first and last tap
+    span_h = stride * (-(-height // stride) - 1) + 1
     span_w = stride * (-(-width // stride) - 1) + 1
     patches = jnp.concatenate(
         [

@@ -205,13 +205,14 @@ def _recursion(q: Q) -> Evaluation:
 def _wide_network_hypotheses(q: Q) -> tuple[Hypothesis, ...]:
     """Section 4's named hypotheses that we can measure (Assumptions 4.1 and 4.2 and the
     weight-decay condition (11) with the error target eps1 = s_K(Y)); docs/theory/jacot2025.md.
-    Assumption 4.2 asks for a smooth activation, so a ReLU network is outside Theorem 4.4 and
-    the claim is vacuous there (the paper's own experiments use ReLU)."""
+    Assumption 4.2 asks for a smooth activation with sigma' in [gamma, 1], gamma > 0, so a ReLU
+    network (the paper's own experiments), tanh or GELU is outside Theorem 4.4 and the claim is
+    vacuous there."""
     condition_11 = q["s_K_Y"] ** 2 / (18 * (q["theta0_norm"] + q["lambda_F_init"] / 2) ** 2)
     return (
         Hypothesis("Assumption 4.1: n1 >= N", q["n1"], q["N"], ">="),
         Hypothesis("Assumption 4.1: n2 >= ... >= nL (pyramidal)", q["pyramidal"], 1, ">="),
-        Hypothesis("Assumption 4.2: smooth activation (not ReLU)", q["smooth_activation"], 1, ">="),
+        Hypothesis("Assumption 4.2: smooth, sigma' in [gamma, 1]", q["smooth_activation"], 1, ">="),
         Hypothesis("weight decay lambda > 0", q["weight_decay"], 0, ">"),
         Hypothesis(
             "(11) [review-typed]: lambda <= s_K(Y)^2 / (18 (||theta0|| + lambda_F/2)^2)",
@@ -447,8 +448,8 @@ THEOREMS: tuple[Theorem, ...] = (
         ),
         provenance="derived",
         confidence="claim [S]: Theorem 4.4's constants are unknown to us; condition (11) is "
-        "as a review typed it; Assumption 4.2 (smooth activation) is a hypothesis, so ReLU "
-        "networks (the paper's own experiments) are outside it; Assumption 4.3 "
+        "as a review typed it; Assumption 4.2 (smooth, sigma' in [gamma, 1]) is a hypothesis, "
+        "so ReLU networks (the paper's own experiments) are outside it; Assumption 4.3 "
         "(initialisation) is not checked",
         quantities=(
             "eps1",

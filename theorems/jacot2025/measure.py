@@ -19,6 +19,7 @@ import numpy as np
 
 from nc_jax import metrics
 from nc_jax.metrics import linalg
+from nc_jax.models.activations import meets_assumption_4_2
 from nc_jax.models.base import Layers, Model, Params
 from nc_jax.train.engine import RunState, TrainConfig, TrainData, make_step
 from nc_jax.train.losses import get_loss
@@ -147,10 +148,12 @@ def initial_quantities(
     """What Section 4's hypotheses and the trivial references read at initialisation (jacot2025
     docs, Section 4 and "Informative or not"): n1 (the first width), pyramidal (1.0 when
     n_2 >= n_3 >= ... >= n_L, Assumption 4.1), smooth_activation (1.0 when the non-linear
-    layers' activation is not ReLU, Assumption 4.2), lambda_F_init = s_min(Z_1(theta_0)) (the
-    smallest singular value of the first layer's features, over min(N, n_1) values: 0 when
-    n_1 < N leaves them rank-deficient), theta0_norm = ||theta_0||_2, and ``<name>_init`` for
-    every name of INITIAL_NAMES (the untrained network's value).
+    layers' activation is smooth with sigma' in [gamma, 1], Assumption 4.2: models.activations'
+    smooth; 0 for relu, tanh, gelu and a convolutional backbone's ReLU), lambda_F_init =
+    s_min(Z_1(theta_0)) (the smallest singular value of the first layer's features, over
+    min(N, n_1) values: 0 when n_1 < N leaves them rank-deficient), theta0_norm =
+    ||theta_0||_2, and ``<name>_init`` for every name of INITIAL_NAMES (the untrained
+    network's value).
 
     Args:
         params: the initial parameters of ONE run (float64); x: (N, D) float64 inputs;
@@ -161,7 +164,7 @@ def initial_quantities(
     leaves = jax.tree_util.tree_leaves(params)
     values = {"theta0_norm": float(jnp.sqrt(sum(jnp.sum(leaf**2) for leaf in leaves)))}
     values |= {f"{name}_init": untrained[name] for name in INITIAL_NAMES}
-    values["smooth_activation"] = float(getattr(model, "activation", "relu") != "relu")
+    values["smooth_activation"] = float(meets_assumption_4_2(getattr(model, "activation", "relu")))
     if layers.weights[0] is None:  # a convolutional backbone: Section 4 speaks of MLPs
         return values | {"n1": math.nan, "pyramidal": math.nan, "lambda_F_init": math.nan}
     widths = [w.shape[0] for w in layers.weights]

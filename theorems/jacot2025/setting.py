@@ -85,10 +85,10 @@ class Setting:
         n_per_class: samples per class of the class-balanced training subset (N = K n).
         widths: layer widths n_1..n_L, the last one K (n_1 >= N: Assumption 4.1's wide layer);
             with the resnet20 backbone, the head's widths.
-        activation: the activation of the MLP's non-linear layers (relu, the paper's
-            experiments; tanh, gelu, smooth or smooth:<gamma> satisfy Section 4's Assumption
-            4.2, a smooth activation, which ``sec4.interpolation`` needs). The resnet20 backbone
-            is ReLU whatever this says.
+        activation: the activation of the MLP's non-linear layers: relu (the paper's
+            experiments), tanh, gelu, smooth or smooth:<gamma>. Only smooth meets Section 4's
+            Assumption 4.2 (sigma' in [gamma, 1]), which ``sec4.interpolation`` needs. The
+            resnet20 backbone is ReLU whatever this says.
         num_linear: L2, the depth of the bias-free linear head (Theorem 3.1 and Section 5
             need L2 >= 2; at L2 = 1, the paper's Figure 2 baseline, their checks are vacuous
             and the pair quantities eps2, eps2_last are NaN).
