@@ -7,7 +7,7 @@ the Section 4 balancing claim say there?
 
 A thin script over ``nc-jax sweep experiments/grids/jacot2025_learning_rate.toml`` (the default
 network, 32 seeds per learning rate). Per learning rate: the divergence rate, the median and
-largest eta lambda_max(NTK) of the trained networks (lambda_max by a converged power iteration),
+largest eta lambda_max(NTK) of the trained networks (lambda_max by a converged Lanczos iteration),
 the median head conditioning c3, the ``sec5_2.edge_of_stability`` verdicts (holds / violated /
 vacuous), how many of its bounds beat the untrained network's c3 (informative), and the
 ``sec4.balancing`` claim's verdicts.

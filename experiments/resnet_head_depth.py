@@ -8,10 +8,10 @@ L2 = 1..5.
 
 A thin script over ``nc-jax sweep experiments/grids/jacot2025_resnet_head_depth.toml`` with the
 table of experiments/head_depth.py (the same questions, the backbone a ResNet20 instead of ReLU
-layers; the head's input is the pooled backbone output). The full mode is sized for an
-accelerator (on the 2-core development CPU the sweep's warm-up estimated a ResNet20 step on 50
-images at about 2.8 s per network) and has not been run, so no measurement stands beside the
-paper's report here yet.
+layers; the head's input is the pooled backbone output). The full mode is sized for the 2-core
+CPU (half-width ResNet20, 50 images, 2 seeds, 1800 steps: 29 min 59 s); we measured NC2 of the
+classifier's input 19.8, 11.4, 6.1, 3.8, 11.1 at L2 = 1..5 (medians over 2 seeds; the deepest
+head is the least fitted after 1800 steps), and with --set steps=2400 15.3, 8.5, 4.0, 3.2, 3.5.
 The paper reports (Figure 5, appendix: ResNet20 on MNIST, linear depth varied; Figure 2,
 bottom, of the camera-ready: the same on CIFAR-10, 1..6 linear layers, weight decay 0.001,
 learning rate 0.001): NC2 more prominent with a deeper head. With

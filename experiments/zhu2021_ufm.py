@@ -45,7 +45,7 @@ GRID = Path(__file__).parent / "grids" / "zhu2021_ufm.toml"
 CURVE = "curve/|f_t - f*| / f* (engine log)"
 CONVERGED = 1e-9  # the loss-gap check's tolerance (theorems.zhu2021.bounds.GAP_TOLERANCE)
 REACH = ("zhu2021.thm3_1.loss_gap", "zhu2021.thm3_1.etf_gram", "zhu2021.thm3_1.zero")
-LANDSCAPE = "zhu2021.thm3_2.no_spurious_minima"
+LANDSCAPE = "zhu2021.thm3_2.stationary_end_point"
 
 
 def steps_to_converge(directory: Path) -> pd.DataFrame:

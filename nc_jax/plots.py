@@ -16,6 +16,10 @@
 - ``tightness_atlas``: the slack (measured / bound) of every check over two grid axes as
   heatmaps, vacuous cells marked "vac" and cells where the bound is no better than its trivial
   reference marked "uninf.";
+- ``regime_map``: over the same two axes, where each check speaks: informative, holding but
+  no better than its trivial reference, or the hypothesis that fails first, as a categorical
+  map (the regime atlas); the rows of both split by every other grid axis that varies, so no
+  heatmap pools different settings;
 
 PNG and PDF each, in a colour-blind-safe palette (Okabe and Ito), sized for a paper's column
 width (3.4 in) per panel.
@@ -420,12 +424,60 @@ def training_curves_figure(directory: Path) -> Any:
     return fig
 
 
-def tightness_atlas_figure(table: Any, x_axis: str, y_axis: str) -> Any:
-    """Heatmaps of the median slack per (x, y) grid point, one per check; the image data of
-    each panel is that matrix (rows: sorted y values, columns: sorted x values)."""
+def _base_name(axis: str) -> str:
+    """The column an axis reads: ``widths`` for ``widths[0]`` or ``len(widths)``."""
+    match = _LENGTH.match(axis) or _INDEXED.match(axis)
+    return match["name"] if match else axis
+
+
+def atlas_coordinates(
+    table: Any, x_axis: str, y_axis: str, others: Sequence[str] = ()
+) -> tuple[Any, list[Any], list[Any]]:
+    """``table`` with the atlas coordinates of each row: ``_x`` (the value of ``x_axis``) and
+    ``_y``, the value of ``y_axis`` joined with those of every axis in ``others`` that takes
+    several values at one (x, y) point (so a heatmap never pools cells of different settings;
+    an axis zipped with x or y adds nothing), and the sorted x and y values."""
     table = table.assign(_x=axis_values(table, x_axis), _y=axis_values(table, y_axis))
+    used = {_base_name(x_axis), _base_name(y_axis)}
+    split = []
+    for axis in others:
+        if axis in used:
+            continue
+        values = table.assign(_v=axis_values(table, axis).map(str))
+        if values.groupby(["_x", "_y"])["_v"].nunique().max() > 1:
+            split.append(axis)
+    if split:
+        parts = [table["_y"].map(lambda v: f"{y_axis}={v}")]
+        parts += [axis_values(table, a).map(lambda v, a=a: f"{a}={v}") for a in split]
+        table = table.assign(_y=parts[0].str.cat(parts[1:], sep=", "))
+    return table, sorted(table["_x"].unique()), sorted(table["_y"].unique())
+
+
+def _heatmap_axes(ax: Any, xs: Sequence[Any], ys: Sequence[Any], x_axis: str, y_axis: str):
+    ax.set_xticks(range(len(xs)), [str(x) for x in xs], fontsize=6)
+    ax.set_yticks(range(len(ys)), [str(y) for y in ys], fontsize=6)
+    _style(ax, x_axis, y_axis)
+
+
+def _mark(ax: Any, row: int, column: int, text: str) -> None:
+    ax.text(
+        column,
+        row,
+        text,
+        ha="center",
+        va="center",
+        fontsize=6,
+        color="black",
+        bbox={"facecolor": "white", "alpha": 0.6, "lw": 0, "pad": 0.5},
+    )
+
+
+def tightness_atlas_figure(table: Any, x_axis: str, y_axis: str, others: Sequence[str] = ()) -> Any:
+    """Heatmaps of the median slack per (x, y) grid point, one per check; the image data of
+    each panel is that matrix (rows: sorted y values, joined with the varying ``others`` as in
+    ``atlas_coordinates``; columns: sorted x values)."""
+    table, xs, ys = atlas_coordinates(table, x_axis, y_axis, others)
     ids = list(dict.fromkeys(table["check"]))
-    xs, ys = sorted(table["_x"].unique()), sorted(table["_y"].unique())
     fig, axes = panel_grid(len(ids))
     for ax, check in zip(axes, ids):
         picked = table[table["check"] == check]
@@ -434,19 +486,8 @@ def tightness_atlas_figure(table: Any, x_axis: str, y_axis: str) -> Any:
         image = np.log10(matrix) if finite.size else matrix
         shown = ax.imshow(image, origin="lower", aspect="auto", cmap="cividis")
         for (row, column), mark in marks.items():
-            ax.text(
-                column,
-                row,
-                mark,
-                ha="center",
-                va="center",
-                fontsize=6,
-                color="black",
-                bbox={"facecolor": "white", "alpha": 0.6, "lw": 0, "pad": 0.5},
-            )
-        ax.set_xticks(range(len(xs)), [str(x) for x in xs], fontsize=6)
-        ax.set_yticks(range(len(ys)), [str(y) for y in ys], fontsize=6)
-        _style(ax, x_axis, y_axis)
+            _mark(ax, row, column, mark)
+        _heatmap_axes(ax, xs, ys, x_axis, y_axis)
         ax.set_title(f"{check.split('.', 1)[-1]}: log10 slack", fontsize=8)
         fig.colorbar(shown, ax=ax).ax.tick_params(labelsize=6)
     fig.tight_layout()
@@ -470,6 +511,78 @@ def atlas_matrix(picked: Any, xs: Sequence[Any], ys: Sequence[Any]) -> tuple[np.
         if len(flags) and not flags.astype(bool).any():
             marks[row, column] = "uninf."
     return matrix, marks
+
+
+INFORMATIVE, UNINFORMATIVE, HOLDS = "informative", "holds, not informative", "holds"
+
+
+def regime_category(runs: Any) -> tuple[str, str]:
+    """The regime of one grid point of one check from its run rows: (category, label).
+    INFORMATIVE when at least half of the runs beat the trivial reference; UNINFORMATIVE when
+    the hypotheses hold on some run but fewer are informative (HOLDS for a check without a
+    trivial reference); otherwise the hypothesis listed first most often among the runs'
+    failing hypotheses (the check's own order). The label counts informative / applicable
+    runs, or names the hypothesis."""
+    live = runs[runs["verdict"] != "vacuous"]
+    if len(live):
+        flags = live["informative"].dropna()
+        if not len(flags):
+            return HOLDS, f"{len(live)}/{len(runs)}"
+        informative = int(flags.astype(bool).sum())
+        category = INFORMATIVE if 2 * informative >= len(runs) else UNINFORMATIVE
+        return category, f"{informative}/{len(live)}"
+    first = [t.split("; ")[0] for t in runs["failing"] if isinstance(t, str) and t]
+    name = max(dict.fromkeys(first), key=first.count) if first else "vacuous"
+    return name, _shorten(name)
+
+
+def _shorten(name: str, width: int = 18) -> str:
+    return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def regime_map_figure(table: Any, x_axis: str, y_axis: str, others: Sequence[str] = ()) -> Any:
+    """Where each check speaks, one categorical heatmap per check over (x, y)
+    (``atlas_coordinates``): informative, holding but not informative, or the hypothesis that
+    fails first (``regime_category``), each cell labelled; one legend of the categories."""
+    from matplotlib.colors import ListedColormap
+    from matplotlib.patches import Patch
+
+    table, xs, ys = atlas_coordinates(table, x_axis, y_axis, others)
+    ids = list(dict.fromkeys(table["check"]))
+    found = {}
+    for key, runs in table.groupby(["check", "_x", "_y"]):
+        found[key] = regime_category(runs)
+    fixed = [INFORMATIVE, UNINFORMATIVE, HOLDS]
+    failing = sorted({c for c, _ in found.values()} - set(fixed))
+    categories = fixed + failing
+    palette = [OKABE_ITO["green"], OKABE_ITO["sky"], OKABE_ITO["blue"]]
+    others_colours = [OKABE_ITO[k] for k in ("orange", "vermillion", "purple", "grey")]
+    palette += [others_colours[i % len(others_colours)] for i in range(len(failing))]
+    cmap = ListedColormap(palette[: len(categories)])
+    fig, axes = panel_grid(len(ids))
+    for ax, check in zip(axes, ids):
+        image = np.full((len(ys), len(xs)), np.nan)
+        for (name, x, y), (category, label) in found.items():
+            if name != check:
+                continue
+            row, column = ys.index(y), xs.index(x)
+            image[row, column] = categories.index(category)
+            _mark(ax, row, column, label)
+        ax.imshow(
+            image,
+            origin="lower",
+            aspect="auto",
+            cmap=cmap,
+            vmin=-0.5,
+            vmax=len(categories) - 0.5,
+            interpolation="nearest",
+        )
+        _heatmap_axes(ax, xs, ys, x_axis, y_axis)
+        ax.set_title(f"{check.split('.', 1)[-1]}: where it speaks", fontsize=8)
+    handles = [Patch(color=palette[i], label=c) for i, c in enumerate(categories)]
+    fig.legend(handles=handles, fontsize=6, loc="lower center", ncol=min(3, len(handles)))
+    fig.tight_layout(rect=(0, 0.04 * math.ceil(len(handles) / 3), 1, 1))
+    return fig
 
 
 def save(fig: Any, stem: Path) -> list[Path]:
@@ -561,8 +674,11 @@ def plot_directory(
     for name, _, fig in stored_figures(directory, x_axis, y_axis):
         written += save(fig, out / name)
     if y_axis and not table.empty:
-        atlas = tightness_atlas_figure(table, x_axis, y_axis)
-        written += save(atlas, out / f"tightness_{label}_{_file_label(y_axis)}")
+        names = store.grid_names(store.read_grid(directory))
+        both = f"{label}_{_file_label(y_axis)}"
+        atlas = tightness_atlas_figure(table, x_axis, y_axis, names)
+        written += save(atlas, out / f"tightness_{both}")
+        written += save(regime_map_figure(table, x_axis, y_axis, names), out / f"regime_{both}")
     return written
 
 

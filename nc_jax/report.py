@@ -129,8 +129,13 @@ def build(directory: Path, x_axis: str | None = None, y_axis: str | None = None)
         )
     ]
     if y_axis:
-        atlas = plots.tightness_atlas_figure(table, x_axis, y_axis)
+        names = store.grid_names(grid)
+        atlas = plots.tightness_atlas_figure(table, x_axis, y_axis, names)
         figures.append((f"Tightness atlas over {x_axis} and {y_axis}", _png_data_uri(atlas)))
+        regimes = plots.regime_map_figure(table, x_axis, y_axis, names)
+        figures.append(
+            (f"Where each check speaks, over {x_axis} and {y_axis}", _png_data_uri(regimes))
+        )
     for _, title, fig in plots.stored_figures(directory, x_axis):
         figures.append((title, _png_data_uri(fig)))
     theorems: dict[str, Any] = {}

@@ -204,3 +204,67 @@ def test_sukenik2024_resnet_reads_cifar_shaped_pickles(tmp_path, capsys):
     assert script.main([*flags, "--out", str(tmp_path / "out")]) == 0
     runs = sweep.load_runs(tmp_path / "out")
     assert len(runs) == 1 and runs["width"].iloc[0] == 64
+
+
+def test_quick_regime_atlas_tabulates_where_each_bound_speaks(tmp_path, capsys):
+    """The atlas on 2 widths x 2 weight decays x 2 lengths (digits): one training per run
+    measured at both lengths; the per-cell table, the informative regions, the (11) factor and
+    the rate fits; the plot command draws the regime map with one row per other setting."""
+    from nc_jax import plots
+    from theorems.jacot2025 import atlas
+
+    script = _script("regime_atlas")
+    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    for text in ("Per cell", "Where each Theorem 3.1 bound speaks", "Condition (11)", "Rates"):
+        assert text in out
+    runs = atlas.trained_runs(tmp_path)
+    assert sorted(runs["steps"].unique()) == [100, 200]
+    for (_, seed, decay), group in runs.groupby(["widths", "seed", "weight_decay"]):
+        assert len(group) == 2  # one run, measured at 100 and 200 steps
+    frame = script._cells(tmp_path)
+    assert len(frame) == 8 and {"psi fit term", "first failing", "converged"} <= set(frame)
+    assert set(frame["dominant"]) <= {"fit", "balance"}
+    order = [name for name, _ in atlas.ATLAS_HYPOTHESES]
+    assert order[0] == "eps1 < s_K(Y)" and order[-1] == "converged"
+    rates = atlas.rate_table(tmp_path)
+    assert set(rates["runs"]) == {"converged", "all"} and "eps1" in set(rates["check"])
+    written = plots.plot_directory(tmp_path, "weight_decay", "steps", None)
+    names = {path.name for path in written}
+    assert {"regime_weight_decay_steps.png", "tightness_weight_decay_steps.png"} <= names
+
+
+def test_atlas_reads_hypotheses_in_order_and_fits_rates_by_hand():
+    import pandas as pd
+
+    from theorems.jacot2025 import atlas
+
+    runs = pd.DataFrame(
+        {
+            "eps1": [1.0, 5.0, 1.0],
+            "s_K_Y": [4.0, 4.0, 4.0],
+            "K": [10, 10, 10],
+            "N": [200, 200, 200],
+            "weight_decay": [1e-4, 1e-4, 2.0],
+            "theta0_norm": [1.0, 1.0, 1.0],
+            "lambda_F_init": [0.0, 0.0, 0.0],
+            "n1": [256, 256, 64],
+            "stability_product": [0.1, 0.1, 0.1],
+            "eps2": [1e-3, 1e-3, 1e-3],
+            "r_head": [1.0, 1.0, 1.0],
+            "L2": [3, 3, 3],
+            "head_sK": [1.0, 1.0, 1.0],
+            "relative_stationarity": [1e-3, 1e-3, 0.5],
+            "eps2_replay_change": [1e-3, 1e-3, 1e-3],
+        }
+    )
+    # (11) allows 16 / (18 * 1) = 0.89: the first run holds everything, the second fails the
+    # fit first, the third (11) first (n1 < N and convergence fail after it)
+    assert list(atlas.first_failing(runs)) == ["", "eps1 < s_K(Y)", "(11)"]
+    x = np.array([1.0, 10.0, 100.0, 1000.0])
+    fit = atlas.loglog_fit(x, 0.5 * x**2)
+    assert fit["slope"] == pytest.approx(2.0) and fit["constant"] == pytest.approx(0.5)
+    assert fit["slope_low"] == pytest.approx(2.0) and fit["n"] == 4
+    noisy = atlas.loglog_fit(x, x * np.array([1.0, 1.5, 0.8, 1.2]))
+    assert noisy["slope_low"] < noisy["slope"] < noisy["slope_high"]
+    assert np.isnan(atlas.loglog_fit(x[:2], x[:2])["slope"])  # fewer than 3 points

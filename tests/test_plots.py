@@ -58,6 +58,8 @@ def test_command_writes_png_and_pdf_and_names_bad_axes(toy_sweep, capsys):
     assert sorted(p.rsplit("/", 1)[-1] for p in written) == [
         "bound_vs_size.pdf",
         "bound_vs_size.png",
+        "regime_size_scale.pdf",
+        "regime_size_scale.png",
         "tightness_size_scale.pdf",
         "tightness_size_scale.png",
         "training_curves.pdf",  # the toy paper stores a curve per run
@@ -234,3 +236,48 @@ def test_legend_labels_are_short_whatever_the_grid_values():
     assert plots._axis_label(0.45714285714285713) == "0.4571"
     assert plots._axis_label([256, 64, 64, 64, 64, 10]) == "[256, 64 x 4, 10]"
     assert plots._axis_label(3) == "3" and plots._axis_label("mnist5k") == "mnist5k"
+
+
+def _rows(verdicts, informative, failing):
+    return pd.DataFrame({"verdict": verdicts, "informative": informative, "failing": failing})
+
+
+def test_regime_category_reads_informative_holding_and_the_first_failing_hypothesis():
+    holds = ["holds"] * 3
+    assert plots.regime_category(_rows(holds, [True, True, False], [""] * 3)) == (
+        plots.INFORMATIVE,
+        "2/3",
+    )
+    assert plots.regime_category(_rows(holds, [True, False, False], [""] * 3)) == (
+        plots.UNINFORMATIVE,
+        "1/3",
+    )
+    assert plots.regime_category(_rows(holds, [None] * 3, [""] * 3)) == (plots.HOLDS, "3/3")
+    vacuous = _rows(["vacuous"] * 3, [None] * 3, ["a; b", "b", "a"])
+    assert plots.regime_category(vacuous) == ("a", "a")  # listed first twice, b once
+
+
+def test_regime_map_marks_each_grid_point_with_its_regime(toy_sweep):
+    table = results.load(toy_sweep)
+    fig = plots.regime_map_figure(table, "size", "scale")
+    ax = fig.axes[0]
+    image = ax.get_images()[0].get_array()
+    labels = [t.get_text() for t in ax.texts]
+    assert len(labels) == 6  # 2 scales x 3 sizes
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    diverged = legend.index("the run trained without diverging")
+    assert all(image[row, 2] == diverged for row in range(2))  # size 40: every run diverged
+    assert image[0, 0] != diverged and image[0, 1] != diverged
+
+
+def test_atlas_rows_split_by_an_axis_that_varies_at_one_point_only():
+    table = pd.DataFrame(
+        {
+            "x": [1, 1, 2, 2],
+            "y": [0, 0, 0, 0],
+            "data": ["a", "b", "a", "b"],  # two settings at each (x, y): split
+            "tied": [5, 5, 6, 6],  # zipped with x: adds nothing
+        }
+    )
+    _, xs, ys = plots.atlas_coordinates(table, "x", "y", ["x", "data", "tied"])
+    assert xs == [1, 2] and ys == ["y=0, data=a", "y=0, data=b"]

@@ -23,7 +23,8 @@ def test_report_is_self_contained_and_holds_every_part(toy_sweep, tmp_path):
     assert verdicts.count("<tr>") == 2  # the header and the one check
     assert "toy.mean_abs" in verdicts and "the run trained without diverging" in verdicts
     images = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(images) == 3  # bound vs size, the tightness atlas, the toy's curves
+    assert len(images) == 4  # bound vs size, the tightness atlas, the regime map, the curves
+    assert "Where each check speaks, over size and scale" in page
     for data in images:
         png = base64.b64decode(data)
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000

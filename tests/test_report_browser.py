@@ -29,7 +29,7 @@ def test_report_renders_in_headless_chromium(toy_sweep, tmp_path):
             sizes = page.evaluate(
                 "Array.from(document.images).map(i => [i.complete, i.naturalWidth])"
             )
-            assert len(sizes) == 3 and all(done and width > 100 for done, width in sizes)
+            assert len(sizes) == 4 and all(done and width > 100 for done, width in sizes)
             shot = tmp_path / "report.png"
             page.screenshot(path=str(shot), full_page=True)
         finally:

@@ -25,6 +25,7 @@ from theorems.jacot2025 import PAPER
 from theorems.jacot2025.bounds import THEOREMS, psi
 from theorems.jacot2025.measure import (
     gradient_quantities,
+    hessian_top_eigenvalue,
     initial_quantities,
     network_quantities,
     ntk_top_eigenvalue,
@@ -82,11 +83,15 @@ def _quantities(model, params, x, y, weight_decay=0.05):
     q = network_quantities(model, params, data.x, data.y, num_classes)
     q |= initial_quantities(model, untrained(params), data.x, data.y, num_classes)
     ntk, change = ntk_top_eigenvalue(model, params, data.x, num_classes)
+    sharpness, sharpness_change = hessian_top_eigenvalue(model, config, params, data, weight_decay)
     q.update(
         weight_decay=weight_decay,
         **gradient_quantities(model, config, params, data, weight_decay),
         ntk_lambda_max=ntk,
         ntk_relative_change=change,
+        hessian_lambda_max=sharpness,
+        hessian_relative_change=sharpness_change,
+        eta=0.5 / sharpness,
         step_scale=0.5 / ntk,
         stability_product=0.5,
     )
@@ -139,7 +144,7 @@ def test_quantities_match_a_float64_numpy_reference():
 
 
 def test_ntk_estimate_converges_to_the_true_top_eigenvalue_from_a_random_start():
-    """The power iteration no longer starts at the first linear layer's block (whose eigenvalue
+    """The Lanczos iteration does not start at the first linear layer's block (whose eigenvalue
     is the Section 5.2 bound): it converges from a random start to lambda_max, from below."""
     model, params, x, y = random_network(1, num_classes=3, n_per_class=3, head_width=4)
     flat, unravel = jax.flatten_util.ravel_pytree(params)
@@ -154,6 +159,31 @@ def test_ntk_estimate_converges_to_the_true_top_eigenvalue_from_a_random_start()
     assert check(BY_ID["jacot2025.sec5_2.ntk"], q).verdict == "vacuous"
     zero = jax.tree_util.tree_map(jnp.zeros_like, params)  # a constant network: Theta = 0
     assert ntk_top_eigenvalue(model, zero, x, 3) == (0.0, 0.0)
+
+
+def test_hessian_estimate_matches_the_dense_hessian_of_the_regularised_objective():
+    """Lanczos on Hessian-vector products against eigvalsh of jax.hessian (float64), for the
+    summed loss + lambda/2 ||theta||^2 the engine descends; from below, converged; the Gauss-
+    Newton part J^T J + lambda I is what the NTK premise reads (equal top eigenvalue up to the
+    residual curvature)."""
+    model, params, x, y = random_network(2, num_classes=3, n_per_class=3, head_width=4)
+    config = TrainConfig(steps=1, log_every=1, reduction="sum")
+    data = make_data(x, y, 3, dtype=jnp.float64)
+    flat, unravel = jax.flatten_util.ravel_pytree(params)
+    lam = 0.07
+
+    def objective(f):
+        out = model.apply(unravel(f), data.x)[0]
+        return 0.5 * jnp.sum((out - data.targets) ** 2) + lam / 2 * jnp.sum(f**2)
+
+    dense = np.linalg.eigvalsh(np.asarray(jax.hessian(objective)(flat)))
+    estimate, change = hessian_top_eigenvalue(model, config, params, data, lam)
+    assert estimate <= dense[-1] * (1 + 1e-12)
+    assert estimate == pytest.approx(dense[-1], rel=1e-8) and change < 1e-6
+    few, few_change = hessian_top_eigenvalue(model, config, params, data, lam, max_iterations=2)
+    assert few < estimate and few_change > 1e-6
+    q = {**IDEAL, "hessian_relative_change": few_change}
+    assert check(BY_ID["jacot2025.sec5_2.edge_of_stability_hessian"], q).verdict == "vacuous"
 
 
 def test_gradient_identity_makes_critical_balance_exact():
@@ -262,7 +292,9 @@ IDEAL = {
     "penultimate_op_sq": 4.0, "last_pair_sq_norm": 2.25, "head_grad_sq": 0.01,
     "eta": 1e-3, "steps": 2_000_000, "n1": 128, "pyramidal": 1.0, "theta0_norm": 0.5,
     "smooth_activation": 1.0,
-    "lambda_F_init": 0.5,
+    "lambda_F_init": 0.5, "hessian_lambda_max": 60.0, "hessian_relative_change": 1e-9,
+    "unit_roundoff": 2.0**-53, "competitor_c": 2.0, "competitor_residual": 1e-12,
+    "cost_ratio": 0.5, "fit_gain": 1.0,
 }  # fmt: skip
 
 # theorem id -> (planted measurement breaking the bound, a mutation that fails a hypothesis)
@@ -271,6 +303,8 @@ PLANTED = {
     "jacot2025.thm3_1.nc1": (lambda q, b: {"nc1": 2 * b}, {"class_imbalance": 1}),
     "jacot2025.thm3_1.nc2": (lambda q, b: {"kappa_M": 2 * b}, {"eps1": 3.0}),
     "jacot2025.thm3_1.nc3": (lambda q, b: {"cos_min": b / 2}, {"head_bias_free": 0.0}),
+    "jacot2025.thm3_1.nc2_c3": (lambda q, b: {"kappa_M": 2 * b}, {"eps2": 1.0}),
+    "jacot2025.thm3_1.nc3_c3": (lambda q, b: {"cos_min": b / 2}, {"eps1": 3.0}),
     "jacot2025.thm3_1.head_to_last": (
         lambda q, b: {"kappa_WL": (2 * b) ** (1 / 6)},
         {"head_sK": 1e-4},
@@ -289,6 +323,14 @@ PLANTED = {
         lambda q, b: {"kappa_head": 2 * b},
         {"stability_product": 2.5},
     ),
+    "jacot2025.thm5_2.head_conditioning": (
+        lambda q, b: {"kappa_WL": 2 * b},
+        {"cost_ratio": 1.5},  # costlier than the competitor: the bound's premise fails
+    ),
+    "jacot2025.sec5_2.edge_of_stability_hessian": (
+        lambda q, b: {"kappa_head": 2 * b},
+        {"hessian_lambda_max": 3000.0},  # eta lambda_max = 3 > 2: past the edge
+    ),
 }
 
 
@@ -300,13 +342,15 @@ def test_every_check_says_what_kind_of_statement_it_is():
     kinds = {t.id: t.kind for t in THEOREMS}
     assert kinds["jacot2025.sec4.recursion"] == "identity"  # exact, checked to rounding
     thm31 = [k for tid, k in kinds.items() if tid.startswith("jacot2025.thm3_1.")]
-    assert len(thm31) == 6 and set(thm31) == {"consequence"}  # implied by measured quantities
+    assert len(thm31) == 8 and set(thm31) == {"consequence"}  # implied by measured quantities
     assert kinds["jacot2025.sec5.critical_balance"] == "consequence"
     claims = {tid for tid, k in kinds.items() if k == "claim"}
     assert claims == {
         "jacot2025.sec4.interpolation",
         "jacot2025.sec4.balancing",
         "jacot2025.sec5.balanced_head",
+        "jacot2025.sec5_2.edge_of_stability_hessian",
+        "jacot2025.thm5_2.head_conditioning",
     }
     for theorem in THEOREMS:  # a consequence names its no-theorem reference, nothing else does
         assert bool(theorem.trivial) == (theorem.kind == "consequence"), theorem.id
@@ -337,6 +381,8 @@ def _reference_at(theorem_id, value):
         "jacot2025.thm3_1.nc1": "nc1_init",
         "jacot2025.thm3_1.nc2": "kappa_M_init",
         "jacot2025.thm3_1.nc3": "cos_min_init",
+        "jacot2025.thm3_1.nc2_c3": "kappa_M_init",
+        "jacot2025.thm3_1.nc3_c3": "cos_min_init",
         "jacot2025.sec5.critical_balance": "last_pair_sq_norm",
         "jacot2025.sec5_2.ntk": "penultimate_op_sq",
         "jacot2025.sec5_2.edge_of_stability": "kappa_head_init",
@@ -344,6 +390,87 @@ def _reference_at(theorem_id, value):
     if name is None:  # the head bounds compare kappa(W_L)^(2 L2) with its untrained value
         return {"kappa_WL_init": value ** (1 / (2 * IDEAL["L2"]))}
     return {name: value}
+
+
+def test_c3_forms_compose_bound_a_with_the_nc2_and_nc3_bounds_by_hand():
+    """The paper's form on IDEAL (eps1 0.3, s_K(Y) 3, r 2, eps2 = eps2_last = 1e-4, L2 = 3,
+    c3 = 1.16): kappa(W_L) <= k = (c3^2 + (1 + c3^2) e / D)^(1/6), then the NC2 and NC3 bounds
+    at k; both weaker than the kappa(W_L) forms, since k >= kappa(W_L) = 1.05."""
+    e = 1e-4 * (4 + 1e-4) ** 2 * 3
+    d = (2.7 / 2) ** 6 - 2 * e
+    k = (1.16**2 + (1 + 1.16**2) * e / d) ** (1 / 6)
+    delta = 0.1
+    nc2 = k * 1.1 / 0.9 + 4 * 1e-2 / 2.7
+    nc3 = 0.9 / ((1 + k**2) / (2 * k) + k * delta + 4 * 1e-2 / 3)
+    two = check(BY_ID["jacot2025.thm3_1.nc2_c3"], IDEAL)
+    three = check(BY_ID["jacot2025.thm3_1.nc3_c3"], IDEAL)
+    assert two.bound == pytest.approx(nc2, rel=1e-12) and two.verdict == "holds"
+    assert three.bound == pytest.approx(nc3, rel=1e-12) and three.verdict == "holds"
+    assert two.extras["kappa_WL bound from c3"] == pytest.approx(k, rel=1e-12)
+    assert two.bound > check(BY_ID["jacot2025.thm3_1.nc2"], IDEAL).bound
+    assert three.bound < check(BY_ID["jacot2025.thm3_1.nc3"], IDEAL).bound
+
+
+def test_theorem_5_2_bound_by_hand_and_its_exp_form():
+    """sqrt((K + c/L2) a^(-2/L2) - (K-1)) at K = 10, L2 = 3, c = 2, a = 0.8; it is below the
+    paper's exp(c/(2 L2)) a^(-K/L2) form (1 + x <= e^x), and shrinks as the head deepens."""
+    q = {**IDEAL, "fit_gain": 0.8}
+    by_hand = math.sqrt((10 + 2 / 3) * 0.8 ** (-2 / 3) - 9)
+    result = check(BY_ID["jacot2025.thm5_2.head_conditioning"], q)
+    assert result.bound == pytest.approx(by_hand, rel=1e-12) and result.verdict == "holds"
+    assert result.bound <= math.exp(2 / 6) * 0.8 ** (-10 / 3)
+    deeper = [
+        check(BY_ID["jacot2025.thm5_2.head_conditioning"], {**IDEAL, "L2": d}).bound
+        for d in (2, 3, 5, 8)
+    ]
+    assert deeper == sorted(deeper, reverse=True)
+    unfit = check(
+        BY_ID["jacot2025.thm5_2.head_conditioning"], {**IDEAL, "competitor_residual": 0.1}
+    )
+    assert unfit.verdict == "vacuous"
+
+
+def test_competitor_fits_the_labels_and_prices_its_parameters():
+    """The competitor of a network with a first layer wider than N: its last non-linear layer
+    outputs [Y, 0] exactly; c = ||W_1'||^2 (L1 = 1 here: no kept layer) by NumPy's lstsq."""
+    from theorems.jacot2025.measure import competitor_quantities
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(12, 20))
+    y = np.arange(12) % 3
+    model = MLP((8, 6, 3), num_linear=2)
+    params = model.init(jax.random.PRNGKey(0), 20)
+    params = jax.tree_util.tree_map(lambda a: a.astype(jnp.float64), params)
+    config = TrainConfig(steps=1, log_every=1, reduction="sum")
+    data = make_data(x, y, 3, dtype=jnp.float64)
+    q = competitor_quantities(model, config, params, data, 0.1)
+    labels = np.zeros((12, 8))
+    labels[np.arange(12), y] = 1
+    least_norm = np.linalg.lstsq(x, labels, rcond=None)[0]
+    assert q["competitor_c"] == pytest.approx(np.sum(least_norm**2), rel=1e-10)
+    assert q["competitor_residual"] < 1e-12
+    out = np.asarray(model.apply(params, data.x)[0])
+    flat = np.concatenate([np.ravel(a) for a in jax.tree_util.tree_leaves(params)])
+    objective = 0.5 * np.sum((out - labels[:, :3]) ** 2) + 0.05 * np.sum(flat**2)
+    assert q["cost_ratio"] == pytest.approx(objective / (0.05 * (q["competitor_c"] + 2 * 3)))
+
+
+def test_balancing_is_vacuous_where_the_training_precision_cannot_resolve_it():
+    """The same unbalanced head (eps2 = 1, above the bound 0.157): trained in float64 the claim
+    is refuted; trained in float32, rounding each update sustains an imbalance of u r_W^2 /
+    (1 - (1 - eta lambda)^2) = 0.27 > the bound, so the claim is vacuous, naming the floor."""
+    q = {**IDEAL, "r_head": 3.0, "eps2": 1.0}
+    theorem = BY_ID["jacot2025.sec4.balancing"]
+    c = (1 - 1e-6) ** 2  # eta lambda = 1e-3 * 1e-3
+    by_hand = 2 * (c**2_000_000 * 4.0 + 1e-6 * 0.01 / (1 - c))
+    wide = check(theorem, {**q, "unit_roundoff": 2.0**-53})
+    assert wide.verdict == "violated" and wide.bound == pytest.approx(by_hand, rel=1e-9)
+    single = check(theorem, {**q, "unit_roundoff": 2.0**-24})
+    assert single.verdict == "vacuous"
+    assert [h.name for h in single.failing] == [
+        "the training precision resolves the bound: rounding floor <= bound"
+    ]
+    assert single.failing[0].value == pytest.approx(2.0**-24 * 9 / (1 - c), rel=1e-9)
 
 
 def test_balanced_head_is_vacuous_before_the_balancing_horizon_never_violated():

@@ -314,7 +314,9 @@ def _quantities(**overrides) -> dict[str, float]:
     for name in ("nc1", "nc2", "nc3", "gap"):
         exponent, error = power_law_fit(depths, [L**-0.5 for L in depths])
         base |= {f"{name}_exponent": exponent, f"{name}_exponent_se": error}
+        base |= {f"{name}_exponent_seeds": exponent, f"{name}_exponent_seeds_se": error}
         base[f"{name}_kendall"] = kendall_tau(depths, [L**-0.5 for L in depths])
+    base["num_seeds"] = 2
     return base | overrides
 
 
@@ -343,7 +345,11 @@ def test_planted_violations():
     for theorem in TRENDS:
         name = theorem.id.rsplit(".", 1)[-1]
         planted = _quantities(
-            **{f"{name}_exponent": exponent, f"{name}_exponent_se": error, f"{name}_kendall": 1.0}
+            **{
+                f"{name}_exponent_seeds": exponent,
+                f"{name}_exponent_seeds_se": error,
+                f"{name}_kendall": 1.0,
+            }
         )
         result = check(theorem, planted)
         assert result.verdict == "violated" and result.measured == pytest.approx(-0.3)
@@ -398,7 +404,12 @@ def test_planted_features_above_the_ball_are_flagged():
 
 @pytest.mark.parametrize(
     "overrides, failing",
-    [({"num_depths": 2}, "3 depths"), ({"width": 8}, "d - 1"), ({"weight_decay": 0.0}, "lambda")],
+    [
+        ({"num_depths": 2}, "3 depths"),
+        ({"width": 8}, "d - 1"),
+        ({"weight_decay": 0.0}, "lambda"),
+        ({"num_seeds": 1}, "2 seeds"),
+    ],
 )
 def test_trends_vacuous_outside_their_hypotheses(overrides, failing):
     for theorem in TRENDS:
@@ -582,7 +593,8 @@ def test_experiment_quick(tmp_path, capsys):
 )
 def test_a_trend_inside_its_standard_error_is_vacuous_not_violated(exponent, error, verdict):
     """The review's noise-level exponents (-0.02, -0.044 with a comparable standard error) are
-    no refutation: the sign must be resolved by TREND_RESOLUTION = 2 standard errors."""
+    no refutation: the sign must be resolved across seeds by TREND_RESOLUTION = 2 standard
+    errors."""
     from theorems.sukenik2025.bounds import TREND_RESOLUTION, resolution
 
     assert TREND_RESOLUTION == 2.0
@@ -590,10 +602,29 @@ def test_a_trend_inside_its_standard_error_is_vacuous_not_violated(exponent, err
     assert resolution(0.5, 0.0) == np.inf and np.isnan(resolution(np.nan, 0.1))
     for theorem in TRENDS:
         name = theorem.id.rsplit(".", 1)[-1]
-        q = _quantities(**{f"{name}_exponent": exponent, f"{name}_exponent_se": error})
+        q = _quantities(
+            **{f"{name}_exponent_seeds": exponent, f"{name}_exponent_seeds_se": error}
+        )
         result = check(theorem, q)
         assert result.verdict == verdict
         if verdict == "vacuous":
             assert [h.name for h in result.failing] == [
-                "the fit resolves the sign: |a| / standard error"
+                "the seeds resolve the sign: |mean a| / standard error"
             ]
+
+
+def test_pooled_trend_is_the_seed_mean_with_the_larger_of_spread_and_fit_error():
+    from theorems.sukenik2025.measure import pooled_trend, with_pooled_trends
+
+    mean, error = pooled_trend([0.1, 0.3, 0.2], [0.01, 0.01, 0.01])
+    assert mean == pytest.approx(0.2) and error == pytest.approx(np.sqrt(0.01 / 3))  # spread
+    mean, error = pooled_trend([0.2, 0.2], [0.1, 0.3])  # seeds agree: the fits' error rules
+    assert mean == pytest.approx(0.2) and error == pytest.approx(np.sqrt((0.01 + 0.09) / 2 / 2))
+    assert np.isnan(pooled_trend([0.2], [0.1])[0])  # one seed: no seed-to-seed error
+    assert pooled_trend([0.2, np.nan, 0.4], [0.1, 0.1, 0.1])[0] == pytest.approx(0.3)
+    seeds = [_quantities(), _quantities(nc1_exponent=-0.1)]
+    with_pooled_trends(seeds)
+    for q in seeds:
+        assert q["num_seeds"] == 2 and q["nc1_exponent_seeds"] == pytest.approx(0.2)
+    # one seed against the depth trend, the other with it: the mean decides, not the worst seed
+    assert check(BY_ID["sukenik2025.depth.nc1"], seeds[1]).verdict != "violated"

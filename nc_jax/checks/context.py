@@ -1,11 +1,14 @@
 """Where and how a paper's ``run`` trains: the devices, the run groups, this process's share of
 the runs and the progress callback. The runner and the sweep build one ``TrainContext``; a paper
 only calls ``context.share(R)`` (which runs this process trains) and ``context.train(...)`` (the
-engine on those runs), so it never decides about devices, memory or processes itself.
+engine on those runs; ``context.train_to(...)`` stops one training at several step counts), so
+it never decides about devices, memory or processes itself.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +72,56 @@ class TrainContext:
                 self.on_steps(run_steps)
 
         return train(model, config, data, state, mesh=mesh, run_group=group, on_chunk=on_chunk)
+
+    def train_to(
+        self,
+        model: Model,
+        config: TrainConfig,
+        data: TrainData,
+        state: RunState,
+        checkpoints: Sequence[int],
+    ) -> dict[int, TrainResult]:
+        """One training of ``state`` to the largest of ``checkpoints`` (step counts, multiples
+        of ``config.log_every``; ``config.steps`` is ignored), stopped at each checkpoint: per
+        checkpoint, the states there and the trajectory from step 0 up to it, as if trained for
+        that many steps alone (the engine is deterministic and the logs fall on the same steps;
+        tests/test_checks_context.py). Cells that differ only in their training length are one
+        trajectory measured at several times, at the cost of the longest.
+
+        Every segment runs the same compiled chunk: logs_per_chunk is the greatest common
+        divisor of the segments' log counts (and of the longest run's own choice).
+        """
+        targets = sorted(set(int(t) for t in checkpoints))
+        if config.lr_drop_at is not None and len(targets) > 1:
+            raise ValueError(
+                "a learning-rate drop (lr_drop_at) depends on the training length: "
+                "train each length on its own"
+            )
+        if targets[0] < config.log_every or any(t % config.log_every for t in targets):
+            raise ValueError(
+                f"checkpoints {targets} must be positive multiples of log_every "
+                f"({config.log_every})"
+            )
+        lengths = np.diff([0, *targets]) // config.log_every
+        whole = dataclasses.replace(config, steps=targets[-1])
+        chunk = math.gcd(whole.chunk_logs, *(int(n) for n in lengths))
+        reached: dict[int, TrainResult] = {}
+        trajectory: dict[str, np.ndarray] | None = None
+        for target, logs in zip(targets, lengths):
+            segment = dataclasses.replace(
+                config, steps=int(logs) * config.log_every, logs_per_chunk=chunk
+            )
+            result = self.train(model, segment, data, state)
+            if trajectory is None:
+                trajectory = result.trajectory
+            else:  # a segment's first log repeats the previous segment's last one
+                trajectory = {
+                    key: np.concatenate([trajectory[key], np.asarray(value)[:, 1:]], axis=1)
+                    for key, value in result.trajectory.items()
+                }
+            state = result.state
+            reached[target] = TrainResult(state, trajectory)
+        return reached
 
 
 def stacked_runs(settings: Sequence[Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:

@@ -40,7 +40,9 @@ A ``Paper`` is what a paper package provides (found through the entry-point grou
   the class docstring's ``Attributes:`` section (the command line is built from them: every field
   is an option); ``__post_init__`` validates and raises ``SettingError(field, message)``;
   ``RUN_FIELDS`` names the fields that only change per-run values (learning rate, seed): cells
-  that differ only there train together as one compiled program. Optional: ``cost()``, the
+  that differ only there train together as one compiled program. A paper whose ``run`` trains
+  one trajectory and measures it at every cell's length (``TrainContext.train_to``) may list
+  its training length there too (jacot2025 lists ``steps``). Optional: ``cost()``, the
   training work of one run (e.g. FLOPs), for a sweep's time estimate; ``memory()``, the bytes
   one run holds while training, for the sweep's run groups; ``num_runs()`` (default: the
   product of the lengths of the list-valued RUN_FIELDS).

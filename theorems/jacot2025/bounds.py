@@ -30,7 +30,7 @@ from nc_jax.checks.contract import Evaluation, Hypothesis, Theorem
 
 Q = Mapping[str, Any]
 RECURSION_TOLERANCE = 1e-10
-NTK_CONVERGENCE = 1e-6  # relative change of the power iteration's last step
+NTK_CONVERGENCE = 1e-6  # relative change of the Lanczos estimate over its last step
 BALANCING_FLOOR_FACTOR = 2.0  # sec4.balancing: tolerance on the final-gradient floor
 BALANCED_HEAD_TOLERANCE = 0.05  # sec5.balanced_head: relative gap in kappa(W_L)
 # sec5.balanced_head speaks of converged training: it applies once the weight-decay envelope
@@ -132,47 +132,94 @@ def _delta_hypothesis(q: Q) -> Hypothesis:
     return Hypothesis("delta = eps1 / s_K(Y) < 1", q["eps1"] / q["s_K_Y"], 1, "<")
 
 
-def _nc2(q: Q) -> Evaluation:
+def _nc2_bound(q: Q, kappa_w: Any) -> Any:
+    """kappa_w (1+delta)/(1-delta) + r^2 sqrt(eps2_last)/(s_K(Y)-eps1), inf when delta >= 1:
+    the NC2 bound at a conditioning kappa_w of W_L (increasing in kappa_w)."""
     delta = q["eps1"] / q["s_K_Y"]
-    kappa_w = q["kappa_WL"]
     value = kappa_w * (1 + delta) / (1 - delta) + q["r"] ** 2 * q["eps2_last"] ** 0.5 / (
         q["s_K_Y"] - q["eps1"]
     )
-    bound = _where(delta < 1, value, np.inf)
-    hypotheses = (_delta_hypothesis(q), *_head_hypotheses(q), _balanced(q))
-    extras = {"delta": delta, "kappa_WL": kappa_w}
-    return Evaluation(hypotheses, bound, q["kappa_M"], extras, trivial=q["kappa_M_init"])
+    return _where(delta < 1, value, np.inf)
 
 
-def _nc3(q: Q) -> Evaluation:
+def _nc3_bound(q: Q, kappa_w: Any) -> Any:
+    """(1-delta) / ((1+kW^2)/(2 kW) + kW delta + r^2 sqrt(eps2_last)/s_K(Y)): the NC3 bound at a
+    conditioning kW >= 1 of W_L (decreasing in kW)."""
     delta = q["eps1"] / q["s_K_Y"]
-    kappa_w = q["kappa_WL"]
     denominator = (
         (1 + kappa_w**2) / (2 * kappa_w)
         + kappa_w * delta
         + q["r"] ** 2 * q["eps2_last"] ** 0.5 / q["s_K_Y"]
     )
-    bound = (1 - delta) / denominator
+    return (1 - delta) / denominator
+
+
+def _nc2(q: Q) -> Evaluation:
     hypotheses = (_delta_hypothesis(q), *_head_hypotheses(q), _balanced(q))
-    extras = {"delta": delta, "kappa_WL": kappa_w}
+    extras = {"delta": q["eps1"] / q["s_K_Y"], "kappa_WL": q["kappa_WL"]}
+    bound = _nc2_bound(q, q["kappa_WL"])
+    return Evaluation(hypotheses, bound, q["kappa_M"], extras, trivial=q["kappa_M_init"])
+
+
+def _nc3(q: Q) -> Evaluation:
+    hypotheses = (_delta_hypothesis(q), *_head_hypotheses(q), _balanced(q))
+    extras = {"delta": q["eps1"] / q["s_K_Y"], "kappa_WL": q["kappa_WL"]}
+    bound = _nc3_bound(q, q["kappa_WL"])
     return Evaluation(hypotheses, bound, q["cos_min"], extras, trivial=q["cos_min_init"])
 
 
-def _head_to_last_layer(q: Q) -> Evaluation:
+def composite_head_bound(q: Q) -> tuple[Any, Any, Any]:
+    """Bound (a) in the paper's terms: (c3^2 + (1 + c3^2) e / D, e, D), D = ((s_K(Y) - eps1) /
+    r)^(2 L2) - 2e, c3 = kappa(W_{L:L1+1}), e the telescoping error of eps2 and r; the bound is
+    inf where D <= 0. It bounds kappa(W_L)^(2 L2)."""
     depth = int(q["L2"])
     c3 = q["kappa_head"]
     e = telescoping_error(q["eps2"], q["r"], depth)
     floor = _where(q["eps1"] < q["s_K_Y"], ((q["s_K_Y"] - q["eps1"]) / q["r"]) ** (2 * depth), 0)
     denominator = floor - 2 * e
     bound = _where(denominator > 0, c3**2 + (1 + c3**2) * e / denominator, np.inf)
-    hypotheses = (
-        _below_labels(q),
-        Hypothesis("((s_K(Y) - eps1)/r)^(2 L2) - 2e > 0", denominator, 0, ">"),
-        *_head_hypotheses(q),
-    )
+    return bound, e, denominator
+
+
+def _composite_hypothesis(denominator: Any) -> Hypothesis:
+    return Hypothesis("((s_K(Y) - eps1)/r)^(2 L2) - 2e > 0", denominator, 0, ">")
+
+
+def _head_to_last_layer(q: Q) -> Evaluation:
+    depth = int(q["L2"])
+    bound, e, denominator = composite_head_bound(q)
+    hypotheses = (_below_labels(q), _composite_hypothesis(denominator), *_head_hypotheses(q))
     measured = q["kappa_WL"] ** (2 * depth)
     trivial = q["kappa_WL_init"] ** (2 * depth)
-    return Evaluation(hypotheses, bound, measured, {"e": e, "c3": c3}, trivial=trivial)
+    extras = {"e": e, "c3": q["kappa_head"]}
+    return Evaluation(hypotheses, bound, measured, extras, trivial=trivial)
+
+
+def _c3_form(q: Q) -> tuple[Any, tuple[Hypothesis, ...], dict[str, Any]]:
+    """kappa(W_L) bounded through c3 (bound (a), ``composite_head_bound``) and the hypotheses
+    the NC2/NC3 bounds then need: the paper's form, which never reads kappa(W_L) itself."""
+    bound, _, denominator = composite_head_bound(q)
+    kappa_w = bound ** (1 / (2 * int(q["L2"])))
+    hypotheses = (
+        _delta_hypothesis(q),
+        _composite_hypothesis(denominator),
+        *_head_hypotheses(q),
+        _balanced(q),
+    )
+    extras = {"c3": q["kappa_head"], "kappa_WL bound from c3": kappa_w, "kappa_WL": q["kappa_WL"]}
+    return kappa_w, hypotheses, extras
+
+
+def _nc2_c3(q: Q) -> Evaluation:
+    kappa_w, hypotheses, extras = _c3_form(q)
+    bound = _nc2_bound(q, kappa_w)
+    return Evaluation(hypotheses, bound, q["kappa_M"], extras, trivial=q["kappa_M_init"])
+
+
+def _nc3_c3(q: Q) -> Evaluation:
+    kappa_w, hypotheses, extras = _c3_form(q)
+    bound = _nc3_bound(q, kappa_w)
+    return Evaluation(hypotheses, bound, q["cos_min"], extras, trivial=q["cos_min_init"])
 
 
 def _head_to_last_spectral(q: Q) -> Evaluation:
@@ -235,13 +282,28 @@ def balancing_bound(q: Q) -> Any:
     return BALANCING_FLOOR_FACTOR * (c ** q["steps"] * q["eps2_init"] + floor)
 
 
+def rounding_floor(q: Q) -> Any:
+    """u r_W^2 / (1 - (1 - eta lambda)^2), u the unit roundoff of the training arithmetic
+    (2^-24 for float32) and r_W = max head ||W_l||_op: the level at which rounding each step's
+    update sustains the head's imbalance D through the Section 4 recursion (a perturbation of
+    relative size u per step, contracted by (1 - eta lambda)^2), below which eps2 cannot fall."""
+    c = (1 - q["eta"] * q["weight_decay"]) ** 2
+    return q["unit_roundoff"] * q["r_head"] ** 2 / (1 - c)
+
+
 def _balancing(q: Q) -> Evaluation:
+    bound = balancing_bound(q)
     hypotheses = (
         Hypothesis("weight decay lambda > 0", q["weight_decay"], 0, ">"),
         Hypothesis("eta lambda < 1", q["eta"] * q["weight_decay"], 1, "<"),
         *_gd_hypotheses(q),
+        Hypothesis(
+            "the training precision resolves the bound: rounding floor <= bound",
+            rounding_floor(q),
+            bound,
+        ),
     )
-    return Evaluation(hypotheses, balancing_bound(q), q["eps2"])
+    return Evaluation(hypotheses, bound, q["eps2"], {"rounding floor": rounding_floor(q)})
 
 
 def _balanced_head(q: Q) -> Evaluation:
@@ -283,7 +345,7 @@ def _critical_balance(q: Q) -> Evaluation:
 
 def _converged(q: Q) -> Hypothesis:
     return Hypothesis(
-        "NTK power iteration converged (relative change)",
+        "NTK Lanczos estimate converged (relative change)",
         q["ntk_relative_change"],
         NTK_CONVERGENCE,
     )
@@ -294,10 +356,16 @@ def _ntk(q: Q) -> Evaluation:
     return Evaluation(hypotheses, ntk_floor(q), q["ntk_lambda_max"], trivial=q["penultimate_op_sq"])
 
 
-def _edge_of_stability(q: Q) -> Evaluation:
+def stability_bound(q: Q) -> Any:
+    """||W_{L1+1}||_op sqrt(2 / (eta c)) / (s_K(Y) - eps1), inf when eps1 >= s_K(Y): the head
+    conditioning that a stable step eta c lambda_max(NTK) <= 2 allows (Section 5.2)."""
     gap = q["s_K_Y"] - q["eps1"]
     value = q["norm_first_linear"] * (2 / q["step_scale"]) ** 0.5 / gap
-    bound = _where(gap > 0, value, np.inf)
+    return _where(gap > 0, value, np.inf)
+
+
+def _edge_of_stability(q: Q) -> Evaluation:
+    bound = stability_bound(q)
     hypotheses = (
         Hypothesis("stable GD: eta c lambda_max(NTK) <= 2", q["stability_product"], 2),
         _below_labels(q),
@@ -306,6 +374,61 @@ def _edge_of_stability(q: Q) -> Evaluation:
     )
     extras = {"eta_c": q["step_scale"]}
     return Evaluation(hypotheses, bound, q["kappa_head"], extras, trivial=q["kappa_head_init"])
+
+
+def _edge_of_stability_hessian(q: Q) -> Evaluation:
+    hypotheses = (
+        Hypothesis(
+            "stable GD: eta lambda_max(Hessian) <= 2", q["eta"] * q["hessian_lambda_max"], 2
+        ),
+        _below_labels(q),
+        *_head_hypotheses(q),
+        Hypothesis(
+            "Hessian Lanczos estimate converged (relative change)",
+            q["hessian_relative_change"],
+            NTK_CONVERGENCE,
+        ),
+    )
+    extras = {
+        "eta lambda_max(Hessian)": q["eta"] * q["hessian_lambda_max"],
+        "eta c lambda_max(NTK)": q["stability_product"],
+    }
+    return Evaluation(hypotheses, stability_bound(q), q["kappa_head"], extras)
+
+
+COMPETITOR_FIT = 1e-8  # thm5_2: the competitor's non-linear part outputs Y (relative residual)
+
+
+def theorem_5_2_bound(q: Q) -> Any:
+    """sqrt((K + c / L2) a^(-2/L2) - (K - 1)), a = (s_K(Y) - eps1) / ||Z_{L1}||_op: the bound
+    on kappa(W_L) at a balanced point no costlier than the competitor of cost lambda/2 (c +
+    L2 K) (docs/theory/jacot2025.md, Theorem 5.2); inf when a <= 0."""
+    depth, k, a = q["L2"], q["K"], q["fit_gain"]
+    with np.errstate(all="ignore"):
+        square = (k + q["competitor_c"] / depth) * a ** (-2 / depth) - (k - 1)
+        value = namespace(square).sqrt(namespace(square).maximum(square, 0.0))
+    return _where(a > 0, value, np.inf)
+
+
+def _theorem_5_2(q: Q) -> Evaluation:
+    hypotheses = (
+        Hypothesis("weight decay lambda > 0", q["weight_decay"], 0, ">"),
+        _balancing_horizon(q),
+        *_head_hypotheses(q),
+        Hypothesis(
+            "a competitor outputs Y at Z_{L1} (relative residual)",
+            q["competitor_residual"],
+            COMPETITOR_FIT,
+        ),
+        Hypothesis("no costlier than the competitor: objective / its cost", q["cost_ratio"], 1),
+        _below_labels(q),
+    )
+    extras = {
+        "c": q["competitor_c"],
+        "a": q["fit_gain"],
+        "objective / competitor's": q["cost_ratio"],
+    }
+    return Evaluation(hypotheses, theorem_5_2_bound(q), q["kappa_WL"], extras)
 
 
 _THM31 = "Jacot et al. ICLR 2025, Theorem 3.1; docs/theory/jacot2025.md"
@@ -373,6 +496,39 @@ THEOREMS: tuple[Theorem, ...] = (
         kind="consequence",
         trivial="min_c cos(w_c, mu_c) of " + _UNTRAINED + " (cos >= -1 needs no theorem; the "
         "untrained value is the stronger reference)",
+    ),
+    Theorem(
+        id="jacot2025.thm3_1.nc2_c3",
+        reference=_THM31 + " (NC2 in the paper's form: through c3 and bound (a))",
+        statement=(
+            "kappa(M_{L-1}) <= k (1+delta)/(1-delta) + r^2 sqrt(eps2_last)/(s_K(Y)-eps1), "
+            "k = (c3^2 + (1+c3^2) e / D)^(1/(2 L2)) the bound (a) on kappa(W_L), c3 = "
+            "kappa(W_{L:L1+1}), D = ((s_K(Y)-eps1)/r)^(2 L2) - 2e"
+        ),
+        provenance="derived",
+        confidence="the paper states NC2 through c3 [S]; this explicit composition of our nc2 "
+        "and head_to_last_composite is [D] (the nc2 bound is increasing in kappa(W_L))",
+        quantities=(*_H, "eps2_last", "kappa_head", "class_imbalance", "kappa_M", "kappa_M_init"),
+        relation="<=",
+        evaluate=_nc2_c3,
+        kind="consequence",
+        trivial="kappa(M_{L-1}) of " + _UNTRAINED,
+    ),
+    Theorem(
+        id="jacot2025.thm3_1.nc3_c3",
+        reference=_THM31 + " (NC3 in the paper's form: through c3 and bound (a))",
+        statement=(
+            "min_c cos(w_c, mu_c) >= (1-delta) / ((1+k^2)/(2k) + k delta + r^2 "
+            "sqrt(eps2_last)/s_K(Y)), k the bound (a) on kappa(W_L) from c3 (as nc2_c3)"
+        ),
+        provenance="derived",
+        confidence="the paper states NC3 through c3 [S]; explicit composition [D] (the nc3 "
+        "bound is decreasing in kappa(W_L) >= 1)",
+        quantities=(*_H, "eps2_last", "kappa_head", "class_imbalance", "cos_min", "cos_min_init"),
+        relation=">=",
+        evaluate=_nc3_c3,
+        kind="consequence",
+        trivial="min_c cos(w_c, mu_c) of " + _UNTRAINED,
     ),
     Theorem(
         id="jacot2025.thm3_1.head_to_last",
@@ -487,6 +643,8 @@ THEOREMS: tuple[Theorem, ...] = (
             "weight_decay",
             "steps",
             "head_grad_sq",
+            "unit_roundoff",
+            "r_head",
             *_GD,
         ),
         relation="<=",
@@ -548,7 +706,7 @@ THEOREMS: tuple[Theorem, ...] = (
         reference="Jacot et al. ICLR 2025, Section 5.2 (an ingredient); docs/theory/jacot2025.md",
         statement=("lambda_max(NTK) >= (s_K(Y) - eps1)^2 kappa(W_{L:L1+1})^2 / ||W_{L1+1}||_op^2"),
         provenance="derived",
-        confidence="[D]; lambda_max measured by power iteration from a random start, gated on "
+        confidence="[D]; lambda_max measured by Lanczos iteration from a random start, gated on "
         "its convergence",
         quantities=(
             "eps1",
@@ -593,5 +751,70 @@ THEOREMS: tuple[Theorem, ...] = (
         evaluate=_edge_of_stability,
         kind="consequence",
         trivial="c3 of " + _UNTRAINED,
+    ),
+    Theorem(
+        id="jacot2025.sec5_2.edge_of_stability_hessian",
+        reference="Jacot et al. ICLR 2025, Section 5.2 (Prop. 5.3, with the loss Hessian); "
+        "docs/theory/jacot2025.md",
+        statement=(
+            "if GD is stable at the end of training, eta lambda_max(Hessian) <= 2 (the Hessian "
+            "of the objective GD descends): kappa(W_{L1+1..L}) <= ||W_{L1+1}||_op "
+            "sqrt(2/(eta c)) / (s_K(Y) - eps1)"
+        ),
+        provenance="derived",
+        confidence="claim: Prop. 5.3's premise is a stable step on the loss Hessian, its "
+        "printed bound unknown [U]; the bound follows exactly from the NTK's (sec5_2.ntk) only "
+        "where lambda_max(Hessian) >= c lambda_max(NTK), which holds near interpolation "
+        "(Gauss-Newton part dominant) but not in general: what trained networks must show",
+        quantities=(
+            "eps1",
+            "s_K_Y",
+            "kappa_head",
+            "norm_first_linear",
+            "step_scale",
+            "eta",
+            "hessian_lambda_max",
+            "hessian_relative_change",
+            "stability_product",
+            "head_bias_free",
+            "L2",
+        ),
+        relation="<=",
+        evaluate=_edge_of_stability_hessian,
+        kind="claim",
+    ),
+    Theorem(
+        id="jacot2025.thm5_2.head_conditioning",
+        reference="Jacot et al. ICLR 2025, Theorem 5.2 (near-optimal networks: a well-"
+        "conditioned head, exp(c/(2 L2))); docs/theory/jacot2025.md",
+        statement=(
+            "trained to the balancing horizon and no costlier than the competitor that fits Y at "
+            "Z_{L1} with non-linear norm^2 c: kappa(W_L) <= sqrt((K + c/L2) a^(-2/L2) - (K-1)), "
+            "a = (s_K(Y) - eps1)/||Z_{L1}||_op (<= exp(c/(2 L2)) a^(-K/L2), the paper's form)"
+        ),
+        provenance="derived",
+        confidence="claim: exact at a balanced point whose objective is at most the "
+        "competitor's (derived, docs); the paper's printed statement is [U] beyond its "
+        "exp(c/(2 L2)) form [S]; trained heads are balanced only approximately, which is "
+        "what makes it a claim; c is that of our competitor (trained layers 1..L1-1 and the "
+        "least-norm last non-linear layer), any competitor giving a valid bound",
+        quantities=(
+            "kappa_WL",
+            "K",
+            "L2",
+            "competitor_c",
+            "competitor_residual",
+            "cost_ratio",
+            "fit_gain",
+            "eps1",
+            "s_K_Y",
+            "weight_decay",
+            "eta",
+            "steps",
+            "head_bias_free",
+        ),
+        relation="<=",
+        evaluate=_theorem_5_2,
+        kind="claim",
     ),
 )

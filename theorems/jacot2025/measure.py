@@ -14,14 +14,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
+import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 
 from nc_jax import metrics
-from nc_jax.metrics import linalg
+from nc_jax.metrics import krylov, linalg
 from nc_jax.models.activations import meets_assumption_4_2
 from nc_jax.models.base import Layers, Model, Params
-from nc_jax.train.engine import RunState, TrainConfig, TrainData, make_step
+from nc_jax.train.engine import RunState, TrainConfig, TrainData, make_step, regulariser
 from nc_jax.train.losses import get_loss
 
 
@@ -184,6 +185,59 @@ def data_loss_fn(model: Model, config: TrainConfig):
     return lambda params, x, targets: loss(model.apply(params, x)[0], targets, config.reduction)
 
 
+COMPETITOR_NAMES = ("competitor_c", "competitor_residual", "cost_ratio", "fit_gain")
+
+
+def competitor_quantities(
+    model: Model,
+    config: TrainConfig,
+    params: Params,
+    data: TrainData,
+    weight_decay: float,
+) -> dict[str, float]:
+    """Section 5.1's competitor (docs/theory/jacot2025.md, Theorem 5.2): the network of the same
+    architecture whose non-linear part outputs the labels, Z_{L1} = [Y, 0], and whose head
+    passes them on through identity-like layers (cost K each). Its non-linear part keeps the
+    trained layers 1..L1-1 and takes the least-norm last non-linear layer W' = (Z_{L1-1}^+
+    [Y, 0])^T (its bias 0), exact when Z_{L1-1} has rank N; ReLU keeps Y >= 0 unchanged.
+
+    Returns:
+        competitor_c: c = ||theta_nonlin||^2 of that non-linear part;
+        competitor_residual: ||Z_{L1-1} W'^T - [Y, 0]||_F / ||Y||_F (0 when it fits exactly);
+        cost_ratio: the trained network's objective (data loss + lambda/2 ||theta||^2) over the
+            competitor's lambda/2 (c + L2 K) (<= 1: no worse than the competitor, the
+            premise Theorem 5.2's bound needs at a global minimiser);
+        fit_gain: a = (s_K(Y) - eps1) / ||Z_{L1}||_op, so that s_K(W_{L:L1+1}) >= a;
+        every value NaN for a convolutional backbone, L1 = 0, or layers narrower than K.
+    """
+    nan = dict.fromkeys(COMPETITOR_NAMES, math.nan)
+    first = model.num_nonlinear
+    if isinstance(params, dict) or first < 1:
+        return nan
+    _, layers = model.apply(params, data.x)
+    num_classes = data.targets.shape[1]
+    widths = [w.shape[0] for w in layers.weights]
+    if min(widths[first - 1 :]) < num_classes:
+        return nan
+    inputs = data.x if first == 1 else layers.features[first - 2]
+    labels = jnp.pad(data.targets, ((0, 0), (0, widths[first - 1] - num_classes)))
+    last = jnp.linalg.pinv(inputs) @ labels  # (n_{L1-1}, n_{L1}): W'^T
+    kept = jax.tree_util.tree_leaves(params[: first - 1])
+    c = sum(float(jnp.sum(leaf**2)) for leaf in kept) + float(jnp.sum(last**2))
+    residual = jnp.linalg.norm(inputs @ last - labels) / jnp.linalg.norm(data.targets)
+    objective = data_loss_fn(model, config)(params, data.x, data.targets)
+    objective = objective + weight_decay / 2 * regulariser(model, params)
+    competitor = weight_decay / 2 * (c + model.num_linear * num_classes)
+    s_k = metrics.singular_values(data.targets)[num_classes - 1]
+    eps1 = jnp.linalg.norm(layers.features[-1] - data.targets)
+    return {
+        "competitor_c": c,
+        "competitor_residual": float(residual),
+        "cost_ratio": float(objective / competitor),
+        "fit_gain": float((s_k - eps1) / metrics.spectral_norm(layers.features[first - 1])),
+    }
+
+
 def gradient_quantities(
     model: Model,
     config: TrainConfig,
@@ -199,9 +253,18 @@ def gradient_quantities(
       W_{l+1}^T grad_{l+1} - grad_l W_l^T follows from W_{l+1}^T G_{l+1} = G_l W_l^T); inf when
       lambda = 0; NaN for a head of one layer (L2 = 1), which has no pair;
     - head_grad_sq: g^2 = max over head layers of ||G_l||_op^2, the gradient floor of the
-      Section 4 balancedness recursion.
+      Section 4 balancedness recursion;
+    - relative_stationarity: ||G + lambda theta||_2 / ||lambda theta||_2 over every parameter,
+      how far the point is from a critical point of the regularised objective relative to the
+      weight-decay force (0 at a critical point, where G = -lambda theta; inf when lambda = 0):
+      the gradient half of the regime atlas' convergence criterion.
     """
     grads = jax.grad(data_loss_fn(model, config))(params, data.x, data.targets)
+    flat_grads, _ = jax.flatten_util.ravel_pytree(grads)
+    flat_params, _ = jax.flatten_util.ravel_pytree(params)
+    force = weight_decay * jnp.linalg.norm(flat_params)
+    residual = jnp.linalg.norm(flat_grads + weight_decay * flat_params)
+    stationarity = float(residual / force) if weight_decay > 0 else float("inf")
     head, head_grads = linear_layers(model, params), linear_layers(model, grads)
     last_two = [p["w"] for p in head[-2:]]
     if model.num_linear < 2:  # no pair in the head (L2 = 1)
@@ -213,6 +276,7 @@ def gradient_quantities(
     return {
         "grad_balance_bound": bound,
         "head_grad_sq": max(_op(g["w"]) ** 2 for g in head_grads),
+        "relative_stationarity": stationarity,
     }
 
 
@@ -230,7 +294,9 @@ def balance_bound(
 
 @functools.partial(jax.jit, static_argnums=0)
 def _ntk_matvec(model: Model, params: Params, x: jax.Array, v: jax.Array) -> jax.Array:
-    """Theta v = J (J^T v) for an output-space v (N, K), through one VJP and one JVP."""
+    """Theta v = J (J^T v) for an output-space v (N, K), through one VJP and one JVP (compiled
+    once per model and shapes: eagerly, every product re-traced the network, 2.4x slower for a
+    ResNet20 on 50 images)."""
 
     def output(p):
         return model.apply(p, x)[0]
@@ -247,29 +313,76 @@ def ntk_top_eigenvalue(
     max_iterations: int = 500,
     tolerance: float = 1e-10,
 ) -> tuple[float, float]:
-    """lambda_max of the NTK Theta = J J^T, J = d vec(Z_L) / d theta, by power iteration from a
-    fixed random start (seed 0), until the Rayleigh quotient changes by less than ``tolerance``
-    (relative) or ``max_iterations``. Every iterate's Rayleigh quotient is <= lambda_max, and
-    the start is independent of the first-linear-layer block whose eigenvalue the Section 5.2
-    bound uses, so the check is not met by construction.
+    """lambda_max of the NTK Theta = J J^T (N K x N K), J = d vec(Z_L) / d theta, by Lanczos
+    iteration (nc_jax.metrics.krylov) from a fixed random start (seed 0), until the top Ritz
+    value changes by less than ``tolerance`` (relative) or after ``max_iterations`` products.
+    Every estimate is <= lambda_max, and the start is independent of the first-linear-layer
+    block whose eigenvalue the Section 5.2 bound uses, so the check is not met by construction.
 
     Returns:
         (estimate, relative change over the last iteration): a change above the check's
         convergence hypothesis makes it vacuous; (0, 0) when Theta v = 0 (a constant network).
     """
-    v = jax.random.normal(jax.random.key(0), (x.shape[0], num_outputs), dtype=x.dtype)
-    v = v / jnp.linalg.norm(v)
-    estimate, change = 0.0, float("inf")
-    for _ in range(max_iterations):
-        image = _ntk_matvec(model, params, x, v)
-        previous, estimate = estimate, float(jnp.vdot(v, image))
-        if estimate == 0.0:  # Theta v = 0 for a random v: the network is constant (dead ReLUs)
-            return 0.0, 0.0
-        change = abs(estimate - previous) / estimate
-        v = image / jnp.linalg.norm(image)
-        if change < tolerance:
-            break
-    return estimate, change
+    shape = (x.shape[0], num_outputs)
+    start = jax.random.normal(jax.random.key(0), shape, dtype=x.dtype)
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        image = _ntk_matvec(model, params, x, jnp.asarray(v.reshape(shape), x.dtype))
+        return np.asarray(image, np.float64).ravel()
+
+    return krylov.lanczos_top_eigenvalue(
+        matvec, np.asarray(start, np.float64).ravel(), max_iterations, tolerance
+    )
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _objective_hvp(
+    model: Model,
+    config: TrainConfig,
+    params: Params,
+    data: TrainData,
+    weight_decay: jax.Array,
+    v: Params,
+) -> Params:
+    """H v, H the Hessian of the objective GD descends (the engine's data loss + weight_decay / 2
+    sum_leaf scale ||leaf||^2), by forward-over-reverse differentiation."""
+
+    def objective(p):
+        data_term = data_loss_fn(model, config)(p, data.x, data.targets)
+        return data_term + weight_decay / 2 * regulariser(model, p)
+
+    return jax.jvp(jax.grad(objective), (params,), (v,))[1]
+
+
+def hessian_top_eigenvalue(
+    model: Model,
+    config: TrainConfig,
+    params: Params,
+    data: TrainData,
+    weight_decay: float,
+    max_iterations: int = 500,
+    tolerance: float = 1e-10,
+) -> tuple[float, float]:
+    """lambda_max of the Hessian of the regularised objective at ``params`` (P x P, P the
+    parameter count), by Lanczos iteration on Hessian-vector products from a fixed random start
+    (seed 1): the sharpness that decides GD's stability, eta lambda_max <= 2 (Section 5.2's
+    edge of stability). Every estimate is <= lambda_max (the Hessian may be indefinite; Lanczos
+    approaches its largest eigenvalue from below).
+
+    Returns:
+        (estimate, relative change over the last iteration), as ``ntk_top_eigenvalue``.
+    """
+    flat, unravel = jax.flatten_util.ravel_pytree(params)
+    decay = jnp.asarray(weight_decay, flat.dtype)
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        image = _objective_hvp(model, config, params, data, decay, unravel(jnp.asarray(v)))
+        return np.asarray(jax.flatten_util.ravel_pytree(image)[0], np.float64)
+
+    start = jax.random.normal(jax.random.key(1), flat.shape, dtype=flat.dtype)
+    return krylov.lanczos_top_eigenvalue(
+        matvec, np.asarray(start, np.float64), max_iterations, tolerance
+    )
 
 
 def _pair_differences(matrices: list[jax.Array]) -> list[jax.Array]:
@@ -286,9 +399,9 @@ def _sym_op(a: jax.Array) -> jax.Array:
 @functools.lru_cache(maxsize=8)
 def _replay_program(model: Model, config: TrainConfig, steps: int):
     """jit(scan) of ``steps`` engine steps of one run, with per step the recursion residual
-    ||D(t+1) - (1-eta lambda)^2 D(t) - eta^2 E(t)||_op of every head pair and the weight scale
-    max ||W||_op^2. Cached: learning rate and weight decay live in the state, so every run
-    reuses one compiled program."""
+    ||D(t+1) - (1-eta lambda)^2 D(t) - eta^2 E(t)||_op of every head pair, the weight scale
+    max ||W||_op^2 and eps2(t+1) = max_l ||D_l(t+1)||_op. Cached: learning rate and weight
+    decay live in the state, so every run reuses one compiled program."""
     step = make_step(model, config)
     grad_fn = jax.grad(data_loss_fn(model, config))
 
@@ -305,7 +418,8 @@ def _replay_program(model: Model, config: TrainConfig, steps: int):
             [_sym_op(n - decay**2 * a - eta**2 * b) for n, a, b in zip(d_next, d, e)]
         )
         scale = jnp.max(jnp.stack([metrics.spectral_norm(w) ** 2 for w in weights]))
-        return following, (residual, scale)
+        eps2_next = jnp.max(jnp.stack([_sym_op(n) for n in d_next]))
+        return following, (residual, scale, eps2_next)
 
     return jax.jit(
         lambda state, data: jax.lax.scan(lambda s, _: body(s, data), state, None, length=steps)
@@ -328,10 +442,19 @@ def replay_balancedness(
 
     Returns:
         recursion_residual: max_t ||residual(t)||_op / max_t max(||W_l||^2, ||W_{l+1}||^2),
-            over pairs, NaN when the head has no pair (L2 = 1) (eps2 along training is the
-            engine's log, not the replay's).
+            over pairs;
+        eps2_replay_change: |eps2(T + steps) - eps2(T)| / eps2(T), how much the head's
+            balancedness still moves over the replayed steps (the balancedness half of the
+            regime atlas' convergence criterion);
+        both NaN when the head has no pair (L2 = 1) (eps2 along training is the engine's log,
+        not the replay's).
     """
     if model.num_linear < 2:  # a head of one layer has no pair to replay (L2 = 1)
-        return {"recursion_residual": float("nan")}
-    _, (residuals, scales) = _replay_program(model, config, steps)(state, data)
-    return {"recursion_residual": float(jnp.max(residuals) / jnp.max(scales))}
+        return {"recursion_residual": float("nan"), "eps2_replay_change": float("nan")}
+    weights = [p["w"] for p in linear_layers(model, state.params)]
+    eps2_start = max(float(_sym_op(d)) for d in _pair_differences(weights))
+    _, (residuals, scales, eps2) = _replay_program(model, config, steps)(state, data)
+    return {
+        "recursion_residual": float(jnp.max(residuals) / jnp.max(scales)),
+        "eps2_replay_change": abs(float(eps2[-1]) - eps2_start) / eps2_start,
+    }

@@ -16,7 +16,7 @@ from nc_jax import results
 THEOREM_3_1 = "jacot2025.thm3_1."
 
 
-def _applies(runs: pd.DataFrame) -> str:
+def informative_share(runs: pd.DataFrame) -> str:
     """'informative/applies' over the runs of one check in one cell; 'vacuous' when the bound
     applies to none of them."""
     applies = runs["verdict"] != "vacuous"
@@ -28,8 +28,8 @@ def _applies(runs: pd.DataFrame) -> str:
 
 def regime_frame(directory: Path) -> pd.DataFrame:
     """One row per cell (its grid axes first): trained runs, the medians over them of
-    eps1 / s_K(Y) and eps2, and per Theorem 3.1 check 'informative/applies' (see ``_applies``).
-    """
+    eps1 / s_K(Y) and eps2, and per Theorem 3.1 check 'informative/applies'
+    (``informative_share``)."""
     axes = results.grid_names(results.read_grid(directory))
     runs = results.load_runs(directory)
     checks = results.load(directory)
@@ -44,7 +44,7 @@ def regime_frame(directory: Path) -> pd.DataFrame:
         row["eps2"] = f"{fit['eps2'].astype(float).median():.3g}" if len(fit) else "nan"
         mine = checks[(checks["cell"] == cell) & checks["check"].str.startswith(THEOREM_3_1)]
         for check, verdicts in mine.groupby("check", sort=False):
-            row[check.removeprefix(THEOREM_3_1)] = _applies(verdicts)
+            row[check.removeprefix(THEOREM_3_1)] = informative_share(verdicts)
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -28,7 +28,6 @@ from nc_jax.checks import (
     TrainContext,
     check_dataset,
     diverged_steps,
-    runs_by_cell,
     stacked_runs,
 )
 from nc_jax.data import DATASET_CLASSES, IMAGE_SHAPES, INPUT_DIMS, Dataset, load_dataset
@@ -36,7 +35,9 @@ from nc_jax.models import MLP, ResNet
 from nc_jax.models.activations import get_activation
 from nc_jax.train import RunState, TrainConfig, cast_runs, init_runs, make_data
 from theorems.jacot2025.measure import (
+    competitor_quantities,
     gradient_quantities,
+    hessian_top_eigenvalue,
     initial_quantities,
     network_quantities,
     ntk_top_eigenvalue,
@@ -101,8 +102,9 @@ class Setting:
         log_metrics: measure the layer-wise metrics inside the training loop at every log (the
             trajectories of the plots); false saves about 5 s of compilation per compiled
             program (two programs carry the metrics) and leaves losses and accuracy logged.
-        ntk_iterations: the most power iterations for lambda_max of the NTK (one JVP and one
-            VJP each); an estimate that has not converged makes the Section 5.2 checks vacuous.
+        ntk_iterations: the most Lanczos iterations for lambda_max of the NTK (one JVP and one
+            VJP each) and of the objective's Hessian (one Hessian-vector product each); an
+            estimate that has not converged makes the Section 5.2 checks vacuous.
         precision: the arithmetic of training, "float32" or "float64" (about twice the time
             and memory on a CPU; tells rounding floors, e.g. of eps2, from the dynamics). Both
             start from the same float32 initial draw; measurement is float64 either way.
@@ -127,7 +129,8 @@ class Setting:
     ntk_iterations: int = 500
     precision: str = "float32"
 
-    RUN_FIELDS = ("learning_rates", "weight_decay", "seeds")
+    # steps too: cells that differ only in their length are one training measured at each length
+    RUN_FIELDS = ("learning_rates", "weight_decay", "seeds", "steps")
 
     def __post_init__(self) -> None:
         if self.backbone not in BACKBONES:
@@ -247,17 +250,24 @@ def measure_run(
         ntk, change = ntk_top_eigenvalue(
             model, run.params, data.x, num_classes, max_iterations=setting.ntk_iterations
         )
+        sharpness, sharpness_change = hessian_top_eigenvalue(
+            model, config, run.params, data, setting.weight_decay, setting.ntk_iterations
+        )
         lr = float(run.learning_rate)
         quantities.update(
-            recursion_residual=replay["recursion_residual"],
+            **replay,
             gd_coupled=float(plain_gd_with_coupled_decay(config)),
             eta=lr,
             steps=setting.steps,
             weight_decay=setting.weight_decay,
             **gradient_quantities(model, config, run.params, data, setting.weight_decay),
+            **competitor_quantities(model, config, run.params, data, setting.weight_decay),
             ntk_lambda_max=ntk,
             ntk_relative_change=change,
+            hessian_lambda_max=sharpness,
+            hessian_relative_change=sharpness_change,
             step_scale=lr * (1.0 if config.reduction == "sum" else 1.0 / data.x.shape[0]),
+            unit_roundoff=float(jnp.finfo(PRECISIONS[setting.precision]).eps / 2),
         )
         quantities["stability_product"] = quantities["step_scale"] * ntk
     return quantities
@@ -317,7 +327,11 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     """Train the runs of every setting (one bucket: equal outside RUN_FIELDS) as one compiled
     program, then measure each of this process's runs in float64. One CellOutcome per setting,
     its arrays the engine trajectory, eps2 along training against the weight-decay envelope
-    (``curve/...``) and the class-mean cosine matrices of the head (``gram/...``)."""
+    (``curve/...``) and the class-mean cosine matrices of the head (``gram/...``).
+
+    Cells that differ only in ``steps`` share their runs: a run (learning rate, seed, weight
+    decay) is trained once, to the longest length, and measured at every cell's length
+    (``TrainContext.train_to``), so a training-time axis costs one training."""
     first = settings[0]
     ds = load_dataset(
         first.dataset,
@@ -327,34 +341,47 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     )
     model, config = first.model(), first.config()
     lrs, seeds, wds, sizes = stacked_runs(settings)
-    mine = context.share(len(lrs))
+    keys = list(zip(lrs.tolist(), seeds.tolist(), wds.tolist()))
+    distinct = list(dict.fromkeys(keys))
+    trained_as = np.array([distinct.index(key) for key in keys])  # stacked run -> distinct run
+    mine = context.share(len(distinct))
+    position_of = {int(run): position for position, run in enumerate(mine)}
+    d_lrs, d_seeds, d_wds = (np.array(column) for column in zip(*distinct))
     first_linear = model.num_nonlinear  # L1 in the Layers record, a backbone's stages included
     # every precision starts from the same (float32) draw, so precisions differ by rounding only
-    drawn = init_runs(model, config, ds.x.shape[1], lrs[mine], wds[mine], seeds[mine])
+    drawn = init_runs(model, config, ds.x.shape[1], d_lrs[mine], d_wds[mine], d_seeds[mine])
     with jax.enable_x64(first.precision == "float64"):
         dtype = PRECISIONS[first.precision]
         data = make_data(ds.x, ds.y, ds.num_classes, dtype=dtype)
-        initial = cast_runs(drawn, dtype, lrs[mine], wds[mine])
-        trained = context.train(model, config, data, initial)
-        curves = class_mean_cosines(
-            model, trained.state.params, data.x, data.y, ds.num_classes, first_linear
-        )
-    diverged_at = diverged_steps(trained.trajectory)
-    curves |= balancing_curves(trained.trajectory, first_linear, lrs[mine], wds[mine])
-    cells = runs_by_cell(sizes, mine)
+        initial = cast_runs(drawn, dtype, d_lrs[mine], d_wds[mine])
+        reached = context.train_to(model, config, data, initial, [s.steps for s in settings])
+        grams = {
+            steps: class_mean_cosines(
+                model, result.state.params, data.x, data.y, ds.num_classes, first_linear
+            )
+            for steps, result in reached.items()
+        }
+    offsets = np.cumsum([0, *sizes])
     outcomes = []
-    for setting, members in zip(settings, cells):
-        runs = []
-        for position, local in members:
-            run_index = mine[position]
-            label = f"seed={seeds[run_index]} lr={lrs[run_index]:g}"
-            params = {"seed": int(seeds[run_index]), "learning_rate": float(lrs[run_index])}
+    for cell, setting in enumerate(settings):
+        trained = reached[setting.steps]
+        diverged_at = diverged_steps(trained.trajectory)
+        curves = grams[setting.steps] | balancing_curves(
+            trained.trajectory, first_linear, d_lrs[mine], d_wds[mine]
+        )
+        runs, keep = [], []
+        for local, stacked in enumerate(range(offsets[cell], offsets[cell + 1])):
+            position = position_of.get(int(trained_as[stacked]))
+            if position is None:  # another process trains this run
+                continue
+            keep.append(position)
+            label = f"seed={seeds[stacked]} lr={lrs[stacked]:g}"
+            params = {"seed": int(seeds[stacked]), "learning_rate": float(lrs[stacked])}
             if diverged_at[position] is not None:
                 runs.append(RunRecord(local, label, params, None, diverged_at[position]))
             else:
                 quantities = measure_run(setting, trained.state, position, ds, initial)
                 runs.append(RunRecord(local, label, params, quantities))
-        keep = [position for position, _ in members]
         arrays = {k: np.asarray(v)[keep] for k, v in (trained.trajectory | curves).items()}
         outcomes.append(CellOutcome(runs, arrays))
     return outcomes

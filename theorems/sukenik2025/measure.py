@@ -134,6 +134,35 @@ def kendall_tau(depths: Sequence[float], values: Sequence[float]) -> float:
     return float(np.sum(signs[upper]) / (count * (count - 1) / 2))
 
 
+def pooled_trend(exponents: Sequence[float], errors: Sequence[float]) -> tuple[float, float]:
+    """The exponent of a cell over its seeds: the mean of the seeds' fitted exponents a_s and its
+    standard error sqrt(max(var_s(a_s), mean_s(se_s^2)) / S), S the number of seeds with a
+    finite fit: the seed-to-seed spread, never less than what the fits' own errors imply (two
+    or three seeds estimate a variance poorly, and can agree by chance). NaN for S < 2."""
+    a, e = np.asarray(exponents, float), np.asarray(errors, float)
+    keep = np.isfinite(a) & np.isfinite(e)
+    a, e = a[keep], e[keep]
+    if a.size < 2:
+        return math.nan, math.nan
+    spread = max(float(np.var(a, ddof=1)), float(np.mean(e**2)))
+    return float(np.mean(a)), math.sqrt(spread / a.size)
+
+
+def with_pooled_trends(quantities: Sequence[dict[str, float]]) -> None:
+    """Add to each of the trained seeds' ``quantities`` of one cell (in place), for every metric,
+    ``<name>_exponent_seeds`` and ``<name>_exponent_seeds_se`` (``pooled_trend`` over them) and
+    ``num_seeds``: what the depth-trend claims judge."""
+    for name in METRICS:
+        mean, error = pooled_trend(
+            [q[f"{name}_exponent"] for q in quantities],
+            [q[f"{name}_exponent_se"] for q in quantities],
+        )
+        for q in quantities:
+            q[f"{name}_exponent_seeds"], q[f"{name}_exponent_seeds_se"] = mean, error
+    for q in quantities:
+        q["num_seeds"] = float(len(quantities))
+
+
 def trend_quantities(
     depths: Sequence[int], per_depth: dict[str, Sequence[float]]
 ) -> dict[str, float]:

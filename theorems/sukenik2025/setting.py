@@ -46,7 +46,12 @@ from nc_jax.models.transformer import POOLS, Transformer
 from nc_jax.train import TrainConfig, init_runs, make_data
 from nc_jax.train.engine import OPTIMIZERS
 from theorems.sukenik2025.closed_form import LOSSES, limit_optimum
-from theorems.sukenik2025.measure import METRICS, network_quantities, profile_quantities
+from theorems.sukenik2025.measure import (
+    METRICS,
+    network_quantities,
+    profile_quantities,
+    with_pooled_trends,
+)
 
 ARCHITECTURES: tuple[str, ...] = ("ln_resnet", "transformer")
 
@@ -370,5 +375,6 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
                     for d in depths
                 ]
                 arrays.setdefault(f"depth/{name}", []).append(values)
+        with_pooled_trends([record.quantities for record in runs if record.quantities])
         outcomes.append(CellOutcome(runs, {k: np.asarray(v) for k, v in arrays.items()}))
     return outcomes

@@ -6,17 +6,18 @@ theorems.ufm_extras.measure.
 
 Kinds (nc_jax.checks.contract):
 
-- identities (exact to rounding): the closed-form Procrustes value is the objective at its own
-  frame (``e2.value_at_frame``); one GD step of the Hadamard-initialised UFM is the K-scalar
-  recursion (``e3.reduction``);
+- identities (exact results, checked to rounding or to a solver's precision: a failure is an
+  error in a derivation or in the code, not a finding about training): the closed-form
+  Procrustes value is the optimum a Riemannian solver finds (``e2.procrustes``,
+  ``e2.procrustes_prox``) and the objective at its own frame (``e2.value_at_frame``); GD from
+  the Hadamard initialisation keeps the singular vectors (``e3.structure``, exact for the
+  discrete GD map) and one step of it is the K-scalar recursion (``e3.reduction``);
 - a consequence: the trained UFM's objective is at least the convex program's optimum
   (``imbalance.lower_bound``; any W, H satisfy it: its worth is the slack);
-- claims (refutable, each with its tolerance): the closed form is the optimum a Riemannian
-  solver finds (``e2.procrustes``, ``e2.procrustes_prox``), Hadamard initialisation keeps the
-  singular vectors (``e3.structure``) and reaches Zhu et al.'s simplex ETF (``e3.etf_limit``,
-  ``e3.zhu_scale``), GD reaches the convex optimum of the imbalanced UFM
-  (``imbalance.optimum``, ``imbalance.geometry``) and its minority rows collapse beyond the
-  solver's threshold R* (``imbalance.minority_collapse``).
+- claims (refutable, each with its tolerance): Hadamard-initialised GD reaches Zhu et al.'s
+  simplex ETF (``e3.etf_limit``, ``e3.zhu_scale``), GD reaches the convex optimum of the
+  imbalanced UFM (``imbalance.optimum``, ``imbalance.geometry``) and its minority rows collapse
+  beyond the solver's threshold R* (``imbalance.minority_collapse``).
 """
 
 from __future__ import annotations
@@ -86,7 +87,7 @@ PROCRUSTES = Theorem(
     quantities=("etf_gap",),
     relation="<=",
     evaluate=lambda q: _tolerance(q["etf_gap"], ETF_TOLERANCE),
-    kind="claim",
+    kind="identity",
 )
 
 PROCRUSTES_PROX = Theorem(
@@ -101,7 +102,7 @@ PROCRUSTES_PROX = Theorem(
     quantities=("etf_gap_prox",),
     relation="<=",
     evaluate=lambda q: _tolerance(q["etf_gap_prox"], ETF_TOLERANCE),
-    kind="claim",
+    kind="identity",
 )
 
 VALUE_AT_FRAME = Theorem(
@@ -128,7 +129,7 @@ STRUCTURE = Theorem(
     quantities=("hadamard_residue", "hadamard_initial_residue"),
     relation="<=",
     evaluate=lambda q: _tolerance(q["hadamard_residue"], STRUCTURE_TOLERANCE, [_hadamard_form(q)]),
-    kind="claim",
+    kind="identity",
 )
 
 REDUCTION = Theorem(
