@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import re
 import warnings
 from collections.abc import Sequence
@@ -102,17 +103,21 @@ def x_scale(values: Sequence[float]) -> tuple[str, float]:
     return "linear", math.nan
 
 
-def panel_grid(count: int) -> tuple[Any, list[Any]]:
-    """A figure of ``count`` panels, three per row, each PANEL_INCHES; the unused ones hidden.
+def panel_grid(count: int, rows_per_panel: int = 0) -> tuple[Any, list[Any]]:
+    """A figure of ``count`` panels, three per row, each PANEL_INCHES (for a heatmap of more
+    than 10 rows, ``rows_per_panel``: 0.25 in per row, two wider panels per row); the unused
+    ones hidden.
     Returns (figure, the ``count`` axes in reading order)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    columns = max(1, min(3, count))
+    tall = rows_per_panel > 10  # long heatmap rows carry long tick labels: two wider columns
+    columns = max(1, min(2 if tall else 3, count))
     rows = max(1, math.ceil(count / columns))
     width, height = PANEL_INCHES
+    width, height = (1.6 * width if tall else width), max(height, 0.25 * rows_per_panel)
     fig, axes = plt.subplots(rows, columns, figsize=(width * columns, height * rows), squeeze=False)
     for ax in axes.ravel()[count:]:
         ax.set_visible(False)
@@ -430,13 +435,21 @@ def _base_name(axis: str) -> str:
     return match["name"] if match else axis
 
 
+def _compact(value: Any) -> str:
+    """A grid value as a short tick label: lists as 512-64-10."""
+    if isinstance(value, (list, tuple)):
+        return "-".join(str(v) for v in value)
+    return str(value)
+
+
 def atlas_coordinates(
     table: Any, x_axis: str, y_axis: str, others: Sequence[str] = ()
-) -> tuple[Any, list[Any], list[Any]]:
+) -> tuple[Any, list[Any], list[Any], str]:
     """``table`` with the atlas coordinates of each row: ``_x`` (the value of ``x_axis``) and
-    ``_y``, the value of ``y_axis`` joined with those of every axis in ``others`` that takes
-    several values at one (x, y) point (so a heatmap never pools cells of different settings;
-    an axis zipped with x or y adds nothing), and the sorted x and y values."""
+    ``_y``, the value of ``y_axis`` joined (" | ") with those of every axis in ``others`` that
+    takes several values at one (x, y) point (so a heatmap never pools cells of different
+    settings; an axis zipped with x or y adds nothing); the sorted x and y values and the y
+    axis' label (the joined names)."""
     table = table.assign(_x=axis_values(table, x_axis), _y=axis_values(table, y_axis))
     used = {_base_name(x_axis), _base_name(y_axis)}
     split = []
@@ -446,11 +459,26 @@ def atlas_coordinates(
         values = table.assign(_v=axis_values(table, axis).map(str))
         if values.groupby(["_x", "_y"])["_v"].nunique().max() > 1:
             split.append(axis)
-    if split:
-        parts = [table["_y"].map(lambda v: f"{y_axis}={v}")]
-        parts += [axis_values(table, a).map(lambda v, a=a: f"{a}={v}") for a in split]
-        table = table.assign(_y=parts[0].str.cat(parts[1:], sep=", "))
-    return table, sorted(table["_x"].unique()), sorted(table["_y"].unique())
+    if not split:
+        return table, sorted(table["_x"].unique()), sorted(table["_y"].unique()), y_axis
+    raw = [table["_y"], *(axis_values(table, a) for a in split)]
+    keys = list(zip(*(column.map(_sortable) for column in raw)))
+    labels = [" | ".join(_compact(v) for v in values) for values in zip(*raw)]
+    order = dict(sorted(zip(keys, labels)))  # numeric order of the values, not of the labels
+    table = table.assign(_y=labels)
+    return (
+        table,
+        sorted(table["_x"].unique()),
+        list(dict.fromkeys(order.values())),
+        " | ".join([y_axis, *split]),
+    )
+
+
+def _sortable(value: Any) -> tuple:
+    """A sort key that orders numbers numerically and lists element by element."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_sortable(v) for v in value)
+    return (0, float(value), "") if isinstance(value, numbers.Real) else (1, 0.0, str(value))
 
 
 def _heatmap_axes(ax: Any, xs: Sequence[Any], ys: Sequence[Any], x_axis: str, y_axis: str):
@@ -476,9 +504,9 @@ def tightness_atlas_figure(table: Any, x_axis: str, y_axis: str, others: Sequenc
     """Heatmaps of the median slack per (x, y) grid point, one per check; the image data of
     each panel is that matrix (rows: sorted y values, joined with the varying ``others`` as in
     ``atlas_coordinates``; columns: sorted x values)."""
-    table, xs, ys = atlas_coordinates(table, x_axis, y_axis, others)
+    table, xs, ys, y_label = atlas_coordinates(table, x_axis, y_axis, others)
     ids = list(dict.fromkeys(table["check"]))
-    fig, axes = panel_grid(len(ids))
+    fig, axes = panel_grid(len(ids), len(ys))
     for ax, check in zip(axes, ids):
         picked = table[table["check"] == check]
         matrix, marks = atlas_matrix(picked, xs, ys)
@@ -487,7 +515,7 @@ def tightness_atlas_figure(table: Any, x_axis: str, y_axis: str, others: Sequenc
         shown = ax.imshow(image, origin="lower", aspect="auto", cmap="cividis")
         for (row, column), mark in marks.items():
             _mark(ax, row, column, mark)
-        _heatmap_axes(ax, xs, ys, x_axis, y_axis)
+        _heatmap_axes(ax, xs, ys, x_axis, y_label)
         ax.set_title(f"{check.split('.', 1)[-1]}: log10 slack", fontsize=8)
         fig.colorbar(shown, ax=ax).ax.tick_params(labelsize=6)
     fig.tight_layout()
@@ -533,11 +561,7 @@ def regime_category(runs: Any) -> tuple[str, str]:
         return category, f"{informative}/{len(live)}"
     first = [t.split("; ")[0] for t in runs["failing"] if isinstance(t, str) and t]
     name = max(dict.fromkeys(first), key=first.count) if first else "vacuous"
-    return name, _shorten(name)
-
-
-def _shorten(name: str, width: int = 18) -> str:
-    return name if len(name) <= width else name[: width - 1] + "…"
+    return name, name
 
 
 def regime_map_figure(table: Any, x_axis: str, y_axis: str, others: Sequence[str] = ()) -> Any:
@@ -547,7 +571,7 @@ def regime_map_figure(table: Any, x_axis: str, y_axis: str, others: Sequence[str
     from matplotlib.colors import ListedColormap
     from matplotlib.patches import Patch
 
-    table, xs, ys = atlas_coordinates(table, x_axis, y_axis, others)
+    table, xs, ys, y_label = atlas_coordinates(table, x_axis, y_axis, others)
     ids = list(dict.fromkeys(table["check"]))
     found = {}
     for key, runs in table.groupby(["check", "_x", "_y"]):
@@ -555,11 +579,12 @@ def regime_map_figure(table: Any, x_axis: str, y_axis: str, others: Sequence[str
     fixed = [INFORMATIVE, UNINFORMATIVE, HOLDS]
     failing = sorted({c for c, _ in found.values()} - set(fixed))
     categories = fixed + failing
+    codes = {name: f"h{i + 1}" for i, name in enumerate(failing)}  # marks name them briefly
     palette = [OKABE_ITO["green"], OKABE_ITO["sky"], OKABE_ITO["blue"]]
     others_colours = [OKABE_ITO[k] for k in ("orange", "vermillion", "purple", "grey")]
     palette += [others_colours[i % len(others_colours)] for i in range(len(failing))]
     cmap = ListedColormap(palette[: len(categories)])
-    fig, axes = panel_grid(len(ids))
+    fig, axes = panel_grid(len(ids), len(ys))
     for ax, check in zip(axes, ids):
         image = np.full((len(ys), len(xs)), np.nan)
         for (name, x, y), (category, label) in found.items():
@@ -567,7 +592,7 @@ def regime_map_figure(table: Any, x_axis: str, y_axis: str, others: Sequence[str
                 continue
             row, column = ys.index(y), xs.index(x)
             image[row, column] = categories.index(category)
-            _mark(ax, row, column, label)
+            _mark(ax, row, column, codes.get(category, label))
         ax.imshow(
             image,
             origin="lower",
@@ -577,11 +602,13 @@ def regime_map_figure(table: Any, x_axis: str, y_axis: str, others: Sequence[str
             vmax=len(categories) - 0.5,
             interpolation="nearest",
         )
-        _heatmap_axes(ax, xs, ys, x_axis, y_axis)
+        _heatmap_axes(ax, xs, ys, x_axis, y_label)
         ax.set_title(f"{check.split('.', 1)[-1]}: where it speaks", fontsize=8)
-    handles = [Patch(color=palette[i], label=c) for i, c in enumerate(categories)]
-    fig.legend(handles=handles, fontsize=6, loc="lower center", ncol=min(3, len(handles)))
-    fig.tight_layout(rect=(0, 0.04 * math.ceil(len(handles) / 3), 1, 1))
+    names = [f"{codes[c]}: fails first: {c}" if c in codes else c for c in categories]
+    handles = [Patch(color=palette[i], label=c) for i, c in enumerate(names)]
+    fig.legend(handles=handles, fontsize=6, loc="lower center", ncol=min(2, len(handles)))
+    inches = fig.get_size_inches()[1]
+    fig.tight_layout(rect=(0, min(0.5, 0.15 * math.ceil(len(handles) / 2) / inches), 1, 1))
     return fig
 
 

@@ -220,7 +220,7 @@ def test_quick_regime_atlas_tabulates_where_each_bound_speaks(tmp_path, capsys):
         assert text in out
     runs = atlas.trained_runs(tmp_path)
     assert sorted(runs["steps"].unique()) == [100, 200]
-    for (_, seed, decay), group in runs.groupby(["widths", "seed", "weight_decay"]):
+    for _, group in runs.groupby(["widths", "seed", "weight_decay"]):
         assert len(group) == 2  # one run, measured at 100 and 200 steps
     frame = script._cells(tmp_path)
     assert len(frame) == 8 and {"psi fit term", "first failing", "converged"} <= set(frame)
@@ -255,9 +255,10 @@ def test_atlas_reads_hypotheses_in_order_and_fits_rates_by_hand():
             "L2": [3, 3, 3],
             "head_sK": [1.0, 1.0, 1.0],
             "relative_stationarity": [1e-3, 1e-3, 0.5],
-            "eps2_replay_change": [1e-3, 1e-3, 1e-3],
         }
     )
+    assert list(atlas.converged(runs)) == [True, True, False]
+    assert not atlas.converged(runs.assign(eps2=2e-3)).any()  # balanced to 0.1% of r_W^2
     # (11) allows 16 / (18 * 1) = 0.89: the first run holds everything, the second fails the
     # fit first, the third (11) first (n1 < N and convergence fail after it)
     assert list(atlas.first_failing(runs)) == ["", "eps1 < s_K(Y)", "(11)"]

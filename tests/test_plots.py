@@ -263,9 +263,9 @@ def test_regime_map_marks_each_grid_point_with_its_regime(toy_sweep):
     ax = fig.axes[0]
     image = ax.get_images()[0].get_array()
     labels = [t.get_text() for t in ax.texts]
-    assert len(labels) == 6  # 2 scales x 3 sizes
+    assert len(labels) == 6 and labels.count("h1") == 2  # 2 scales x 3 sizes; size 40 coded
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    diverged = legend.index("the run trained without diverging")
+    diverged = legend.index("h1: fails first: the run trained without diverging")
     assert all(image[row, 2] == diverged for row in range(2))  # size 40: every run diverged
     assert image[0, 0] != diverged and image[0, 1] != diverged
 
@@ -279,5 +279,5 @@ def test_atlas_rows_split_by_an_axis_that_varies_at_one_point_only():
             "tied": [5, 5, 6, 6],  # zipped with x: adds nothing
         }
     )
-    _, xs, ys = plots.atlas_coordinates(table, "x", "y", ["x", "data", "tied"])
-    assert xs == [1, 2] and ys == ["y=0, data=a", "y=0, data=b"]
+    _, xs, ys, label = plots.atlas_coordinates(table, "x", "y", ["x", "data", "tied"])
+    assert xs == [1, 2] and ys == ["0 | a", "0 | b"] and label == "y | data"

@@ -25,6 +25,7 @@ from nc_jax.models import MLP
 from nc_jax.models.ufm import ufm_inputs
 from nc_jax.train import TrainConfig, init_runs, make_regression_data, train
 from theorems.andriopoulos2024 import PAPER, Setting, bounds, data, measure
+from theorems.andriopoulos2024.setting import _settling_step
 
 BY_ID = {t.id: t for t in PAPER.theorems}
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
@@ -376,6 +377,9 @@ def _ufm_q(**changes):
         nrc1_c_init=math.nan,
         nrc2_c_init=math.nan,
         nrc3_init=math.nan,
+        nrc1_c_settling=math.nan,
+        nrc2_c_settling=math.nan,
+        nrc3_settling=math.nan,
     )
     return q | changes
 
@@ -401,11 +405,14 @@ def _mlp_q(**changes):
         nrc2_c_init=0.93,
         nrc3_init=0.2,
     )
+    q |= {f"{k}_settling": q[k] for k in ("nrc1_c", "nrc2_c", "nrc3")}  # settled
     return q | changes
 
 
 def _no_decay(**changes):
-    return _mlp_q(weight_decay=0.0, decay_efolds=0.0, nrc1_c=0.5, nrc2_c=0.95, nrc3=0.06, **changes)
+    values = dict(nrc1_c=0.5, nrc2_c=0.95, nrc3=0.06)
+    settled = {f"{k}_settling": v for k, v in values.items()}
+    return _mlp_q(weight_decay=0.0, decay_efolds=0.0, **values, **settled, **changes)
 
 
 # theorem id -> (holding quantities, planted violation, a failing hypothesis)
@@ -417,24 +424,32 @@ CASES = {
     "andriopoulos2024.ufm.gamma": (_ufm_q(), _ufm_q(gamma_opt=0.07), _ufm_q(c=0.0)),
     "andriopoulos2024.mlp.nrc1_c_collapse": (
         _mlp_q(),
-        _mlp_q(nrc1_c=0.2),
+        _mlp_q(nrc1_c=0.2, nrc1_c_settling=0.2),
         _mlp_q(decay_efolds=1.0),
     ),
-    "andriopoulos2024.mlp.nrc2_c_collapse": (_mlp_q(), _mlp_q(nrc2_c=0.3), _no_decay()),
-    "andriopoulos2024.mlp.nrc3_collapse": (_mlp_q(), _mlp_q(nrc3=0.06), _ufm_q()),
+    "andriopoulos2024.mlp.nrc2_c_collapse": (
+        _mlp_q(),
+        _mlp_q(nrc2_c=0.3, nrc2_c_settling=0.3),
+        _no_decay(),
+    ),
+    "andriopoulos2024.mlp.nrc3_collapse": (
+        _mlp_q(),
+        _mlp_q(nrc3=0.06, nrc3_settling=0.06),
+        _ufm_q(),
+    ),
     "andriopoulos2024.mlp.nrc1_c_no_collapse": (
         _no_decay(),
-        _no_decay(nrc1_c_init=0.4) | {"nrc1_c": 0.03},  # below 0.1 x 0.4
+        _no_decay(nrc1_c_init=0.4) | {"nrc1_c": 0.03, "nrc1_c_settling": 0.03},  # < 0.1 x 0.4
         _mlp_q(),
     ),
     "andriopoulos2024.mlp.nrc2_c_no_collapse": (
         _no_decay(),
-        _no_decay() | {"nrc2_c": 0.05},
+        _no_decay() | {"nrc2_c": 0.05, "nrc2_c_settling": 0.05},
         _ufm_q(),
     ),
     "andriopoulos2024.mlp.nrc3_no_collapse": (
         _no_decay(),
-        _no_decay() | {"nrc3": 0.015},  # below 0.1 x 0.2
+        _no_decay() | {"nrc3": 0.015, "nrc3_settling": 0.015},  # below 0.1 x 0.2
         _no_decay(d=2.0),
     ),
     "andriopoulos2024.measure.nrc1_le_nrc2": (_mlp_q(), _mlp_q(nrc1_c=0.05), _mlp_q(d=3.0)),
@@ -463,7 +478,7 @@ def test_the_stated_tolerances_are_the_ones_checked():
     assert (bounds.UFM_ERROR_TOLERANCE, bounds.UFM_NRC_TOLERANCE) == (1e-3, 1e-6)
     assert bounds.UFM_GAMMA_TOLERANCE == 1e-2 and bounds.DECAY_EFOLDS == 3.0
     assert bounds.NRC_ROUNDING == 1e-12
-    edge = _mlp_q(nrc1_c=0.1 * 0.45 * (1 + 1e-6))
+    edge = _mlp_q(nrc1_c=0.1 * 0.45 * (1 + 1e-6), nrc1_c_settling=0.1 * 0.45)
     assert check(BY_ID["andriopoulos2024.mlp.nrc1_c_collapse"], edge).verdict == "violated"
     assert (
         check(BY_ID["andriopoulos2024.mlp.nrc1_c_collapse"], _mlp_q(decay_efolds=3.0)).verdict
@@ -475,18 +490,40 @@ def test_the_stated_tolerances_are_the_ones_checked():
             assert any(ch.isdigit() for ch in theorem.statement)  # the tolerance is stated
 
 
+def test_a_metric_still_moving_makes_the_mlp_claims_vacuous_not_violated():
+    """NRC1 above the level while still falling (0.08 at 80% of training, 0.055 at the end:
+    a 45% change) is an unconverged run: vacuous, naming the hypothesis; settled, violated."""
+    moving = _mlp_q(nrc1_c=0.055, nrc1_c_settling=0.08)
+    result = check(BY_ID["andriopoulos2024.mlp.nrc1_c_collapse"], moving)
+    assert result.verdict == "vacuous"
+    assert [h.name for h in result.failing] == [
+        "settled: relative change over the last 20% of training"
+    ]
+    settled = _mlp_q(nrc1_c=0.055, nrc1_c_settling=0.056)
+    assert check(BY_ID["andriopoulos2024.mlp.nrc1_c_collapse"], settled).verdict == "violated"
+    unmeasured = _mlp_q(nrc1_c=0.055, nrc1_c_settling=math.nan)  # no log in the last 20%
+    assert check(BY_ID["andriopoulos2024.mlp.nrc1_c_collapse"], unmeasured).verdict == "vacuous"
+
+
+@pytest.mark.parametrize(
+    ("steps", "log_every", "expected"),
+    [(6000, 500, 4500), (6000, 1200, 4800), (1000, 100, 800), (100, 100, None), (500, 450, None)],
+)
+def test_the_settling_step_is_the_last_log_at_or_before_80_percent(steps, log_every, expected):
+    assert _settling_step(TrainConfig(steps=steps, log_every=log_every)) == expected
+
+
 def test_nrc3_claims_are_vacuous_in_c3s_clipped_regime():
     """Where NRC3's best gamma sits at lambda_min (the strongest decay: the weakest target
     direction removed from W W^T) NRC3 no longer measures collapse: vacuous, not violated."""
-    clipped = _mlp_q(nrc3=0.096, gamma_opt=0.12)
+    clipped = _mlp_q(nrc3=0.096, nrc3_settling=0.096, gamma_opt=0.12)
     result = check(BY_ID["andriopoulos2024.mlp.nrc3_collapse"], clipped)
     assert result.verdict == "vacuous"
     assert [h.name for h in result.failing] == [
         "NRC3's all-components regime: gamma_opt < lambda_min"
     ]
-    assert check(BY_ID["andriopoulos2024.mlp.nrc3_collapse"], _mlp_q(nrc3=0.096)).verdict == (
-        "violated"
-    )
+    unclipped = _mlp_q(nrc3=0.096, nrc3_settling=0.096)
+    assert check(BY_ID["andriopoulos2024.mlp.nrc3_collapse"], unclipped).verdict == "violated"
 
 
 def test_the_consequence_is_informative_only_below_one():

@@ -602,9 +602,7 @@ def test_a_trend_inside_its_standard_error_is_vacuous_not_violated(exponent, err
     assert resolution(0.5, 0.0) == np.inf and np.isnan(resolution(np.nan, 0.1))
     for theorem in TRENDS:
         name = theorem.id.rsplit(".", 1)[-1]
-        q = _quantities(
-            **{f"{name}_exponent_seeds": exponent, f"{name}_exponent_seeds_se": error}
-        )
+        q = _quantities(**{f"{name}_exponent_seeds": exponent, f"{name}_exponent_seeds_se": error})
         result = check(theorem, q)
         assert result.verdict == verdict
         if verdict == "vacuous":

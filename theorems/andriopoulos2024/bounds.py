@@ -46,6 +46,10 @@ UFM_GAMMA_TOLERANCE = 1e-2
 # pilot runs of the default setting, the very runs they then judged.)
 COLLAPSE_FACTOR = 0.1
 COLLAPSE_METRICS = ("nrc1_c", "nrc2_c", "nrc3")
+# The claims are about the end of training: a metric still moving is an unconverged run, never
+# a refutation. Settled (a priori): over the last 20% of training (setting.SETTLING_WINDOW) it
+# changed by at most 10% of its final value.
+SETTLED_CHANGE = 0.1
 # The claim is about the end of long training; it applies once the weight decay alone would
 # have shrunk a parameter by e^-3 (eta lambda T / (1 - momentum) >= 3 e-folds).
 DECAY_EFOLDS = 3.0
@@ -123,10 +127,18 @@ def _nrc3_regime(name: str, q: Q) -> tuple[Hypothesis, ...]:
     return (Hypothesis(regime, q["gamma_opt"], q["lambda_min"], "<"),)
 
 
+def _settled(name: str, q: Q) -> Hypothesis:
+    """The metric has stopped moving: |value - value 20% of training earlier| / value."""
+    change = abs(q[name] - q[f"{name}_settling"]) / abs(q[name])
+    return Hypothesis(
+        "settled: relative change over the last 20% of training", change, SETTLED_CHANGE
+    )
+
+
 def _collapse(name: str):
     def evaluate(q: Q) -> Evaluation:
-        extras = {"initial": q[f"{name}_init"]}
-        hypotheses = (*_decayed(q), *_nrc3_regime(name, q))
+        extras = {"initial": q[f"{name}_init"], "20% earlier": q[f"{name}_settling"]}
+        hypotheses = (*_decayed(q), *_nrc3_regime(name, q), _settled(name, q))
         return Evaluation(hypotheses, COLLAPSE_FACTOR * q[f"{name}_init"], q[name], extras)
 
     return evaluate
@@ -134,8 +146,8 @@ def _collapse(name: str):
 
 def _no_collapse(name: str):
     def evaluate(q: Q) -> Evaluation:
-        extras = {"initial": q[f"{name}_init"]}
-        hypotheses = (*_undecayed(q), *_nrc3_regime(name, q))
+        extras = {"initial": q[f"{name}_init"], "20% earlier": q[f"{name}_settling"]}
+        hypotheses = (*_undecayed(q), *_nrc3_regime(name, q), _settled(name, q))
         return Evaluation(hypotheses, COLLAPSE_FACTOR * q[f"{name}_init"], q[name], extras)
 
     return evaluate
@@ -175,7 +187,7 @@ def _ufm_nrc_theorem(name: str, label: str) -> Theorem:
 
 def _mlp_quantities(name: str, *extra: str) -> tuple[str, ...]:
     regime = ("gamma_opt", "lambda_min") if name == "nrc3" else ()
-    return (*_MLP_Q, *extra, name, f"{name}_init", *regime)
+    return (*_MLP_Q, *extra, name, f"{name}_init", f"{name}_settling", *regime)
 
 
 def _mlp_theorem(name: str, collapse: bool) -> Theorem:

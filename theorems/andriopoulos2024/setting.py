@@ -234,9 +234,26 @@ def _params_of(state_params: Any, index: int) -> Any:
     return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf[index], jnp.float64), state_params)
 
 
+def _nrc_values(setting: Setting, model: MLP, params: Any, data: RegressionSet) -> dict:
+    h, w, _ = measure.mlp_parts(model, params, jnp.asarray(data.x))
+    values = measure.feature_quantities(h, w)
+    values |= measure.weight_quantities(
+        w, data.targets, setting.nrc3_gamma, setting.nrc3_grid_points
+    )
+    return values
+
+
 def _mlp_quantities(
-    setting: Setting, model: MLP, final: Any, initial: Any, data: RegressionSet
+    setting: Setting,
+    model: MLP,
+    final: Any,
+    initial: Any,
+    before: Any,
+    data: RegressionSet,
 ) -> dict[str, float]:
+    """The MLP's quantities at the end of training, ``<name>_init`` at initialisation and
+    ``<name>_settling``, the NRC values SETTLING_WINDOW of training before the end (NaN when
+    ``before`` is None)."""
     h, w, output = measure.mlp_parts(model, final, jnp.asarray(data.x))
     h0, w0, _ = measure.mlp_parts(model, initial, jnp.asarray(data.x))
     q = measure.feature_quantities(h, w)
@@ -244,7 +261,10 @@ def _mlp_quantities(
     q |= measure.fit_quantities(output, data.targets)
     start = measure.feature_quantities(h0, w0)
     start |= measure.weight_quantities(w0, data.targets, setting.nrc3_gamma, 2)
-    q |= {f"{k}_init": start[k] for k in ("nrc1_c", "nrc2_c", "nrc3")}
+    names = ("nrc1_c", "nrc2_c", "nrc3")
+    q |= {f"{k}_init": start[k] for k in names}
+    earlier = _nrc_values(setting, model, before, data) if before is not None else {}
+    q |= {f"{k}_settling": earlier.get(k, float("nan")) for k in names}
     return q | {"is_ufm": 0.0, "n": float(w.shape[0]), "d": float(w.shape[1])}
 
 
@@ -270,6 +290,9 @@ ALL_QUANTITIES = (
     "nrc1_c_init",
     "nrc2_c_init",
     "nrc3_init",
+    "nrc1_c_settling",
+    "nrc2_c_settling",
+    "nrc3_settling",
     "ufm_error",
     "c",
 )
@@ -292,6 +315,16 @@ def _complete(quantities: dict[str, float], setting: Setting, run: _Run) -> dict
     )
 
 
+SETTLING_WINDOW = 0.2  # the MLP's NRC values are also measured this fraction before the end
+
+
+def _settling_step(config: TrainConfig) -> int | None:
+    """The logged step SETTLING_WINDOW of training before the end (None when no log falls
+    strictly inside the run)."""
+    step = int((1 - SETTLING_WINDOW) * config.steps) // config.log_every * config.log_every
+    return step if 0 < step < config.steps else None
+
+
 def _train_kind(
     runs: list[_Run],
     model: Any,
@@ -300,14 +333,21 @@ def _train_kind(
     input_dim: int,
     learning_rate: float,
     context: TrainContext,
-) -> tuple[TrainResult, Any] | None:
-    """Train ``runs`` (one kind) as one program: (result, initial state), or None if empty."""
+    settling: bool = False,
+) -> tuple[TrainResult, Any, Any] | None:
+    """Train ``runs`` (one kind) as one program: (result, initial state, the state at the
+    settling step or None), or None if empty. ``settling``: one training stopped at
+    ``_settling_step`` too (TrainContext.train_to), for the NRC claims' settled hypothesis."""
     if not runs:
         return None
     wds = np.array([r.weight_decay for r in runs])
     seeds = np.array([r.seed for r in runs])
     initial = init_runs(model, config, input_dim, learning_rate, wds, seeds)
-    return context.train(model, config, data, initial), initial
+    earlier = _settling_step(config) if settling else None
+    if earlier is None:
+        return context.train(model, config, data, initial), initial, None
+    reached = context.train_to(model, config, data, initial, [earlier, config.steps])
+    return reached[config.steps], initial, reached[earlier].state
 
 
 def _loss_curves(
@@ -351,6 +391,7 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
             data.x.shape[1],
             first.learning_rate,
             context,
+            settling=True,
         ),
         "ufm": _train_kind(
             ufms,
@@ -367,7 +408,7 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
         for kind, runs in (("mlp", mlps), ("ufm", ufms)):
             if trained[kind] is None:
                 continue
-            result, initial = trained[kind]
+            result, initial, settling = trained[kind]
             diverged = diverged_steps(result.trajectory)
             for position, spec in enumerate(runs):
                 setting = settings[spec.cell]
@@ -378,7 +419,8 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
                     final = _params_of(result.state.params, position)
                     if kind == "mlp":
                         start = _params_of(initial.params, position)
-                        q = _mlp_quantities(setting, mlp, final, start, data)
+                        before = None if settling is None else _params_of(settling.params, position)
+                        q = _mlp_quantities(setting, mlp, final, start, before, data)
                     else:
                         q = _ufm_quantities(setting, ufm, final, data)
                     record = RunRecord(0, spec.label(), params, _complete(q, setting, spec))

@@ -399,9 +399,9 @@ def _sym_op(a: jax.Array) -> jax.Array:
 @functools.lru_cache(maxsize=8)
 def _replay_program(model: Model, config: TrainConfig, steps: int):
     """jit(scan) of ``steps`` engine steps of one run, with per step the recursion residual
-    ||D(t+1) - (1-eta lambda)^2 D(t) - eta^2 E(t)||_op of every head pair, the weight scale
-    max ||W||_op^2 and eps2(t+1) = max_l ||D_l(t+1)||_op. Cached: learning rate and weight
-    decay live in the state, so every run reuses one compiled program."""
+    ||D(t+1) - (1-eta lambda)^2 D(t) - eta^2 E(t)||_op of every head pair and the weight scale
+    max ||W||_op^2. Cached: learning rate and weight decay live in the state, so every run
+    reuses one compiled program."""
     step = make_step(model, config)
     grad_fn = jax.grad(data_loss_fn(model, config))
 
@@ -418,8 +418,7 @@ def _replay_program(model: Model, config: TrainConfig, steps: int):
             [_sym_op(n - decay**2 * a - eta**2 * b) for n, a, b in zip(d_next, d, e)]
         )
         scale = jnp.max(jnp.stack([metrics.spectral_norm(w) ** 2 for w in weights]))
-        eps2_next = jnp.max(jnp.stack([_sym_op(n) for n in d_next]))
-        return following, (residual, scale, eps2_next)
+        return following, (residual, scale)
 
     return jax.jit(
         lambda state, data: jax.lax.scan(lambda s, _: body(s, data), state, None, length=steps)
@@ -442,19 +441,10 @@ def replay_balancedness(
 
     Returns:
         recursion_residual: max_t ||residual(t)||_op / max_t max(||W_l||^2, ||W_{l+1}||^2),
-            over pairs;
-        eps2_replay_change: |eps2(T + steps) - eps2(T)| / eps2(T), how much the head's
-            balancedness still moves over the replayed steps (the balancedness half of the
-            regime atlas' convergence criterion);
-        both NaN when the head has no pair (L2 = 1) (eps2 along training is the engine's log,
-        not the replay's).
+            over pairs, NaN when the head has no pair (L2 = 1) (eps2 along training is the
+            engine's log, not the replay's).
     """
     if model.num_linear < 2:  # a head of one layer has no pair to replay (L2 = 1)
-        return {"recursion_residual": float("nan"), "eps2_replay_change": float("nan")}
-    weights = [p["w"] for p in linear_layers(model, state.params)]
-    eps2_start = max(float(_sym_op(d)) for d in _pair_differences(weights))
-    _, (residuals, scales, eps2) = _replay_program(model, config, steps)(state, data)
-    return {
-        "recursion_residual": float(jnp.max(residuals) / jnp.max(scales)),
-        "eps2_replay_change": abs(float(eps2[-1]) - eps2_start) / eps2_start,
-    }
+        return {"recursion_residual": float("nan")}
+    _, (residuals, scales) = _replay_program(model, config, steps)(state, data)
+    return {"recursion_residual": float(jnp.max(residuals) / jnp.max(scales))}
