@@ -78,6 +78,39 @@ def hand_nc3(q):
     return (1 - delta) / denominator, q["cos_min"]
 
 
+def hand_within_mass_tight(q):
+    """||Z_{L-1}||_op eps1/(s_K(Y) - eps1) + ||Z_{L-2}||_op sqrt((n_{L-1} - K) eps2_last)."""
+    fit = math.sqrt(q["penultimate_op_sq"]) * q["eps1"] / (q["s_K_Y"] - q["eps1"])
+    kernel = q["before_op"] * math.sqrt((q["n_penultimate"] - q["K"]) * q["eps2_last"])
+    return fit + kernel, q["within_mass"]
+
+
+def hand_nc1_tight(q):
+    """||W_L||_op^2 m^2 / (sqrt(N (K-1)/K) - eps1)^2, m the tight within-class mass."""
+    mass = hand_within_mass_tight(q)[0]
+    gap = math.sqrt(q["N"] * (q["K"] - 1) / q["K"]) - q["eps1"]
+    return q["norm_WL"] ** 2 * mass**2 / gap**2, q["nc1"]
+
+
+def hand_nc2_tight(q):
+    """NC2 with ||W_L||_op ||Z_{L-2}||_op for r^2."""
+    delta = q["eps1"] / q["s_K_Y"]
+    first = q["kappa_WL"] * (1 + delta) / (1 - delta)
+    radius_sq = q["norm_WL"] * q["before_op"]
+    return first + radius_sq * math.sqrt(q["eps2_last"]) / (q["s_K_Y"] - q["eps1"]), q["kappa_M"]
+
+
+def hand_nc3_tight(q):
+    """NC3 with ||W_L||_op ||Z_{L-2}||_op for r^2."""
+    delta = q["eps1"] / q["s_K_Y"]
+    kw = q["kappa_WL"]
+    radius_sq = q["norm_WL"] * q["before_op"]
+    denominator = (
+        (1 + kw**2) / (2 * kw) + kw * delta + radius_sq * math.sqrt(q["eps2_last"]) / q["s_K_Y"]
+    )
+    return (1 - delta) / denominator, q["cos_min"]
+
+
 def hand_e(eps2, radius, depth):
     """e = eps2 (radius^2 + eps2)^(L2 - 1) L2 (L2 - 1) / 2."""
     return eps2 * (radius**2 + eps2) ** (depth - 1) * depth * (depth - 1) / 2
@@ -141,6 +174,10 @@ HAND = {
     "jacot2025.thm3_1.nc1": hand_nc1,
     "jacot2025.thm3_1.nc2": hand_nc2,
     "jacot2025.thm3_1.nc3": hand_nc3,
+    "jacot2025.thm3_1.within_mass_tight": hand_within_mass_tight,
+    "jacot2025.thm3_1.nc1_tight": hand_nc1_tight,
+    "jacot2025.thm3_1.nc2_tight": hand_nc2_tight,
+    "jacot2025.thm3_1.nc3_tight": hand_nc3_tight,
     "jacot2025.thm3_1.head_to_last": hand_head_to_last,
     "jacot2025.thm3_1.head_to_last_composite": hand_head_to_last_composite,
     "jacot2025.sec4.recursion": hand_recursion,
@@ -179,6 +216,7 @@ INSTANCES = {
         "cos_min": 0.5, "ntk_lambda_max": 10.0, "recursion_residual": 1e-14,
         "stability_product": 1.0, "eta": 5.0, "steps": 3, "eps2_init": 4.0,
         "head_grad_sq": 0.0012, "theta0_norm": 1.0, "lambda_F_init": 0.5,
+        "penultimate_op_sq": 4.0, "before_op": 1.0, "norm_WL": 1.0,
     },
     # L2 = 3, ten balanced classes of nine (s_K(Y) = 3).
     "ten_classes_L2_3": {
@@ -188,6 +226,7 @@ INSTANCES = {
         "norm_first_linear": 1.4, "step_scale": 0.02, "grad_balance_bound": 3e-3,
         "weight_decay": 0.05, "within_mass": 0.2, "nc1": 1e-3, "kappa_M": 1.1,
         "cos_min": 0.95, "ntk_lambda_max": 20.0, "recursion_residual": 3e-15,
+        "penultimate_op_sq": 2.25, "before_op": 1.6, "norm_WL": 1.2,
     },
     # L2 = 3 with a large r (the composite floor ((s_K(Y) - eps1)/r)^6 is about 0.03).
     "large_r_L2_3": {
@@ -197,6 +236,7 @@ INSTANCES = {
         "norm_first_linear": 2.6, "step_scale": 1e-3, "grad_balance_bound": 1e-4,
         "weight_decay": 1e-3, "within_mass": 0.01, "nc1": 1e-5, "kappa_M": 1.02,
         "cos_min": 0.999, "ntk_lambda_max": 5.0, "recursion_residual": 0.0,
+        "penultimate_op_sq": 9.0, "before_op": 3.5, "norm_WL": 2.0,
     },
     # L2 = 2, three classes of six (s_K(Y) = sqrt 6).
     "three_classes_L2_2": {
@@ -206,6 +246,7 @@ INSTANCES = {
         "norm_first_linear": 0.9, "step_scale": 0.1, "grad_balance_bound": 5e-3,
         "weight_decay": 0.2, "within_mass": 0.3, "nc1": 2e-2, "kappa_M": 1.5,
         "cos_min": 0.9, "ntk_lambda_max": 8.0, "recursion_residual": 1e-12,
+        "penultimate_op_sq": 1.44, "before_op": 1.5, "norm_WL": 1.1,
     },
 }  # fmt: skip
 
@@ -243,6 +284,11 @@ def test_the_instances_cover_both_head_depths_and_non_unit_scales():
 #   balancing (eta lambda = 5 * 0.1 = 0.5, c = 0.25, T = 3, eps2(0) = 4, g^2 = 0.0012):
 #         2 (0.25^3 * 4 + 25 * 0.0012 / 0.75) = 2 (0.0625 + 0.04)                   = 0.205
 #   balanced head: horizon c^T = 0.25^3 = 1/64 <= 0.05, so the claim applies
+#   tight forms (||Z_{L-1}|| = 2, ||Z_{L-2}|| = 1, ||W_L|| = 1):
+#   mass  = 2 * 1/2 + 1 * sqrt((25-2) * 0.01) = 1 + sqrt(0.23)                    = 1.479583...
+#   NC1   = 1^2 mass^2 / (sqrt(64 * 1/2) - 1)^2 = (1 + sqrt(0.23))^2 / (sqrt(32) - 1)^2
+#   NC2   = 4 + 1 * 1 * 0.1 / 2                                                    = 4.05
+#   NC3   = (2/3) / (5/4 + 2/3 + 0.1/3) = (2/3) / 1.95                              = 40/117
 LITERALS = {
     "jacot2025.thm3_1.within_mass": 4.0,
     "jacot2025.thm3_1.nc1": 8.0,
@@ -257,6 +303,10 @@ LITERALS = {
     "jacot2025.sec5.critical_balance": 0.02,
     "jacot2025.sec5_2.ntk": 4.0,
     "jacot2025.sec5_2.edge_of_stability": 2.0,
+    "jacot2025.thm3_1.within_mass_tight": 1 + math.sqrt(0.23),
+    "jacot2025.thm3_1.nc1_tight": (1 + math.sqrt(0.23)) ** 2 / (math.sqrt(32) - 1) ** 2,
+    "jacot2025.thm3_1.nc2_tight": 4.05,
+    "jacot2025.thm3_1.nc3_tight": 40 / 117,
 }
 
 
@@ -284,6 +334,40 @@ def test_psi_literal_with_a_non_trivial_root():
         expected_psi, rel=REL
     )
     assert float(check(BY_ID["jacot2025.thm3_1.nc1"], q).bound) == pytest.approx(nc1, rel=REL)
+
+
+TIGHT_PAIRS = {
+    "jacot2025.thm3_1.within_mass_tight": "jacot2025.thm3_1.within_mass",
+    "jacot2025.thm3_1.nc1_tight": "jacot2025.thm3_1.nc1",
+    "jacot2025.thm3_1.nc2_tight": "jacot2025.thm3_1.nc2",
+    "jacot2025.thm3_1.nc3_tight": "jacot2025.thm3_1.nc3",
+}
+
+
+@pytest.mark.parametrize("name", sorted(INSTANCES))
+@pytest.mark.parametrize("tight_id", sorted(TIGHT_PAIRS))
+def test_each_tight_form_is_at_least_as_strong_as_the_printed_one(tight_id, name):
+    """Each replaced factor (a norm for r, n_{L-1} - K for n_{L-1}, eps2_last for eps2,
+    sqrt(N(K-1)/K) - eps1 for H4's half) is at most the one it replaces, so on an instance that
+    meets the printed form's hypotheses the tight bound is never weaker."""
+    q = instance(name)
+    tight, printed = check(BY_ID[tight_id], q), check(BY_ID[TIGHT_PAIRS[tight_id]], q)
+    assert printed.verdict != "vacuous" and tight.verdict != "vacuous"
+    if BY_ID[tight_id].relation == "<=":
+        assert float(tight.bound) <= float(printed.bound)
+    else:
+        assert float(tight.bound) >= float(printed.bound)
+
+
+def test_nc1_tight_needs_no_h4():
+    """eps1 between sqrt((K-1)N/(4K)) and s_K(Y) (possible for K <= 4 only): H4 fails, the
+    printed NC1 is vacuous, the tight one (whose lower bound sqrt(N(K-1)/K) - eps1 needs no
+    halving) applies. K = 3, N = 18: H4 allows sqrt(3) = 1.73 < 2 < s_K(Y) = sqrt(6)."""
+    q = {**instance("three_classes_L2_2"), "eps1": 2.0, "nc1": 1e-6}
+    assert check(BY_ID["jacot2025.thm3_1.nc1"], q).verdict == "vacuous"
+    result = check(BY_ID["jacot2025.thm3_1.nc1_tight"], q)
+    assert result.verdict == "holds"
+    assert float(result.bound) == pytest.approx(hand_nc1_tight(q)[0], rel=REL)
 
 
 def test_recursion_tolerance_is_fixed():

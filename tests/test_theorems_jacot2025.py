@@ -241,6 +241,10 @@ MAIN_CONSEQUENCES = (
     "jacot2025.thm3_1.nc1",
     "jacot2025.thm3_1.nc2",
     "jacot2025.thm3_1.nc3",
+    "jacot2025.thm3_1.within_mass_tight",
+    "jacot2025.thm3_1.nc1_tight",
+    "jacot2025.thm3_1.nc2_tight",
+    "jacot2025.thm3_1.nc3_tight",
     "jacot2025.thm3_1.head_to_last",
     "jacot2025.sec5.critical_balance",
     "jacot2025.sec5_2.ntk",
@@ -290,6 +294,7 @@ IDEAL = {
     "stability_product": 0.5, "total_mass": 20.0, "nc1_init": 3.0, "kappa_M_init": 8.0,
     "cos_min_init": 0.05, "kappa_WL_init": 2.5, "kappa_head_init": 9.0, "eps2_init": 4.0,
     "penultimate_op_sq": 4.0, "last_pair_sq_norm": 2.25, "head_grad_sq": 0.01,
+    "before_op": 1.8, "norm_WL": 1.4,
     "eta": 1e-3, "steps": 2_000_000, "n1": 128, "pyramidal": 1.0, "theta0_norm": 0.5,
     "smooth_activation": 1.0,
     "lambda_F_init": 0.5, "hessian_lambda_max": 60.0, "hessian_relative_change": 1e-9,
@@ -305,6 +310,10 @@ PLANTED = {
     "jacot2025.thm3_1.nc3": (lambda q, b: {"cos_min": b / 2}, {"head_bias_free": 0.0}),
     "jacot2025.thm3_1.nc2_c3": (lambda q, b: {"kappa_M": 2 * b}, {"eps2": 1.0}),
     "jacot2025.thm3_1.nc3_c3": (lambda q, b: {"cos_min": b / 2}, {"eps1": 3.0}),
+    "jacot2025.thm3_1.within_mass_tight": (lambda q, b: {"within_mass": 2 * b}, {"eps1": 3.0}),
+    "jacot2025.thm3_1.nc1_tight": (lambda q, b: {"nc1": 2 * b}, {"class_imbalance": 1}),
+    "jacot2025.thm3_1.nc2_tight": (lambda q, b: {"kappa_M": 2 * b}, {"L2": 1}),
+    "jacot2025.thm3_1.nc3_tight": (lambda q, b: {"cos_min": b / 2}, {"head_bias_free": 0.0}),
     "jacot2025.thm3_1.head_to_last": (
         lambda q, b: {"kappa_WL": (2 * b) ** (1 / 6)},
         {"head_sK": 1e-4},
@@ -342,7 +351,7 @@ def test_every_check_says_what_kind_of_statement_it_is():
     kinds = {t.id: t.kind for t in THEOREMS}
     assert kinds["jacot2025.sec4.recursion"] == "identity"  # exact, checked to rounding
     thm31 = [k for tid, k in kinds.items() if tid.startswith("jacot2025.thm3_1.")]
-    assert len(thm31) == 8 and set(thm31) == {"consequence"}  # implied by measured quantities
+    assert len(thm31) == 12 and set(thm31) == {"consequence"}  # implied by measured quantities
     assert kinds["jacot2025.sec5.critical_balance"] == "consequence"
     claims = {tid for tid, k in kinds.items() if k == "claim"}
     assert claims == {
@@ -383,6 +392,10 @@ def _reference_at(theorem_id, value):
         "jacot2025.thm3_1.nc3": "cos_min_init",
         "jacot2025.thm3_1.nc2_c3": "kappa_M_init",
         "jacot2025.thm3_1.nc3_c3": "cos_min_init",
+        "jacot2025.thm3_1.within_mass_tight": "total_mass",
+        "jacot2025.thm3_1.nc1_tight": "nc1_init",
+        "jacot2025.thm3_1.nc2_tight": "kappa_M_init",
+        "jacot2025.thm3_1.nc3_tight": "cos_min_init",
         "jacot2025.sec5.critical_balance": "last_pair_sq_norm",
         "jacot2025.sec5_2.ntk": "penultimate_op_sq",
         "jacot2025.sec5_2.edge_of_stability": "kappa_head_init",

@@ -24,6 +24,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 from nc_jax.checks.contract import Evaluation, Hypothesis, Theorem
 
 Q = Mapping[str, Any]
@@ -46,10 +48,11 @@ UFM_GAMMA_TOLERANCE = 1e-2
 # pilot runs of the default setting, the very runs they then judged.)
 COLLAPSE_FACTOR = 0.1
 COLLAPSE_METRICS = ("nrc1_c", "nrc2_c", "nrc3")
-# The claims are about the end of training: a metric still moving is an unconverged run, never
-# a refutation. Settled (a priori): over the last 20% of training (setting.SETTLING_WINDOW) it
-# changed by at most 10% of its final value.
-SETTLED_CHANGE = 0.1
+# The claims are about the end of training: a verdict that training on would reverse is an
+# unconverged run, never a refutation. Settled (a priori): the metric's change over the last 20%
+# of training (setting.SETTLING_WINDOW), continued at the same rate for another training of the
+# same length (1 / 0.2 = 5 such windows), leaves it on the same side of the level.
+SETTLING_WINDOWS_AHEAD = 5
 # The claim is about the end of long training; it applies once the weight decay alone would
 # have shrunk a parameter by e^-3 (eta lambda T / (1 - momentum) >= 3 e-folds).
 DECAY_EFOLDS = 3.0
@@ -128,10 +131,18 @@ def _nrc3_regime(name: str, q: Q) -> tuple[Hypothesis, ...]:
 
 
 def _settled(name: str, q: Q) -> Hypothesis:
-    """The metric has stopped moving: |value - value 20% of training earlier| / value."""
-    change = abs(q[name] - q[f"{name}_settling"]) / abs(q[name])
+    """The verdict would survive more training: (projection - level) / (value - level) > 0,
+    projection = value + 5 x (value - value 20% of training earlier); NaN (not settled) where
+    the earlier value was not measured."""
+    value, level = q[name], COLLAPSE_FACTOR * q[f"{name}_init"]
+    projection = value + SETTLING_WINDOWS_AHEAD * (value - q[f"{name}_settling"])
+    with np.errstate(all="ignore"):
+        side = np.float64(projection - level) / np.float64(value - level)
     return Hypothesis(
-        "settled: relative change over the last 20% of training", change, SETTLED_CHANGE
+        "settled: training as long again at the last 20%'s rate keeps the verdict",
+        side,
+        0,
+        ">",
     )
 
 

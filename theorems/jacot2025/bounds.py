@@ -132,40 +132,92 @@ def _delta_hypothesis(q: Q) -> Hypothesis:
     return Hypothesis("delta = eps1 / s_K(Y) < 1", q["eps1"] / q["s_K_Y"], 1, "<")
 
 
-def _nc2_bound(q: Q, kappa_w: Any) -> Any:
-    """kappa_w (1+delta)/(1-delta) + r^2 sqrt(eps2_last)/(s_K(Y)-eps1), inf when delta >= 1:
-    the NC2 bound at a conditioning kappa_w of W_L (increasing in kappa_w)."""
+def _nc2_bound(q: Q, kappa_w: Any, radius_sq: Any) -> Any:
+    """kappa_w (1+delta)/(1-delta) + radius_sq sqrt(eps2_last)/(s_K(Y)-eps1), inf when delta >=
+    1: the NC2 bound at a conditioning kappa_w of W_L (increasing in kappa_w); radius_sq is r^2
+    as printed, ||W_L||_op ||Z_{L-2}||_op in the tight form."""
     delta = q["eps1"] / q["s_K_Y"]
-    value = kappa_w * (1 + delta) / (1 - delta) + q["r"] ** 2 * q["eps2_last"] ** 0.5 / (
+    value = kappa_w * (1 + delta) / (1 - delta) + radius_sq * q["eps2_last"] ** 0.5 / (
         q["s_K_Y"] - q["eps1"]
     )
     return _where(delta < 1, value, np.inf)
 
 
-def _nc3_bound(q: Q, kappa_w: Any) -> Any:
-    """(1-delta) / ((1+kW^2)/(2 kW) + kW delta + r^2 sqrt(eps2_last)/s_K(Y)): the NC3 bound at a
-    conditioning kW >= 1 of W_L (decreasing in kW)."""
+def _nc3_bound(q: Q, kappa_w: Any, radius_sq: Any) -> Any:
+    """(1-delta) / ((1+kW^2)/(2 kW) + kW delta + radius_sq sqrt(eps2_last)/s_K(Y)): the NC3
+    bound at a conditioning kW >= 1 of W_L (decreasing in kW); radius_sq as in _nc2_bound."""
     delta = q["eps1"] / q["s_K_Y"]
     denominator = (
         (1 + kappa_w**2) / (2 * kappa_w)
         + kappa_w * delta
-        + q["r"] ** 2 * q["eps2_last"] ** 0.5 / q["s_K_Y"]
+        + radius_sq * q["eps2_last"] ** 0.5 / q["s_K_Y"]
     )
     return (1 - delta) / denominator
 
 
-def _nc2(q: Q) -> Evaluation:
+def _tight_radius_sq(q: Q) -> Any:
+    """||W_L||_op ||Z_{L-2}||_op: the two norms the printed r^2 of NC2/NC3 stands for."""
+    return q["norm_WL"] * q["before_op"]
+
+
+def _nc_evaluation(q: Q, nc2: bool, radius_sq: Any) -> Evaluation:
+    """NC2 (kappa(M_{L-1}) <= bound) or NC3 (min cos >= bound) at the measured kappa(W_L)."""
     hypotheses = (_delta_hypothesis(q), *_head_hypotheses(q), _balanced(q))
     extras = {"delta": q["eps1"] / q["s_K_Y"], "kappa_WL": q["kappa_WL"]}
-    bound = _nc2_bound(q, q["kappa_WL"])
-    return Evaluation(hypotheses, bound, q["kappa_M"], extras, trivial=q["kappa_M_init"])
+    if nc2:
+        bound = _nc2_bound(q, q["kappa_WL"], radius_sq)
+        return Evaluation(hypotheses, bound, q["kappa_M"], extras, trivial=q["kappa_M_init"])
+    bound = _nc3_bound(q, q["kappa_WL"], radius_sq)
+    return Evaluation(hypotheses, bound, q["cos_min"], extras, trivial=q["cos_min_init"])
+
+
+def _nc2(q: Q) -> Evaluation:
+    return _nc_evaluation(q, True, q["r"] ** 2)
 
 
 def _nc3(q: Q) -> Evaluation:
-    hypotheses = (_delta_hypothesis(q), *_head_hypotheses(q), _balanced(q))
-    extras = {"delta": q["eps1"] / q["s_K_Y"], "kappa_WL": q["kappa_WL"]}
-    bound = _nc3_bound(q, q["kappa_WL"])
-    return Evaluation(hypotheses, bound, q["cos_min"], extras, trivial=q["cos_min_init"])
+    return _nc_evaluation(q, False, q["r"] ** 2)
+
+
+def _nc2_tight(q: Q) -> Evaluation:
+    return _nc_evaluation(q, True, _tight_radius_sq(q))
+
+
+def _nc3_tight(q: Q) -> Evaluation:
+    return _nc_evaluation(q, False, _tight_radius_sq(q))
+
+
+def within_mass_tight_bound(q: Q) -> Any:
+    """||Z_{L-1}||_op eps1/(s_K(Y)-eps1) + ||Z_{L-2}||_op sqrt((n_{L-1}-K) eps2_last): proof
+    steps 2-3 with each r replaced by the norm it stands for, the kernel projector's rank
+    n_{L-1} - K and the one pair the proof uses (docs/theory/jacot2025.md, "Tighter
+    constants"); inf when eps1 >= s_K(Y)."""
+    eps1, s_k = _arrays(q["eps1"], q["s_K_Y"])
+    xp = namespace(eps1, s_k)
+    kernel_rank = q["n_penultimate"] - q["K"]
+    with np.errstate(all="ignore"):
+        value = xp.sqrt(q["penultimate_op_sq"]) * eps1 / (s_k - eps1) + q["before_op"] * xp.sqrt(
+            kernel_rank * q["eps2_last"]
+        )
+    return _where(eps1 < s_k, value, xp.inf)
+
+
+def _within_mass_tight(q: Q) -> Evaluation:
+    bound = within_mass_tight_bound(q)
+    hypotheses = (_below_labels(q), *_head_hypotheses(q))
+    return Evaluation(
+        hypotheses, bound, q["within_mass"], {"psi": _psi_of(q)}, trivial=q["total_mass"]
+    )
+
+
+def _nc1_tight(q: Q) -> Evaluation:
+    """NC1 <= ||W_L||_op^2 m^2 / (sqrt(N(K-1)/K) - eps1)^2, m the tight within-class mass."""
+    mass = within_mass_tight_bound(q)
+    centred_labels = (q["N"] * (q["K"] - 1) / q["K"]) ** 0.5
+    bound = q["norm_WL"] ** 2 * mass**2 / (centred_labels - q["eps1"]) ** 2
+    hypotheses = (_below_labels(q), *_head_hypotheses(q), _balanced(q))
+    extras = {"within_mass bound": mass, "||W_L||_op": q["norm_WL"]}
+    return Evaluation(hypotheses, bound, q["nc1"], extras, trivial=q["nc1_init"])
 
 
 def composite_head_bound(q: Q) -> tuple[Any, Any, Any]:
@@ -212,13 +264,13 @@ def _c3_form(q: Q) -> tuple[Any, tuple[Hypothesis, ...], dict[str, Any]]:
 
 def _nc2_c3(q: Q) -> Evaluation:
     kappa_w, hypotheses, extras = _c3_form(q)
-    bound = _nc2_bound(q, kappa_w)
+    bound = _nc2_bound(q, kappa_w, q["r"] ** 2)
     return Evaluation(hypotheses, bound, q["kappa_M"], extras, trivial=q["kappa_M_init"])
 
 
 def _nc3_c3(q: Q) -> Evaluation:
     kappa_w, hypotheses, extras = _c3_form(q)
-    bound = _nc3_bound(q, kappa_w)
+    bound = _nc3_bound(q, kappa_w, q["r"] ** 2)
     return Evaluation(hypotheses, bound, q["cos_min"], extras, trivial=q["cos_min_init"])
 
 
@@ -436,6 +488,7 @@ _SEC4 = "Jacot et al. ICLR 2025, Section 4; docs/theory/jacot2025.md"
 _H = ("eps1", "eps2", "r", "s_K_Y", "N", "K", "n_penultimate", "L2", "head_bias_free")
 _H_SHORT = ("eps1", "s_K_Y", "L2", "head_bias_free", "class_imbalance")
 _GD = ("gd_coupled", "head_bias_free", "L2")
+_TIGHT = ("penultimate_op_sq", "before_op", "norm_WL")
 _STRUCTURE = "the exact hypothesis list is [U]; (H1)-(H3) hold by construction (measured)"
 _UNTRAINED = "the same network at initialisation (no collapse yet)"
 
@@ -527,6 +580,88 @@ THEOREMS: tuple[Theorem, ...] = (
         quantities=(*_H, "eps2_last", "kappa_head", "class_imbalance", "cos_min", "cos_min_init"),
         relation=">=",
         evaluate=_nc3_c3,
+        kind="consequence",
+        trivial="min_c cos(w_c, mu_c) of " + _UNTRAINED,
+    ),
+    Theorem(
+        id="jacot2025.thm3_1.within_mass_tight",
+        reference=_THM31 + " (proof steps 2-3, each constant as the proof uses it)",
+        statement=(
+            "||Z_{L-1} - Zbar_{L-1}||_F <= ||Z_{L-1}||_op eps1/(s_K(Y)-eps1) + ||Z_{L-2}||_op "
+            "sqrt((n_{L-1}-K) eps2_last)"
+        ),
+        provenance="derived",
+        confidence="[D]: Psi's proof with each r replaced by the norm it bounds, the kernel "
+        "projector's rank n_{L-1} - K for n_{L-1}, the pair (L-1, L) for eps2; not the "
+        "paper's form",
+        quantities=(
+            *_H_SHORT,
+            "N",
+            "K",
+            "n_penultimate",
+            "eps2",
+            "eps2_last",
+            "r",
+            *_TIGHT,
+            "within_mass",
+            "total_mass",
+        ),
+        relation="<=",
+        evaluate=_within_mass_tight,
+        kind="consequence",
+        trivial="||Z_{L-1} - global mean||_F (as within_mass)",
+    ),
+    Theorem(
+        id="jacot2025.thm3_1.nc1_tight",
+        reference=_THM31 + " (NC1, proof step 4 without H4's halving)",
+        statement=(
+            "NC1(Z_{L-1}) <= ||W_L||_op^2 m^2 / (sqrt(N(K-1)/K) - eps1)^2, m the "
+            "within_mass_tight bound"
+        ),
+        provenance="derived",
+        confidence="[D] for balanced classes; needs eps1 < s_K(Y) only (no H4)",
+        quantities=(
+            *_H_SHORT,
+            "N",
+            "K",
+            "n_penultimate",
+            "eps2_last",
+            *_TIGHT,
+            "nc1",
+            "nc1_init",
+        ),
+        relation="<=",
+        evaluate=_nc1_tight,
+        kind="consequence",
+        trivial="NC1(Z_{L-1}) of " + _UNTRAINED,
+    ),
+    Theorem(
+        id="jacot2025.thm3_1.nc2_tight",
+        reference=_THM31 + " (NC2, bound (b) with the proof's own norms)",
+        statement=(
+            "kappa(M_{L-1}) <= kappa(W_L)(1+delta)/(1-delta) + ||W_L||_op ||Z_{L-2}||_op "
+            "sqrt(eps2_last)/(s_K(Y)-eps1)"
+        ),
+        provenance="derived",
+        confidence="[D]: bound (b) with r^2 replaced by the two norms it stands for",
+        quantities=(*_H_SHORT, "eps2_last", *_TIGHT, "kappa_WL", "kappa_M", "kappa_M_init"),
+        relation="<=",
+        evaluate=_nc2_tight,
+        kind="consequence",
+        trivial="kappa(M_{L-1}) of " + _UNTRAINED,
+    ),
+    Theorem(
+        id="jacot2025.thm3_1.nc3_tight",
+        reference=_THM31 + " (NC3, bound (c) with the proof's own norms)",
+        statement=(
+            "min_c cos(w_c, mu_c) >= (1-delta) / ((1+kW^2)/(2 kW) + kW delta + ||W_L||_op "
+            "||Z_{L-2}||_op sqrt(eps2_last)/s_K(Y))"
+        ),
+        provenance="derived",
+        confidence="[D]: bound (c) with r^2 replaced by the two norms it stands for",
+        quantities=(*_H_SHORT, "eps2_last", *_TIGHT, "kappa_WL", "cos_min", "cos_min_init"),
+        relation=">=",
+        evaluate=_nc3_tight,
         kind="consequence",
         trivial="min_c cos(w_c, mu_c) of " + _UNTRAINED,
     ),

@@ -74,7 +74,8 @@ def head_quantities(
     one layer, L2 = 1, which has no pair):
         eps1, eps2, eps2_last, r, within_mass, total_mass (||Z_{L-1} - global mean||_F), nc1,
         kappa_M, cos_min, kappa_WL, kappa_head, head_s1, head_sK, r_head, norm_first_linear,
-        penultimate_op_sq (||Z_{L-1}||_op^2), last_pair_sq_norm (max(||W_{L-1}||, ||W_L||)^2).
+        penultimate_op_sq (||Z_{L-1}||_op^2), before_op (||Z_{L-2}||_op), norm_WL (||W_L||_op),
+        last_pair_sq_norm (max(||W_{L-1}||, ||W_L||)^2).
     """
     output, penultimate, before = features[-1], features[-2], features[-3]
     targets = jax.nn.one_hot(y, num_classes, dtype=output.dtype)
@@ -101,6 +102,8 @@ def head_quantities(
         "r_head": jnp.max(norms),
         "norm_first_linear": norms[0],
         "penultimate_op_sq": penultimate_op**2,
+        "before_op": metrics.spectral_norm(before),
+        "norm_WL": norms[-1],
         "last_pair_sq_norm": jnp.max(norms[-2:]) ** 2 if len(head) > 1 else no_pair[0],
     }
 
