@@ -5,12 +5,37 @@ Tests that exercise float32 create float32 arrays explicitly.
 """
 
 import os
+import tempfile
+from pathlib import Path
 
-import jax
+# The suite is compile-bound (most of its programs run a few steps on tiny data), so XLA's CPU
+# backend compiles without LLVM optimisation here: set before JAX starts its backend, inherited
+# by the subprocesses the tests start; results agree to rounding, and users' runs are untouched.
+if "xla_backend_optimization_level" not in os.environ.get("XLA_FLAGS", ""):
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0"
+    ).strip()
+
+import jax  # noqa: E402
 import pytest
 from hypothesis import settings
 
 jax.config.update("jax_enable_x64", True)
+
+# One persistent XLA compilation cache for the whole run: the two xdist workers and every
+# subprocess a test starts (the CLI, the experiment scripts) compile many identical programs,
+# and each compiles once. The variables reach the subprocesses; the cached executables are the
+# ones XLA would build, keyed on the program, the flags and the versions.
+os.environ.setdefault(
+    "JAX_COMPILATION_CACHE_DIR",
+    str(Path(tempfile.gettempdir()) / f"nc-jax-tests-xla-cache-{os.getuid()}"),
+)
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
+jax.config.update("jax_compilation_cache_dir", os.environ["JAX_COMPILATION_CACHE_DIR"])
+jax.config.update(
+    "jax_persistent_cache_min_compile_time_secs",
+    float(os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"]),
+)
 
 # Property tests: no deadline (2 busy cores make single examples slow, not wrong); under CI
 # (CI=true) derandomized, so a run is reproducible and never flakes on a new random draw.

@@ -77,7 +77,7 @@ SHARDING_SCRIPT = textwrap.dedent(
 def test_sharding_over_four_devices_matches_one_device():
     env = {
         **os.environ,
-        "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
+        "XLA_FLAGS": os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=4",
         "JAX_PLATFORMS": "cpu",
     }
     done = subprocess.run(
