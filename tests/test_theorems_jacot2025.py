@@ -298,6 +298,7 @@ IDEAL = {
     "eta": 1e-3, "steps": 2_000_000, "n1": 128, "pyramidal": 1.0, "theta0_norm": 0.5,
     "smooth_activation": 1.0,
     "lambda_F_init": 0.5, "hessian_lambda_max": 60.0, "hessian_relative_change": 1e-9,
+    "hessian_lambda_max_init": 400.0,
     "unit_roundoff": 2.0**-53, "competitor_c": 2.0, "competitor_residual": 1e-12,
     "cost_ratio": 0.5, "fit_gain": 1.0,
 }  # fmt: skip

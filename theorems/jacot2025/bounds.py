@@ -443,6 +443,7 @@ def _edge_of_stability_hessian(q: Q) -> Evaluation:
     )
     extras = {
         "eta lambda_max(Hessian)": q["eta"] * q["hessian_lambda_max"],
+        "eta lambda_max(Hessian) at initialisation": q["eta"] * q["hessian_lambda_max_init"],
         "eta c lambda_max(NTK)": q["stability_product"],
     }
     return Evaluation(hypotheses, stability_bound(q), q["kappa_head"], extras)
@@ -910,6 +911,7 @@ THEOREMS: tuple[Theorem, ...] = (
             "eta",
             "hessian_lambda_max",
             "hessian_relative_change",
+            "hessian_lambda_max_init",
             "stability_product",
             "head_bias_free",
             "L2",

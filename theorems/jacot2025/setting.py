@@ -253,6 +253,9 @@ def measure_run(
         sharpness, sharpness_change = hessian_top_eigenvalue(
             model, config, run.params, data, setting.weight_decay, setting.ntk_iterations
         )
+        sharpness_init, _ = hessian_top_eigenvalue(  # how far training moved the sharpness
+            model, config, start, data, setting.weight_decay, setting.ntk_iterations
+        )
         lr = float(run.learning_rate)
         quantities.update(
             **replay,
@@ -266,6 +269,7 @@ def measure_run(
             ntk_relative_change=change,
             hessian_lambda_max=sharpness,
             hessian_relative_change=sharpness_change,
+            hessian_lambda_max_init=sharpness_init,
             step_scale=lr * (1.0 if config.reduction == "sum" else 1.0 / data.x.shape[0]),
             unit_roundoff=float(jnp.finfo(PRECISIONS[setting.precision]).eps / 2),
         )
