@@ -214,7 +214,7 @@ INSTANCES = {
         "norm_first_linear": 2.0, "step_scale": 0.5, "grad_balance_bound": 0.02,
         "weight_decay": 0.1, "within_mass": 1.0, "nc1": 0.5, "kappa_M": 3.0,
         "cos_min": 0.5, "ntk_lambda_max": 10.0, "recursion_residual": 1e-14,
-        "stability_product": 1.0, "eta": 5.0, "steps": 3, "eps2_init": 4.0,
+        "stability_product": 1.0, "eta": 5.0, "steps": 3, "decay_steps": 3, "eps2_init": 4.0,
         "head_grad_sq": 0.0012, "theta0_norm": 1.0, "lambda_F_init": 0.5,
         "penultimate_op_sq": 4.0, "before_op": 1.0, "norm_WL": 1.0,
     },

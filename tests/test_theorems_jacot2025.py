@@ -295,7 +295,8 @@ IDEAL = {
     "cos_min_init": 0.05, "kappa_WL_init": 2.5, "kappa_head_init": 9.0, "eps2_init": 4.0,
     "penultimate_op_sq": 4.0, "last_pair_sq_norm": 2.25, "head_grad_sq": 0.01,
     "before_op": 1.8, "norm_WL": 1.4,
-    "eta": 1e-3, "steps": 2_000_000, "n1": 128, "pyramidal": 1.0, "theta0_norm": 0.5,
+    "eta": 1e-3, "steps": 2_000_000, "decay_steps": 2_000_000, "n1": 128, "pyramidal": 1.0,
+    "theta0_norm": 0.5,
     "smooth_activation": 1.0,
     "lambda_F_init": 0.5, "hessian_lambda_max": 60.0, "hessian_relative_change": 1e-9,
     "hessian_lambda_max_init": 400.0,
@@ -492,7 +493,7 @@ def test_balanced_head_is_vacuous_before_the_balancing_horizon_never_violated():
     unbalanced head makes the claim vacuous, naming the horizon; trained past it (eta lambda
     t = 2, envelope exp(-4) = 0.018), the same head violates it."""
     unbalanced = {**IDEAL, "kappa_WL": 1.3}
-    early = check(BY_ID["jacot2025.sec5.balanced_head"], {**unbalanced, "steps": 500_000})
+    early = check(BY_ID["jacot2025.sec5.balanced_head"], {**unbalanced, "decay_steps": 500_000})
     assert early.verdict == "vacuous"
     assert [h.name for h in early.failing] == [
         "trained to the balancing horizon: (1 - eta lambda)^(2t) <= 0.05"
@@ -724,3 +725,24 @@ def test_interpolation_needs_a_smooth_activation():
         from nc_jax.checks.options import make_setting
 
         make_setting(PAPER.setting, {"activation": "sigmoid"})
+
+
+def test_a_learning_rate_warmup_reaches_the_engine_and_gates_the_constant_rate_checks():
+    """lr_warmup_steps goes into the training config; Section 4's exact recursion and balancing
+    assume a constant rate, so a warm-up fails their hypothesis; the balancing horizon counts
+    the ramp as half its steps; out-of-range values are refused naming the option."""
+    from nc_jax.checks import SettingError
+    from theorems.jacot2025 import Setting
+    from theorems.jacot2025.setting import plain_gd_with_coupled_decay
+
+    warm = Setting(lr_warmup_steps=4000)
+    assert warm.config().lr_warmup_steps == 4000
+    assert not plain_gd_with_coupled_decay(warm.config())
+    assert plain_gd_with_coupled_decay(Setting().config())
+    with pytest.raises(SettingError, match="lr_warmup_steps"):
+        Setting(lr_warmup_steps=9000)  # longer than the 8000 steps
+    # 8000 steps, 4000 of ramp: 4000 + 4001/2 = 6000.5 at full rate, eta lambda t = 1.8
+    q = {**IDEAL, "eta": 1.5e-4, "weight_decay": 2.0, "decay_steps": 8000 - 3999 / 2}
+    result = check(BY_ID["jacot2025.sec5.balanced_head"], q)
+    (horizon,) = [h for h in result.hypotheses if h.name.startswith("trained to the balancing")]
+    assert horizon.value == pytest.approx((1 - 3e-4) ** (2 * 6000.5), rel=1e-12)

@@ -180,6 +180,27 @@ def test_lr_drop_to_zero_freezes_training(small_data):
     np.testing.assert_array_equal(loss[0, 2:], loss[0, 2])  # frozen after step 20
 
 
+def test_lr_warmup_scales_each_step_linearly(small_data):
+    """With lr_warmup_steps = 4, step t (from 0) moves by lr min(1, (t + 1)/4) times the plain
+    step: 1/4, 2/4, 3/4, then the full rate, checked step by step against make_step at the
+    scaled rate."""
+    warm = TrainConfig(steps=6, log_every=1, lr_warmup_steps=4)
+    plain = TrainConfig(steps=6, log_every=1)
+    state = jax.tree_util.tree_map(lambda leaf: leaf[0], _states(warm, 0.05, 0.1, [0]))
+    step_warm, step_plain = make_step(SMALL, warm), make_step(SMALL, plain)
+    for t in range(6):
+        expected = step_plain(
+            state._replace(learning_rate=state.learning_rate * min(1.0, (t + 1) / 4)), small_data
+        )
+        state = step_warm(state, small_data)
+        for got, want in zip(
+            jax.tree_util.tree_leaves(state.params), jax.tree_util.tree_leaves(expected.params)
+        ):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    with pytest.raises(ValueError, match="lr_warmup_steps"):
+        TrainConfig(steps=10, log_every=10, lr_warmup_steps=-1)
+
+
 def test_minibatch_order_depends_on_the_seed(small_data):
     config = TrainConfig(steps=10, log_every=10, batch_size=10, reduction="mean")
     out = train(SMALL, config, small_data, _states(config, 0.05, 0.0, [0, 0, 1]))

@@ -75,6 +75,9 @@ class TrainConfig:
         batch_size: None for full-batch GD, else the minibatch size (per-run data order).
         lr_drop_at: fraction of training after which the learning rate is multiplied by
             ``lr_drop_factor`` (None: constant learning rate).
+        lr_warmup_steps: a linear warm-up, the learning rate at step t (from 0) being
+            lr min(1, (t + 1) / lr_warmup_steps); 0: none. In steps, not a fraction, so a
+            training measured at several lengths (TrainContext.train_to) is one trajectory.
         metrics: measure the layer-wise metrics at every log (else only losses and accuracy).
         metric_names: only these layer-wise metrics (a subset of
             nc_jax.metrics.NETWORK_METRICS; None: all). Only they are computed: the in-loop
@@ -94,6 +97,7 @@ class TrainConfig:
     batch_size: int | None = None
     lr_drop_at: float | None = None
     lr_drop_factor: float = 0.1
+    lr_warmup_steps: int = 0
     metrics: bool = True
     metric_names: tuple[str, ...] | None = None
     metric_layers: tuple[int, ...] | None = None
@@ -123,6 +127,8 @@ class TrainConfig:
             raise ValueError(f"batch_size must be >= 1 or None (full batch), got {self.batch_size}")
         if self.lr_drop_at is not None and not 0.0 < self.lr_drop_at < 1.0:
             raise ValueError(f"lr_drop_at must be a fraction in (0, 1), got {self.lr_drop_at}")
+        if self.lr_warmup_steps < 0:
+            raise ValueError(f"lr_warmup_steps must be >= 0, got {self.lr_warmup_steps}")
         if self.metric_names is not None:
             names = check_metric_names(self.metric_names, NETWORK_METRICS)
             object.__setattr__(self, "metric_names", names)
@@ -373,6 +379,8 @@ def make_update(model: Model, config: TrainConfig) -> Callable[[RunState, TrainD
             )
         updates, opt_state = direction.update(grads, state.opt_state, state.params)
         lr = state.learning_rate
+        if config.lr_warmup_steps:
+            lr = lr * jnp.minimum(1.0, (state.step + 1) / config.lr_warmup_steps)
         if config.lr_drop_at is not None:
             dropped = state.step >= int(config.lr_drop_at * total_steps)
             lr = jnp.where(dropped, lr * config.lr_drop_factor, lr)

@@ -373,8 +373,9 @@ def _balanced_head(q: Q) -> Evaluation:
 
 def _balancing_horizon(q: Q) -> Hypothesis:
     """Training ran long enough for the head to balance: (1 - eta lambda)^(2t) <=
-    BALANCING_HORIZON (an unconverged run makes the claim vacuous, never violated)."""
-    eta, decay, steps = _arrays(q["eta"], q["weight_decay"], q["steps"])
+    BALANCING_HORIZON (an unconverged run makes the claim vacuous, never violated); t counts
+    the steps at full rate, ``decay_steps`` (a warm-up's ramp counts half)."""
+    eta, decay, steps = _arrays(q["eta"], q["weight_decay"], q["decay_steps"])
     with np.errstate(all="ignore"):
         envelope = namespace(eta, decay, steps).abs(1 - eta * decay) ** (2 * steps)
     return Hypothesis(
@@ -806,7 +807,7 @@ THEOREMS: tuple[Theorem, ...] = (
             "r_head",
             "weight_decay",
             "eta",
-            "steps",
+            "decay_steps",
             *_GD[1:],
         ),
         relation="<=",
@@ -947,7 +948,7 @@ THEOREMS: tuple[Theorem, ...] = (
             "s_K_Y",
             "weight_decay",
             "eta",
-            "steps",
+            "decay_steps",
             "head_bias_free",
         ),
         relation="<=",

@@ -96,6 +96,11 @@ class Setting:
         steps: full-batch GD steps (a multiple of log_every).
         log_every: steps between two logged measurements of the engine.
         learning_rates: the learning rates; every one is trained with every seed.
+        lr_warmup_steps: a linear warm-up of the learning rate over the first steps (0: none),
+            the way to a rate near 2 / lambda_max(Hessian) of the solution (the edge of
+            stability) that would diverge from the start; Section 4's recursion and balancing
+            claim assume a constant rate and are vacuous with one, and the balancing horizon
+            counts the steps at full rate, steps - (lr_warmup_steps - 1) / 2.
         weight_decay: lambda of the coupled weight decay (lambda/2 ||theta||^2 in the objective).
         seeds: initialisation seeds; every one is trained with every learning rate.
         replay_steps: engine steps replayed in float64 from the trained state (Section 4).
@@ -122,6 +127,7 @@ class Setting:
     steps: int = 8000
     log_every: int = 400
     learning_rates: tuple[float, ...] = (1.5e-4,)
+    lr_warmup_steps: int = 0
     weight_decay: float = 2.0
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)
     replay_steps: int = 500
@@ -171,6 +177,11 @@ class Setting:
             )
         if not self.learning_rates or min(self.learning_rates) <= 0:
             raise SettingError("learning_rates", "must be a non-empty list of values > 0")
+        if not 0 <= self.lr_warmup_steps <= self.steps:
+            raise SettingError(
+                "lr_warmup_steps",
+                f"must be in [0, steps = {self.steps}], got {self.lr_warmup_steps}",
+            )
         if self.weight_decay < 0:
             raise SettingError("weight_decay", f"must be >= 0, got {self.weight_decay}")
         if not self.seeds:
@@ -192,7 +203,11 @@ class Setting:
 
     def config(self) -> TrainConfig:
         return TrainConfig(
-            steps=self.steps, log_every=self.log_every, reduction="sum", metrics=self.log_metrics
+            steps=self.steps,
+            log_every=self.log_every,
+            reduction="sum",
+            metrics=self.log_metrics,
+            lr_warmup_steps=self.lr_warmup_steps,
         )
 
     def num_runs(self) -> int:
@@ -262,6 +277,7 @@ def measure_run(
             gd_coupled=float(plain_gd_with_coupled_decay(config)),
             eta=lr,
             steps=setting.steps,
+            decay_steps=setting.steps - max(setting.lr_warmup_steps - 1, 0) / 2,
             weight_decay=setting.weight_decay,
             **gradient_quantities(model, config, run.params, data, setting.weight_decay),
             **competitor_quantities(model, config, run.params, data, setting.weight_decay),
@@ -280,12 +296,13 @@ def measure_run(
 def plain_gd_with_coupled_decay(config: TrainConfig) -> bool:
     """The update Section 4's recursion is exact for: full-batch GD, constant learning rate,
     weight decay in the objective (no momentum, Adam, minibatches, learning-rate drop or
-    decoupled decay)."""
+    warm-up, decoupled decay)."""
     return (
         config.optimizer == "gd"
         and config.weight_decay_mode == "l2"
         and config.batch_size is None
         and config.lr_drop_at is None
+        and config.lr_warmup_steps == 0
     )
 
 
