@@ -8,11 +8,13 @@ balance bound of the regularised objective and lambda_max of the NTK of this mod
 head weights are its parameters), computed exactly from the Jacobian. The trivial references
 (``*_init``) are NaN: a search needs no reference.
 
-Two kinds of start, as in the theory notes' validation (section 8 (ii) there):
+Three kinds of start (the first two as in a randomised validation of the bounds):
 - ``near-balanced``: the least-squares head of random class-structured features, factorised
   into L2 balanced layers with random orthogonal frames, plus a random imbalance 10^U(-6, -1)
   (relative), features and head rescaled by 10^U(-1, 1) against each other;
-- ``random``: every head layer Gaussian, features Gaussian around random class centres.
+- ``random``: every head layer Gaussian, features Gaussian around random class centres;
+- ``unit-scale``: orthonormal class means and their balanced least-squares head, every norm
+  near its natural scale (``sample_unit_scale``), where the c3 forms' hypothesis can hold.
 """
 
 from __future__ import annotations
@@ -78,6 +80,31 @@ def sample_random(key: jax.Array, shape: tuple[int, ...]) -> dict[str, Any]:
     }
 
 
+def _balanced_factors(keys: jax.Array, fit: jax.Array, width: int, depth: int) -> list:
+    """``fit`` (K, d0) factorised into ``depth`` balanced layers through random orthonormal
+    frames of ``width``, plus a random imbalance 10^U(-6,-1) relative to each layer's norm."""
+    num_classes = fit.shape[0]
+    u, s, vt = linalg.thin_svd(fit)
+    root = jnp.diag(s ** (1 / depth))
+    frames = [_orthonormal(k, width, num_classes) for k in jax.random.split(keys[0], depth - 1)]
+    head = [frames[0] @ root @ vt]
+    head += [frames[i] @ root @ frames[i - 1].T for i in range(1, depth - 1)]
+    head.append(u @ root @ frames[-1].T)
+    imbalance = 10 ** jax.random.uniform(keys[1], minval=-6.0, maxval=-1.0)
+    noise = jax.random.split(keys[2], depth)
+    return [
+        w + imbalance * metrics.spectral_norm(w) * jax.random.normal(k, w.shape) / 3
+        for w, k in zip(head, noise)
+    ]
+
+
+def _hyperparameters(keys: jax.Array) -> dict[str, jax.Array]:
+    return {
+        "log_lambda": jax.random.uniform(keys[0], minval=-7.0, maxval=0.0),
+        "log_eta": jax.random.uniform(keys[1], minval=-7.0, maxval=0.0),
+    }
+
+
 def sample_near_balanced(key: jax.Array, shape: tuple[int, ...]) -> dict[str, Any]:
     num_classes, per_class, d0, width, depth = shape
     y = _labels(num_classes, per_class)
@@ -85,26 +112,26 @@ def sample_near_balanced(key: jax.Array, shape: tuple[int, ...]) -> dict[str, An
     features = _features(keys[0], y, num_classes, d0)
     left, values, right = linalg.thin_svd(features)  # least squares: pinv(F) = V S^-1 U^T
     fit = (right.T @ ((left.T @ jax.nn.one_hot(y, num_classes)) / values[:, None])).T  # (K, d0)
-    u, s, vt = linalg.thin_svd(fit)
-    root = jnp.diag(s ** (1 / depth))
-    frames = [_orthonormal(k, width, num_classes) for k in jax.random.split(keys[1], depth - 1)]
-    head = [frames[0] @ root @ vt]
-    head += [frames[i] @ root @ frames[i - 1].T for i in range(1, depth - 1)]
-    head.append(u @ root @ frames[-1].T)
-    imbalance = 10 ** jax.random.uniform(keys[2], minval=-6.0, maxval=-1.0)
-    noise = jax.random.split(keys[3], depth)
-    head = [
-        w + imbalance * metrics.spectral_norm(w) * jax.random.normal(k, w.shape) / 3
-        for w, k in zip(head, noise)
-    ]
+    head = _balanced_factors(keys[1:4], fit, width, depth)
     scale = 10 ** jax.random.uniform(keys[4], minval=-1.0, maxval=1.0)
     head[0] = head[0] / scale
-    return {
-        "features": features * scale,
-        "head": head,
-        "log_lambda": jax.random.uniform(keys[5], minval=-7.0, maxval=0.0),
-        "log_eta": jax.random.uniform(keys[6], minval=-7.0, maxval=0.0),
-    }
+    return {"features": features * scale, "head": head} | _hyperparameters(keys[5:7])
+
+
+def sample_unit_scale(key: jax.Array, shape: tuple[int, ...]) -> dict[str, Any]:
+    """Orthonormal class means (K <= d0) plus noise 10^U(-3,-1), and the balanced
+    factorisation of their exact least-squares head (the means themselves): every head layer
+    has singular values near 1 and every representation norms near s_K(Y) = sqrt(n), so r is
+    close to s_K(Y) and ((s_K(Y) - eps1)/r)^(2 L2) > 2e can hold: the regime of the c3 forms
+    and of the composite head bound, which the other two kinds almost never reach."""
+    num_classes, per_class, d0, width, depth = shape
+    y = _labels(num_classes, per_class)
+    keys = jax.random.split(key, 8)
+    means = _orthonormal(keys[0], d0, num_classes).T  # (K, d0), orthonormal rows
+    level = 10 ** jax.random.uniform(keys[1], minval=-3.0, maxval=-1.0)
+    features = means[y] + level * jax.random.normal(keys[2], (y.size, d0))
+    head = _balanced_factors(keys[3:6], means, width, depth)
+    return {"features": features, "head": head} | _hyperparameters(keys[6:8])
 
 
 def _forward(features: jax.Array, head: list[jax.Array]) -> list[jax.Array]:
@@ -147,7 +174,7 @@ def instance_quantities(params: dict[str, Any], y: np.ndarray, num_classes: int)
 def _family(kind: str, shape: tuple[int, ...]) -> Family:
     num_classes, per_class, _, width, depth = shape
     y = _labels(num_classes, per_class)
-    sample = sample_near_balanced if kind == "near-balanced" else sample_random
+    sample = SAMPLERS[kind]
     return Family(
         name=f"{kind} K={num_classes} n={per_class} width={width} L2={depth}",
         sample=lambda key: sample(key, shape),
@@ -164,6 +191,9 @@ def _family(kind: str, shape: tuple[int, ...]) -> Family:
     )
 
 
-FAMILIES: tuple[Family, ...] = tuple(
-    _family(kind, shape) for kind in ("near-balanced", "random") for shape in SHAPES
-)
+SAMPLERS = {
+    "near-balanced": sample_near_balanced,
+    "random": sample_random,
+    "unit-scale": sample_unit_scale,
+}
+FAMILIES: tuple[Family, ...] = tuple(_family(kind, shape) for kind in SAMPLERS for shape in SHAPES)
