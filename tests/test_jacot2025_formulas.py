@@ -40,7 +40,7 @@ from theorems.jacot2025 import bounds
 REL = 1e-12
 
 # ---------------------------------------------------------------- the formulas, by hand
-# Each returns (bound, measured) from the quantities q, written from the theory notes.
+# Each returns (bound, measured) from the quantities q, written from docs/theory/jacot2025.md.
 
 
 def hand_psi(q):

@@ -44,7 +44,7 @@ def random_network(
     seed, num_classes=4, n_per_class=6, depth=3, head_width=8, imbalance=1e-3, feature_scale=1.0
 ):
     """An MLP with one ReLU layer and a ``depth``-layer linear head: the head is a balanced
-    factorisation of the least-squares fit of the labels (section 8 of the theory notes) plus a
+    factorisation of the least-squares fit of the labels (as falsify's near-balanced starts) plus a
     relative perturbation ``imbalance``; ``feature_scale`` scales the ReLU features (the head
     then scales by its inverse). Returns (model, params, x, y)."""
     rng = np.random.default_rng(seed)

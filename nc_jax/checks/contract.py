@@ -181,7 +181,7 @@ class Theorem:
         reference: paper, theorem and equation (or theory-notes section).
         statement: the inequality checked, as text.
         provenance: "printed" or "derived".
-        confidence: what is uncertain about the statement (the theory notes' tags).
+        confidence: what is uncertain about the statement (the tags of docs/theory).
         quantities: names of the quantities ``evaluate`` reads.
         relation: "<=" (measured <= bound) or ">=" (measured >= bound).
         evaluate: quantities -> Evaluation, pure.

@@ -675,7 +675,7 @@ THEOREMS: tuple[Theorem, ...] = (
             "e = eps2 (r_W^2+eps2)^(L2-1) L2(L2-1)/2, r_W = max head ||W_l||_op"
         ),
         provenance="derived",
-        confidence="[D] (the theory notes' validation table, 2026 instances); the paper "
+        confidence="[D] (a randomised validation, 2026 instances, and nc-jax falsify); the paper "
         "states kappa(W_L) -> c3^(1/L2) [S]",
         quantities=(
             "eps2",

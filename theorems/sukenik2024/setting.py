@@ -17,7 +17,7 @@ check reads the network's *DUFM view*: H_1 = the backbone features of the N trai
 W_l = the head's weights, whose B2 objective is the network's objective without the backbone's
 weight decay. experiments/sukenik2024_resnet.py runs it.
 
-Initialisation (the paper's is not in the theory notes): DeepUFM's He/LeCun draw times
+Initialisation (the paper's is not known to us): DeepUFM's He/LeCun draw times
 ``init_scale`` = 0.3. At init_scale 1 and learning rate 0.5, 8 of 10 seeds diverged (width 30);
 at 0.1 every seed stayed at the trivial critical point 0 (objective 1/2) for 20000 steps.
 """

@@ -161,7 +161,7 @@ def _trend_quantities(name: str) -> tuple[str, ...]:
 
 LOWER_BOUND = Theorem(
     id="sukenik2025.limit.lower_bound",
-    reference=f"{REFERENCE}; theory notes A3 (limit model [U], closed form [DN])",
+    reference=f"{REFERENCE}; docs/theory/sukenik2025.md (limit model [U], closed form [DN])",
     statement="min_L objective(L) >= J*(rho = sqrt(d), lambda, K), the normalised UFM's optimum",
     provenance="derived",
     confidence="exact for every network whose head reads LN features (on the sphere, or in the "
