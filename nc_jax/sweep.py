@@ -44,17 +44,19 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import tomllib
 
 from nc_jax import results as store
-from nc_jax.checks.context import TrainContext
 from nc_jax.checks.contract import Paper, get_paper, run_fields, setting_cost, setting_runs
 from nc_jax.checks.options import make_setting, setting_to_data
 from nc_jax.checks.runner import cell_record, run_paper
 from nc_jax.results import load, load_runs
+
+if TYPE_CHECKING:  # the engine loads only where a context is built
+    from nc_jax.checks.context import TrainContext
 
 __all__ = [
     "Bucket",
@@ -627,6 +629,7 @@ def _run_local(
 ) -> int:
     import jax
 
+    from nc_jax.checks.context import TrainContext  # the engine: loaded to train
     from nc_jax.progress import progress_bars
 
     axes = plan_.grid.names

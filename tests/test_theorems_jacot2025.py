@@ -209,7 +209,7 @@ def test_gradient_identity_makes_critical_balance_exact():
 # --------------------------------------------------------------- bounds on random networks
 
 
-@settings(max_examples=8, deadline=None)
+@settings(max_examples=5, deadline=None)
 @given(
     seed=st.integers(0, 10_000),
     num_classes=st.integers(2, 5),

@@ -1,7 +1,6 @@
 """The check contract and the generic runner (see nc_jax.checks.contract for what a paper
 provides, with a complete example)."""
 
-from nc_jax.checks.context import TrainContext, diverged_steps, runs_by_cell, stacked_runs
 from nc_jax.checks.contract import (
     HYPOTHESIS_RELATIONS,
     KINDS,
@@ -71,3 +70,15 @@ __all__ = [
     "stacked_runs",
     "verdict_of",
 ]
+
+# The training context (nc_jax.checks.context) imports the engine: loaded on first use, so that
+# reading results (nc_jax.results, plots, report) never imports training code.
+_CONTEXT_NAMES = ("TrainContext", "diverged_steps", "runs_by_cell", "stacked_runs")
+
+
+def __getattr__(name: str):
+    if name in _CONTEXT_NAMES:
+        from nc_jax.checks import context
+
+        return getattr(context, name)
+    raise AttributeError(f"module 'nc_jax.checks' has no attribute {name!r}")

@@ -33,12 +33,11 @@ import traceback
 from collections.abc import Mapping, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from nc_jax import results as store
-from nc_jax.checks.context import TrainContext
 from nc_jax.checks.contract import (
     CellOutcome,
     CheckResult,
@@ -58,6 +57,9 @@ from nc_jax.checks.options import (
     setting_to_data,
 )
 from nc_jax.progress import progress_bars
+
+if TYPE_CHECKING:  # the engine loads only where a context is built
+    from nc_jax.checks.context import TrainContext
 
 EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 NOT_DIVERGED = "the run trained without diverging"
@@ -368,6 +370,8 @@ def check_setting(
     with progress_bars(progress) as bars:
         run_steps = setting_runs(setting) * int(getattr(setting, "steps", 1))
         task = bars.add_task(f"{paper.name}: training", total=run_steps)
+        from nc_jax.checks.context import TrainContext  # the engine: loaded to train
+
         context = TrainContext(on_steps=lambda n: bars.advance(task, n))
         (outcome,) = run_paper(paper, [setting], context)
     pairs = evaluate_runs(theorems, outcome.runs)
