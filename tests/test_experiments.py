@@ -207,7 +207,7 @@ def test_sukenik2024_resnet_reads_cifar_shaped_pickles(tmp_path, capsys):
 
 
 def test_quick_regime_atlas_tabulates_where_each_bound_speaks(tmp_path, capsys):
-    """The atlas on 2 widths x 2 weight decays x 2 lengths (digits): one training per run
+    """The atlas on 2 widths x 2 weight decays x 2 lengths (digits, one seed): one training per run
     measured at both lengths; the per-cell table, the informative regions, the (11) factor and
     the rate fits; the plot command draws the regime map with one row per other setting."""
     from nc_jax import plots
