@@ -219,3 +219,15 @@ def test_a_cpu_trains_one_convolutional_run_per_device_at_a_time(monkeypatch):
     context_module.TrainContext(devices=[cpu]).train(mlp, None, None, state)
     context_module.TrainContext(devices=[cpu], run_group=4).train(mlp, None, None, state)
     assert groups == [1, 6, 4]
+
+
+@pytest.mark.parametrize("paper", ["jacot2025", "zhu2021", "sukenik2024", "sukenik2025"])
+def test_every_setting_refuses_steps_that_are_not_a_multiple_of_log_every(paper):
+    """One shared rule (contract.check_steps), named after the option, before any training."""
+    contract.check_steps(200, 100)
+    for steps, log_every in ((250, 100), (50, 100), (100, 0)):
+        with pytest.raises(SettingError, match="steps"):
+            contract.check_steps(steps, log_every)
+    setting = contract.get_paper(paper).setting
+    with pytest.raises(SettingError, match="must be a positive multiple of log_every"):
+        setting(steps=250, log_every=100)

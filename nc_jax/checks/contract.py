@@ -345,6 +345,13 @@ class SettingError(ValueError):
         self.message = message
 
 
+def check_steps(steps: int, log_every: int) -> None:
+    """SettingError naming ``steps`` unless it is a positive multiple of ``log_every`` (the
+    engine logs every ``log_every`` steps), checked before any training."""
+    if log_every < 1 or steps < log_every or steps % log_every:
+        raise SettingError("steps", f"must be a positive multiple of log_every ({log_every})")
+
+
 def check_dataset(
     dataset: str, data_dir: str | None, *, images_for: tuple[str, str] | None = None
 ) -> None:

@@ -29,7 +29,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import CellOutcome, RunRecord, SettingError, TrainContext, diverged_steps
+from nc_jax.checks import (
+    CellOutcome,
+    RunRecord,
+    SettingError,
+    TrainContext,
+    check_steps,
+    diverged_steps,
+)
 from nc_jax.models import MLP
 from nc_jax.models.ufm import UFM, ufm_inputs
 from nc_jax.train import TrainConfig, TrainResult, init_runs, make_regression_data
@@ -120,10 +127,7 @@ class Setting:
             raise SettingError("weight_decays", "must be a non-empty list of values >= 0")
         if not self.seeds:
             raise SettingError("seeds", "must list at least one seed")
-        if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
-            raise SettingError(
-                "steps", f"must be a positive multiple of log_every ({self.log_every})"
-            )
+        check_steps(self.steps, self.log_every)
         self._check_ufm()
         if self.nrc3_gamma not in measure.GAMMA_CHOICES:
             raise SettingError("nrc3_gamma", f"must be one of {', '.join(measure.GAMMA_CHOICES)}")

@@ -27,6 +27,7 @@ from nc_jax.checks import (
     SettingError,
     TrainContext,
     check_dataset,
+    check_steps,
     diverged_steps,
     stacked_runs,
 )
@@ -171,10 +172,7 @@ class Setting:
             get_activation(self.activation)
         except ValueError as error:
             raise SettingError("activation", str(error)) from None
-        if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
-            raise SettingError(
-                "steps", f"must be a positive multiple of log_every ({self.log_every})"
-            )
+        check_steps(self.steps, self.log_every)
         if not self.learning_rates or min(self.learning_rates) <= 0:
             raise SettingError("learning_rates", "must be a non-empty list of values > 0")
         if not 0 <= self.lr_warmup_steps <= self.steps:

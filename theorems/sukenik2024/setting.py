@@ -37,6 +37,7 @@ from nc_jax.checks import (
     SettingError,
     TrainContext,
     check_dataset,
+    check_steps,
     diverged_steps,
     runs_by_cell,
     stacked_runs,
@@ -135,10 +136,7 @@ class Setting:
             raise SettingError("seeds", "must list at least one seed")
         if not (math.isfinite(self.init_scale) and self.init_scale > 0):
             raise SettingError("init_scale", f"must be > 0, got {self.init_scale}")
-        if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
-            raise SettingError(
-                "steps", f"must be a positive multiple of log_every ({self.log_every})"
-            )
+        check_steps(self.steps, self.log_every)
         if self.replay_steps < 1:
             raise SettingError("replay_steps", f"must be >= 1, got {self.replay_steps}")
         self._check_backbone()

@@ -35,6 +35,7 @@ from nc_jax.checks import (
     SettingError,
     TrainContext,
     check_dataset,
+    check_steps,
     diverged_steps,
 )
 from nc_jax.data import DATASET_CLASSES, INPUT_DIMS, Dataset, load_dataset
@@ -166,10 +167,7 @@ class Setting:
             raise SettingError("learning_rate", f"must be > 0, got {self.learning_rate}")
         if self.lr_drop_at is not None and not 0 < self.lr_drop_at < 1:
             raise SettingError("lr_drop_at", f"must be in (0, 1) or omitted, got {self.lr_drop_at}")
-        if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
-            raise SettingError(
-                "steps", f"must be a positive multiple of log_every ({self.log_every})"
-            )
+        check_steps(self.steps, self.log_every)
         if self.branch_init_scale < 0:
             raise SettingError("branch_init_scale", f"must be >= 0, got {self.branch_init_scale}")
         if not self.seeds:

@@ -34,6 +34,7 @@ from nc_jax.checks import (
     RunRecord,
     SettingError,
     TrainContext,
+    check_steps,
     diverged_steps,
     runs_by_cell,
 )
@@ -135,10 +136,7 @@ class Setting:
                 f"must be >= num_classes ({self.num_classes}): the nearest ETF's Stiefel frame "
                 f"and the convex optimum need d >= K; got {self.feature_dim}",
             )
-        if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
-            raise SettingError(
-                "steps", f"must be a positive multiple of log_every ({self.log_every})"
-            )
+        check_steps(self.steps, self.log_every)
         if self.learning_rate <= 0:
             raise SettingError("learning_rate", f"must be > 0, got {self.learning_rate}")
         if self.weight_decay <= 0:

@@ -24,6 +24,7 @@ from nc_jax.checks import (
     RunRecord,
     SettingError,
     TrainContext,
+    check_steps,
     diverged_steps,
     runs_by_cell,
 )
@@ -104,10 +105,7 @@ class Setting:
                 raise SettingError(name, "must be a non-empty list of finite values > 0")
         if not self.seeds:
             raise SettingError("seeds", "must list at least one seed")
-        if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
-            raise SettingError(
-                "steps", f"must be a positive multiple of log_every ({self.log_every})"
-            )
+        check_steps(self.steps, self.log_every)
         if not (math.isfinite(self.init_scale) and self.init_scale >= 0):
             raise SettingError("init_scale", f"must be a finite value >= 0, got {self.init_scale}")
 
