@@ -550,7 +550,7 @@ def regime_category(runs: Any) -> tuple[str, str]:
     the hypotheses hold on some run but fewer are informative (HOLDS for a check without a
     trivial reference); otherwise the hypothesis listed first most often among the runs'
     failing hypotheses (the check's own order). The label counts informative / applicable
-    runs, or names the hypothesis."""
+    runs; it is empty for a failing hypothesis, which the map marks with a short code."""
     live = runs[runs["verdict"] != "vacuous"]
     if len(live):
         flags = live["informative"].dropna()
@@ -561,7 +561,7 @@ def regime_category(runs: Any) -> tuple[str, str]:
         return category, f"{informative}/{len(live)}"
     first = [t.split("; ")[0] for t in runs["failing"] if isinstance(t, str) and t]
     name = max(dict.fromkeys(first), key=first.count) if first else "vacuous"
-    return name, name
+    return name, ""
 
 
 def regime_map_figure(table: Any, x_axis: str, y_axis: str, others: Sequence[str] = ()) -> Any:
@@ -592,7 +592,7 @@ def regime_map_figure(table: Any, x_axis: str, y_axis: str, others: Sequence[str
                 continue
             row, column = ys.index(y), xs.index(x)
             image[row, column] = categories.index(category)
-            _mark(ax, row, column, codes.get(category, label))
+            _mark(ax, row, column, codes.get(category) or label)
         ax.imshow(
             image,
             origin="lower",

@@ -238,13 +238,15 @@ def _params_of(state_params: Any, index: int) -> Any:
     return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf[index], jnp.float64), state_params)
 
 
-def _nrc_values(setting: Setting, model: MLP, params: Any, data: RegressionSet) -> dict:
-    h, w, _ = measure.mlp_parts(model, params, jnp.asarray(data.x))
+def _nrc_values(
+    setting: Setting, model: MLP, params: Any, data: RegressionSet, grid_points: int
+) -> tuple[dict[str, float], jax.Array, jax.Array]:
+    """The NRC quantities of an MLP at ``params`` (features and last weight; NRC3's gamma on
+    ``grid_points``), with that weight W and the output."""
+    h, w, output = measure.mlp_parts(model, params, jnp.asarray(data.x))
     values = measure.feature_quantities(h, w)
-    values |= measure.weight_quantities(
-        w, data.targets, setting.nrc3_gamma, setting.nrc3_grid_points
-    )
-    return values
+    values |= measure.weight_quantities(w, data.targets, setting.nrc3_gamma, grid_points)
+    return values, w, output
 
 
 def _mlp_quantities(
@@ -258,16 +260,16 @@ def _mlp_quantities(
     """The MLP's quantities at the end of training, ``<name>_init`` at initialisation and
     ``<name>_settling``, the NRC values SETTLING_WINDOW of training before the end (NaN when
     ``before`` is None)."""
-    h, w, output = measure.mlp_parts(model, final, jnp.asarray(data.x))
-    h0, w0, _ = measure.mlp_parts(model, initial, jnp.asarray(data.x))
-    q = measure.feature_quantities(h, w)
-    q |= measure.weight_quantities(w, data.targets, setting.nrc3_gamma, setting.nrc3_grid_points)
+    q, w, output = _nrc_values(setting, model, final, data, setting.nrc3_grid_points)
     q |= measure.fit_quantities(output, data.targets)
-    start = measure.feature_quantities(h0, w0)
-    start |= measure.weight_quantities(w0, data.targets, setting.nrc3_gamma, 2)
+    start, _, _ = _nrc_values(setting, model, initial, data, 2)
     names = ("nrc1_c", "nrc2_c", "nrc3")
     q |= {f"{k}_init": start[k] for k in names}
-    earlier = _nrc_values(setting, model, before, data) if before is not None else {}
+    earlier = (
+        {}
+        if before is None
+        else _nrc_values(setting, model, before, data, setting.nrc3_grid_points)[0]
+    )
     q |= {f"{k}_settling": earlier.get(k, float("nan")) for k in names}
     return q | {"is_ufm": 0.0, "n": float(w.shape[0]), "d": float(w.shape[1])}
 

@@ -211,7 +211,10 @@ def _within_mass_tight(q: Q) -> Evaluation:
 
 
 def _nc1_tight(q: Q) -> Evaluation:
-    """NC1 <= ||W_L||_op^2 m^2 / (sqrt(N(K-1)/K) - eps1)^2, m the tight within-class mass."""
+    """NC1 <= ||W_L||_op^2 m^2 / (sqrt(N(K-1)/K) - eps1)^2, m the tight within-class mass.
+    Differs from the printed 4 K r^2 Psi^2 / ((K-1) N) (``_nc1``) on purpose: that form halves
+    the centred labels' norm through H4 and bounds ||W_L||_op by r; proof step 4 needs neither
+    (docs/theory/jacot2025.md, "Tighter constants")."""
     mass = within_mass_tight_bound(q)
     centred_labels = (q["N"] * (q["K"] - 1) / q["K"]) ** 0.5
     bound = q["norm_WL"] ** 2 * mass**2 / (centred_labels - q["eps1"]) ** 2

@@ -266,7 +266,9 @@ def measure_run(
         sharpness, sharpness_change = hessian_top_eigenvalue(
             model, config, run.params, data, setting.weight_decay, setting.ntk_iterations
         )
-        sharpness_init, _ = hessian_top_eigenvalue(  # how far training moved the sharpness
+        # how far training moved the sharpness (an extra, not gating: Lanczos estimates are
+        # lower bounds, so an unconverged one can only understate it)
+        sharpness_init, _ = hessian_top_eigenvalue(
             model, config, start, data, setting.weight_decay, setting.ntk_iterations
         )
         lr = float(run.learning_rate)
