@@ -62,7 +62,7 @@ def toy_sweep(tmp_path, monkeypatch):
 
     from nc_jax import sweep
 
-    monkeypatch.setattr(sweep, "get_paper", lambda name: toy_paper.PAPER)
+    monkeypatch.setattr(sweep.grid, "get_paper", lambda name: toy_paper.PAPER)
     out = tmp_path / "sweep"
     sweep.sweep(sweep.parse_grid(TOY_GRID), out, progress=False, echo=lambda _: None)
     return out

@@ -22,7 +22,7 @@ GRID = {
 
 @pytest.fixture(autouse=True)
 def toy(monkeypatch):
-    monkeypatch.setattr(sweep, "get_paper", lambda name: toy_paper.PAPER)
+    monkeypatch.setattr(sweep.grid, "get_paper", lambda name: toy_paper.PAPER)
     toy_paper.CALLS.clear()
 
 
@@ -236,7 +236,7 @@ def test_an_empty_results_directory_loads_as_an_empty_table(tmp_path):
 def test_the_estimate_comes_from_the_first_buckets_own_chunks(monkeypatch):
     planned = sweep.plan(toy_paper.PAPER, sweep.parse_grid(GRID))
     clock = iter([0.0, 5.0, 6.0, 8.0])  # start, chunk 1 (with compilation), chunk 2, bucket end
-    monkeypatch.setattr(sweep.time, "perf_counter", lambda: next(clock))
+    monkeypatch.setattr(sweep.estimate.time, "perf_counter", lambda: next(clock))
     said = []
     estimator = sweep.Estimator(planned.buckets, set(), said.append)
     estimator.chunk(3)  # run-steps per chunk: the toy has no steps, 6 runs x 1 step per bucket

@@ -1,4 +1,4 @@
-"""The Ray executor of nc-jax sweep (nc_jax.sweep_ray) on a Ray instance started on this machine:
+"""The Ray executor of nc-jax sweep (nc_jax.sweep.ray) on a Ray instance started on this machine:
 the same cells, verdicts and measurements as the local executor, resume, file modes, and the
 driver writing cells its filesystem lacks."""
 
@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 from nc_jax import results as store
-from nc_jax import sweep, sweep_ray
+from nc_jax import sweep
 from nc_jax.checks.contract import get_paper
+from nc_jax.sweep import ray as sweep_ray
 
 ray = pytest.importorskip("ray")
 
@@ -74,7 +75,7 @@ def test_rerun_resumes_and_writes_nothing(sweeps):
     # the tasks themselves skip finished cells too (run_bucket), and the driver writes nothing
     plan_ = sweep.plan(get_paper(grid.paper), grid)
     lines: list[str] = []
-    assert sweep_ray.run_on_ray(plan_, plan_.buckets, remote, None, None, lines.append) == 0
+    assert sweep_ray.RayExecutor().run(plan_, plan_.buckets, remote, lines.append) == 0
     assert sum(" done: 0 cells" in line for line in lines) == 2
     after = {p.name: p.stat().st_mtime_ns for p in (remote / store.CELLS).iterdir()}
     assert after == before

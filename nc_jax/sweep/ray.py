@@ -3,7 +3,8 @@
 Every pending bucket becomes one Ray task. A task receives only plain data (the grid as
 ``Grid.to_data()``, the bucket index, the output directory as a string, the run group and the
 driver's float64 flag), rebuilds the plan on the worker, trains the bucket's pending cells with
-``nc_jax.sweep.run_bucket`` on the worker's own JAX devices and writes them into the directory.
+``nc_jax.sweep.execute.run_bucket`` on the worker's own JAX devices and writes them into the
+directory.
 It also returns every cell of the bucket (record and arrays) so that the driver writes those its
 own filesystem lacks: on a cluster without a shared filesystem the results still end up in the
 driver's directory, and on a shared one nothing is written twice. Resume is the local one:
@@ -20,6 +21,9 @@ fraction given, ``XLA_PYTHON_CLIENT_MEM_FRACTION`` scaled to that fraction (so t
 sizes its run groups to its share of the memory). A worker that cannot write the output
 directory (a node without the driver's path) writes into a temporary one and only returns the
 cells.
+
+Ray itself is imported only when the executor runs (``import_ray``): this module imports without
+it.
 """
 
 from __future__ import annotations
@@ -34,9 +38,18 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from nc_jax import results as store
+from nc_jax.sweep.execute import run_bucket
+from nc_jax.sweep.grid import Grid, paper_of
+from nc_jax.sweep.planning import Bucket, Plan, choose_run_group, plan
+
+if TYPE_CHECKING:
+    from ray import ObjectRef
 
 NEEDS_RAY = "--executor ray needs Ray: pip install 'nc-jax[distributed]'"
 CPUS_VARIABLE = "NC_JAX_RAY_CPUS"  # CPUs per task (default 1)
@@ -64,7 +77,7 @@ class StoredCell:
     """A finished cell as the worker's directory holds it."""
 
     record: dict[str, Any]
-    arrays: dict[str, Any]
+    arrays: dict[str, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -81,7 +94,7 @@ class BucketResult:
 # ----------------------------------------------------------------------------- on the driver
 
 
-def import_ray() -> Any:
+def import_ray() -> ModuleType:
     """The ``ray`` module; a ValueError (exit status 2 in the CLI) when it is not installed."""
     try:
         import ray
@@ -135,7 +148,7 @@ def check_reachable(address: str, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         ) from None
 
 
-def connect(ray: Any, address: str | None) -> bool:
+def connect(ray: ModuleType, address: str | None) -> bool:
     """Use a running Ray (``ray.is_initialized()``), else join the cluster at ``address``, else
     start Ray on this machine. Returns whether this call initialised Ray (and must shut it
     down)."""
@@ -160,58 +173,69 @@ def connect(ray: Any, address: str | None) -> bool:
     return True
 
 
-def run_on_ray(
-    plan_: Any,
-    buckets: Sequence[Any],
-    directory: Path,
-    address: str | None,
-    run_group: int | None,
-    echo: Callable[[str], None],
-) -> int:
-    """Train ``buckets`` (of ``plan_``, a nc_jax.sweep.Plan) as Ray tasks, one per bucket, into
-    ``directory``; echo one line per finished bucket and return the number of cells the tasks
-    trained and wrote. Cells missing on the driver's filesystem are written by the driver.
+@dataclass(frozen=True)
+class RayExecutor:
+    """Trains the buckets as Ray tasks on the cluster at ``address`` (None: a running Ray, else
+    one started on this machine), ``run_group`` runs at a time (None: sized to each worker's
+    free memory). An nc_jax.sweep.execute.Executor."""
 
-    Raises:
-        ValueError: Ray is not installed, no cluster answers at ``address``, or a bad
-            NC_JAX_RAY_CPUS / NC_JAX_RAY_GPUS.
-    """
-    import jax
+    address: str | None = None
+    run_group: int | None = None
 
-    ray = import_ray()
-    resources = task_resources()
-    started_ray = connect(ray, address)
-    try:
-        task = ray.remote(
-            num_cpus=resources.num_cpus,
-            num_gpus=resources.num_gpus,
-            runtime_env={"env_vars": worker_env(resources)},
-        )(train_bucket_task)
-        cluster = ray.cluster_resources()
-        echo(
-            f"ray: {len(buckets)} buckets as tasks ({resources.describe()}) on a cluster of "
-            f"{cluster.get('CPU', 0):g} CPUs, {cluster.get('GPU', 0):g} GPUs"
-        )
-        done = store.finished_cells(directory)
-        futures = {
-            task.remote(
-                plan_.grid.to_data(),
-                bucket.index,
-                str(directory),
-                run_group,
-                [c.id for c in bucket.cells if c.id not in done],
-                bool(jax.config.jax_enable_x64),
-            ): bucket.index
-            for bucket in buckets
-        }
-        return collect(ray, futures, Path(directory), echo)
-    finally:
-        if started_ray:
-            ray.shutdown()
+    def run(
+        self,
+        plan_: Plan,
+        buckets: Sequence[Bucket],
+        directory: Path,
+        echo: Callable[[str], None],
+    ) -> int:
+        """Train ``buckets`` (of ``plan_``) as Ray tasks, one per bucket, into ``directory``;
+        echo one line per finished bucket and return the number of cells the tasks trained and
+        wrote. Cells missing on the driver's filesystem are written by the driver.
+
+        Raises:
+            ValueError: Ray is not installed, no cluster answers at ``address``, or a bad
+                NC_JAX_RAY_CPUS / NC_JAX_RAY_GPUS.
+        """
+        import jax
+
+        ray = import_ray()
+        resources = task_resources()
+        started_ray = connect(ray, self.address)
+        try:
+            task = ray.remote(
+                num_cpus=resources.num_cpus,
+                num_gpus=resources.num_gpus,
+                runtime_env={"env_vars": worker_env(resources)},
+            )(train_bucket_task)
+            cluster = ray.cluster_resources()
+            echo(
+                f"ray: {len(buckets)} buckets as tasks ({resources.describe()}) on a cluster of "
+                f"{cluster.get('CPU', 0):g} CPUs, {cluster.get('GPU', 0):g} GPUs"
+            )
+            done = store.finished_cells(directory)
+            futures = {
+                task.remote(
+                    plan_.grid.to_data(),
+                    bucket.index,
+                    str(directory),
+                    self.run_group,
+                    [c.id for c in bucket.pending(done)],
+                    bool(jax.config.jax_enable_x64),
+                ): bucket.index
+                for bucket in buckets
+            }
+            return collect(ray, futures, Path(directory), echo)
+        finally:
+            if started_ray:
+                ray.shutdown()
 
 
 def collect(
-    ray: Any, futures: Mapping[Any, int], directory: Path, echo: Callable[[str], None]
+    ray: ModuleType,
+    futures: Mapping[ObjectRef, int],
+    directory: Path,
+    echo: Callable[[str], None],
 ) -> int:
     """Wait for the tasks as they finish, write the cells the driver lacks, echo one line per
     bucket; a failed task is reported and raised once every other task has finished (their cells
@@ -295,16 +319,15 @@ def train_bucket_task(
     enable_x64: bool,
 ) -> BucketResult:
     """The body of one Ray task: rebuild the plan from the grid data, train and write the pending
-    cells of bucket ``index`` (nc_jax.sweep.run_bucket) on this worker's local devices, and
-    return the wanted ``cells`` as this worker's directory holds them."""
+    cells of bucket ``index`` (run_bucket) on this worker's local devices, and return the wanted
+    ``cells`` as this worker's directory holds them."""
     started = time.perf_counter()
     configure_worker_jax(enable_x64)
-    from nc_jax.checks.context import TrainContext
-    from nc_jax.checks.contract import get_paper
+    from nc_jax.checks.context import TrainContext  # the engine, once JAX is configured
     from nc_jax.checks.runner import device_kind
-    from nc_jax.sweep import Grid, choose_run_group, plan, run_bucket
 
-    plan_ = plan(get_paper(grid_data["paper"]), Grid.from_data(grid_data))
+    grid = Grid.from_data(grid_data)
+    plan_ = plan(paper_of(grid), grid)
     bucket = next(b for b in plan_.buckets if b.index == index)
     context = TrainContext(run_group=run_group)
     context.run_group = choose_run_group(bucket, context.devices, run_group)
