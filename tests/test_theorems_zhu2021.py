@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nc_jax import metrics, results
-from nc_jax.checks import SettingError, TrainContext, check, runner
+from nc_jax.checks import SettingError, TrainContext, check, runner, setting_runs
 from nc_jax.metrics import reference
 from nc_jax.models.ufm import zhu_ufm_optimum
 from theorems.zhu2021 import PAPER, THEOREMS, Setting, closed_form, measure, run
@@ -380,9 +380,13 @@ def test_bad_setting_on_the_command_line_exits_2_naming_the_flag(tmp_path, capsy
 
 def test_setting_grid_model_and_sizes():
     setting = Setting(lambda_scales=(1.0, 2.0), learning_rates=(1.0, 0.5), seeds=(3, 4, 5))
-    scales, lrs, seeds = setting.grid()
-    assert setting.num_runs() == len(seeds) == 12
-    assert list(scales[:6]) == [1.0] * 6 and list(seeds[:3]) == [3, 4, 5]
+    runs = setting.runs()
+    assert setting_runs(setting) == len(runs) == 12
+    assert [r.params["lambda_scale"] for r in runs[:6]] == [1.0] * 6
+    assert [r.params["seed"] for r in runs[:3]] == [3, 4, 5]
+    assert runs[0].label == "seed=3 c=1 lr=1" and runs[-1].label == "seed=5 c=2 lr=0.5"
+    # the threshold K sqrt(n lambda_W lambda_H) of each run's strengths: c = 2 doubles it
+    assert runs[6].params["threshold"] == pytest.approx(2 * runs[0].params["threshold"])
     model = setting.model()
     assert model.feature_decay_scale == 1.0 and model.bias_decay_scale == pytest.approx(0.2)
     assert setting.config().loss == "cross_entropy" and setting.config().reduction == "mean"

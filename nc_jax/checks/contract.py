@@ -452,8 +452,11 @@ def setting_cost(setting: Any) -> float:
 
 
 def setting_runs(setting: Any) -> int:
-    """Runs of a cell: ``setting.num_runs()`` when defined, else the product of the lengths of
-    its list-valued RUN_FIELDS (each run one combination, like a paper's own run grid)."""
+    """Runs of a cell: the length of ``setting.runs()`` (its per-run grid, nc_jax.checks.bucket)
+    or ``setting.num_runs()`` when defined, else the product of the lengths of its list-valued
+    RUN_FIELDS (each run one combination, like a paper's own run grid)."""
+    if callable(getattr(setting, "runs", None)):
+        return len(setting.runs())
     if callable(getattr(setting, "num_runs", None)):
         return int(setting.num_runs())
     sizes = [

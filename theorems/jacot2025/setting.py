@@ -12,24 +12,25 @@ trained state.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from nc_jax import metrics
-from nc_jax.checks import (
-    CellOutcome,
-    RunRecord,
-    SettingError,
-    TrainContext,
-    check_dataset,
-    check_steps,
+from nc_jax.checks import CellOutcome, SettingError, check_dataset, check_steps
+from nc_jax.checks.bucket import (
+    PlannedRun,
+    RunOutcome,
+    RunSpec,
     diverged_steps,
-    stacked_runs,
+    learning_rate_seed_runs,
+    run_bucket,
+    split_arrays,
 )
 from nc_jax.data import DATASET_CLASSES, IMAGE_SHAPES, INPUT_DIMS, Dataset, load_dataset
 from nc_jax.models import MLP, ResNet
@@ -44,6 +45,9 @@ from theorems.jacot2025.measure import (
     ntk_top_eigenvalue,
     replay_balancedness,
 )
+
+if TYPE_CHECKING:
+    from nc_jax.checks.context import TrainContext
 
 BACKBONES = ("mlp", "resnet20")
 PRECISIONS = {"float32": jnp.float32, "float64": jnp.float64}  # the training arithmetic
@@ -208,8 +212,16 @@ class Setting:
             lr_warmup_steps=self.lr_warmup_steps,
         )
 
-    def num_runs(self) -> int:
-        return len(self.learning_rates) * len(self.seeds)
+    def runs(self) -> list[RunSpec]:
+        """One run per (learning rate, seed), learning rate major, trained under the key
+        (learning rate, seed, weight decay): cells that differ only in ``steps`` share it."""
+        return [
+            dataclasses.replace(
+                spec,
+                key=(spec.params["learning_rate"], spec.params["seed"], self.weight_decay),
+            )
+            for spec in learning_rate_seed_runs(self.learning_rates, self.seeds)
+        ]
 
     def num_parameters(self) -> int:
         """Weights of the network (biases left out)."""
@@ -350,9 +362,18 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     its arrays the engine trajectory, eps2 along training against the weight-decay envelope
     (``curve/...``) and the class-mean cosine matrices of the head (``gram/...``).
 
-    Cells that differ only in ``steps`` share their runs: a run (learning rate, seed, weight
-    decay) is trained once, to the longest length, and measured at every cell's length
-    (``TrainContext.train_to``), so a training-time axis costs one training."""
+    Cells that differ only in ``steps`` share their runs (``Setting.runs``' training key): a
+    run (learning rate, seed, weight decay) is trained once, to the longest length, and
+    measured at every cell's length (``TrainContext.train_to``), so a training-time axis costs
+    one training."""
+    return run_bucket(settings, context, train_and_measure)
+
+
+def train_and_measure(
+    settings: Sequence[Setting], runs: Sequence[PlannedRun], context: TrainContext
+) -> list[RunOutcome]:
+    """This process's ``runs`` trained once per training key and measured at their cell's
+    length."""
     first = settings[0]
     ds = load_dataset(
         first.dataset,
@@ -361,48 +382,35 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
         standardize=first.standardize,
     )
     model, config = first.model(), first.config()
-    lrs, seeds, wds, sizes = stacked_runs(settings)
-    keys = list(zip(lrs.tolist(), seeds.tolist(), wds.tolist()))
-    distinct = list(dict.fromkeys(keys))
-    trained_as = np.array([distinct.index(key) for key in keys])  # stacked run -> distinct run
-    mine = context.share(len(distinct))
-    position_of = {int(run): position for position, run in enumerate(mine)}
-    d_lrs, d_seeds, d_wds = (np.array(column) for column in zip(*distinct))
+    distinct = list(dict.fromkeys(run.key for run in runs))  # (learning rate, seed, decay)
+    lrs, seeds, wds = (np.array(column) for column in zip(*distinct))
     first_linear = model.num_nonlinear  # L1 in the Layers record, a backbone's stages included
     # every precision starts from the same (float32) draw, so precisions differ by rounding only
-    drawn = init_runs(model, config, ds.x.shape[1], d_lrs[mine], d_wds[mine], d_seeds[mine])
+    drawn = init_runs(model, config, ds.x.shape[1], lrs, wds, seeds)
     with jax.enable_x64(first.precision == "float64"):
         dtype = PRECISIONS[first.precision]
         data = make_data(ds.x, ds.y, ds.num_classes, dtype=dtype)
-        initial = cast_runs(drawn, dtype, d_lrs[mine], d_wds[mine])
-        reached = context.train_to(model, config, data, initial, [s.steps for s in settings])
-        grams = {
-            steps: class_mean_cosines(
-                model, result.state.params, data.x, data.y, ds.num_classes, first_linear
+        initial = cast_runs(drawn, dtype, lrs, wds)
+        lengths = sorted({settings[run.cell].steps for run in runs})
+        reached = context.train_to(model, config, data, initial, lengths)
+        per_run = {
+            steps: split_arrays(
+                result.trajectory
+                | class_mean_cosines(
+                    model, result.state.params, data.x, data.y, ds.num_classes, first_linear
+                )
+                | balancing_curves(result.trajectory, first_linear, lrs, wds),
+                len(distinct),
             )
             for steps, result in reached.items()
         }
-    offsets = np.cumsum([0, *sizes])
+    diverged = {steps: diverged_steps(result.trajectory) for steps, result in reached.items()}
     outcomes = []
-    for cell, setting in enumerate(settings):
-        trained = reached[setting.steps]
-        diverged_at = diverged_steps(trained.trajectory)
-        curves = grams[setting.steps] | balancing_curves(
-            trained.trajectory, first_linear, d_lrs[mine], d_wds[mine]
-        )
-        runs, keep = [], []
-        for local, stacked in enumerate(range(offsets[cell], offsets[cell + 1])):
-            position = position_of.get(int(trained_as[stacked]))
-            if position is None:  # another process trains this run
-                continue
-            keep.append(position)
-            label = f"seed={seeds[stacked]} lr={lrs[stacked]:g}"
-            params = {"seed": int(seeds[stacked]), "learning_rate": float(lrs[stacked])}
-            if diverged_at[position] is not None:
-                runs.append(RunRecord(local, label, params, None, diverged_at[position]))
-            else:
-                quantities = measure_run(setting, trained.state, position, ds, initial)
-                runs.append(RunRecord(local, label, params, quantities))
-        arrays = {k: np.asarray(v)[keep] for k, v in (trained.trajectory | curves).items()}
-        outcomes.append(CellOutcome(runs, arrays))
+    for run in runs:
+        setting, position = settings[run.cell], distinct.index(run.key)
+        step = diverged[setting.steps][position]
+        quantities = None
+        if step is None:
+            quantities = measure_run(setting, reached[setting.steps].state, position, ds, initial)
+        outcomes.append(RunOutcome(quantities, step, per_run[setting.steps][position]))
     return outcomes

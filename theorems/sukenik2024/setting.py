@@ -27,20 +27,22 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import jax
 import numpy as np
 
-from nc_jax.checks import (
-    CellOutcome,
-    RunRecord,
-    SettingError,
-    TrainContext,
-    check_dataset,
-    check_steps,
+from nc_jax.checks import CellOutcome, RunRecord, SettingError, check_dataset, check_steps
+from nc_jax.checks.bucket import (
+    PlannedRun,
+    RunOutcome,
+    RunSpec,
+    cell_values,
     diverged_steps,
-    runs_by_cell,
-    stacked_runs,
+    learning_rate_seed_runs,
+    run_bucket,
+    run_values,
+    split_arrays,
 )
 from nc_jax.data import DATASET_CLASSES, IMAGE_SHAPES, INPUT_DIMS, load_dataset
 from nc_jax.models import MLP, FeatureDecay, ResNet
@@ -55,6 +57,9 @@ from theorems.sukenik2024.measure import (
     replay_orbit,
 )
 from theorems.sukenik2024.srg import class_labels, srg_loss
+
+if TYPE_CHECKING:
+    from nc_jax.checks.context import TrainContext
 
 BACKBONES = ("dufm", "resnet20")
 
@@ -167,6 +172,10 @@ class Setting:
     def input_dim(self) -> int:
         """D: N for the DUFM (its input is the identity), C*H*W of the images otherwise."""
         return self.num_samples if self.backbone == "dufm" else INPUT_DIMS[self.dataset]
+
+    def runs(self) -> list[RunSpec]:
+        """One run per (learning rate, seed), learning rate major."""
+        return learning_rate_seed_runs(self.learning_rates, self.seeds)
 
     def model(self) -> DeepUFM | FeatureDecay:
         """The trained model: the DeepUFM, or the ResNet20 + head with the lambda_H1 term on
@@ -291,65 +300,60 @@ def _cell_quantities(runs: list[RunRecord]) -> None:
         q.update(summary)
 
 
-def _cell_arrays(
-    trajectory: dict[str, np.ndarray], keep: list[int], spectra: list[dict], levels: dict
-) -> dict[str, np.ndarray]:
-    """The cell's arrays: the engine trajectory, ``curve/objective / L_DNC`` along training
-    with the DNC level (1) and, when defined, the SRG construction's level L_SRG / L_DNC, and
-    the class-mean spectra ``sv/layer l`` (runs, K) (NaN rows for diverged runs). ``levels``:
-    L_DNC and L_SRG of the cell."""
-    arrays = {k: np.asarray(v)[keep] for k, v in trajectory.items()}
-    ratio = np.asarray(trajectory["objective"], np.float64)[keep] / levels["L_DNC"]
-    arrays["curve/objective / L_DNC"] = ratio
-    arrays["curve/DNC (= 1)"] = np.ones_like(ratio)
+def _run_arrays(setting: Setting, objective: np.ndarray) -> dict[str, np.ndarray]:
+    """One run's curves against its cell's closed-form levels: ``curve/objective / L_DNC``
+    along training (``objective`` (logs,), the engine log), the DNC level (1) and, when
+    defined, the SRG construction's level L_SRG / L_DNC."""
+    levels = _cell_levels(setting)
+    ratio = np.asarray(objective, np.float64) / levels["L_DNC"]
+    arrays = {"curve/objective / L_DNC": ratio, "curve/DNC (= 1)": np.ones_like(ratio)}
     if np.isfinite(levels["L_SRG"]):
         srg = levels["L_SRG"] / levels["L_DNC"]
         arrays["curve/SRG construction / L_DNC"] = np.full_like(ratio, srg)
-    names = sorted({name for s in spectra if s for name in s})
-    for name in names:
-        size = max(len(s[name]) for s in spectra if s)
-        rows = [s[name] if s else np.full(size, np.nan) for s in spectra]
-        arrays[name] = np.stack(rows)
     return arrays
+
+
+def _finish_cell(setting: Setting, outcome: CellOutcome) -> CellOutcome:
+    _cell_quantities(list(outcome.runs))
+    return outcome
 
 
 def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
     """Train the runs of every setting (one bucket: equal outside RUN_FIELDS) as one compiled
     program, replay ``replay_steps`` engine steps from each in float64, measure each of this
     process's runs, and add each cell's summary (best run, fractions below and at DNC) to its
-    runs. One CellOutcome per setting."""
+    runs. One CellOutcome per setting; its arrays the engine trajectory, the objective against
+    the closed-form levels (``curve/...``) and the class-mean spectra ``sv/layer l`` (runs, K),
+    NaN rows for diverged runs."""
+    return run_bucket(settings, context, train_and_measure, _finish_cell)
+
+
+def train_and_measure(
+    settings: Sequence[Setting], runs: Sequence[PlannedRun], context: TrainContext
+) -> list[RunOutcome]:
+    """This process's ``runs`` trained as one program, replayed and measured in float64."""
     first = settings[0]
     model, config, view = first.model(), first.config(), first.dufm_view()
-    lrs, seeds, wds, sizes = stacked_runs(settings)
-    mine = context.share(len(lrs))
+    lrs, seeds = run_values(runs, "learning_rate", "seed")
+    wds = cell_values(settings, runs, "weight_decay")
     data = _training_data(first)
-    initial = init_runs(model, config, first.input_dim(), lrs[mine], wds[mine], seeds[mine])
+    initial = init_runs(model, config, first.input_dim(), lrs, wds, seeds)
     trained = context.train(model, config, data, initial)
-    diverged_at = diverged_steps(trained.trajectory)
-    replays = replay_orbit(
-        model, config, trained.state, data, first.replay_steps, (lrs[mine], wds[mine]), view
-    )
+    replays = replay_orbit(model, config, trained.state, data, first.replay_steps, (lrs, wds), view)
     outcomes = []
-    for setting, members in zip(settings, runs_by_cell(sizes, mine)):
-        runs, spectra = [], []
-        for position, local in members:
-            run_index = mine[position]
-            seed, lr = int(seeds[run_index]), float(lrs[run_index])
-            label = f"seed={seed} lr={lr:g}"
-            params = {"seed": seed, "learning_rate": lr}
-            if diverged_at[position] is not None:
-                runs.append(RunRecord(local, label, params, None, diverged_at[position]))
-                spectra.append({})
-                continue
-            weights = dufm_params(model, _run_params(trained.state.params, position), data.x)
-            replay = tuple(float(v[position]) for v in replays)
-            q, s = _run_quantities(setting, view, weights, seed, lr, replay)
-            runs.append(RunRecord(local, label, params, q))
-            spectra.append(s)
-        _cell_quantities(runs)
-        levels = _cell_levels(setting)
-        keep = [position for position, _ in members]
-        outcomes.append(CellOutcome(runs, _cell_arrays(trained.trajectory, keep, spectra, levels)))
+    per_run = split_arrays(trained.trajectory, len(runs))
+    for position, (run, step) in enumerate(zip(runs, diverged_steps(trained.trajectory))):
+        setting = settings[run.cell]
+        arrays = per_run[position] | _run_arrays(setting, per_run[position]["objective"])
+        if step is not None:
+            outcomes.append(RunOutcome(None, step, arrays))
+            continue
+        weights = dufm_params(model, _run_params(trained.state.params, position), data.x)
+        replay = tuple(float(v[position]) for v in replays)
+        q, spectra = _run_quantities(
+            setting, view, weights, int(seeds[position]), float(lrs[position]), replay
+        )
+        outcomes.append(RunOutcome(q, None, arrays | spectra))
     return outcomes
 
 

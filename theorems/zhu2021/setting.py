@@ -11,27 +11,33 @@ theorems.zhu2021.measure.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import (
-    CellOutcome,
-    RunRecord,
-    SettingError,
-    TrainContext,
-    check_steps,
+from nc_jax.checks import CellOutcome, SettingError, check_steps
+from nc_jax.checks.bucket import (
+    PlannedRun,
+    RunOutcome,
+    RunSpec,
     diverged_steps,
-    runs_by_cell,
+    run_bucket,
+    run_values,
+    split_arrays,
 )
 from nc_jax.models.ufm import UFM, ufm_inputs
 from nc_jax.train import TrainConfig, cast_runs, init_runs, make_data
 from theorems.zhu2021 import closed_form
 from theorems.zhu2021.measure import engine_lambdas, measure_runs
+
+if TYPE_CHECKING:
+    from nc_jax.checks.context import TrainContext
 
 
 @dataclass(frozen=True)
@@ -140,15 +146,28 @@ class Setting:
         """Class-major balanced labels: y = (0, ..., 0, 1, ..., K-1), n of each."""
         return np.repeat(np.arange(self.num_classes), self.n_per_class).astype(np.int32)
 
-    def grid(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(lambda scale, learning rate, seed) of every run, lambda scale major."""
-        scales, lrs, seeds = np.meshgrid(
-            self.lambda_scales, self.learning_rates, self.seeds, indexing="ij"
-        )
-        return scales.ravel(), lrs.ravel(), seeds.ravel()
-
-    def num_runs(self) -> int:
-        return len(self.lambda_scales) * len(self.learning_rates) * len(self.seeds)
+    def runs(self) -> list[RunSpec]:
+        """Every (lambda scale, learning rate, seed) run, lambda scale major; each records the
+        threshold K sqrt(n lambda_W lambda_H) of its strengths."""
+        model = self.model()
+        specs = []
+        for scale, lr, seed in itertools.product(
+            self.lambda_scales, self.learning_rates, self.seeds
+        ):
+            lam = engine_lambdas(model, scale * self.lambda_w)
+            label = f"seed={seed} c={scale:g}" + (
+                f" lr={lr:g}" if len(self.learning_rates) > 1 else ""
+            )
+            params = {
+                "seed": int(seed),
+                "lambda_scale": float(scale),
+                "learning_rate": float(lr),
+                "threshold": closed_form.threshold(
+                    self.num_classes, self.n_per_class, lam.w, lam.h
+                ),
+            }
+            specs.append(RunSpec(label, params))
+        return specs
 
     def cost(self) -> float:
         """Training FLOPs of one run: forward and backward of Z = H W^T through the identity
@@ -175,58 +194,42 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     """Train the runs of every setting (one bucket: equal outside RUN_FIELDS) as one compiled
     float64 program, then measure each of this process's runs in float64. One CellOutcome per
     setting; its arrays are the engine trajectory and ``curve/|f_t - f*| / f*``."""
+    return run_bucket(settings, context, train_and_measure)
+
+
+def train_and_measure(
+    settings: Sequence[Setting], runs: Sequence[PlannedRun], context: TrainContext
+) -> list[RunOutcome]:
+    """This process's ``runs`` of the bucket trained together and measured in float64."""
     first = settings[0]
     model, config = first.model(), first.config()
-    per_setting = [s.grid() for s in settings]
-    scales = np.concatenate([g[0] for g in per_setting])
-    lrs = np.concatenate([g[1] for g in per_setting])
-    seeds = np.concatenate([g[2] for g in per_setting])
+    scales, lrs, seeds = run_values(runs, "lambda_scale", "learning_rate", "seed")
     decays = scales * first.lambda_w
-    mine = context.share(len(seeds))
-    y = first.labels()
-    lambdas = {int(i): engine_lambdas(model, decays[i]) for i in mine}
-    thresholds = {
-        i: closed_form.threshold(first.num_classes, first.n_per_class, lam.w, lam.h)
-        for i, lam in lambdas.items()
-    }
+    lambdas = [engine_lambdas(model, decay) for decay in decays]
     with jax.enable_x64(True):
-        drawn = init_runs(model, config, first.num_samples, lrs[mine], decays[mine], seeds[mine])
-        initial = cast_runs(drawn, jnp.float64, lrs[mine], decays[mine])
+        drawn = init_runs(model, config, first.num_samples, lrs, decays, seeds)
+        initial = cast_runs(drawn, jnp.float64, lrs, decays)
         inputs = ufm_inputs(first.num_samples, jnp.float64)
-        data = make_data(inputs, y, first.num_classes, jnp.float64)
+        data = make_data(inputs, first.labels(), first.num_classes, jnp.float64)
         trained = context.train(model, config, data, initial)
-        diverged_at = diverged_steps(trained.trajectory)
         # a diverged run is frozen at its last finite state: measured with the rest, dropped
-        every = measure_runs(
+        measured = measure_runs(
             trained.state.params,
             initial.params,
-            y,
+            first.labels(),
             first.num_classes,
             first.n_per_class,
-            list(lambdas.values()),
+            lambdas,
         )
-    measured = [None if step is not None else q for step, q in zip(diverged_at, every)]
     f_star = [
         closed_form.optimal_objective(first.num_classes, first.n_per_class, lam.w, lam.h)
-        for lam in lambdas.values()
+        for lam in lambdas
     ]
     curve = loss_gap_curve(trained.trajectory["objective"], np.array(f_star))
     arrays = trained.trajectory | {"curve/|f_t - f*| / f* (engine log)": curve}
-    outcomes = []
-    for setting, members in zip(settings, runs_by_cell([len(g[0]) for g in per_setting], mine)):
-        runs = []
-        for position, local in members:
-            run_index = mine[position]
-            label = f"seed={seeds[run_index]} c={scales[run_index]:g}"
-            if len(setting.learning_rates) > 1:
-                label += f" lr={lrs[run_index]:g}"
-            params = {
-                "seed": int(seeds[run_index]),
-                "lambda_scale": float(scales[run_index]),
-                "learning_rate": float(lrs[run_index]),
-                "threshold": thresholds[int(run_index)],
-            }
-            runs.append(RunRecord(local, label, params, measured[position], diverged_at[position]))
-        keep = [position for position, _ in members]
-        outcomes.append(CellOutcome(runs, {k: np.asarray(v)[keep] for k, v in arrays.items()}))
-    return outcomes
+    return [
+        RunOutcome(quantities, step, per_run)
+        for quantities, step, per_run in zip(
+            measured, diverged_steps(trained.trajectory), split_arrays(arrays, len(runs))
+        )
+    ]

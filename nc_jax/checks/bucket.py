@@ -1,0 +1,212 @@
+"""The run skeleton every paper shares: lay out the runs of a bucket of settings, take this
+process's share, let the paper train and measure them, and split what it returns into one
+``CellOutcome`` per setting.
+
+A paper supplies three things (nc_jax.checks.contract, "A paper"):
+
+- ``Setting.runs()``: its per-run grid, one ``RunSpec`` per run (a label, the per-run values
+  recorded with it, and optionally a training key: runs of different cells with equal keys are
+  one training, measured once per cell, e.g. cells that differ only in their training length);
+- ``train_and_measure(settings, runs, context)``: trains the given runs (all of this process's,
+  from every setting of the bucket, in order) through ``context`` and returns one ``RunOutcome``
+  per run: its float64 quantities, the step at which it diverged, its arrays for plots;
+- optionally ``finish_cell(setting, outcome)``: a cell's summary over its runs (a best run,
+  pooled trends), applied to each cell after the split.
+
+``run_bucket(settings, context, train_and_measure)`` is then the paper's ``run``. Everything
+else (which process trains which run, dropping the quantities of a diverged run, record
+indices, stacking per-run arrays into a cell's arrays) happens here, once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from nc_jax.checks.contract import CellOutcome, RunRecord
+
+if TYPE_CHECKING:
+    from nc_jax.checks.context import TrainContext
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a setting, as the setting lays it out (``Setting.runs()``).
+
+    Attributes:
+        label: how the run is named in tables (e.g. ``seed=0 lr=0.01``).
+        params: the per-run values recorded with the run (``RunRecord.params``) and read by the
+            paper to train it (seed, learning rate, weight decay, ...).
+        key: runs of the bucket with equal keys are one training (None: the run is its own).
+    """
+
+    label: str
+    params: Mapping[str, Any]
+    key: Hashable | None = None
+
+
+@dataclass(frozen=True)
+class PlannedRun:
+    """A run of a bucket: its setting's position ``cell``, its ``index`` within the cell
+    (``RunRecord.index``), its ``spec`` and the training ``key`` it shares with equal runs."""
+
+    cell: int
+    index: int
+    spec: RunSpec
+    key: Hashable
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        return self.spec.params
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What training and measuring one run gave.
+
+    Attributes:
+        quantities: the run's named float64 quantities (read by the paper's theorems); ignored
+            when the run diverged.
+        diverged_step: the first logged step at which the engine flagged the run diverged
+            (None: it never did).
+        arrays: the run's named arrays for plots, without a run axis (a trajectory of shape
+            (logs,), a curve, a matrix); a cell's arrays stack them over its runs, NaN where a
+            run has none of that name.
+    """
+
+    quantities: Mapping[str, float] | None
+    diverged_step: int | None = None
+    arrays: Mapping[str, Any] = field(default_factory=dict)
+
+
+class HasRuns(Protocol):
+    """A Setting that lays out its own runs."""
+
+    def runs(self) -> Sequence[RunSpec]: ...
+
+
+TrainAndMeasure = Callable[
+    [Sequence[Any], Sequence[PlannedRun], "TrainContext"], Sequence[RunOutcome]
+]
+FinishCell = Callable[[Any, CellOutcome], CellOutcome]
+
+
+def plan_bucket(settings: Sequence[HasRuns]) -> list[PlannedRun]:
+    """Every run of ``settings``, cell by cell in order; a run without a key gets its own
+    ``(cell, index)``."""
+    return [
+        PlannedRun(cell, index, spec, (cell, index) if spec.key is None else spec.key)
+        for cell, setting in enumerate(settings)
+        for index, spec in enumerate(setting.runs())
+    ]
+
+
+def process_runs(planned: Sequence[PlannedRun], context: TrainContext) -> list[PlannedRun]:
+    """The runs this process trains: ``context.share`` over the distinct training keys (in order
+    of first appearance), so that runs sharing a key are trained by one process only."""
+    keys = list(dict.fromkeys(run.key for run in planned))
+    chosen = {keys[i] for i in context.share(len(keys))}
+    return [run for run in planned if run.key in chosen]
+
+
+def stack_arrays(per_run: Sequence[Mapping[str, Any]]) -> dict[str, np.ndarray]:
+    """Per-run arrays stacked on a leading run axis: (R, ...) per name, NaN rows (of the shape
+    the other runs have) for a run without that name."""
+    stacked: dict[str, np.ndarray] = {}
+    for name in dict.fromkeys(name for arrays in per_run for name in arrays):
+        present = [np.asarray(arrays[name]) for arrays in per_run if name in arrays]
+        template = np.full(present[0].shape, np.nan)
+        stacked[name] = np.stack([np.asarray(a.get(name, template)) for a in per_run])
+    return stacked
+
+
+def split_arrays(arrays: Mapping[str, Any], count: int) -> list[dict[str, np.ndarray]]:
+    """The inverse of ``stack_arrays``: arrays with a leading axis of ``count`` runs, as one dict
+    per run."""
+    columns = {name: np.asarray(value) for name, value in arrays.items()}
+    for name, value in columns.items():
+        if value.shape[:1] != (count,):
+            raise ValueError(f"array {name!r} has shape {value.shape}, not {count} runs first")
+    return [{name: value[r] for name, value in columns.items()} for r in range(count)]
+
+
+def diverged_steps(trajectory: Mapping[str, Any]) -> list[int | None]:
+    """Per run, the first logged step at which the engine flagged it diverged (None: never).
+
+    Args:
+        trajectory: engine logs with ``step`` and ``diverged`` of shape (R, logs).
+    """
+    flagged = np.asarray(trajectory["diverged"], bool)
+    steps = np.asarray(trajectory["step"])
+    return [
+        int(steps[r, np.argmax(flagged[r])]) if flagged[r].any() else None
+        for r in range(flagged.shape[0])
+    ]
+
+
+def cell_outcomes(
+    num_cells: int, runs: Sequence[PlannedRun], outcomes: Sequence[RunOutcome]
+) -> list[CellOutcome]:
+    """One CellOutcome per cell from this process's runs and their outcomes (same order): a
+    RunRecord per run (no quantities where it diverged) and the cell's stacked arrays."""
+    if len(outcomes) != len(runs):
+        raise ValueError(
+            f"train_and_measure returned {len(outcomes)} outcomes for {len(runs)} runs"
+        )
+    cells: list[CellOutcome] = []
+    for cell in range(num_cells):
+        members = [(run, out) for run, out in zip(runs, outcomes) if run.cell == cell]
+        records = [
+            RunRecord(
+                run.index,
+                run.spec.label,
+                dict(run.spec.params),
+                None if out.diverged_step is not None else dict(out.quantities or {}),
+                out.diverged_step,
+            )
+            for run, out in members
+        ]
+        cells.append(CellOutcome(records, stack_arrays([out.arrays for _, out in members])))
+    return cells
+
+
+def run_bucket(
+    settings: Sequence[HasRuns],
+    context: TrainContext,
+    train_and_measure: TrainAndMeasure,
+    finish_cell: FinishCell | None = None,
+) -> list[CellOutcome]:
+    """A paper's ``run``: this process's share of the bucket's runs trained and measured by
+    ``train_and_measure``, then split into one CellOutcome per setting (each passed through
+    ``finish_cell`` when given)."""
+    mine = process_runs(plan_bucket(settings), context)
+    outcomes = train_and_measure(settings, mine, context) if mine else []
+    cells = cell_outcomes(len(settings), mine, outcomes)
+    if finish_cell is None:
+        return cells
+    return [finish_cell(setting, cell) for setting, cell in zip(settings, cells)]
+
+
+def run_values(runs: Sequence[PlannedRun], *names: str) -> tuple[np.ndarray, ...]:
+    """Per-run values of ``runs`` read from their params, one (R,) array per name (e.g.
+    ``run_values(runs, "learning_rate", "seed")``)."""
+    return tuple(np.asarray([run.params[name] for run in runs]) for name in names)
+
+
+def cell_values(settings: Sequence[Any], runs: Sequence[PlannedRun], name: str) -> np.ndarray:
+    """Per run, the field ``name`` of its own setting (a per-cell value such as a weight decay
+    that differs between the cells of a bucket), (R,)."""
+    return np.asarray([getattr(settings[run.cell], name) for run in runs])
+
+
+def learning_rate_seed_runs(learning_rates: Sequence[float], seeds: Sequence[int]) -> list[RunSpec]:
+    """The common grid: one run per (learning rate, seed), learning rate major, labelled
+    ``seed=S lr=LR`` and recording both."""
+    return [
+        RunSpec(f"seed={seed} lr={lr:g}", {"seed": int(seed), "learning_rate": float(lr)})
+        for lr in learning_rates
+        for seed in seeds
+    ]
