@@ -499,7 +499,7 @@ def test_setting_limit_and_costs():
         limit_optimum("cross_entropy", 10, math.sqrt(32), 0.05).value
     )
     assert math.isnan(dataclasses.replace(setting, weight_decay=0.0).limit())
-    assert setting.num_runs() == 3 and setting.cost() > 0 and setting.memory() > 0
+    assert len(setting.runs()) == 3 and setting.cost() > 0 and setting.memory() > 0
     assert setting.model().depth == 8 and setting.model(2).depth == 2
 
 

@@ -23,25 +23,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import (
-    CellOutcome,
-    RunRecord,
-    SettingError,
-    TrainContext,
-    check_steps,
+from nc_jax.checks import CellOutcome, SettingError, check_steps
+from nc_jax.checks.bucket import (
+    PlannedRun,
+    RunOutcome,
+    RunSpec,
     diverged_steps,
+    run_bucket,
+    run_values,
 )
 from nc_jax.models import MLP
 from nc_jax.models.ufm import UFM, ufm_inputs
 from nc_jax.train import TrainConfig, TrainResult, init_runs, make_regression_data
 from theorems.andriopoulos2024 import measure
 from theorems.andriopoulos2024.data import DATASETS, RegressionSet, load
+
+if TYPE_CHECKING:
+    from nc_jax.checks.context import TrainContext
 
 OPTIMIZERS = ("momentum", "gd")
 MOMENTUM = 0.9  # the engine's momentum coefficient (TrainConfig default)
@@ -192,13 +196,18 @@ class Setting:
         beta = MOMENTUM if self.optimizer == "momentum" else 0.0
         return self.learning_rate * weight_decay * self.steps / (1.0 - beta)
 
-    def grid(self) -> tuple[np.ndarray, np.ndarray]:
-        """(weight decay, seed) of every MLP run, weight decay major."""
-        wds, seeds = np.meshgrid(self.weight_decays, self.seeds, indexing="ij")
-        return wds.ravel(), seeds.ravel()
-
-    def num_runs(self) -> int:
-        return len(self.weight_decays) * len(self.seeds) + len(self.ufm_seeds)
+    def runs(self) -> list[RunSpec]:
+        """The MLP runs, one per (weight decay, seed), weight decay major, then the UFM runs,
+        one per UFM seed (at lambda_W = ufm_lambda_w)."""
+        grid = [("mlp", wd, seed) for wd in self.weight_decays for seed in self.seeds]
+        grid += [("ufm", self.ufm_lambda_w, seed) for seed in self.ufm_seeds]
+        return [
+            RunSpec(
+                f"{kind} wd={wd:g} seed={seed}",
+                {"model": kind, "weight_decay": float(wd), "seed": int(seed)},
+            )
+            for kind, wd, seed in grid
+        ]
 
     def cost(self) -> float:
         """Training FLOPs of one run (an MLP's: 6 x multiply-adds per sample x samples per
@@ -210,28 +219,6 @@ class Setting:
     def input_dim(self) -> int:
         """D: 32 pixels for digits; a D4RL file's observation size is only known once read."""
         return 32 if self.dataset == "digits" else 1
-
-
-@dataclass(frozen=True)
-class _Run:
-    """One run of a bucket: which setting (cell), its kind, weight decay and seed."""
-
-    cell: int
-    kind: str  # "mlp" or "ufm"
-    weight_decay: float
-    seed: int
-
-    def label(self) -> str:
-        return f"{self.kind} wd={self.weight_decay:g} seed={self.seed}"
-
-
-def _bucket_runs(settings: Sequence[Setting]) -> list[_Run]:
-    runs = []
-    for cell, setting in enumerate(settings):
-        wds, seeds = setting.grid()
-        runs += [_Run(cell, "mlp", float(w), int(s)) for w, s in zip(wds, seeds)]
-        runs += [_Run(cell, "ufm", setting.ufm_lambda_w, int(s)) for s in setting.ufm_seeds]
-    return runs
 
 
 def _params_of(state_params: Any, index: int) -> Any:
@@ -304,20 +291,18 @@ ALL_QUANTITIES = (
 )
 
 
-def _complete(quantities: dict[str, float], setting: Setting, run: _Run) -> dict[str, float]:
+def _complete(quantities: dict[str, float], setting: Setting, run: PlannedRun) -> dict[str, float]:
     """Every run reports every quantity (NaN where it does not apply) and its training."""
+    weight_decay = run.params["weight_decay"]
     efolds = (
-        setting.decay_efolds(run.weight_decay)
-        if run.kind == "mlp"
-        else setting.ufm_learning_rate * run.weight_decay * setting.ufm_steps
+        setting.decay_efolds(weight_decay)
+        if run.params["model"] == "mlp"
+        else setting.ufm_learning_rate * weight_decay * setting.ufm_steps
     )
     return (
         {name: NAN for name in ALL_QUANTITIES}
         | quantities
-        | {
-            "weight_decay": run.weight_decay,
-            "decay_efolds": efolds,
-        }
+        | {"weight_decay": weight_decay, "decay_efolds": efolds}
     )
 
 
@@ -332,7 +317,7 @@ def _settling_step(config: TrainConfig) -> int | None:
 
 
 def _train_kind(
-    runs: list[_Run],
+    runs: list[PlannedRun],
     model: Any,
     config: TrainConfig,
     data: Any,
@@ -346,8 +331,7 @@ def _train_kind(
     ``_settling_step`` too (TrainContext.train_to), for the NRC claims' settled hypothesis."""
     if not runs:
         return None
-    wds = np.array([r.weight_decay for r in runs])
-    seeds = np.array([r.seed for r in runs])
+    wds, seeds = run_values(runs, "weight_decay", "seed")
     initial = init_runs(model, config, input_dim, learning_rate, wds, seeds)
     earlier = _settling_step(config) if settling else None
     if earlier is None:
@@ -356,86 +340,83 @@ def _train_kind(
     return reached[config.steps], initial, reached[earlier].state
 
 
-def _loss_curves(
-    trained: tuple[TrainResult, Any] | None, mlps: list[_Run], records: list[RunRecord], cell: int
-) -> dict[str, np.ndarray]:
-    """The MLPs' logged training loss of a cell, one row per run record (MLP runs first, as
-    recorded; NaN rows for the UFM runs, which log once): ``curve/training loss``."""
-    keep = [i for i, r in enumerate(mlps) if r.cell == cell]
-    if trained is None or not keep:
-        return {}
-    losses = np.asarray(trained[0].trajectory["loss"], np.float64)[keep]
-    padded = np.full((len(records), losses.shape[1]), np.nan)
-    padded[: len(keep)] = losses
-    steps = np.asarray(trained[0].trajectory["step"])[keep[:1]].repeat(len(records), axis=0)
-    return {"curve/training loss (MLP)": padded, "step": steps}
-
-
 def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
     """Train the MLP runs of every setting (one bucket) as one compiled program and its UFM
     runs as another, then measure each of this process's runs in float64. One CellOutcome per
-    setting; its arrays the MLPs' logged training loss (``loss``, MLP runs only: the UFM
-    runs log once)."""
+    setting; its arrays the MLPs' logged training loss (``curve/training loss (MLP)`` against
+    ``step``; NaN rows for the UFM runs, which log once)."""
+    return run_bucket(settings, context, train_and_measure)
+
+
+def train_and_measure(
+    settings: Sequence[Setting], runs: Sequence[PlannedRun], context: TrainContext
+) -> list[RunOutcome]:
+    """This process's MLP runs and UFM runs, each kind trained as one program, measured in
+    float64."""
     first = settings[0]
     data = load(first.dataset, first.num_samples, first.data_file)
     n = data.targets.shape[1]
-    everything = _bucket_runs(settings)
-    mine = [everything[i] for i in context.share(len(everything))]
-    mlps = [r for r in mine if r.kind == "mlp"]
-    ufms = [r for r in mine if r.kind == "ufm"]
-    if ufms and n < 2:
+    kinds = {
+        kind: [i for i, r in enumerate(runs) if r.params["model"] == kind]
+        for kind in ("mlp", "ufm")
+    }
+    if kinds["ufm"] and n < 2:
         raise ValueError(
             f"the regression UFM needs n >= 2 targets, {data.name} has {n}: pass --ufm-seeds ''"
         )
-    mlp, ufm = first.model(n), first.ufm(n)
+    models = {"mlp": first.model(n), "ufm": first.ufm(n)}
+    mlp_data = make_regression_data(data.x, data.targets)
+    ufm_data = make_regression_data(ufm_inputs(first.num_samples), data.targets)
     trained = {
         "mlp": _train_kind(
-            mlps,
-            mlp,
+            [runs[i] for i in kinds["mlp"]],
+            models["mlp"],
             first.config(),
-            make_regression_data(data.x, data.targets),
+            mlp_data,
             data.x.shape[1],
             first.learning_rate,
             context,
             settling=True,
         ),
         "ufm": _train_kind(
-            ufms,
-            ufm,
+            [runs[i] for i in kinds["ufm"]],
+            models["ufm"],
             first.ufm_config(),
-            make_regression_data(ufm_inputs(first.num_samples), data.targets),
+            ufm_data,
             first.num_samples,
             first.ufm_learning_rate,
             context,
         ),
     }
-    records: list[list[RunRecord]] = [[] for _ in settings]
+    outcomes: list[RunOutcome] = [RunOutcome(None)] * len(runs)
     with jax.enable_x64(True):
-        for kind, runs in (("mlp", mlps), ("ufm", ufms)):
+        for kind, members in kinds.items():
             if trained[kind] is None:
                 continue
             result, initial, settling = trained[kind]
             diverged = diverged_steps(result.trajectory)
-            for position, spec in enumerate(runs):
-                setting = settings[spec.cell]
-                params = {"model": kind, "weight_decay": spec.weight_decay, "seed": spec.seed}
+            for position, index in enumerate(members):
+                arrays = {} if kind == "ufm" else _loss_curve(result, position)
                 if diverged[position] is not None:
-                    record = RunRecord(0, spec.label(), params, None, diverged[position])
+                    outcomes[index] = RunOutcome(None, diverged[position], arrays)
+                    continue
+                setting, final = (
+                    settings[runs[index].cell],
+                    _params_of(result.state.params, position),
+                )
+                if kind == "mlp":
+                    start = _params_of(initial.params, position)
+                    before = None if settling is None else _params_of(settling.params, position)
+                    q = _mlp_quantities(setting, models[kind], final, start, before, data)
                 else:
-                    final = _params_of(result.state.params, position)
-                    if kind == "mlp":
-                        start = _params_of(initial.params, position)
-                        before = None if settling is None else _params_of(settling.params, position)
-                        q = _mlp_quantities(setting, mlp, final, start, before, data)
-                    else:
-                        q = _ufm_quantities(setting, ufm, final, data)
-                    record = RunRecord(0, spec.label(), params, _complete(q, setting, spec))
-                records[spec.cell].append(record)
-    outcomes = []
-    for cell, cell_records in enumerate(records):
-        indexed = [
-            RunRecord(i, r.label, r.params, r.quantities, r.diverged_step)
-            for i, r in enumerate(cell_records)
-        ]
-        outcomes.append(CellOutcome(indexed, _loss_curves(trained["mlp"], mlps, indexed, cell)))
+                    q = _ufm_quantities(setting, models[kind], final, data)
+                outcomes[index] = RunOutcome(_complete(q, setting, runs[index]), None, arrays)
     return outcomes
+
+
+def _loss_curve(result: TrainResult, position: int) -> dict[str, np.ndarray]:
+    """An MLP run's logged training loss and its steps, (logs,) each."""
+    return {
+        "curve/training loss (MLP)": np.asarray(result.trajectory["loss"][position], np.float64),
+        "step": np.asarray(result.trajectory["step"][position]),
+    }

@@ -23,20 +23,21 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import (
-    CellOutcome,
-    RunRecord,
-    SettingError,
-    TrainContext,
-    check_dataset,
-    check_steps,
+from nc_jax.checks import CellOutcome, SettingError, check_dataset, check_steps
+from nc_jax.checks.bucket import (
+    PlannedRun,
+    RunOutcome,
+    RunSpec,
+    cell_values,
     diverged_steps,
+    run_bucket,
+    run_values,
 )
 from nc_jax.data import DATASET_CLASSES, INPUT_DIMS, Dataset, load_dataset
 from nc_jax.models import ln_resnet, transformer
@@ -53,6 +54,9 @@ from theorems.sukenik2025.measure import (
     profile_quantities,
     with_pooled_trends,
 )
+
+if TYPE_CHECKING:
+    from nc_jax.checks.context import TrainContext
 
 ARCHITECTURES: tuple[str, ...] = ("ln_resnet", "transformer")
 
@@ -252,9 +256,9 @@ class Setting:
             self.loss, DATASET_CLASSES, math.sqrt(self.width), self.weight_decay
         ).value
 
-    def num_runs(self) -> int:
+    def runs(self) -> list[RunSpec]:
         """One run (a depth profile) per seed."""
-        return len(self.seeds)
+        return [RunSpec(f"seed={seed}", {"seed": int(seed)}) for seed in self.seeds]
 
     def input_dim(self) -> int:
         return INPUT_DIMS[self.dataset]
@@ -325,54 +329,50 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     float64. One CellOutcome per setting; its arrays, per seed, the objective of every depth
     along training (``curve/objective L=<depth>``, against ``step``), J* as a constant curve,
     and the per-depth metrics (``depth/<metric>``, (seeds, depths))."""
+    return run_bucket(settings, context, train_and_measure, _finish_cell)
+
+
+def train_and_measure(
+    settings: Sequence[Setting], runs: Sequence[PlannedRun], context: TrainContext
+) -> list[RunOutcome]:
+    """This process's seeds, each one network per depth, trained as one program; a profile
+    diverged where one of its networks did (at the first such step)."""
     first = settings[0]
     dataset = load_dataset(first.dataset, data_dir=first.data_dir, n_per_class=first.n_per_class)
     model, config = first.model(), first.config()
     depths = np.asarray(first.depths)
-    # the runs this process trains: (setting, seed) profiles, each one network per depth
-    profiles = [(cell, seed) for cell, s in enumerate(settings) for seed in range(len(s.seeds))]
-    mine = [profiles[i] for i in context.share(len(profiles))]
-    seeds = np.repeat([settings[c].seeds[s] for c, s in mine], len(depths))
-    lrs = np.repeat([settings[c].learning_rate for c, _ in mine], len(depths))
-    wds = np.repeat([settings[c].weight_decay for c, _ in mine], len(depths))
-    active = np.tile(depths, len(mine))
-    state = init_runs(model, config, dataset.x.shape[1], lrs, wds, seeds)
+    (seeds,) = run_values(runs, "seed")
+    lrs, wds = (cell_values(settings, runs, name) for name in ("learning_rate", "weight_decay"))
+    state = init_runs(
+        model, config, dataset.x.shape[1], *(np.repeat(v, len(depths)) for v in (lrs, wds, seeds))
+    )
     gate = jax.vmap(GATING[first.architecture].with_active_blocks)
-    state = state._replace(params=gate(state.params, jnp.asarray(active)))
+    state = state._replace(params=gate(state.params, jnp.tile(depths, len(runs))))
     data = make_data(dataset.x, dataset.y, dataset.num_classes)
     trained = context.train(model, config, data, state)
     diverged_at = diverged_steps(trained.trajectory)
     objective = np.asarray(trained.trajectory["objective"], float)
     steps = np.asarray(trained.trajectory["step"])
     outcomes = []
-    for cell, setting in enumerate(settings):
-        runs, arrays = [], {}
-        for position, (owner, local) in enumerate(mine):
-            if owner != cell:
-                continue
-            rows = list(range(position * len(depths), (position + 1) * len(depths)))
-            seed = setting.seeds[local]
-            label, params = f"seed={seed}", {"seed": int(seed)}
-            failed = [diverged_at[r] for r in rows if diverged_at[r] is not None]
-            if failed:
-                runs.append(RunRecord(local, label, params, None, min(failed)))
-            else:
-                quantities = measure_profile(
-                    setting, trained.state.params, rows, dataset, setting.weight_decay
-                )
-                runs.append(RunRecord(local, label, params, quantities))
-            arrays.setdefault("step", []).append(steps[rows[0]])
-            for depth, row in zip(depths, rows):
-                arrays.setdefault(f"curve/objective L={depth}", []).append(objective[row])
-            arrays.setdefault("curve/J* (limit model)", []).append(
-                np.full(len(steps[rows[0]]), setting.limit())
-            )
-            for name in METRICS:
-                values = [
-                    runs[-1].quantities[f"{name}[L={d}]"] if runs[-1].quantities else math.nan
-                    for d in depths
-                ]
-                arrays.setdefault(f"depth/{name}", []).append(values)
-        with_pooled_trends([record.quantities for record in runs if record.quantities])
-        outcomes.append(CellOutcome(runs, {k: np.asarray(v) for k, v in arrays.items()}))
+    for position, run in enumerate(runs):
+        setting = settings[run.cell]
+        rows = list(range(position * len(depths), (position + 1) * len(depths)))
+        arrays = {
+            "step": steps[rows[0]],
+            "curve/J* (limit model)": np.full(steps.shape[1:], setting.limit()),
+        }
+        arrays |= {f"curve/objective L={d}": objective[row] for d, row in zip(depths, rows)}
+        failed = [diverged_at[r] for r in rows if diverged_at[r] is not None]
+        if failed:
+            outcomes.append(RunOutcome(None, min(failed), arrays))
+            continue
+        q = measure_profile(setting, trained.state.params, rows, dataset, setting.weight_decay)
+        arrays |= {f"depth/{name}": [q[f"{name}[L={d}]"] for d in depths] for name in METRICS}
+        outcomes.append(RunOutcome(q, None, arrays))
     return outcomes
+
+
+def _finish_cell(setting: Setting, outcome: CellOutcome) -> CellOutcome:
+    """The pooled depth trends over the cell's measured seeds, added to each."""
+    with_pooled_trends([record.quantities for record in outcome.runs if record.quantities])
+    return outcome

@@ -23,20 +23,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import (
-    CellOutcome,
-    RunRecord,
-    SettingError,
-    TrainContext,
-    check_steps,
+from nc_jax.checks import CellOutcome, SettingError, check_steps
+from nc_jax.checks.bucket import (
+    PlannedRun,
+    RunOutcome,
+    RunSpec,
     diverged_steps,
-    runs_by_cell,
+    run_bucket,
+    run_values,
+    split_arrays,
 )
 from nc_jax.metrics import class_stats, etf
 from nc_jax.models.ufm import UFM, ufm_inputs
@@ -59,6 +60,9 @@ from theorems.ufm_extras.measure import (
     imbalance_quantities,
     missing,
 )
+
+if TYPE_CHECKING:
+    from nc_jax.checks.context import TrainContext
 
 PARTS = ("hadamard", "imbalance")
 BASES = ("hadamard", "random")
@@ -186,8 +190,16 @@ class Setting:
     def hadamard_labels(self) -> np.ndarray:
         return np.repeat(np.arange(self.num_classes), self.hadamard_n_per_class)
 
-    def num_runs(self) -> int:
-        return len(self.seeds)
+    def runs(self) -> list[RunSpec]:
+        """One run per seed, recording the cell's learning rate and weight decay."""
+        lr, wd = self.learning_rate, self.weight_decay
+        return [
+            RunSpec(
+                f"seed={seed} lr={lr:g} wd={wd:g}",
+                {"seed": int(seed), "learning_rate": float(lr), "weight_decay": float(wd)},
+            )
+            for seed in self.seeds
+        ]
 
     def cost(self) -> float:
         """Training FLOPs of one run: 6 N^2 d + 6 N d K per step (the I_N @ H product and the
@@ -334,15 +346,18 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     measure each of this process's runs in float64. One CellOutcome per setting; its arrays the
     spectral residue along the Hadamard replay and the imbalanced objective's gap to F*
     (``curve/...``)."""
+    return run_bucket(settings, context, train_and_measure)
+
+
+def train_and_measure(
+    settings: Sequence[Setting], runs: Sequence[PlannedRun], context: TrainContext
+) -> list[RunOutcome]:
+    """Each part of the setting (Hadamard, imbalance) trained over this process's ``runs`` as
+    one program and measured in float64; a run diverged where one of its parts did."""
     first = settings[0]
-    seeds = np.concatenate([np.asarray(s.seeds) for s in settings])
-    lrs = np.concatenate([np.full(len(s.seeds), s.learning_rate) for s in settings])
-    wds = np.concatenate([np.full(len(s.seeds), s.weight_decay) for s in settings])
-    mine = context.share(len(seeds))
-    runs = (lrs[mine], wds[mine], seeds[mine])
-    count = len(mine)
-    quantities: list[dict[str, float]] = [{} for _ in range(count)]
-    diverged: list[int | None] = [None] * count
+    values = run_values(runs, "learning_rate", "weight_decay", "seed")
+    quantities: list[dict[str, float]] = [{} for _ in runs]
+    diverged: list[int | None] = [None] * len(runs)
     arrays: dict[str, np.ndarray] = {}
     with jax.enable_x64(True):
         for part, names, train_part in (
@@ -352,23 +367,11 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
             if part not in first.parts:
                 quantities = [q | missing(names) for q in quantities]
                 continue
-            values, steps, curves = train_part(first, context, runs)
-            quantities = [q | v for q, v in zip(quantities, values)]
+            measured, steps, curves = train_part(first, context, values)
+            quantities = [q | v for q, v in zip(quantities, measured)]
             diverged = [_first_divergence(a, b) for a, b in zip(diverged, steps)]
             arrays |= curves
-    outcomes = []
-    for members in runs_by_cell([len(s.seeds) for s in settings], mine):
-        records = []
-        for position, local in members:
-            run_index = mine[position]
-            label = f"seed={seeds[run_index]} lr={lrs[run_index]:g} wd={wds[run_index]:g}"
-            params = {
-                "seed": int(seeds[run_index]),
-                "learning_rate": float(lrs[run_index]),
-                "weight_decay": float(wds[run_index]),
-            }
-            measured = None if diverged[position] is not None else quantities[position]
-            records.append(RunRecord(local, label, params, measured, diverged[position]))
-        keep = [position for position, _ in members]
-        outcomes.append(CellOutcome(records, {k: v[keep] for k, v in arrays.items()}))
-    return outcomes
+    return [
+        RunOutcome(q, step, per_run)
+        for q, step, per_run in zip(quantities, diverged, split_arrays(arrays, len(runs)))
+    ]
