@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from nc_jax import results as store
 from nc_jax.checks.runner import cell_record, run_paper
@@ -20,18 +20,15 @@ from nc_jax.sweep.planning import Bucket, Plan
 if TYPE_CHECKING:  # the engine loads only where a context is built
     from nc_jax.checks.context import TrainContext
 
+Echo = Callable[[str], None]  # where an executor's messages go (print, a progress console...)
 
+
+@runtime_checkable
 class Executor(Protocol):
     """Trains buckets of a plan into a results directory (its options are set when it is made:
     devices, run group, a cluster's address...)."""
 
-    def run(
-        self,
-        plan_: Plan,
-        buckets: Sequence[Bucket],
-        directory: Path,
-        echo: Callable[[str], None],
-    ) -> int:
+    def run(self, plan_: Plan, buckets: Sequence[Bucket], directory: Path, echo: Echo) -> int:
         """Train the pending cells of ``buckets`` (of ``plan_``) into ``directory``, saying what
         happens through ``echo``; returns the number of cells written."""
         ...

@@ -5,7 +5,7 @@ each cell's parts."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +14,7 @@ import jax
 
 from nc_jax import results as store
 from nc_jax.sweep.estimate import Estimator, run_steps_of
-from nc_jax.sweep.execute import run_bucket
+from nc_jax.sweep.execute import Echo, run_bucket
 from nc_jax.sweep.hosts import merge_parts
 from nc_jax.sweep.planning import Bucket, Plan, choose_run_group
 
@@ -32,13 +32,7 @@ class LocalExecutor:
     run_group: int | None = None
     progress: bool = True
 
-    def run(
-        self,
-        plan_: Plan,
-        buckets: Sequence[Bucket],
-        directory: Path,
-        echo: Callable[[str], None],
-    ) -> int:
+    def run(self, plan_: Plan, buckets: Sequence[Bucket], directory: Path, echo: Echo) -> int:
         from nc_jax.checks.context import TrainContext  # the engine: loaded to train
         from nc_jax.progress import progress_bars
 

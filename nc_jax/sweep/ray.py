@@ -35,7 +35,7 @@ import socket
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nc_jax import results as store
-from nc_jax.sweep.execute import run_bucket
+from nc_jax.sweep.execute import Echo, run_bucket
 from nc_jax.sweep.grid import Grid, paper_of
 from nc_jax.sweep.planning import Bucket, Plan, choose_run_group, plan
 
@@ -182,13 +182,7 @@ class RayExecutor:
     address: str | None = None
     run_group: int | None = None
 
-    def run(
-        self,
-        plan_: Plan,
-        buckets: Sequence[Bucket],
-        directory: Path,
-        echo: Callable[[str], None],
-    ) -> int:
+    def run(self, plan_: Plan, buckets: Sequence[Bucket], directory: Path, echo: Echo) -> int:
         """Train ``buckets`` (of ``plan_``) as Ray tasks, one per bucket, into ``directory``;
         echo one line per finished bucket and return the number of cells the tasks trained and
         wrote. Cells missing on the driver's filesystem are written by the driver.
@@ -235,7 +229,7 @@ def collect(
     ray: ModuleType,
     futures: Mapping[ObjectRef, int],
     directory: Path,
-    echo: Callable[[str], None],
+    echo: Echo,
 ) -> int:
     """Wait for the tasks as they finish, write the cells the driver lacks, echo one line per
     bucket; a failed task is reported and raised once every other task has finished (their cells
