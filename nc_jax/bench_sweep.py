@@ -29,7 +29,14 @@ from nc_jax import results, sweep
 from nc_jax.checks import context as context_module
 from nc_jax.checks.context import stacked_runs
 from nc_jax.checks.contract import setting_cost
-from nc_jax.train import init_runs, make_data, run_mesh, train, use_cpu_cores
+from nc_jax.train import (
+    clear_compiled_programs,
+    init_runs,
+    make_data,
+    run_mesh,
+    train,
+    use_cpu_cores,
+)
 
 GRID = Path(__file__).resolve().parent.parent / "experiments" / "grids" / "jacot2025_width.toml"
 DEFAULT_SET = ("steps=2000", "log_every=500")
@@ -74,10 +81,7 @@ class TrainClock:
 def forget_compiled_programs() -> None:
     """Empty JAX's and the engine's caches of compiled programs, so that each side of the
     comparison pays its own compilation."""
-    from nc_jax.train import engine
-
-    engine.compiled_chunk.cache_clear()
-    engine.compiled_measure.cache_clear()
+    clear_compiled_programs()
     jax.clear_caches()
 
 

@@ -47,7 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nc_jax.models.mlp import MLP
-from nc_jax.train.engine import TrainConfig, init_runs, make_data, run_mesh, train, use_cpu_cores
+from nc_jax.train import TrainConfig, init_runs, make_data, run_mesh, train, use_cpu_cores
 
 IMPLEMENTATIONS: tuple[str, ...] = ("engine", "engine+metrics", "torch loop", "torch.func")
 TORCH_IMPLEMENTATIONS: tuple[str, ...] = ("torch loop", "torch.func")

@@ -8,7 +8,7 @@ import pytest
 
 from nc_jax import bench_train as bench
 from nc_jax.models.mlp import MLP
-from nc_jax.train.engine import run_mesh
+from nc_jax.train import run_mesh
 
 TINY = bench.Regime(
     "tiny",

@@ -66,3 +66,21 @@ def test_checkpoints_off_the_log_grid_and_a_learning_rate_drop_are_refused():
     dropped = dataclasses.replace(config, lr_drop_at=0.5)
     with pytest.raises(ValueError, match="lr_drop_at"):
         context.train_to(model, dropped, data, state, [10, 40])
+
+
+def test_on_trained_reports_the_wall_seconds_of_every_training():
+    """The hook is called once per engine call (each segment of train_to is one), with seconds
+    that are positive and together within the wall time of the whole call."""
+    import time
+
+    model, config, data, state = _problem()
+    seconds: list[float] = []
+    context = TrainContext(devices=jax.local_devices()[:1], on_trained=seconds.append)
+    started = time.perf_counter()
+    reached = context.train_to(model, config, data, state, [10, 20])
+    elapsed = time.perf_counter() - started
+    assert sorted(reached) == [10, 20]
+    assert len(seconds) == 2 and all(s > 0 for s in seconds)
+    assert sum(seconds) <= elapsed
+    context.train(model, dataclasses.replace(config, steps=5), data, state)
+    assert len(seconds) == 3

@@ -32,3 +32,27 @@ def test_reading_results_imports_no_training_code(statement):
 def test_the_training_context_still_loads_on_first_use():
     modules = _imported_after("from nc_jax.checks import TrainContext")
     assert {"nc_jax.checks.context", "nc_jax.train"} <= modules
+
+
+# nc_jax.train's modules, each importing only modules listed before it (engine: the former
+# single module, a re-export of the package for importers not yet moved)
+TRAIN_LAYERS = ("losses", "checkpoint", "config", "optim", "step", "devices", "programs", "loop")
+
+
+def test_the_training_modules_import_only_the_layers_below_them():
+    import ast
+    from pathlib import Path
+
+    import nc_jax.train
+
+    package = Path(nc_jax.train.__file__).parent
+    assert {p.stem for p in package.glob("*.py")} == {*TRAIN_LAYERS, "__init__", "engine"}
+    for rank, name in enumerate(TRAIN_LAYERS):
+        tree = ast.parse((package / f"{name}.py").read_text())
+        imported = {
+            node.module.removeprefix("nc_jax.train.")
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("nc_jax.train")
+        }
+        assert "nc_jax.train" not in imported, name  # the package itself imports every layer
+        assert imported <= set(TRAIN_LAYERS[:rank]), (name, imported)

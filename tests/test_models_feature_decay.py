@@ -17,7 +17,7 @@ import pytest
 from nc_jax.data import gaussian
 from nc_jax.models import MLP, FeatureDecay, resnet20
 from nc_jax.train import TrainConfig, init_runs, make_data, make_measure, make_step
-from nc_jax.train.engine import feature_penalty
+from nc_jax.train.step import feature_penalty
 
 LINEAR = MLP((3,), num_linear=1)
 LR, WD, SCALE = 0.05, 0.1, 7.0

@@ -13,7 +13,7 @@ import pytest
 from fixtures import balanced_labels
 
 from nc_jax.models.ln_resnet import LNResNet, layer_norm, sliced_blocks, with_active_blocks
-from nc_jax.train.engine import (
+from nc_jax.train import (
     RunState,
     TrainConfig,
     init_runs,

@@ -18,7 +18,7 @@ import pytest
 from nc_jax.metrics import network_metrics
 from nc_jax.models.mlp import MLP
 from nc_jax.models.transformer import Transformer, pool_tokens, sliced_blocks, with_active_blocks
-from nc_jax.train.engine import RunState, TrainConfig, make_data, make_step, regulariser
+from nc_jax.train import RunState, TrainConfig, make_data, make_step, regulariser
 
 N, K = 12, 3
 T, P, DIM = 4, 5, 8  # tokens, values per token, model width

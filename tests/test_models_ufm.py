@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from nc_jax import metrics as m
 from nc_jax.models.ufm import UFM, DeepUFM, DNCSolution, dnc_loss, ufm_inputs, zhu_ufm_optimum
-from nc_jax.train.engine import TrainConfig, init_runs, make_data, train
+from nc_jax.train import TrainConfig, init_runs, make_data, train
 
 K, N_PER_CLASS, D = 4, 5, 8
 N = K * N_PER_CLASS

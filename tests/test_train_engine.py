@@ -12,7 +12,7 @@ import pytest
 
 from nc_jax.data import gaussian, load_dataset
 from nc_jax.models.mlp import MLP
-from nc_jax.train.engine import TrainConfig, cast_runs, init_runs, make_data, make_step, train
+from nc_jax.train import TrainConfig, cast_runs, init_runs, make_data, make_step, train
 
 SMALL = MLP((32, 16, 16, 4), num_linear=2)
 
@@ -231,12 +231,26 @@ def test_bad_configuration_is_rejected(small_data):
         )
 
 
-def test_progress_is_a_rich_bar_on_stderr(capsys):
+def test_on_chunk_reports_every_chunk_of_every_group_and_drives_a_progress_bar(capsys):
+    """Progress is the caller's: ``on_chunk`` after every chunk of every run group (chunks done
+    within the group, the group's states), enough to advance a rich bar on stderr to 100%."""
+    from nc_jax.progress import progress_bars
+
     ds = load_dataset("digits", n_per_class=3)
     model = MLP((16, 8, 8, 10), num_linear=2)
-    config = TrainConfig(steps=20, log_every=10, metrics=False)
+    config = TrainConfig(steps=20, log_every=10, metrics=False)  # two chunks of one log
     state = init_runs(model, config, ds.input_dim, 1e-3, 0.1, [0, 1, 2])
-    train(model, config, make_data(ds.x, ds.y, 10), state, progress=True, run_group=2)
+    calls = []
+    with progress_bars() as bars:
+        task = bars.add_task("training 3 runs", total=2 * config.steps)  # two groups
+
+        def on_chunk(chunks, group_state):
+            calls.append((chunks, [int(s) for s in group_state.step]))
+            bars.advance(task, config.chunk_logs * config.log_every)
+
+        train(model, config, make_data(ds.x, ds.y, 10), state, run_group=2, on_chunk=on_chunk)
+    # group 0 trains runs 0-1, group 1 run 2 padded with a copy of it
+    assert calls == [(1, [10, 10]), (2, [20, 20]), (1, [10, 10]), (2, [20, 20])]
     captured = capsys.readouterr()
     assert "training 3 runs" in captured.err and "100%" in captured.err
     assert captured.out == ""
@@ -263,7 +277,7 @@ def test_a_run_diverging_inside_a_log_period_is_rolled_back_to_the_period_start(
     """The guard runs once per log period: the run that blows up in its first period keeps its
     initial parameters exactly (its state at that period's start) and is flagged from the first
     log on; make_step still guards every single step."""
-    from nc_jax.train.engine import make_step
+    from nc_jax.train import make_step
 
     config = TrainConfig(steps=20, log_every=10, reduction="sum")
     initial = _states(config, [1e-3, 50.0], 1e-3, [0, 1])
@@ -289,7 +303,7 @@ def test_layer_metrics_are_traced_once_per_job(small_data, monkeypatch):
     metrics, the costliest code of a job to compile, are traced (and compiled) once, and every
     log still comes back (R, 1 + steps / log_every)."""
     from nc_jax.metrics.layerwise import network_metrics
-    from nc_jax.train import engine
+    from nc_jax.train import clear_compiled_programs, step
 
     calls = []
 
@@ -297,9 +311,8 @@ def test_layer_metrics_are_traced_once_per_job(small_data, monkeypatch):
         calls.append(1)
         return network_metrics(*args, **kwargs)
 
-    monkeypatch.setattr(engine, "network_metrics", counting)
-    engine.compiled_chunk.cache_clear()
-    engine.compiled_measure.cache_clear()
+    monkeypatch.setattr(step, "network_metrics", counting)
+    clear_compiled_programs()
     config = TrainConfig(
         steps=40,
         log_every=10,
@@ -315,21 +328,39 @@ def test_layer_metrics_are_traced_once_per_job(small_data, monkeypatch):
 
 def test_init_is_compiled_once_for_configs_that_differ_only_in_steps_and_logging():
     """The initial state depends on the model, the optimiser and D alone: a sweep's buckets that
-    differ in steps or logging share one compiled init (1.8-2.8 s each for a 5-layer MLP)."""
-    from nc_jax.train import engine
+    differ in steps or logging share one compiled init."""
+    from nc_jax.train.optim import compiled_init
 
     model = MLP((24, 12, 4), num_linear=1)  # a model no other test initialises
-    before = engine._compiled_init.cache_info()
+    before = compiled_init.cache_info()
     first = init_runs(model, TrainConfig(steps=10, log_every=5), 6, 0.1, 0.0, [0, 1])
     again = init_runs(
         model, TrainConfig(steps=300, log_every=100, metrics=False), 6, 0.1, 0.0, [0, 1]
     )
-    after = engine._compiled_init.cache_info()
+    after = compiled_init.cache_info()
     assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
     for a, b in zip(jax.tree_util.tree_leaves(first), jax.tree_util.tree_leaves(again)):
         np.testing.assert_array_equal(a, b)
     adam = init_runs(model, TrainConfig(steps=100, optimizer="adam"), 6, 0.1, 0.0, [0, 1])
-    assert engine._compiled_init.cache_info().misses - after.misses == 1  # its moments differ
+    assert compiled_init.cache_info().misses - after.misses == 1  # its moments differ
     assert jax.tree_util.tree_structure(adam.opt_state) != jax.tree_util.tree_structure(
         first.opt_state
     )
+
+
+def test_clear_compiled_programs_empties_every_cache_of_the_engine(small_data):
+    """After a job, the init, chunk and measure caches hold its programs; clearing them makes
+    the next identical job build (trace) them again, and it trains to the same result."""
+    from nc_jax.train import clear_compiled_programs
+    from nc_jax.train.optim import compiled_init
+    from nc_jax.train.programs import compiled_chunk, compiled_measure
+
+    config = TrainConfig(steps=10, log_every=5, metrics=False)
+    caches = (compiled_init, compiled_chunk, compiled_measure)
+    first = train(SMALL, config, small_data, _states(config, 0.05, 1e-3, [0]))
+    assert all(cache.cache_info().currsize >= 1 for cache in caches)
+    clear_compiled_programs()
+    assert [cache.cache_info().currsize for cache in caches] == [0, 0, 0]
+    again = train(SMALL, config, small_data, _states(config, 0.05, 1e-3, [0]))
+    assert [cache.cache_info().misses for cache in caches] == [1, 1, 1]
+    _assert_trees_equal(first.state.params, again.state.params)

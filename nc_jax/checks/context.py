@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,9 @@ class TrainContext:
             steps, for progress bars); None reports nothing.
         process_index, process_count: this process and the number of processes of a multi-host
             job (default: jax.process_index() and jax.process_count()).
+        on_trained: called after every ``train`` call (also each segment of ``train_to``) with
+            the wall seconds it took, e.g. to time the engine's share of a sweep; None reports
+            nothing.
     """
 
     devices: list[Any] = field(default_factory=lambda: list(jax.local_devices()))
@@ -47,6 +51,7 @@ class TrainContext:
     on_steps: Callable[[int], None] | None = None
     process_index: int = field(default_factory=jax.process_index)
     process_count: int = field(default_factory=jax.process_count)
+    on_trained: Callable[[float], None] | None = None
 
     def share(self, num_runs: int) -> np.ndarray:
         """Indices of the runs this process trains: ``process_index, process_index + P, ...``
@@ -71,7 +76,11 @@ class TrainContext:
             def on_chunk(_: int, __: RunState) -> None:
                 self.on_steps(run_steps)
 
-        return train(model, config, data, state, mesh=mesh, run_group=group, on_chunk=on_chunk)
+        started = time.perf_counter()
+        result = train(model, config, data, state, mesh=mesh, run_group=group, on_chunk=on_chunk)
+        if self.on_trained is not None:
+            self.on_trained(time.perf_counter() - started)
+        return result
 
     def train_to(
         self,

@@ -3,7 +3,7 @@
 In an unconstrained features model the penultimate features are free parameters: H (N, d), one
 row per training sample (docs/theory/sukenik2024.md; the papers store H as d x N).
 
-Why the input is the identity. The training engine (nc_jax.train.engine) calls
+Why the input is the identity. The training engine (nc_jax.train) calls
 ``model.init(key, input_dim)`` and ``model.apply(params, x)``, vmaps both over runs, and for SGD
 passes a minibatch of *rows* of x. A UFM has no input, so we give it x = I_N (``ufm_inputs``)
 and compute the free features as Z_0 = x @ H. Then

@@ -1,0 +1,95 @@
+"""The compiled programs of a job and their caches.
+
+A compiled *chunk* is ``jit(vmap(scan over logs(loop over log_every steps)))``; it returns the
+run states at every log (without the optimiser state: ``step.log_snapshot``), and one compiled
+*measure* program, ``jit(vmap(measure))``, measures each of them and the initial state. So the
+layer-wise metrics, the costliest code to compile, are compiled once per job rather than twice
+(once inside the chunk and once for the step-0 log). The divergence guard runs once per log
+period, not after every step (``step.guard_divergence``).
+
+Programs are cached per (model, config, mesh): a new job with other hyperparameter values
+(arrays in the state) reuses the same program without retracing. ``clear_compiled_programs``
+empties these caches.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+from jax.sharding import Mesh
+
+from nc_jax.models.base import Model
+from nc_jax.train.config import RunState, TrainConfig, TrainData
+from nc_jax.train.devices import per_device
+from nc_jax.train.optim import compiled_init
+from nc_jax.train.step import guard_divergence, log_snapshot, make_measure, make_update
+
+PER_RUN_INPUT_BYTES = 64 * 2**20  # largest per-run copy of the inputs (per_run_inputs)
+
+
+@functools.lru_cache(maxsize=32)
+def compiled_chunk(model: Model, config: TrainConfig, mesh: Mesh | None = None):
+    """The compiled training unit for a batch of runs: ``chunk_logs`` x ``log_every`` steps.
+
+    Returns jit(vmap(fn)) with fn(state, data) -> (state, snapshots): the state after the chunk
+    and a list of ``chunk_logs`` log_snapshot states, the runs at the end of each log period,
+    for ``compiled_measure``; run per device over the mesh's share of the runs
+    (devices.per_device). Cached per (model, config, mesh).
+    """
+    update = make_update(model, config)
+
+    def one_run(state: RunState, data: TrainData):
+        def log_period(start, _):
+            end = jax.lax.fori_loop(0, config.log_every, lambda _, s: update(s, data), start)
+            state = guard_divergence(start, end)
+            return state, log_snapshot(state)
+
+        return jax.lax.scan(log_period, state, None, length=config.chunk_logs)
+
+    def chunk(state: RunState, data: TrainData):
+        num_runs = state.step.shape[0]
+        if data.x.size * data.x.dtype.itemsize * num_runs <= PER_RUN_INPUT_BYTES:
+            per_run = per_run_inputs(data, num_runs)
+            state, stacked = jax.vmap(one_run, in_axes=(0, TrainData(0, None, None)))(
+                state, per_run
+            )
+        else:
+            state, stacked = jax.vmap(one_run, in_axes=(0, None))(state, data)
+        snapshots = [
+            jax.tree_util.tree_map(lambda leaf, i=i: leaf[:, i], stacked)
+            for i in range(config.chunk_logs)
+        ]
+        return state, snapshots
+
+    return jax.jit(per_device(chunk, mesh))
+
+
+def per_run_inputs(data: TrainData, num_runs: int) -> TrainData:
+    """The training set with its inputs repeated along a leading run axis: x (R, N, D).
+
+    With x shared (vmap ``in_axes=None``), XLA folds the runs' first layers into one GEMM
+    (N, D) x (D, R n_1), whose weight gradient needs the run-major activations (R, N, n_1)
+    transposed to (R n_1, N); on a CPU that transpose can cost as much as a layer's GEMMs. A
+    per-run copy of x keeps the first layer a batched GEMM like the others, so
+    ``compiled_chunk`` makes one when it takes at most ``PER_RUN_INPUT_BYTES``. Results are the
+    same either way.
+    """
+    return data._replace(x=jnp.broadcast_to(data.x, (num_runs, *data.x.shape)))
+
+
+@functools.lru_cache(maxsize=32)
+def compiled_measure(model: Model, config: TrainConfig, num_classes: int, mesh: Mesh | None = None):
+    """jit(vmap(measure)) for a batch of log_snapshot states (the step-0 log and every log of
+    compiled_chunk); per device and cached like compiled_chunk."""
+    measure = jax.vmap(make_measure(model, config, num_classes), in_axes=(0, None))
+    return jax.jit(per_device(measure, mesh))
+
+
+def clear_compiled_programs() -> None:
+    """Forget the engine's cached programs (initial states, chunks, measurements), so that the
+    next job traces and compiles afresh (e.g. a benchmark that times compilation). JAX's own
+    caches are ``jax.clear_caches()``."""
+    for cache in (compiled_init, compiled_chunk, compiled_measure):
+        cache.cache_clear()
