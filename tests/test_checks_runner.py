@@ -15,7 +15,7 @@ import toy_paper
 
 import nc_jax.checks.contract as contract
 from nc_jax import results
-from nc_jax.checks import Paper, SettingError, runs_by_cell, stacked_runs
+from nc_jax.checks import Paper, SettingError, stacked_runs
 from nc_jax.checks.options import field_docs, format_value, make_setting, parse_text
 from nc_jax.checks.runner import main, main_all
 from nc_jax.cli import main as cli_main
@@ -165,16 +165,6 @@ def test_check_all_runs_every_paper_and_sums_up(tmp_path, capsys):
     assert main_all(papers, ["--results", str(tmp_path), "--skip", "c_violating"]) == 3
     assert main_all(papers, ["--skip", "nobody"]) == 2
     assert "--skip nobody: no such paper" in capsys.readouterr().err
-
-
-def test_runs_by_cell_splits_each_process_share_into_cells():
-    """Cells of 2, 3 and 1 runs end to end; two processes take every other run."""
-    sizes = [2, 3, 1]
-    assert runs_by_cell(sizes, [0, 2, 4]) == [[(0, 0)], [(1, 0), (2, 2)], []]
-    assert runs_by_cell(sizes, [1, 3, 5]) == [[(0, 1)], [(1, 1)], [(2, 0)]]
-    assert runs_by_cell(sizes, range(6)) == [[(0, 0), (1, 1)], [(2, 0), (3, 1), (4, 2)], [(5, 0)]]
-    with pytest.raises(ValueError, match="run 6 lies outside the 6 runs"):
-        runs_by_cell(sizes, [6])
 
 
 def test_stacked_runs_lays_each_settings_learning_rates_times_seeds_end_to_end():

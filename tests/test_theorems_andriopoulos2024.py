@@ -25,6 +25,7 @@ from nc_jax.models import MLP
 from nc_jax.models.ufm import ufm_inputs
 from nc_jax.train import TrainConfig, init_runs, make_regression_data, train
 from theorems.andriopoulos2024 import PAPER, Setting, bounds, data, measure
+from theorems.andriopoulos2024.examples import mlp_q, ufm_q
 from theorems.andriopoulos2024.setting import _settling_step
 
 BY_ID = {t.id: t for t in PAPER.theorems}
@@ -350,144 +351,11 @@ def test_gradient_descent_on_the_ufm_reaches_the_closed_form_through_the_engine(
     value, gamma = measure.choose_gamma(w, y, "exact")
     assert value < bounds.UFM_NRC_TOLERANCE and abs(gamma / 0.048 - 1) < bounds.UFM_GAMMA_TOLERANCE
     perturbed = w + 0.05 * np.random.default_rng(0).normal(size=w.shape)
-    q = _ufm_q(ufm_error=measure.ufm_closed_form_error(perturbed, y, 1.2, 0.04))
+    q = ufm_q(ufm_error=measure.ufm_closed_form_error(perturbed, y, 1.2, 0.04))
     assert check(BY_ID["andriopoulos2024.ufm.closed_form"], q).verdict == "violated"
 
 
 # ------------------------------------------------------------------------------- the checks
-
-
-def _ufm_q(**changes):
-    q = dict(
-        is_ufm=1.0,
-        d=16.0,
-        n=4.0,
-        c=0.06,
-        lambda_min=0.12,
-        lambda_max=2.3,
-        ufm_error=1e-6,
-        nrc1=1e-12,
-        nrc2=1e-12,
-        nrc3=1e-13,
-        gamma_opt=0.0600004,
-        weight_decay=0.015,
-        decay_efolds=60.0,
-        nrc1_c=1e-12,
-        nrc2_c=2e-12,
-        nrc1_c_init=math.nan,
-        nrc2_c_init=math.nan,
-        nrc3_init=math.nan,
-        nrc1_c_settling=math.nan,
-        nrc2_c_settling=math.nan,
-        nrc3_settling=math.nan,
-    )
-    return q | changes
-
-
-def _mlp_q(**changes):
-    q = dict(
-        is_ufm=0.0,
-        d=64.0,
-        n=4.0,
-        c=math.nan,
-        lambda_min=0.12,
-        lambda_max=2.3,
-        ufm_error=math.nan,
-        nrc1=0.02,
-        nrc2=0.75,
-        nrc3=0.015,
-        gamma_opt=0.0,
-        weight_decay=0.03,
-        decay_efolds=18.0,
-        nrc1_c=0.02,
-        nrc2_c=0.04,
-        nrc1_c_init=0.45,
-        nrc2_c_init=0.93,
-        nrc3_init=0.2,
-    )
-    q |= {f"{k}_settling": q[k] for k in ("nrc1_c", "nrc2_c", "nrc3")}  # settled
-    return q | changes
-
-
-def _no_decay(**changes):
-    values = dict(nrc1_c=0.5, nrc2_c=0.95, nrc3=0.06)
-    settled = {f"{k}_settling": v for k, v in values.items()}
-    return _mlp_q(weight_decay=0.0, decay_efolds=0.0, **values, **settled, **changes)
-
-
-# theorem id -> (holding quantities, planted violation, a failing hypothesis)
-CASES = {
-    "andriopoulos2024.ufm.closed_form": (_ufm_q(), _ufm_q(ufm_error=2e-3), _ufm_q(c=2.5)),
-    "andriopoulos2024.ufm.nrc1": (_ufm_q(), _ufm_q(nrc1=1e-5), _ufm_q(c=0.2)),
-    "andriopoulos2024.ufm.nrc2": (_ufm_q(), _ufm_q(nrc2=1e-5), _ufm_q(d=3.0)),
-    "andriopoulos2024.ufm.nrc3": (_ufm_q(), _ufm_q(nrc3=1e-5), _mlp_q()),
-    "andriopoulos2024.ufm.gamma": (_ufm_q(), _ufm_q(gamma_opt=0.07), _ufm_q(c=0.0)),
-    "andriopoulos2024.mlp.nrc1_c_collapse": (
-        _mlp_q(),
-        _mlp_q(nrc1_c=0.2, nrc1_c_settling=0.2),
-        _mlp_q(decay_efolds=1.0),
-    ),
-    "andriopoulos2024.mlp.nrc2_c_collapse": (
-        _mlp_q(),
-        _mlp_q(nrc2_c=0.3, nrc2_c_settling=0.3),
-        _no_decay(),
-    ),
-    "andriopoulos2024.mlp.nrc3_collapse": (
-        _mlp_q(),
-        _mlp_q(nrc3=0.06, nrc3_settling=0.06),
-        _ufm_q(),
-    ),
-    "andriopoulos2024.mlp.nrc1_c_no_collapse": (
-        _no_decay(),
-        _no_decay(nrc1_c_init=0.4) | {"nrc1_c": 0.03, "nrc1_c_settling": 0.03},  # < 0.1 x 0.4
-        _mlp_q(),
-    ),
-    "andriopoulos2024.mlp.nrc2_c_no_collapse": (
-        _no_decay(),
-        _no_decay() | {"nrc2_c": 0.05, "nrc2_c_settling": 0.05},
-        _ufm_q(),
-    ),
-    "andriopoulos2024.mlp.nrc3_no_collapse": (
-        _no_decay(),
-        _no_decay() | {"nrc3": 0.015, "nrc3_settling": 0.015},  # below 0.1 x 0.2
-        _no_decay(d=2.0),
-    ),
-    "andriopoulos2024.measure.nrc1_le_nrc2": (_mlp_q(), _mlp_q(nrc1_c=0.05), _mlp_q(d=3.0)),
-}
-
-
-def test_every_theorem_has_a_planted_violation():
-    assert set(CASES) == set(BY_ID)
-
-
-@pytest.mark.parametrize("theorem_id", sorted(CASES))
-def test_holds_planted_violation_is_reported_and_failing_hypothesis_is_vacuous(theorem_id):
-    theorem = BY_ID[theorem_id]
-    good, bad, outside = CASES[theorem_id]
-    assert check(theorem, good).verdict == "holds"
-    assert check(theorem, bad).verdict == "violated"
-    result = check(theorem, outside)
-    assert result.verdict == "vacuous" and result.failing
-
-
-def test_the_stated_tolerances_are_the_ones_checked():
-    """A changed constant changes a verdict here: the levels sit at the values the docs and the
-    statements give (a wrong constant fails this test or the planted cases above)."""
-    assert bounds.COLLAPSE_FACTOR == 0.1  # an order of magnitude below the untrained value
-    assert bounds.COLLAPSE_METRICS == ("nrc1_c", "nrc2_c", "nrc3")
-    assert (bounds.UFM_ERROR_TOLERANCE, bounds.UFM_NRC_TOLERANCE) == (1e-3, 1e-6)
-    assert bounds.UFM_GAMMA_TOLERANCE == 1e-2 and bounds.DECAY_EFOLDS == 3.0
-    assert bounds.NRC_ROUNDING == 1e-12 and bounds.SETTLING_WINDOWS_AHEAD == 5
-    edge = _mlp_q(nrc1_c=0.1 * 0.45 * (1 + 1e-6), nrc1_c_settling=0.1 * 0.45)
-    assert check(BY_ID["andriopoulos2024.mlp.nrc1_c_collapse"], edge).verdict == "violated"
-    assert (
-        check(BY_ID["andriopoulos2024.mlp.nrc1_c_collapse"], _mlp_q(decay_efolds=3.0)).verdict
-        == "holds"
-    )
-    for theorem in PAPER.theorems:
-        assert theorem.kind in ("claim", "consequence")
-        if theorem.kind == "claim":
-            assert any(ch.isdigit() for ch in theorem.statement)  # the tolerance is stated
 
 
 def test_a_metric_still_moving_makes_the_mlp_claims_vacuous_not_violated():
@@ -498,17 +366,17 @@ def test_a_metric_still_moving_makes_the_mlp_claims_vacuous_not_violated():
     violated. A metric moving away from the level is settled."""
     theorem = BY_ID["andriopoulos2024.mlp.nrc1_c_collapse"]
     for earlier in (0.08, 0.058):
-        result = check(theorem, _mlp_q(nrc1_c=0.055, nrc1_c_settling=earlier))
+        result = check(theorem, mlp_q(nrc1_c=0.055, nrc1_c_settling=earlier))
         assert result.verdict == "vacuous"
-        assert [h.name for h in result.failing] == [bounds._settled("nrc1_c", _mlp_q()).name]
+        assert [h.name for h in result.failing] == [bounds._settled("nrc1_c", mlp_q()).name]
         assert result.failing[0].value < 0
-    assert check(theorem, _mlp_q(nrc1_c=0.055, nrc1_c_settling=0.056)).verdict == "violated"
-    assert check(theorem, _mlp_q(nrc1_c=0.055, nrc1_c_settling=0.050)).verdict == "violated"
-    falling_below = _mlp_q(nrc1_c=0.03, nrc1_c_settling=0.035)  # holds, and stays below
+    assert check(theorem, mlp_q(nrc1_c=0.055, nrc1_c_settling=0.056)).verdict == "violated"
+    assert check(theorem, mlp_q(nrc1_c=0.055, nrc1_c_settling=0.050)).verdict == "violated"
+    falling_below = mlp_q(nrc1_c=0.03, nrc1_c_settling=0.035)  # holds, and stays below
     assert check(theorem, falling_below).verdict == "holds"
-    rising_across = _mlp_q(nrc1_c=0.04, nrc1_c_settling=0.035)  # holds now, crosses by then
+    rising_across = mlp_q(nrc1_c=0.04, nrc1_c_settling=0.035)  # holds now, crosses by then
     assert check(theorem, rising_across).verdict == "vacuous"
-    unmeasured = _mlp_q(nrc1_c=0.055, nrc1_c_settling=math.nan)  # no log in the last 20%
+    unmeasured = mlp_q(nrc1_c=0.055, nrc1_c_settling=math.nan)  # no log in the last 20%
     assert check(BY_ID["andriopoulos2024.mlp.nrc1_c_collapse"], unmeasured).verdict == "vacuous"
 
 
@@ -523,23 +391,23 @@ def test_the_settling_step_is_the_last_log_at_or_before_80_percent(steps, log_ev
 def test_nrc3_claims_are_vacuous_in_c3s_clipped_regime():
     """Where NRC3's best gamma sits at lambda_min (the strongest decay: the weakest target
     direction removed from W W^T) NRC3 no longer measures collapse: vacuous, not violated."""
-    clipped = _mlp_q(nrc3=0.096, nrc3_settling=0.096, gamma_opt=0.12)
+    clipped = mlp_q(nrc3=0.096, nrc3_settling=0.096, gamma_opt=0.12)
     result = check(BY_ID["andriopoulos2024.mlp.nrc3_collapse"], clipped)
     assert result.verdict == "vacuous"
     assert [h.name for h in result.failing] == [
         "NRC3's all-components regime: gamma_opt < lambda_min"
     ]
-    unclipped = _mlp_q(nrc3=0.096, nrc3_settling=0.096)
+    unclipped = mlp_q(nrc3=0.096, nrc3_settling=0.096)
     assert check(BY_ID["andriopoulos2024.mlp.nrc3_collapse"], unclipped).verdict == "violated"
 
 
 def test_the_consequence_is_informative_only_below_one():
     theorem = BY_ID["andriopoulos2024.measure.nrc1_le_nrc2"]
-    assert check(theorem, _mlp_q()).informative is True
-    assert check(theorem, _mlp_q(nrc2_c=1.0, nrc1_c=0.5)).informative is False
-    rounding = _ufm_q(nrc1_c=3e-15, nrc2_c=1e-15)  # a collapsed UFM: both at rounding level
+    assert check(theorem, mlp_q()).informative is True
+    assert check(theorem, mlp_q(nrc2_c=1.0, nrc1_c=0.5)).informative is False
+    rounding = ufm_q(nrc1_c=3e-15, nrc2_c=1e-15)  # a collapsed UFM: both at rounding level
     assert check(theorem, rounding).verdict == "holds"
-    assert check(theorem, _ufm_q(nrc1_c=3e-12, nrc2_c=1e-15)).verdict == "violated"
+    assert check(theorem, ufm_q(nrc1_c=3e-12, nrc2_c=1e-15)).verdict == "violated"
 
 
 # ------------------------------------------------------------------------ settings and CLI

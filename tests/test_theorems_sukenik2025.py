@@ -36,6 +36,7 @@ from theorems.sukenik2025.closed_form import (
     sphere_ufm_descent,
     sphere_ufm_objective,
 )
+from theorems.sukenik2025.examples import quantities
 from theorems.sukenik2025.measure import (
     collapse_metrics,
     feature_geometry,
@@ -295,33 +296,8 @@ def test_network_quantities_by_hand():
 # ------------------------------------------------------------------------------------ checks
 
 
-def _quantities(**overrides) -> dict[str, float]:
-    """A hand-made seed record: NC metrics and the gap falling as L^(-1/2) over 4 depths."""
-    depths = [1, 2, 4, 8]
-    base = {
-        "J_star": 0.2,
-        "objective_min": 0.25,
-        "weight_decay": 0.05,
-        "K": 10,
-        "width": 32,
-        "class_imbalance": 0,
-        "ball_features": 0,
-        "radius_deviation": 1e-15,
-        "radius_excess": 1e-15,
-        "mean_deviation": 1e-17,
-        "num_depths": 4,
-    }
-    for name in ("nc1", "nc2", "nc3", "gap"):
-        exponent, error = power_law_fit(depths, [L**-0.5 for L in depths])
-        base |= {f"{name}_exponent": exponent, f"{name}_exponent_se": error}
-        base |= {f"{name}_exponent_seeds": exponent, f"{name}_exponent_seeds_se": error}
-        base[f"{name}_kendall"] = kendall_tau(depths, [L**-0.5 for L in depths])
-    base["num_seeds"] = 2
-    return base | overrides
-
-
 def test_checks_on_hand_values():
-    q = _quantities()
+    q = quantities()
     bound = check(BY_ID["sukenik2025.limit.lower_bound"], q)
     assert (bound.verdict, bound.bound, bound.measured) == ("holds", 0.2, 0.25)
     assert bound.slack == pytest.approx(1.25) and bound.informative
@@ -336,7 +312,7 @@ def test_planted_violations():
     """An objective below J* breaks the consequence; an increasing depth profile (measured
     through the same fit) breaks every trend claim."""
     assert (
-        check(BY_ID["sukenik2025.limit.lower_bound"], _quantities(objective_min=0.19)).verdict
+        check(BY_ID["sukenik2025.limit.lower_bound"], quantities(objective_min=0.19)).verdict
         == "violated"
     )
     depths = [1, 2, 4, 8]
@@ -344,7 +320,7 @@ def test_planted_violations():
     exponent, error = power_law_fit(depths, rising)
     for theorem in TRENDS:
         name = theorem.id.rsplit(".", 1)[-1]
-        planted = _quantities(
+        planted = quantities(
             **{
                 f"{name}_exponent_seeds": exponent,
                 f"{name}_exponent_seeds_se": error,
@@ -365,7 +341,7 @@ def test_planted_violations():
 )
 def test_lower_bound_vacuous_outside_its_hypotheses(overrides, failing):
     result = check(
-        BY_ID["sukenik2025.limit.lower_bound"], _quantities(objective_min=0.1, **overrides)
+        BY_ID["sukenik2025.limit.lower_bound"], quantities(objective_min=0.1, **overrides)
     )
     assert result.verdict == "vacuous" and any(failing in h.name for h in result.failing)
 
@@ -377,15 +353,15 @@ def test_ball_hypothesis():
     the objective; the LN-ResNet's record keeps the sphere."""
     bound = BY_ID["sukenik2025.limit.lower_bound"]
     inside = {"ball_features": 1, "radius_deviation": 0.2, "radius_excess": -0.2}
-    result = check(bound, _quantities(**inside))
+    result = check(bound, quantities(**inside))
     assert result.verdict == "holds" and [h.name for h in result.hypotheses][-2:] == [
         "features in the ball: max_i ||h_i|| / sqrt(d) - 1",
         "features mean-zero: max_i |mean(h_i)| / sqrt(d)",
     ]
     assert result.hypotheses[-2].value == -0.2
-    assert check(bound, _quantities(ball_features=0, radius_deviation=0.2)).verdict == "vacuous"
+    assert check(bound, quantities(ball_features=0, radius_deviation=0.2)).verdict == "vacuous"
     for planted, failing in (({"radius_excess": 0.1}, "ball"), ({"mean_deviation": 0.01}, "mean")):
-        result = check(bound, _quantities(**(inside | planted), objective_min=0.1))
+        result = check(bound, quantities(**(inside | planted), objective_min=0.1))
         assert result.verdict == "vacuous" and [h.name for h in result.failing] == [
             h.name for h in result.hypotheses if failing in h.name
         ]
@@ -398,7 +374,7 @@ def test_planted_features_above_the_ball_are_flagged():
     assert feature_geometry(features, model.radius)["radius_excess"] < 0
     scaled = feature_geometry(1.1 * features / jnp.max(jnp.linalg.norm(features, axis=1)), 1.0)
     assert scaled["radius_excess"] == pytest.approx(0.1, rel=1e-12)
-    q = _quantities(ball_features=1, **{k: v for k, v in scaled.items()})
+    q = quantities(ball_features=1, **{k: v for k, v in scaled.items()})
     assert check(BY_ID["sukenik2025.limit.lower_bound"], q).verdict == "vacuous"
 
 
@@ -413,7 +389,7 @@ def test_planted_features_above_the_ball_are_flagged():
 )
 def test_trends_vacuous_outside_their_hypotheses(overrides, failing):
     for theorem in TRENDS:
-        result = check(theorem, _quantities(**overrides))
+        result = check(theorem, quantities(**overrides))
         assert result.verdict == "vacuous" and any(failing in h.name for h in result.failing)
 
 
@@ -602,7 +578,7 @@ def test_a_trend_inside_its_standard_error_is_vacuous_not_violated(exponent, err
     assert resolution(0.5, 0.0) == np.inf and np.isnan(resolution(np.nan, 0.1))
     for theorem in TRENDS:
         name = theorem.id.rsplit(".", 1)[-1]
-        q = _quantities(**{f"{name}_exponent_seeds": exponent, f"{name}_exponent_seeds_se": error})
+        q = quantities(**{f"{name}_exponent_seeds": exponent, f"{name}_exponent_seeds_se": error})
         result = check(theorem, q)
         assert result.verdict == verdict
         if verdict == "vacuous":
@@ -620,7 +596,7 @@ def test_pooled_trend_is_the_seed_mean_with_the_larger_of_spread_and_fit_error()
     assert mean == pytest.approx(0.2) and error == pytest.approx(np.sqrt((0.01 + 0.09) / 2 / 2))
     assert np.isnan(pooled_trend([0.2], [0.1])[0])  # one seed: no seed-to-seed error
     assert pooled_trend([0.2, np.nan, 0.4], [0.1, 0.1, 0.1])[0] == pytest.approx(0.3)
-    seeds = [_quantities(), _quantities(nc1_exponent=-0.1)]
+    seeds = [quantities(), quantities(nc1_exponent=-0.1)]
     with_pooled_trends(seeds)
     for q in seeds:
         assert q["num_seeds"] == 2 and q["nc1_exponent_seeds"] == pytest.approx(0.2)

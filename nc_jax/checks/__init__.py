@@ -1,6 +1,13 @@
 """The check contract and the generic runner (see nc_jax.checks.contract for what a paper
 provides, with a complete example)."""
 
+from nc_jax.checks.bucket import (
+    PlannedRun,
+    RunOutcome,
+    RunSpec,
+    diverged_steps,
+    run_bucket,
+)
 from nc_jax.checks.contract import (
     HYPOTHESIS_RELATIONS,
     KINDS,
@@ -11,6 +18,7 @@ from nc_jax.checks.contract import (
     CellOutcome,
     CheckResult,
     Evaluation,
+    Example,
     Family,
     Hypothesis,
     Paper,
@@ -45,10 +53,14 @@ __all__ = [
     "CellOutcome",
     "CheckResult",
     "Evaluation",
+    "Example",
     "Family",
     "Hypothesis",
     "Paper",
+    "PlannedRun",
+    "RunOutcome",
     "RunRecord",
+    "RunSpec",
     "SettingError",
     "check_dataset",
     "check_steps",
@@ -63,7 +75,7 @@ __all__ = [
     "matches",
     "paper_names",
     "run_fields",
-    "runs_by_cell",
+    "run_bucket",
     "satisfies",
     "select",
     "setting_cost",
@@ -75,7 +87,7 @@ __all__ = [
 
 # The training context (nc_jax.checks.context) imports the engine: loaded on first use, so that
 # reading results (nc_jax.results, plots, report) never imports training code.
-_CONTEXT_NAMES = ("TrainContext", "diverged_steps", "runs_by_cell", "stacked_runs")
+_CONTEXT_NAMES = ("TrainContext", "stacked_runs")
 
 
 def __getattr__(name: str):

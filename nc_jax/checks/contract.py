@@ -415,9 +415,31 @@ class Family:
 
 
 @dataclass(frozen=True)
+class Example:
+    """Hand-made quantities for one theorem, read by the contract tests every registered paper
+    gets (tests/test_paper_contract.py): under ``holds`` the statement holds, ``violated`` is a
+    planted violation (every hypothesis holds, the measurement breaks the bound) and under
+    ``vacuous`` a hypothesis fails (None for a statement without hypotheses)."""
+
+    holds: Mapping[str, float]
+    violated: Mapping[str, float]
+    vacuous: Mapping[str, float] | None = None
+
+
+@dataclass(frozen=True)
 class Paper:
     """What a paper package registers (see the module docstring for a complete example).
-    ``families``: optional instance families for ``nc-jax falsify`` (Family)."""
+
+    Attributes:
+        name, title: the paper's short name (the prefix of its theorem ids) and citation.
+        setting: its Setting dataclass.
+        theorems: its Theorem records.
+        run: ``run(settings, context) -> list[CellOutcome]`` (usually ``run_bucket`` of
+            nc_jax.checks.bucket with the paper's ``train_and_measure``).
+        families: optional instance families for ``nc-jax falsify`` (Family).
+        examples: theorem id -> Example, one per theorem (the contract tests require it).
+        quick: Setting overrides that train in seconds (the contract tests train them).
+    """
 
     name: str
     title: str
@@ -425,6 +447,8 @@ class Paper:
     theorems: tuple[Theorem, ...]
     run: Callable[..., list[CellOutcome]]
     families: tuple[Family, ...] = ()
+    examples: Mapping[str, Example] = field(default_factory=dict)
+    quick: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not dataclasses.is_dataclass(self.setting):

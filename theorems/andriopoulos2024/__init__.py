@@ -11,6 +11,7 @@ docs/theory/andriopoulos2024.md states every check and convention.
 
 from nc_jax.checks import Paper
 from theorems.andriopoulos2024.bounds import THEOREMS
+from theorems.andriopoulos2024.examples import EXAMPLES
 from theorems.andriopoulos2024.setting import Setting, run
 
 PAPER = Paper(
@@ -19,6 +20,19 @@ PAPER = Paper(
     setting=Setting,
     theorems=THEOREMS,
     run=run,
+    examples=EXAMPLES,
+    quick=dict(
+        num_samples=40,
+        widths=(16, 16),
+        steps=200,
+        log_every=100,
+        learning_rate=0.05,
+        weight_decays=(0.0, 0.3),
+        seeds=(0,),
+        ufm_seeds=(0,),
+        ufm_width=6,
+        ufm_steps=2000,
+    ),
 )
 
 __all__ = ["PAPER", "THEOREMS", "Setting", "run"]

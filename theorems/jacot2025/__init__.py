@@ -9,6 +9,7 @@ point registered in pyproject.toml.
 
 from nc_jax.checks import Paper
 from theorems.jacot2025.bounds import THEOREMS
+from theorems.jacot2025.examples import EXAMPLES
 from theorems.jacot2025.falsify import FAMILIES
 from theorems.jacot2025.setting import Setting, run
 
@@ -19,6 +20,17 @@ PAPER = Paper(
     theorems=THEOREMS,
     run=run,
     families=FAMILIES,
+    examples=EXAMPLES,
+    quick=dict(
+        n_per_class=4,
+        widths=(48, 12, 12, 12, 10),
+        steps=200,
+        log_every=100,
+        learning_rates=(2e-3,),
+        weight_decay=0.2,
+        seeds=(0, 1),
+        replay_steps=10,
+    ),
 )
 
 __all__ = ["PAPER", "THEOREMS", "Setting", "run"]

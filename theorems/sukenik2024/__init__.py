@@ -9,6 +9,7 @@ entry point registered in pyproject.toml. Theory: docs/theory/sukenik2024.md.
 
 from nc_jax.checks import Paper
 from theorems.sukenik2024.bounds import THEOREMS
+from theorems.sukenik2024.examples import EXAMPLES
 from theorems.sukenik2024.setting import Setting, run
 
 PAPER = Paper(
@@ -17,6 +18,8 @@ PAPER = Paper(
     setting=Setting,
     theorems=THEOREMS,
     run=run,
+    examples=EXAMPLES,
+    quick=dict(width=20, steps=6000, log_every=1000, seeds=(0, 1, 2)),
 )
 
 __all__ = ["PAPER", "THEOREMS", "Setting", "run"]

@@ -9,6 +9,7 @@ entry point registered in pyproject.toml.
 
 from nc_jax.checks import Paper
 from theorems.sukenik2025.bounds import THEOREMS
+from theorems.sukenik2025.examples import EXAMPLES
 from theorems.sukenik2025.setting import Setting, run
 
 PAPER = Paper(
@@ -17,6 +18,16 @@ PAPER = Paper(
     setting=Setting,
     theorems=THEOREMS,
     run=run,
+    examples=EXAMPLES,
+    quick=dict(
+        n_per_class=3,
+        width=12,
+        depths=(1, 2, 4),
+        steps=60,
+        log_every=30,
+        seeds=(0, 1),
+        learning_rate=0.1,
+    ),
 )
 
 __all__ = ["PAPER", "THEOREMS", "Setting", "run"]

@@ -13,6 +13,7 @@ point registered in pyproject.toml.
 
 from nc_jax.checks import Paper
 from theorems.ufm_extras.bounds import THEOREMS
+from theorems.ufm_extras.examples import EXAMPLES
 from theorems.ufm_extras.setting import Setting, run
 
 PAPER = Paper(
@@ -22,6 +23,8 @@ PAPER = Paper(
     setting=Setting,
     theorems=THEOREMS,
     run=run,
+    examples=EXAMPLES,
+    quick=dict(steps=200, log_every=50, seeds=(0,)),
 )
 
 __all__ = ["PAPER", "THEOREMS", "Setting", "run"]

@@ -9,6 +9,7 @@ point registered in pyproject.toml.
 
 from nc_jax.checks import Paper
 from theorems.zhu2021.bounds import THEOREMS
+from theorems.zhu2021.examples import EXAMPLES
 from theorems.zhu2021.setting import Setting, run
 
 PAPER = Paper(
@@ -17,6 +18,8 @@ PAPER = Paper(
     setting=Setting,
     theorems=THEOREMS,
     run=run,
+    examples=EXAMPLES,
+    quick=dict(seeds=(0, 1), steps=4000, log_every=1000),
 )
 
 __all__ = ["PAPER", "THEOREMS", "Setting", "run"]

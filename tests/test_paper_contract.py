@@ -1,0 +1,96 @@
+"""The contract every registered paper fills, tested the same way for each (a paper another
+package registers through the ``nc_jax.theorems`` entry points is collected here too):
+
+- every theorem has an Example: its hand-made quantities hold, its planted violation is
+  flagged, and a failing hypothesis makes it vacuous;
+- the command line is the Setting: one option per field, nothing given by default, and the
+  defaults and the paper's quick overrides build valid settings;
+- the Setting lays out its runs (labels unique in a cell, the count the sweep plans with);
+- the quick setting trains through the generic runner, every run gets a verdict for every
+  theorem, and ``--recheck`` on the stored quantities reproduces every result exactly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+import pytest
+
+from nc_jax.checks import Paper, check, load_papers, setting_runs
+from nc_jax.checks.options import add_setting_options, flag, given_options
+from nc_jax.checks.runner import build_parser, check_setting, recheck
+
+PAPERS: dict[str, Paper] = load_papers()
+THEOREMS = [(name, t.id) for name, paper in PAPERS.items() for t in paper.theorems]
+
+
+def _theorem(name: str, theorem_id: str):
+    (theorem,) = [t for t in PAPERS[name].theorems if t.id == theorem_id]
+    return theorem
+
+
+def test_the_six_papers_are_registered():
+    assert {"jacot2025", "zhu2021", "sukenik2024", "sukenik2025", "ufm_extras"} < set(PAPERS)
+    assert "andriopoulos2024" in PAPERS
+
+
+@pytest.mark.parametrize("name", sorted(PAPERS))
+def test_every_theorem_has_an_example(name):
+    paper = PAPERS[name]
+    assert set(paper.examples) == {t.id for t in paper.theorems}
+
+
+@pytest.mark.parametrize("name, theorem_id", THEOREMS)
+def test_example_holds_planted_violation_is_flagged_failing_hypothesis_is_vacuous(
+    name, theorem_id
+):
+    theorem, example = _theorem(name, theorem_id), PAPERS[name].examples[theorem_id]
+    held = check(theorem, example.holds)
+    assert held.verdict == "holds", held
+    planted = check(theorem, example.violated)
+    assert planted.verdict == "violated", planted
+    assert all(h.holds for h in planted.hypotheses)  # a violation is a refuted statement
+    if example.vacuous is None:  # only a statement without hypotheses may have no vacuous case
+        assert not held.hypotheses
+    else:
+        outside = check(theorem, example.vacuous)
+        assert outside.verdict == "vacuous" and outside.failing, outside
+
+
+@pytest.mark.parametrize("name", sorted(PAPERS))
+def test_every_setting_field_is_an_option_and_nothing_is_given_by_default(name):
+    paper = PAPERS[name]
+    parser = build_parser(paper, "prog")
+    options = {option for action in parser._actions for option in action.option_strings}
+    fields = [f.name for f in dataclasses.fields(paper.setting)]
+    assert {flag(field) for field in fields} <= options
+    assert given_options(parser.parse_args([]), paper.setting) == {}
+    lone = argparse.ArgumentParser()
+    add_setting_options(lone, paper.setting)  # the sweep's grid keys are the same fields
+    assert given_options(lone.parse_args([]), paper.setting) == {}
+
+
+@pytest.mark.parametrize("name", sorted(PAPERS))
+def test_the_setting_lays_out_its_runs(name):
+    paper = PAPERS[name]
+    for setting in (paper.setting(), paper.setting(**paper.quick)):
+        runs = setting.runs()
+        assert len(runs) == setting_runs(setting) >= 1
+        assert len({spec.label for spec in runs}) == len(runs)  # a run is named once
+        assert all(isinstance(spec.params, dict) and spec.params for spec in runs)
+
+
+@pytest.mark.parametrize("name", sorted(PAPERS))
+def test_the_quick_setting_trains_and_recheck_reproduces_every_result(name, tmp_path):
+    paper = PAPERS[name]
+    assert paper.quick, f"{name} names no quick setting"
+    setting = paper.setting(**paper.quick)
+    results = check_setting(paper, setting, tmp_path, paper.theorems, progress=False)
+    runs = setting_runs(setting)
+    assert len(results) == runs * len(paper.theorems)
+    for theorem in paper.theorems:
+        assert len([r for r in results if r.theorem_id == theorem.id]) == runs
+    assert (tmp_path / "checks.png").is_file()
+    again = recheck(paper, tmp_path, paper.theorems)
+    assert [r.to_json() for r in again] == [r.to_json() for r in results]
