@@ -91,7 +91,8 @@ def show_value(value: Any) -> str:
 
 
 def paper_of(grid: Grid) -> Paper:
-    """The registered paper that ``grid`` sweeps."""
+    """The registered paper that ``grid`` sweeps. Every paper lookup of nc_jax.sweep goes
+    through this module's ``get_paper`` (the one place a test replaces it)."""
     return get_paper(grid.paper)
 
 
