@@ -1,4 +1,4 @@
-"""Benchmark: training throughput of the engine against PyTorch (issue 3; see nc_jax.bench_train).
+"""Benchmark: training throughput of the engine against PyTorch (see nc_jax.bench.train).
 
 Usage: python experiments/bench_train.py [--regime small|wide|all] [--repeats 3] [--skip-torch]
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from nc_jax.bench_train import main
+from nc_jax.bench.train import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -253,10 +253,10 @@ def run_falsify(args: argparse.Namespace) -> int:
 
 def run_bench(args: argparse.Namespace) -> int:
     if args.options[:1] == ["sweep"]:
-        from nc_jax.bench_sweep import main as bench_sweep
+        from nc_jax.bench.sweep import main as bench_sweep
 
         return bench_sweep(args.options[1:])
-    from nc_jax.bench_train import main as bench_main
+    from nc_jax.bench.train import main as bench_main
 
     return bench_main(args.options)
 
@@ -395,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="nc-jax bench [--regime small|wide|all] [--repeats N] [--skip-torch]: the "
         "training benchmark; nc-jax bench sweep [--set KEY=VALUE ...]: the sweep benchmark",
     )
-    bench.add_argument("options", nargs=argparse.REMAINDER, help="passed to nc_jax.bench_train")
+    bench.add_argument("options", nargs=argparse.REMAINDER, help="passed to nc_jax.bench.train")
     bench.set_defaults(run=run_bench)
     return parser
 

@@ -87,9 +87,9 @@ def test_check_lists_runs_one_theorem_and_rejects_unknown_papers(capsys, tmp_pat
 
 
 def test_bench_forwards_its_options_to_the_benchmark(monkeypatch):
-    import nc_jax.bench_train
+    import nc_jax.bench.train
 
     seen = []
-    monkeypatch.setattr(nc_jax.bench_train, "main", lambda argv: seen.append(argv) or 0)
+    monkeypatch.setattr(nc_jax.bench.train, "main", lambda argv: seen.append(argv) or 0)
     assert main(["bench", "--regime", "small", "--skip-torch"]) == 0
     assert seen == [["--regime", "small", "--skip-torch"]]

@@ -1,7 +1,9 @@
 """Layers that only point down: reading results (nc_jax.results, the plots, the report) and the
 command line's start-up never import the training engine, and ``import nc_jax`` imports neither
 the engine nor PyTorch. Checked in a fresh interpreter, where nothing else has imported them
-yet. (A paper package, loaded to evaluate its checks, may still import the engine.)"""
+yet. (A paper package, loaded to evaluate its checks, may still import the engine.) Neither the
+core nor the sweep imports the benchmarks (nc_jax.bench), and nc_jax.train's modules form layers
+with no import cycle."""
 
 from __future__ import annotations
 
@@ -26,6 +28,18 @@ def test_reading_results_imports_no_training_code(statement):
     modules = _imported_after(statement)
     assert not any(m == "nc_jax.train" or m.startswith("nc_jax.train.") for m in modules)
     assert "nc_jax.checks.context" not in modules
+    assert "torch" not in modules
+
+
+@pytest.mark.parametrize(
+    "statement",
+    ["import nc_jax", "import nc_jax.cli", "import nc_jax.sweep", "import nc_jax.checks.runner"],
+)
+def test_the_core_imports_neither_the_benchmarks_nor_pytorch(statement):
+    """The benchmarks (nc_jax.bench) load only when ``nc-jax bench`` runs; PyTorch only with
+    their PyTorch rows."""
+    modules = _imported_after(statement)
+    assert not any(m == "nc_jax.bench" or m.startswith("nc_jax.bench.") for m in modules)
     assert "torch" not in modules
 
 

@@ -46,8 +46,11 @@ SHARDING_SCRIPT = textwrap.dedent(
     from jax.sharding import Mesh
     from nc_jax.data import gaussian
     from nc_jax.models import MLP
-    from nc_jax.train import TrainConfig, init_runs, make_data, train
+    from nc_jax.train import TrainConfig, init_runs, make_data, run_mesh, train
     assert jax.device_count() == 4, jax.devices()
+    # the largest device count that divides the runs: 3 of 4 for 6 runs, none for 5
+    assert [run_mesh(n).size for n in (6, 8, 4, 2)] == [3, 4, 4, 2]
+    assert run_mesh(5) is None and run_mesh(6, jax.devices()[:1]) is None
     model = MLP((16, 8, 8, 3), num_linear=2)
     ds = gaussian(num_classes=3, n_per_class=8, dim=6, seed=1)
     data = make_data(ds.x, ds.y, 3)

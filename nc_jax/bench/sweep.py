@@ -5,14 +5,15 @@ The sweep is the width grid's quick table (experiments/grids/jacot2025_width.tom
 widths x 64 seeds = 256 networks) with ``--set`` overrides (by default 2000 steps, so that
 training, not compilation, dominates). It prints:
 
-- networks per minute of the sweep, and its wall time split into training (inside the engine),
-  measuring and checking (the paper's float64 measurements) and the rest (planning, writing);
+- networks per minute of the sweep, and its wall time split into training (inside the engine,
+  timed by TrainContext's ``on_trained``), and measuring, checking (the paper's float64
+  measurements) and the rest (planning, writing);
 - the fraction of the wall time spent compiling (JAX's own compile-duration events);
 - the engine alone on the same networks (same model, configuration, seeds, devices), and the
   ratio sweep / engine, with and without the measuring;
 - per width: seconds per network and training GFLOP per network (the paper's ``cost()``).
 
-Targets (issue 9): compilation under 10% of the wall time, throughput within 1.2x of the engine.
+Targets: compilation under 10% of the wall time, throughput within 1.2x of the engine.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ import argparse
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import jax
 import numpy as np
 
 from nc_jax import results, sweep
-from nc_jax.checks import context as context_module
-from nc_jax.checks.context import stacked_runs
+from nc_jax.checks.context import TrainContext, stacked_runs
 from nc_jax.checks.contract import setting_cost
 from nc_jax.train import (
     clear_compiled_programs,
@@ -38,44 +39,37 @@ from nc_jax.train import (
     use_cpu_cores,
 )
 
-GRID = Path(__file__).resolve().parent.parent / "experiments" / "grids" / "jacot2025_width.toml"
+GRID = Path(__file__).resolve().parents[2] / "experiments" / "grids" / "jacot2025_width.toml"
 DEFAULT_SET = ("steps=2000", "log_every=500")
 
 
 class CompileClock:
-    """Sums JAX's compile-duration events (tracing, lowering, backend compilation)."""
+    """Sums JAX's compile-duration events (tracing, lowering, backend compilation) while it is
+    entered as a context manager."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
-        jax.monitoring.register_event_duration_secs_listener(self._event)
 
     def _event(self, name: str, duration: float, **_: object) -> None:
         if name.startswith("/jax/core/compile/"):
             self.seconds += duration
 
-
-class TrainClock:
-    """Times every ``TrainContext.train`` call of the sweep (the engine's share of its time)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-        self.original = context_module.TrainContext.train
-
-    def __enter__(self) -> TrainClock:
-        clock = self
-
-        def timed(context, *args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return clock.original(context, *args, **kwargs)
-            finally:
-                clock.seconds += time.perf_counter() - started
-
-        context_module.TrainContext.train = timed
+    def __enter__(self) -> CompileClock:
+        jax.monitoring.register_event_duration_secs_listener(self._event)
         return self
 
     def __exit__(self, *_: object) -> None:
-        context_module.TrainContext.train = self.original
+        jax.monitoring.unregister_event_duration_listener(self._event)
+
+
+class TrainClock:
+    """Sums the wall seconds of every training of the sweep: a TrainContext's ``on_trained``."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def __call__(self, seconds: float) -> None:
+        self.seconds += seconds
 
 
 def forget_compiled_programs() -> None:
@@ -83,6 +77,18 @@ def forget_compiled_programs() -> None:
     comparison pays its own compilation."""
     clear_compiled_programs()
     jax.clear_caches()
+
+
+def run_sweep(plan: sweep.Plan, directory: Path, on_trained: TrainClock) -> None:
+    """The sweep's local execution without progress bars: its buckets one after another
+    (``sweep.run_bucket``, run groups by ``sweep.choose_run_group``), each training reported to
+    ``on_trained``."""
+    sweep.prepare_directory(directory, plan.grid, extend=False)
+    devices = list(jax.local_devices())
+    for bucket in plan.buckets:
+        group = sweep.choose_run_group(bucket, devices, None)
+        context = TrainContext(devices=devices, run_group=group, on_trained=on_trained)
+        sweep.run_bucket(plan, bucket, directory, context, plan.grid.names)
 
 
 def engine_directly(plan: sweep.Plan) -> dict[int, float]:
@@ -107,29 +113,59 @@ def engine_directly(plan: sweep.Plan) -> dict[int, float]:
     return seconds
 
 
-def run_benchmark(overrides: tuple[str, ...]) -> str:
-    """Run the sweep and the engine side by side; the report as text."""
+def run_benchmark(overrides: tuple[str, ...]) -> dict[str, Any]:
+    """Run the sweep and the engine side by side.
+
+    Returns {"overrides", "devices" (kind x count), "networks", "buckets", "cells", "wall",
+    "training", "compiling" (seconds of the sweep), "engine" (seconds of the engine alone),
+    "widths": [{"width" (n1), "networks", "sweep", "engine" (seconds per network), "gflop"
+    (training GFLOP per network)}, one per bucket]}.
+    """
     grid = sweep.read_grid_file(GRID, profile="quick", overrides=overrides)
     plan = sweep.plan(sweep.get_paper(grid.paper), grid)
-    networks = sum(c.num_runs for c in plan.cells)
-    compile_clock = CompileClock()
     forget_compiled_programs()
-    with tempfile.TemporaryDirectory() as out, TrainClock() as train_clock:
+    train_clock = TrainClock()
+    with tempfile.TemporaryDirectory() as out, CompileClock() as compile_clock:
         started = time.perf_counter()
-        sweep.sweep(grid, out, progress=False, echo=lambda _: None)
+        run_sweep(plan, Path(out), train_clock)
         wall = time.perf_counter() - started
-        compiled = compile_clock.seconds
         per_cell = {r["cell"]: r["wall_time_s"] for r in results.read_cells(out)}
     direct = engine_directly(plan)
-    engine = sum(direct.values())
-    training = train_clock.seconds
-    rest = wall - training
+    widths = []
+    for bucket in plan.buckets:
+        cell_time = sum(per_cell.get(c.id, np.nan) for c in bucket.cells)
+        widths.append(
+            {
+                "width": bucket.cells[0].setting.widths[0],
+                "networks": bucket.num_runs,
+                "sweep": cell_time / bucket.num_runs,
+                "engine": direct[bucket.index] / bucket.num_runs,
+                "gflop": setting_cost(bucket.cells[0].setting) / 1e9,
+            }
+        )
+    return {
+        "overrides": overrides,
+        "devices": f"{jax.devices()[0].device_kind} x {len(jax.devices())}",
+        "networks": sum(c.num_runs for c in plan.cells),
+        "buckets": len(plan.buckets),
+        "cells": len(plan.cells),
+        "wall": wall,
+        "training": train_clock.seconds,
+        "compiling": compile_clock.seconds,
+        "engine": sum(direct.values()),
+        "widths": widths,
+    }
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """The printed report of ``run_benchmark``'s numbers."""
+    wall, training, engine = report["wall"], report["training"], report["engine"]
+    networks, compiled = report["networks"], report["compiling"]
     lines = [
-        f"sweep: {networks} networks, {len(plan.buckets)} widths, {len(plan.cells)} cells "
-        f"(--set {' '.join(overrides)}), devices {jax.devices()[0].device_kind} x "
-        f"{len(jax.devices())}",
+        f"sweep: {networks} networks, {report['buckets']} widths, {report['cells']} cells "
+        f"(--set {' '.join(report['overrides'])}), devices {report['devices']}",
         f"  wall {wall:.1f} s = {networks / wall * 60:.0f} networks/min; training "
-        f"{training:.1f} s, measuring, checking and writing {rest:.1f} s",
+        f"{training:.1f} s, measuring, checking and writing {wall - training:.1f} s",
         f"  compiling {compiled:.1f} s = {compiled / wall:.0%} of the wall time (target < 10%)",
         f"engine directly on the same networks: {engine:.1f} s",
         f"  sweep / engine = {wall / engine:.2f}x overall, {training / engine:.2f}x for the "
@@ -138,13 +174,10 @@ def run_benchmark(overrides: tuple[str, ...]) -> str:
         f"{'width n1':>9} {'networks':>9} {'s/network sweep':>16} {'s/network engine':>17} "
         f"{'GFLOP/network':>14}",
     ]
-    for bucket in plan.buckets:
-        n1 = bucket.cells[0].setting.widths[0]
-        cell_time = sum(per_cell.get(c.id, np.nan) for c in bucket.cells)
-        flops = setting_cost(bucket.cells[0].setting) / 1e9
+    for row in report["widths"]:
         lines.append(
-            f"{n1:>9} {bucket.num_runs:>9} {cell_time / bucket.num_runs:>16.3f} "
-            f"{direct[bucket.index] / bucket.num_runs:>17.3f} {flops:>14.2f}"
+            f"{row['width']:>9} {row['networks']:>9} {row['sweep']:>16.3f} "
+            f"{row['engine']:>17.3f} {row['gflop']:>14.2f}"
         )
     return "\n".join(lines)
 
@@ -164,5 +197,5 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     use_cpu_cores()
-    print(run_benchmark(tuple(args.set or DEFAULT_SET)))
+    print(format_report(run_benchmark(tuple(args.set or DEFAULT_SET))))
     return 0

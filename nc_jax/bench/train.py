@@ -1,4 +1,4 @@
-"""Training benchmark (issue 3): the same training job done three ways, timed after warm-up.
+"""Training benchmark: the same training job done three ways, timed after warm-up.
 
 A job trains R networks of one shape (an MLP with ``num_nonlinear`` ReLU layers and a bias-free
 linear head of ``num_linear`` layers, K = 10 outputs) on one shared training set of N Gaussian
@@ -27,9 +27,9 @@ PyTorch is optional (``pip install 'nc-jax[bench]'``, the CPU build); without it
 rows are timed. When JAX runs on a GPU, PyTorch's rows run on the GPU too (``torch_device``),
 with float32 matmuls in the same precision (``--matmul-precision``).
 
-Usage: python experiments/bench_train.py [--regime small|wide|wide_first|mnist_deep|all]
-[--repeats 3]
-[--skip-torch] [--implementations engine,torch.func] [--runs-scale 16] [--device-report]
+Usage: nc-jax bench (or python experiments/bench_train.py)
+[--regime small|wide|wide_first|mnist_deep|all] [--repeats 3] [--skip-torch]
+[--implementations engine,torch.func] [--runs-scale 16] [--device-report]
 [--matmul-precision default|highest]
 """
 
