@@ -22,12 +22,12 @@ import json
 import math
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from nc_jax import exits
 from nc_jax.data import DATASETS, EMBEDDED_DATASETS, INPUT_DIMS, SOURCES, Dataset, load_dataset
 from nc_jax.experiment import add_profile_flags
 
@@ -407,22 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if unknown:  # options of a script behind check/bench that precede its positionals
         args.options = [*unknown, *args.options]
-    try:
-        return args.run(args)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"nc-jax {args.command}: error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(
-            f"nc-jax {args.command}: interrupted; finished results are kept (a sweep resumes "
-            "when the same command is run again)",
-            file=sys.stderr,
-        )
-        return 130
-    except Exception:  # a bug: never exit 1, which means "a bound is violated"
-        traceback.print_exc()
-        print(f"nc-jax {args.command}: internal error (exit 3); please report it", file=sys.stderr)
-        return 3
+    return exits.guarded(f"nc-jax {args.command}", lambda: args.run(args))
 
 
 def _version() -> str:

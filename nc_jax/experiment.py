@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from nc_jax import sweep
+from nc_jax import exits, sweep
 from nc_jax.results import summarize
 
 
@@ -58,18 +58,19 @@ def main(
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--table", metavar="DIR", help="only print the table of DIR")
     args = parser.parse_args(argv)
-    try:
-        if not args.table:
-            from nc_jax.train import use_cpu_cores
+    return exits.guarded(parser.prog, lambda: _run(args, grid, table))
 
-            resolved = sweep.read_grid_file(grid, profile=args.profile, overrides=args.set)
-            use_cpu_cores()
-            sweep.sweep(resolved, args.out, progress=sys.stderr.isatty())
-        directory = Path(args.table or args.out)
-        text = table(directory)
-        verdicts = summarize(sweep.load(directory))
-    except (ValueError, FileNotFoundError) as error:
-        print(f"{parser.prog}: error: {error}", file=sys.stderr)
-        return 2
-    print(f"{text}\n\nEvery check on these networks:\n{verdicts}")
-    return 0
+
+def _run(args: argparse.Namespace, grid: Path, table: Callable[[Path], str]) -> int:
+    """Sweep (unless --table) and print the table and the verdicts; the exit status of the
+    verdicts (nc_jax.exits)."""
+    if not args.table:
+        from nc_jax.train import use_cpu_cores
+
+        resolved = sweep.read_grid_file(grid, profile=args.profile, overrides=args.set)
+        use_cpu_cores()
+        sweep.sweep(resolved, args.out, progress=sys.stderr.isatty())
+    directory = Path(args.table or args.out)
+    checks = sweep.load(directory)
+    print(f"{table(directory)}\n\nEvery check on these networks:\n{summarize(checks)}")
+    return exits.status_of(checks["verdict"]) if len(checks) else exits.OK

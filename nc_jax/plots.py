@@ -32,14 +32,14 @@ import math
 import numbers
 import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nc_jax import results as store
-from nc_jax.checks.contract import matches
+from nc_jax.checks.contract import CheckResult, matches
 
 OKABE_ITO = {
     "blue": "#0072B2",
@@ -716,3 +716,82 @@ def main(args: Any) -> int:
     for path in plot_directory(directory, args.x, args.y, out, args.only):
         print(path)
     return 0
+
+
+def plot_checks(
+    paper: str, results: Sequence[CheckResult], arrays: Mapping[str, np.ndarray], path: Path
+) -> None:
+    """checks.png: (1) measured/bound per check and run (below 1 holds for '<=', above 1 for
+    '>='); (2) NC1 of Z_{L-1} and the last balancedness along training (engine logs
+    ``layer/...``, mean and range over runs), when logged; (3) the paper's curves
+    (arrays ``curve/<name>``, first run), when it has any."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    curves = {k.removeprefix("curve/"): v for k, v in arrays.items() if k.startswith("curve/")}
+    logged = "layer/nc1_trace_ratio" in arrays
+    panels = 1 + logged + bool(curves)
+    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 5.5), squeeze=False)
+    axes = axes[0]
+    ids = list(dict.fromkeys(r.theorem_id for r in results))
+    colors = {"holds": "tab:green", "violated": "tab:red"}
+    for r in results:
+        if r.verdict != "vacuous" and r.slack > 0:
+            marker = "<" if r.relation == "<=" else ">"
+            color = colors[r.verdict]
+            face = "none" if r.informative is False else color  # hollow: no better than trivial
+            axes[0].scatter(
+                r.slack, ids.index(r.theorem_id), marker=marker, edgecolors=color, facecolors=face
+            )
+    vacuous = {i: sum(r.verdict == "vacuous" for r in results if r.theorem_id == i) for i in ids}
+    kinds = {r.theorem_id: r.kind for r in results}
+    names = [
+        f"{i.removeprefix(paper + '.')} [{kinds[i]}]"
+        + (f" ({vacuous[i]} vacuous)" if vacuous[i] else "")
+        for i in ids
+    ]
+    axes[0].axvline(1.0, color="black", lw=0.8)
+    axes[0].set_xscale("log")
+    axes[0].set_yticks(range(len(ids)), names, fontsize=8)
+    axes[0].invert_yaxis()
+    axes[0].set_xlabel("measured / bound   (<: an upper bound, >: a lower bound)")
+    axes[0].set_title(
+        "bound vs measured, every run (green holds, red violated;\n"
+        "hollow: the bound is no better than its trivial reference)\n"
+        "[consequence]: implied by other measurements, its slack is its worth",
+        fontsize=10,
+    )
+    if logged:
+        ax = axes[1]
+        steps = arrays["step"][0]
+        for key, label in (
+            ("layer/nc1_trace_ratio", "NC1(Z_{L-1})"),
+            ("layer/balancedness", "last-pair balancedness"),
+        ):
+            values = arrays[key][:, :, -2]  # Z_{L-1}, and the pair (W_{L-1}, W_L)
+            ax.semilogy(steps, np.nanmean(values, axis=0), label=label)
+            ax.fill_between(steps, np.nanmin(values, axis=0), np.nanmax(values, axis=0), alpha=0.25)
+        ax.set_xlabel("training step (engine logs, mean and range over runs)")
+        ax.set_title("training: NC1 and balancedness")
+        ax.legend()
+    if curves:
+        ax = axes[-1]
+        logged_steps = np.asarray(arrays["step"][0]) if "step" in arrays else None
+        for number, (name, values) in enumerate(curves.items()):
+            style = ("-", "--", ":", "-.")[number % 4]  # curves that coincide stay visible
+            first = np.asarray(values[0])
+            first = first[:, None] if first.ndim == 1 else first
+            same = logged_steps is not None and len(logged_steps) == len(first)
+            x = logged_steps if same else np.arange(len(first))
+            for column in range(first.shape[1]):
+                suffix = f" {column + 1}" if first.shape[1] > 1 else ""
+                ax.semilogy(x, first[:, column], style, label=name + suffix)
+        ax.set_xlabel("training step (first run)")
+        ax.set_title("curves of the paper's measurement")
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -22,6 +22,7 @@ one row per cell x run with every quantity.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from nc_jax.checks.contract import VERDICTS
+from nc_jax.checks.contract import VERDICTS, RunRecord
 from nc_jax.io import read_npz, write_atomic, write_json_atomic, write_npz_atomic
 
 FORMAT = 1
@@ -133,6 +134,28 @@ def _number(value: Any) -> Any:
     if value in ("inf", "-inf", "nan"):
         return float(value)
     return value
+
+
+def encode_runs(runs: Iterable[RunRecord]) -> list[dict[str, Any]]:
+    """The ``runs`` of a cell record: each RunRecord as a JSON-ready dict (``write_cell`` turns
+    non-finite quantities into strings)."""
+    return [dataclasses.asdict(run) for run in runs]
+
+
+def decode_runs(record: Mapping[str, Any]) -> list[RunRecord]:
+    """The runs of a stored cell record, quantities back as floats ('inf', 'nan' included)."""
+    return [
+        RunRecord(
+            r["index"],
+            r["label"],
+            r["params"],
+            None
+            if r["quantities"] is None
+            else {k: _number(v) for k, v in r["quantities"].items()},
+            r["diverged_step"],
+        )
+        for r in record["runs"]
+    ]
 
 
 def require_directory(directory: Path) -> Path:

@@ -1,6 +1,8 @@
 """The check contract and the generic runner (see nc_jax.checks.contract for what a paper
 provides, with a complete example)."""
 
+import importlib
+
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -26,8 +28,6 @@ from nc_jax.checks.contract import (
     SettingError,
     Theorem,
     check,
-    check_dataset,
-    check_steps,
     get_paper,
     informative_of,
     load_papers,
@@ -64,6 +64,9 @@ __all__ = [
     "SettingError",
     "check_dataset",
     "check_steps",
+    "check_positive",
+    "check_positive_values",
+    "check_seeds",
     "Theorem",
     "TrainContext",
     "check",
@@ -85,14 +88,22 @@ __all__ = [
     "verdict_of",
 ]
 
-# The training context (nc_jax.checks.context) imports the engine: loaded on first use, so that
-# reading results (nc_jax.results, plots, report) never imports training code.
-_CONTEXT_NAMES = ("TrainContext", "stacked_runs")
+# Loaded on first use, so that reading results (nc_jax.results, plots, report) imports neither
+# the training engine (nc_jax.checks.context) nor the data layer (nc_jax.checks.validate).
+_LAZY = {"TrainContext": "context", "stacked_runs": "context"} | {
+    name: "validate"
+    for name in (
+        "check_dataset",
+        "check_positive",
+        "check_positive_values",
+        "check_seeds",
+        "check_steps",
+    )
+}
 
 
 def __getattr__(name: str):
-    if name in _CONTEXT_NAMES:
-        from nc_jax.checks import context
-
-        return getattr(context, name)
+    if name in _LAZY:
+        module = importlib.import_module(f"nc_jax.checks.{_LAZY[name]}")
+        return getattr(module, name)
     raise AttributeError(f"module 'nc_jax.checks' has no attribute {name!r}")

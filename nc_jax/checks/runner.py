@@ -4,12 +4,8 @@
 options from the paper's Setting (nc_jax.checks.options), trains and measures the runs through
 ``paper.run``, evaluates every selected theorem on every run, prints one row per check and run
 plus a summary per check, writes the results directory (nc_jax.results: the same format as a
-sweep, a grid without axes) and ``checks.png``, and returns the exit status:
-
-- 0: every check holds or is vacuous;
-- 1: a check is violated while its hypotheses hold (a finding: a bug or a counterexample);
-- 2: bad usage or bad input (the message names the flag and the fix);
-- 3: an unexpected error (a bug in nc-jax or the paper package; the traceback is printed).
+sweep, a grid without axes) and ``checks.png``, and returns the exit status of nc_jax.exits
+(0 holds or vacuous, 1 violated, 2 bad usage, 3 a bug).
 
 ``--recheck`` re-evaluates the theorems on the quantities stored in an existing results
 directory (no training), e.g. after a bound's code changed.
@@ -23,7 +19,6 @@ error (the other papers still run), else 0.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import platform
 import shutil
@@ -35,8 +30,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
+from nc_jax import exits
 from nc_jax import results as store
 from nc_jax.checks.contract import (
     CellOutcome,
@@ -56,12 +50,12 @@ from nc_jax.checks.options import (
     make_setting,
     setting_to_data,
 )
+from nc_jax.plots import plot_checks
 from nc_jax.progress import progress_bars
 
 if TYPE_CHECKING:  # the engine loads only where a context is built
     from nc_jax.checks.context import TrainContext
 
-EXIT_OK, EXIT_VIOLATED, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
 NOT_DIVERGED = "the run trained without diverging"
 
 
@@ -164,29 +158,13 @@ def cell_record(
         "paper": paper.name,
         "config": config,
         "point": {key: config[key] for key in axes},
-        "runs": [dataclasses.asdict(run) for run in runs],
+        "runs": store.encode_runs(runs),
         "checks": check_records(pairs if pairs is not None else evaluate_runs(theorems, runs)),
         "theorems": theorem_records(theorems),
         "wall_time_s": wall_time_s,
         "versions": versions(),
         "device": device_kind(),
     }
-
-
-def stored_runs(record: Mapping[str, Any]) -> list[RunRecord]:
-    """The runs of a stored cell record, quantities back as floats."""
-    return [
-        RunRecord(
-            r["index"],
-            r["label"],
-            r["params"],
-            None
-            if r["quantities"] is None
-            else {k: store._number(v) for k, v in r["quantities"].items()},
-            r["diverged_step"],
-        )
-        for r in record["runs"]
-    ]
 
 
 def check_records(pairs: Sequence[tuple[int, CheckResult]]) -> list[dict[str, Any]]:
@@ -233,92 +211,12 @@ def format_summary(results: Sequence[CheckResult]) -> str:
     return store.summarize(pd.DataFrame(rows, columns=columns))
 
 
-def plot_cell(
-    paper: str, results: Sequence[CheckResult], arrays: Mapping[str, np.ndarray], path: Path
-) -> None:
-    """checks.png: (1) measured/bound per check and run (below 1 holds for '<=', above 1 for
-    '>='); (2) NC1 of Z_{L-1} and the last balancedness along training (engine logs
-    ``layer/...``, mean and range over runs), when logged; (3) the paper's curves
-    (arrays ``curve/<name>``, first run), when it has any."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    curves = {k.removeprefix("curve/"): v for k, v in arrays.items() if k.startswith("curve/")}
-    logged = "layer/nc1_trace_ratio" in arrays
-    panels = 1 + logged + bool(curves)
-    fig, axes = plt.subplots(1, panels, figsize=(6.5 * panels, 5.5), squeeze=False)
-    axes = axes[0]
-    ids = list(dict.fromkeys(r.theorem_id for r in results))
-    colors = {"holds": "tab:green", "violated": "tab:red"}
-    for r in results:
-        if r.verdict != "vacuous" and r.slack > 0:
-            marker = "<" if r.relation == "<=" else ">"
-            color = colors[r.verdict]
-            face = "none" if r.informative is False else color  # hollow: no better than trivial
-            axes[0].scatter(
-                r.slack, ids.index(r.theorem_id), marker=marker, edgecolors=color, facecolors=face
-            )
-    vacuous = {i: sum(r.verdict == "vacuous" for r in results if r.theorem_id == i) for i in ids}
-    kinds = {r.theorem_id: r.kind for r in results}
-    names = [
-        f"{i.removeprefix(paper + '.')} [{kinds[i]}]"
-        + (f" ({vacuous[i]} vacuous)" if vacuous[i] else "")
-        for i in ids
-    ]
-    axes[0].axvline(1.0, color="black", lw=0.8)
-    axes[0].set_xscale("log")
-    axes[0].set_yticks(range(len(ids)), names, fontsize=8)
-    axes[0].invert_yaxis()
-    axes[0].set_xlabel("measured / bound   (<: an upper bound, >: a lower bound)")
-    axes[0].set_title(
-        "bound vs measured, every run (green holds, red violated;\n"
-        "hollow: the bound is no better than its trivial reference)\n"
-        "[consequence]: implied by other measurements, its slack is its worth",
-        fontsize=10,
-    )
-    if logged:
-        ax = axes[1]
-        steps = arrays["step"][0]
-        for key, label in (
-            ("layer/nc1_trace_ratio", "NC1(Z_{L-1})"),
-            ("layer/balancedness", "last-pair balancedness"),
-        ):
-            values = arrays[key][:, :, -2]  # Z_{L-1}, and the pair (W_{L-1}, W_L)
-            ax.semilogy(steps, np.nanmean(values, axis=0), label=label)
-            ax.fill_between(steps, np.nanmin(values, axis=0), np.nanmax(values, axis=0), alpha=0.25)
-        ax.set_xlabel("training step (engine logs, mean and range over runs)")
-        ax.set_title("training: NC1 and balancedness")
-        ax.legend()
-    if curves:
-        ax = axes[-1]
-        logged_steps = np.asarray(arrays["step"][0]) if "step" in arrays else None
-        for number, (name, values) in enumerate(curves.items()):
-            style = ("-", "--", ":", "-.")[number % 4]  # curves that coincide stay visible
-            first = np.asarray(values[0])
-            first = first[:, None] if first.ndim == 1 else first
-            same = logged_steps is not None and len(logged_steps) == len(first)
-            x = logged_steps if same else np.arange(len(first))
-            for column in range(first.shape[1]):
-                suffix = f" {column + 1}" if first.shape[1] > 1 else ""
-                ax.semilogy(x, first[:, column], style, label=name + suffix)
-        ax.set_xlabel("training step (first run)")
-        ax.set_title("curves of the paper's measurement")
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
 def build_parser(paper: Paper, prog: str) -> argparse.ArgumentParser:
     """The options of ``nc-jax check PAPER``: the runner's, then one per Setting field."""
     parser = argparse.ArgumentParser(
         prog=prog,
         description=f"Train the setting of {paper.title} and check its theorems.",
-        epilog="Exit status: 0 every check holds or is vacuous, 1 a check is violated, "
-        "2 bad usage or input, 3 an unexpected error.",
+        epilog=exits.EPILOG,
     )
     parser.add_argument(
         "--only", action="append", default=[], metavar="ID", help="check id or prefix (repeat)"
@@ -346,7 +244,7 @@ def recheck(paper: Paper, directory: Path, theorems: Sequence[Theorem]) -> list[
         )
     everything = []
     for record in store.read_cells(directory):
-        pairs = evaluate_runs(theorems, stored_runs(record))
+        pairs = evaluate_runs(theorems, store.decode_runs(record))
         record["checks"] = check_records(pairs)
         record["theorems"] = theorem_records(theorems)
         store.write_cell(directory, record, store.read_arrays(directory, record["cell"]))
@@ -386,7 +284,7 @@ def check_setting(
     store.write_cell(directory, record, outcome.arrays)
     results = [result for _, result in pairs]
     if outcome.runs:
-        plot_cell(paper.name, results, dict(outcome.arrays), directory / "checks.png")
+        plot_checks(paper.name, results, dict(outcome.arrays), directory / "checks.png")
     return results
 
 
@@ -394,15 +292,7 @@ def main(paper: Paper, argv: Sequence[str] | None = None, prog: str | None = Non
     """Run (or recheck) a paper's checks; returns the exit status (module docstring)."""
     prog = prog or f"python -m theorems.{paper.name}"
     args = build_parser(paper, prog).parse_args(argv)
-    try:
-        return _main(paper, args)
-    except (ValueError, FileNotFoundError, NotADirectoryError) as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except Exception:  # a bug: never reported as a violated bound (exit 1)
-        traceback.print_exc()
-        print(f"{prog}: internal error (exit {EXIT_BUG}); please report it", file=sys.stderr)
-        return EXIT_BUG
+    return exits.guarded(prog, lambda: _main(paper, args))
 
 
 def _main(paper: Paper, args: argparse.Namespace) -> int:
@@ -430,7 +320,7 @@ def _main(paper: Paper, args: argparse.Namespace) -> int:
         wrote = directory
     print(format_results(results))
     print(f"\n{len(results)} checks in {time.perf_counter() - started:.1f}s; wrote {wrote}")
-    return EXIT_VIOLATED if any(r.verdict == "violated" for r in results) else EXIT_OK
+    return exits.status_of(r.verdict for r in results)
 
 
 def main_all(
@@ -456,7 +346,7 @@ def main_all(
             f"{sorted(papers)}",
             file=sys.stderr,
         )
-        return EXIT_USAGE
+        return exits.USAGE
     from nc_jax.train import use_cpu_cores
 
     use_cpu_cores()
@@ -482,9 +372,8 @@ def main_all(
     print("\n" + format_timings(timings))
     if failed:
         print(f"{prog}: these papers failed with an error: {', '.join(failed)}", file=sys.stderr)
-    if any(r.verdict == "violated" for r in everything):
-        return EXIT_VIOLATED
-    return EXIT_BUG if failed else EXIT_OK
+    status = exits.status_of(r.verdict for r in everything)
+    return exits.BUG if failed and status == exits.OK else status
 
 
 def format_timings(timings: Sequence[tuple[str, int, float]]) -> str:

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import CellOutcome, SettingError, check_steps
+from nc_jax.checks import CellOutcome, SettingError, check_seeds, check_steps
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -129,8 +129,7 @@ class Setting:
             raise SettingError("learning_rate", f"must be > 0, got {self.learning_rate}")
         if not self.weight_decays or min(self.weight_decays) < 0:
             raise SettingError("weight_decays", "must be a non-empty list of values >= 0")
-        if not self.seeds:
-            raise SettingError("seeds", "must list at least one seed")
+        check_seeds(self.seeds)
         check_steps(self.steps, self.log_every)
         self._check_ufm()
         if self.nrc3_gamma not in measure.GAMMA_CHOICES:

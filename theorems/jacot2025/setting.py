@@ -22,7 +22,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from nc_jax import metrics
-from nc_jax.checks import CellOutcome, SettingError, check_dataset, check_steps
+from nc_jax.checks import (
+    CellOutcome,
+    SettingError,
+    check_dataset,
+    check_positive_values,
+    check_seeds,
+    check_steps,
+)
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -177,8 +184,7 @@ class Setting:
         except ValueError as error:
             raise SettingError("activation", str(error)) from None
         check_steps(self.steps, self.log_every)
-        if not self.learning_rates or min(self.learning_rates) <= 0:
-            raise SettingError("learning_rates", "must be a non-empty list of values > 0")
+        check_positive_values("learning_rates", self.learning_rates)
         if not 0 <= self.lr_warmup_steps <= self.steps:
             raise SettingError(
                 "lr_warmup_steps",
@@ -186,8 +192,7 @@ class Setting:
             )
         if self.weight_decay < 0:
             raise SettingError("weight_decay", f"must be >= 0, got {self.weight_decay}")
-        if not self.seeds:
-            raise SettingError("seeds", "must list at least one seed")
+        check_seeds(self.seeds)
         if self.replay_steps < 1:
             raise SettingError("replay_steps", f"must be >= 1, got {self.replay_steps}")
         if self.precision not in PRECISIONS:

@@ -32,7 +32,15 @@ from typing import TYPE_CHECKING
 import jax
 import numpy as np
 
-from nc_jax.checks import CellOutcome, RunRecord, SettingError, check_dataset, check_steps
+from nc_jax.checks import (
+    CellOutcome,
+    RunRecord,
+    SettingError,
+    check_dataset,
+    check_positive_values,
+    check_seeds,
+    check_steps,
+)
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -135,10 +143,8 @@ class Setting:
                 "feature_decay_ratio",
                 f"must be > 0 (lambda_H1 / lambda_W), got {self.feature_decay_ratio}",
             )
-        if not self.learning_rates or min(self.learning_rates) <= 0:
-            raise SettingError("learning_rates", "must be a non-empty list of values > 0")
-        if not self.seeds:
-            raise SettingError("seeds", "must list at least one seed")
+        check_positive_values("learning_rates", self.learning_rates)
+        check_seeds(self.seeds)
         if not (math.isfinite(self.init_scale) and self.init_scale > 0):
             raise SettingError("init_scale", f"must be > 0, got {self.init_scale}")
         check_steps(self.steps, self.log_every)

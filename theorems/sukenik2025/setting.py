@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import CellOutcome, SettingError, check_dataset, check_steps
+from nc_jax.checks import CellOutcome, SettingError, check_dataset, check_seeds, check_steps
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -174,8 +174,7 @@ class Setting:
         check_steps(self.steps, self.log_every)
         if self.branch_init_scale < 0:
             raise SettingError("branch_init_scale", f"must be >= 0, got {self.branch_init_scale}")
-        if not self.seeds:
-            raise SettingError("seeds", "must list at least one seed")
+        check_seeds(self.seeds)
         if self.architecture not in ARCHITECTURES:
             raise SettingError(
                 "architecture",

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import CellOutcome, SettingError, check_steps
+from nc_jax.checks import CellOutcome, SettingError, check_seeds, check_steps
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -147,8 +147,7 @@ class Setting:
             raise SettingError(
                 "weight_decay", f"must be > 0 (the UFM optimum needs it), got {self.weight_decay}"
             )
-        if not self.seeds:
-            raise SettingError("seeds", "must list at least one seed")
+        check_seeds(self.seeds)
         if self.init_scale <= 0:
             raise SettingError("init_scale", f"must be > 0, got {self.init_scale}")
         if self.hadamard_n_per_class < 1:

@@ -12,7 +12,6 @@ theorems.zhu2021.measure.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -21,7 +20,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import CellOutcome, SettingError, check_steps
+from nc_jax.checks import (
+    CellOutcome,
+    SettingError,
+    check_positive,
+    check_positive_values,
+    check_seeds,
+    check_steps,
+)
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -99,21 +105,14 @@ class Setting:
                 f"must be >= K - 1 = {self.num_classes - 1} (a simplex ETF of K classes spans "
                 f"K - 1 dimensions; Theorem 3.1 needs it), got {self.feature_dim}",
             )
-        for name in ("lambda_w", "lambda_h"):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and value > 0):
-                raise SettingError(name, f"must be a finite value > 0, got {value}")
-        if not (math.isfinite(self.lambda_b) and self.lambda_b >= 0):
-            raise SettingError("lambda_b", f"must be a finite value >= 0, got {self.lambda_b}")
-        for name in ("lambda_scales", "learning_rates"):
-            values = getattr(self, name)
-            if not values or min(values) <= 0 or not all(math.isfinite(v) for v in values):
-                raise SettingError(name, "must be a non-empty list of finite values > 0")
-        if not self.seeds:
-            raise SettingError("seeds", "must list at least one seed")
+        check_positive("lambda_w", self.lambda_w)
+        check_positive("lambda_h", self.lambda_h)
+        check_positive("lambda_b", self.lambda_b, allow_zero=True)
+        check_positive_values("lambda_scales", self.lambda_scales)
+        check_positive_values("learning_rates", self.learning_rates)
+        check_seeds(self.seeds)
         check_steps(self.steps, self.log_every)
-        if not (math.isfinite(self.init_scale) and self.init_scale >= 0):
-            raise SettingError("init_scale", f"must be a finite value >= 0, got {self.init_scale}")
+        check_positive("init_scale", self.init_scale, allow_zero=True)
 
     @property
     def num_samples(self) -> int:
