@@ -42,3 +42,14 @@ def random_problem(rng: np.random.Generator, num_classes=5, n_per_class=12, dim=
     z, y = noisy_features(rng, means, n_per_class, noise)
     classifier = rng.normal(size=(num_classes, dim))
     return z, y, classifier
+
+
+def verdict_status(directory) -> int:
+    """The exit status nc_jax.exits gives the verdicts stored in a results ``directory``: 1 if
+    a check is violated, else 0. A quick run may refute a claim (a finding the script must
+    report with exit 1), so the scripts' tests compare with this rather than with 0."""
+    from pathlib import Path
+
+    from nc_jax import exits, sweep
+
+    return exits.status_of(sweep.load(Path(directory))["verdict"])

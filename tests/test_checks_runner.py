@@ -14,8 +14,9 @@ import pytest
 import toy_paper
 
 import nc_jax.checks.contract as contract
+import nc_jax.checks.validate as validate
 from nc_jax import results
-from nc_jax.checks import Paper, SettingError, stacked_runs
+from nc_jax.checks import Paper, SettingError
 from nc_jax.checks.options import field_docs, format_value, make_setting, parse_text
 from nc_jax.checks.runner import main, main_all
 from nc_jax.cli import main as cli_main
@@ -167,16 +168,6 @@ def test_check_all_runs_every_paper_and_sums_up(tmp_path, capsys):
     assert "--skip nobody: no such paper" in capsys.readouterr().err
 
 
-def test_stacked_runs_lays_each_settings_learning_rates_times_seeds_end_to_end():
-    first = SimpleNamespace(learning_rates=(0.1, 0.2), seeds=(0, 1), weight_decay=1e-3)
-    second = SimpleNamespace(learning_rates=(0.5,), seeds=(7, 8, 9), weight_decay=0.0)
-    lrs, seeds, wds, sizes = stacked_runs([first, second])
-    assert sizes == [4, 3]
-    assert lrs.tolist() == [0.1, 0.1, 0.2, 0.2, 0.5, 0.5, 0.5]  # learning rate major
-    assert seeds.tolist() == [0, 1, 0, 1, 7, 8, 9]
-    assert wds.tolist() == [1e-3] * 4 + [0.0] * 3
-
-
 def test_resnet20_backbone_widths_are_validated_and_used():
     setting = make_setting(
         JACOT.setting,
@@ -213,11 +204,12 @@ def test_a_cpu_trains_one_convolutional_run_per_device_at_a_time(monkeypatch):
 
 @pytest.mark.parametrize("paper", ["jacot2025", "zhu2021", "sukenik2024", "sukenik2025"])
 def test_every_setting_refuses_steps_that_are_not_a_multiple_of_log_every(paper):
-    """One shared rule (contract.check_steps), named after the option, before any training."""
-    contract.check_steps(200, 100)
+    """One shared rule (nc_jax.checks.validate.check_steps), named after the option, before
+    any training."""
+    validate.check_steps(200, 100)
     for steps, log_every in ((250, 100), (50, 100), (100, 0)):
         with pytest.raises(SettingError, match="steps"):
-            contract.check_steps(steps, log_every)
+            validate.check_steps(steps, log_every)
     setting = contract.get_paper(paper).setting
     with pytest.raises(SettingError, match="must be a positive multiple of log_every"):
         setting(steps=250, log_every=100)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from fixtures import verdict_status
 
 from nc_jax import results, sweep
 from nc_jax.models.ufm import dnc_loss
@@ -26,7 +27,7 @@ def _script(name):
 
 def test_quick_head_depth_sweep_tabulates_nc2_against_the_head_depth(tmp_path, capsys):
     script = _script("head_depth")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
     out = capsys.readouterr().out
     runs = sweep.load_runs(tmp_path)
     assert sorted(runs["num_linear"].unique()) == [1, 2]
@@ -41,12 +42,12 @@ def test_quick_head_depth_sweep_tabulates_nc2_against_the_head_depth(tmp_path, c
     checks = sweep.load(tmp_path)
     head_checks = checks[(checks["num_linear"] == 1) & checks["check"].str.contains("thm3_1")]
     assert (head_checks["verdict"] == "vacuous").all()  # L2 = 1 is outside Theorem 3.1
-    assert script.main(["--table", str(tmp_path)]) == 0
+    assert script.main(["--table", str(tmp_path)]) == verdict_status(tmp_path)
 
 
 def test_quick_learning_rate_sweep_tabulates_stability_and_divergence(tmp_path, capsys):
     script = _script("learning_rate")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
     out = capsys.readouterr().out
     for text in ("divergence rate", "eta lambda_max median", "EoS bound h/v/vac", "balancing"):
         assert text in out
@@ -58,7 +59,7 @@ def test_quick_learning_rate_sweep_tabulates_stability_and_divergence(tmp_path, 
 
 def test_quick_nonlinear_depth_sweep_tabulates_negativity_and_balancedness(tmp_path, capsys):
     script = _script("nonlinear_depth")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
     out = capsys.readouterr().out
     assert "negativity mean" in out and "balancedness min" in out
     assert "learning rate 0.002: claim 'deeper non-linear part" in out
@@ -83,7 +84,7 @@ def test_nonlinear_depth_grid_follows_the_papers_depths_and_weight_decay_rule(pr
 
 def test_quick_deep_mlp_tabulates_every_layer_and_reads_the_claims(tmp_path, capsys):
     script = _script("deep_mlp")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
     out = capsys.readouterr().out
     assert "claim 'the final linear layers are balanced at convergence'" in out
     assert "claim 'NC2 falls through the linear head'" in out
@@ -151,7 +152,9 @@ def test_resnet_head_depth_trains_resnet20_on_cifar_shaped_images(tmp_path, caps
     script = _script("resnet_head_depth")
     flags = ["--quick", "--set", 'dataset="cifar10"', "--set", f'data_dir="{cifar}"']
     flags += ["--set", "num_linear=[2]", "--set", "widths=[[16, 10]]", "--set", "log_metrics=false"]
-    assert script.main([*flags, "--out", str(tmp_path / "out")]) == 0
+    assert script.main([*flags, "--out", str(tmp_path / "out")]) == verdict_status(
+        str(tmp_path / "out")
+    )
     assert "claim 'NC2 improves with a deeper head'" in capsys.readouterr().out
     runs = sweep.load_runs(tmp_path / "out")
     assert list(runs["num_linear"]) == [2] and (runs["L1"] == 3).all()
@@ -168,7 +171,7 @@ def test_quick_resnet_head_depth_tabulates_both_depths_with_layer_metrics(tmp_pa
     """The script's --quick as a user runs it (MNIST images, L2 = 1 and 2, layer metrics
     logged): the table compares the depths and reads the first linear layer."""
     script = _script("resnet_head_depth")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
     assert "L2 1 -> 2: NC2 decreased on" in capsys.readouterr().out
     first = _script("head_depth").first_linear_layer(tmp_path)
     assert sorted(first["num_linear"]) == [1, 2] and np.isfinite(first["NC2 first linear"]).all()
@@ -179,7 +182,7 @@ def test_sukenik2024_resnet_quick_measures_the_dufm_view(tmp_path, capsys):
     20 digits images, 20 steps): every run is measured through its DUFM view (H_1 = the 64
     pooled backbone features), against the 4-DUFM closed form with N = 20, lambda_H = 5e-6."""
     script = _script("sukenik2024_resnet")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
     assert "class-mean ranks (pre / post ReLU)" in capsys.readouterr().out
     runs = sweep.load_runs(tmp_path)
     assert len(runs) == 1 and runs["diverged_step"].isna().all()
@@ -201,7 +204,9 @@ def test_sukenik2024_resnet_reads_cifar_shaped_pickles(tmp_path, capsys):
     _write_cifar_shaped_images(cifar)
     script = _script("sukenik2024_resnet")
     flags = ["--quick", "--set", 'dataset="cifar10"', "--set", f'data_dir="{cifar}"']
-    assert script.main([*flags, "--out", str(tmp_path / "out")]) == 0
+    assert script.main([*flags, "--out", str(tmp_path / "out")]) == verdict_status(
+        str(tmp_path / "out")
+    )
     runs = sweep.load_runs(tmp_path / "out")
     assert len(runs) == 1 and runs["width"].iloc[0] == 64
 
@@ -214,7 +219,7 @@ def test_quick_regime_atlas_tabulates_where_each_bound_speaks(tmp_path, capsys):
     from theorems.jacot2025 import atlas
 
     script = _script("regime_atlas")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
     out = capsys.readouterr().out
     for text in ("Per cell", "Where each Theorem 3.1 bound speaks", "Condition (11)", "Rates"):
         assert text in out

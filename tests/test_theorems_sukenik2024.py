@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from fixtures import verdict_status
 from scipy.optimize import minimize
 
 from nc_jax.checks import check, setting_runs
@@ -570,7 +571,7 @@ def test_experiment_quick_sweep_tabulates_the_loss_ratio_and_the_srg_table(tmp_p
     spec = importlib.util.spec_from_file_location("sukenik2024_dufm", path)
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
     out = capsys.readouterr().out
     runs = sweep.load_runs(tmp_path)
     assert sorted(runs["depth"].unique()) == [2, 4] and len(runs) == 4
@@ -579,7 +580,7 @@ def test_experiment_quick_sweep_tabulates_the_loss_ratio_and_the_srg_table(tmp_p
     assert "DNC beaten (some seed below L_DNC) in" in out
     srg = script.srg_ratio_table()
     assert srg.loc[5, "L=4"] == pytest.approx(0.910973, abs=1e-6) and (srg["L=3"] > 1).all()
-    assert script.main(["--table", str(tmp_path)]) == 0
+    assert script.main(["--table", str(tmp_path)]) == verdict_status(tmp_path)
 
 
 def test_resnet_setting_validation_names_the_field():

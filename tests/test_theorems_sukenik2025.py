@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from fixtures import balanced_labels
+from fixtures import balanced_labels, verdict_status
 
 from nc_jax import results
 from nc_jax.checks import SettingError, check
@@ -529,7 +529,7 @@ def test_transformer_experiment_quick(tmp_path, capsys):
     per seed and the table is printed."""
     script = _depth_script()
     out = tmp_path / "transformer"
-    assert script.main(["--transformer", "--quick", "--out", str(out)]) == 0
+    assert script.main(["--transformer", "--quick", "--out", str(out)]) == verdict_status(out)
     assert "Fitted exponent a" in capsys.readouterr().out
     runs = results.load_runs(out)
     assert len(runs) == 4 and (runs["ball_features"] == 1).all()
@@ -546,7 +546,7 @@ def test_experiment_quick(tmp_path, capsys):
     per-depth medians, the exponents over seeds and the verdicts; --table re-reads them."""
     script = _depth_script()
     out = tmp_path / "sweep"
-    assert script.main(["--quick", "--out", str(out)]) == 0
+    assert script.main(["--quick", "--out", str(out)]) == verdict_status(out)
     printed = capsys.readouterr().out
     assert "Fitted exponent a" in printed and "sukenik2025.depth.nc1" in printed
     runs = results.load_runs(out)
@@ -555,7 +555,7 @@ def test_experiment_quick(tmp_path, capsys):
     assert sorted(networks["L"].unique()) == [1, 2, 4] and (networks["gap"] > 0).all()
     summary = script.exponent_summary(runs)
     assert len(summary) == 2 * 4 and summary["a mean"].notna().all()
-    assert script.main(["--table", str(out)]) == 0
+    assert script.main(["--table", str(out)]) == verdict_status(out)
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ import numpy as np
 import optax
 import pytest
 import scipy.optimize
+from fixtures import verdict_status
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -445,10 +446,10 @@ def _script(name):
 
 def test_quick_experiment_tabulates_gap_and_distance_across_the_threshold(tmp_path, capsys):
     script = _script("zhu2021_ufm")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == 0
+    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
     out = capsys.readouterr().out
     assert "threshold" in out and "loss gap" in out and "regime" in out
     runs = results.load_runs(tmp_path)
     assert {"zero", "non-zero"} <= set(script.regime_table(tmp_path)["regime"])
     assert np.isfinite(runs["loss_gap"]).all()
-    assert script.main(["--table", str(tmp_path)]) == 0
+    assert script.main(["--table", str(tmp_path)]) == verdict_status(tmp_path)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from fixtures import verdict_status
+
 from nc_jax import sweep
 
 SCRIPT = Path(__file__).resolve().parent.parent / "experiments" / "width_sweep.py"
@@ -23,7 +25,9 @@ def test_quick_width_sweep_trains_every_width_and_prints_the_answer(tmp_path, ca
     script = _script()
     fewer = ["seeds=[[0, 1]]", "widths=[[16, 16, 16, 16, 10], [64, 16, 16, 16, 10]]"]
     overrides = [flag for text in fewer for flag in ("--set", text)]
-    assert script.main(["--quick", *overrides, "--out", str(tmp_path)]) == 0
+    assert script.main(["--quick", *overrides, "--out", str(tmp_path)]) == verdict_status(
+        str(tmp_path)
+    )
     out = capsys.readouterr().out
     runs = sweep.load_runs(tmp_path)
     assert len(runs) == 4 and runs["widths"].map(lambda w: w[0]).nunique() == 2
@@ -32,5 +36,5 @@ def test_quick_width_sweep_trains_every_width_and_prints_the_answer(tmp_path, ca
     for text in ("eps1<s_K(Y)", "n1>=N", "within_mass", "Where each hypothesis holds"):
         assert text in out
     assert "n1>=N: n1 = 64; not at 16 (0%)" in out  # N = 50 in the quick grid
-    assert script.main(["--table", str(tmp_path)]) == 0
+    assert script.main(["--table", str(tmp_path)]) == verdict_status(tmp_path)
     assert script.main(["--table", str(tmp_path / "missing")]) == 2

@@ -28,7 +28,7 @@ import jax
 import numpy as np
 
 from nc_jax import results, sweep
-from nc_jax.checks.context import TrainContext, stacked_runs
+from nc_jax.checks.bucket import cell_values, plan_bucket, run_values
 from nc_jax.checks.contract import setting_cost
 from nc_jax.train import (
     clear_compiled_programs,
@@ -80,15 +80,11 @@ def forget_compiled_programs() -> None:
 
 
 def run_sweep(plan: sweep.Plan, directory: Path, on_trained: TrainClock) -> None:
-    """The sweep's local execution without progress bars: its buckets one after another
-    (``sweep.run_bucket``, run groups by ``sweep.choose_run_group``), each training reported to
+    """The sweep's local executor without progress bars, each training reported to
     ``on_trained``."""
     sweep.prepare_directory(directory, plan.grid, extend=False)
-    devices = list(jax.local_devices())
-    for bucket in plan.buckets:
-        group = sweep.choose_run_group(bucket, devices, None)
-        context = TrainContext(devices=devices, run_group=group, on_trained=on_trained)
-        sweep.run_bucket(plan, bucket, directory, context, plan.grid.names)
+    executor = sweep.LocalExecutor(list(jax.local_devices()), progress=False, on_trained=on_trained)
+    executor.run(plan, plan.buckets, directory, lambda _: None)
 
 
 def engine_directly(plan: sweep.Plan) -> dict[int, float]:
@@ -104,7 +100,11 @@ def engine_directly(plan: sweep.Plan) -> dict[int, float]:
         ds = load_dataset(first.dataset, data_dir=first.data_dir, n_per_class=first.n_per_class)
         data = make_data(ds.x, ds.y, ds.num_classes)
         model, config = first.model(), first.config()
-        lrs, seeds, wds, _ = stacked_runs(settings)
+        runs = plan_bucket(settings)
+        (lrs, seeds), wds = (
+            run_values(runs, "learning_rate", "seed"),
+            cell_values(settings, runs, "weight_decay"),
+        )
         started = time.perf_counter()
         state = init_runs(model, config, data.x.shape[1], lrs, wds, seeds)
         result = train(model, config, data, state, mesh=run_mesh(len(lrs)))

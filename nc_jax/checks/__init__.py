@@ -84,13 +84,12 @@ __all__ = [
     "setting_cost",
     "setting_runs",
     "slack_of",
-    "stacked_runs",
     "verdict_of",
 ]
 
 # Loaded on first use, so that reading results (nc_jax.results, plots, report) imports neither
 # the training engine (nc_jax.checks.context) nor the data layer (nc_jax.checks.validate).
-_LAZY = {"TrainContext": "context", "stacked_runs": "context"} | {
+_LAZY = {"TrainContext": "context"} | {
     name: "validate"
     for name in (
         "check_dataset",

@@ -5,7 +5,7 @@ each cell's parts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -26,11 +26,14 @@ if TYPE_CHECKING:
 class LocalExecutor:
     """Trains the buckets here, on ``devices``, ``run_group`` runs at a time (None: sized to the
     free memory, nc_jax.sweep.planning.choose_run_group), with progress bars when ``progress``
-    (else the estimates go to ``echo``). An nc_jax.sweep.execute.Executor."""
+    (else the estimates go to ``echo``); ``on_trained`` receives the wall seconds of every
+    training (TrainContext.on_trained, e.g. to time the sweep's training apart from the rest).
+    An nc_jax.sweep.execute.Executor."""
 
     devices: Sequence[Device]
     run_group: int | None = None
     progress: bool = True
+    on_trained: Callable[[float], None] | None = None
 
     def run(self, plan_: Plan, buckets: Sequence[Bucket], directory: Path, echo: Echo) -> int:
         from nc_jax.checks.context import TrainContext  # the engine: loaded to train
@@ -60,6 +63,7 @@ class LocalExecutor:
                     devices=list(self.devices),
                     run_group=group,
                     on_steps=advance,
+                    on_trained=self.on_trained,
                     process_index=jax.process_index(),
                     process_count=jax.process_count(),
                 )

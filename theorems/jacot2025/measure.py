@@ -22,7 +22,7 @@ from nc_jax import metrics
 from nc_jax.metrics import krylov, linalg
 from nc_jax.models.activations import meets_assumption_4_2
 from nc_jax.models.base import Layers, Model, Params
-from nc_jax.train.engine import RunState, TrainConfig, TrainData, make_step, regulariser
+from nc_jax.train import RunState, TrainConfig, TrainData, make_step, regulariser
 from nc_jax.train.losses import get_loss
 
 

@@ -28,8 +28,7 @@ import numpy as np
 
 from nc_jax import metrics
 from nc_jax.models.ufm import DeepUFM, dnc_loss, ufm_inputs
-from nc_jax.train import RunState, TrainConfig, TrainData
-from nc_jax.train.engine import cast_runs, make_step, regulariser
+from nc_jax.train import RunState, TrainConfig, TrainData, cast_runs, make_step, regulariser
 from nc_jax.train.losses import mse
 from theorems.sukenik2024.srg import (
     class_labels,

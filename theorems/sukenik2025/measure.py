@@ -29,7 +29,7 @@ import numpy as np
 
 from nc_jax import metrics
 from nc_jax.models.base import Model
-from nc_jax.train.engine import regulariser
+from nc_jax.train import regulariser
 from nc_jax.train.losses import get_loss
 
 METRICS: tuple[str, ...] = ("nc1", "nc2", "nc3", "gap")

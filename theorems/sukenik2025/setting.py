@@ -45,8 +45,7 @@ from nc_jax.models.base import Params
 from nc_jax.models.ln_resnet import LNResNet
 from nc_jax.models.mlp import MLP
 from nc_jax.models.transformer import POOLS, Transformer
-from nc_jax.train import TrainConfig, init_runs, make_data
-from nc_jax.train.engine import OPTIMIZERS
+from nc_jax.train import OPTIMIZERS, TrainConfig, init_runs, make_data
 from theorems.sukenik2025.closed_form import LOSSES, limit_optimum
 from theorems.sukenik2025.measure import (
     METRICS,

@@ -36,7 +36,7 @@ class Lambdas(NamedTuple):
 
 def engine_lambdas(model: UFM, weight_decay: float) -> Lambdas:
     """The strengths the engine applies to a run whose per-run weight decay is ``weight_decay``
-    (nc_jax.train.engine ``make_step``: group decay = weight_decay * the model's decay scale).
+    (nc_jax.train ``make_step``: group decay = weight_decay * the model's decay scale).
     The run function stores the per-run decay in float64 (``init_runs`` keeps float32), so
     these are the nominal scale * lambda values to float64 rounding."""
     decay = float(weight_decay)
