@@ -5,8 +5,9 @@ layers, never trained) and whose deep linear head is fitted exactly: ridge regre
 one-hot targets on the last random features gives the head product A (K x n), which is then
 factorised into ``head_depth`` exactly balanced layers through its SVD,
 A = U S V^T = (U S^{1/L2}) (S^{1/L2}) ... (S^{1/L2} V^T). A balanced factorisation of the
-optimal product is what weight decay drives a deep linear head to (docs/theory/jacot2025.md-5),
-so the head's balancedness is zero to rounding and its NC metrics are those of a ridge fit.
+optimal product is what weight decay drives a deep linear head to (docs/theory/jacot2025.md,
+Section 5), so the head's balancedness is zero to rounding and its NC metrics are those of a
+ridge fit.
 """
 
 from __future__ import annotations

@@ -244,7 +244,7 @@ PROGRAMS = python_programs(BLOCKS)
 def _shell_cases() -> list:
     """Bash blocks, and the commands after the install of install lines (none for CI's test
     command, which is compared with .ci/run instead)."""
-    cases = []
+    cases, seen = [], set()
     ci_test = [step for step in ci_steps() if step[0] == "run"]
     for block in BLOCKS:
         if block.info != "bash":
@@ -257,6 +257,9 @@ def _shell_cases() -> list:
             if not rest or rest == ci_test:
                 continue
             code = "\n".join(command for _, command in rest) + "\n"
+            if code in seen:  # the same main job after the same install, on another page
+                continue
+            seen.add(code)
         marks = [pytest.mark.slow] if block.slow else []
         cases.append(pytest.param(block, code, id=block.where, marks=marks))
     return cases
