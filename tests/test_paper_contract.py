@@ -42,9 +42,7 @@ def test_every_theorem_has_an_example(name):
 
 
 @pytest.mark.parametrize("name, theorem_id", THEOREMS)
-def test_example_holds_planted_violation_is_flagged_failing_hypothesis_is_vacuous(
-    name, theorem_id
-):
+def test_example_holds_planted_violation_is_flagged_failing_hypothesis_is_vacuous(name, theorem_id):
     theorem, example = _theorem(name, theorem_id), PAPERS[name].examples[theorem_id]
     held = check(theorem, example.holds)
     assert held.verdict == "holds", held

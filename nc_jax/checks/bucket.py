@@ -20,9 +20,9 @@ indices, stacking per-run arrays into a cell's arrays) happens here, once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -82,19 +82,31 @@ class RunOutcome:
     arrays: Mapping[str, Any] = field(default_factory=dict)
 
 
-class HasRuns(Protocol):
-    """A Setting that lays out its own runs."""
+class PaperSetting(Protocol):
+    """What the run skeleton and the sweep read of a paper's Setting, a frozen dataclass (its
+    optional ``cost()`` and ``memory()``: nc_jax.checks.contract)."""
+
+    RUN_FIELDS: ClassVar[tuple[str, ...]]
 
     def runs(self) -> Sequence[RunSpec]: ...
 
 
-TrainAndMeasure = Callable[
-    [Sequence[Any], Sequence[PlannedRun], "TrainContext"], Sequence[RunOutcome]
-]
-FinishCell = Callable[[Any, CellOutcome], CellOutcome]
+class TrainAndMeasure(Protocol):
+    """A paper's training and measurement of this process's runs of a bucket: one RunOutcome
+    per run of ``runs``, in order."""
+
+    def __call__(
+        self, settings: Sequence[Any], runs: Sequence[PlannedRun], context: TrainContext
+    ) -> Sequence[RunOutcome]: ...
 
 
-def plan_bucket(settings: Sequence[HasRuns]) -> list[PlannedRun]:
+class FinishCell(Protocol):
+    """A paper's summary of one cell over its runs (e.g. pooled trends added to each run)."""
+
+    def __call__(self, setting: Any, outcome: CellOutcome) -> CellOutcome: ...
+
+
+def plan_bucket(settings: Sequence[PaperSetting]) -> list[PlannedRun]:
     """Every run of ``settings``, cell by cell in order; a run without a key gets its own
     ``(cell, index)``."""
     return [
@@ -174,7 +186,7 @@ def cell_outcomes(
 
 
 def run_bucket(
-    settings: Sequence[HasRuns],
+    settings: Sequence[PaperSetting],
     context: TrainContext,
     train_and_measure: TrainAndMeasure,
     finish_cell: FinishCell | None = None,

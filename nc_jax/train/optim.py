@@ -43,7 +43,8 @@ def init_runs(
         model: the network (init/apply).
         config: the training configuration (for the optimiser state).
         input_dim: D.
-        learning_rate, weight_decay: (R,) per-run values (or scalars broadcast to R).
+        learning_rate: (R,) per-run learning rates (or a scalar broadcast to R).
+        weight_decay: (R,) per-run weight decays (or a scalar broadcast to R).
         seeds: (R,) integer seeds; a run's initial parameters and data order depend only on it.
     """
     seeds = np.atleast_1d(np.asarray(seeds))
@@ -97,8 +98,8 @@ def cast_runs(state: RunState, dtype: Any, learning_rate: Any, weight_decay: Any
     Args:
         state: R runs with a leading run axis.
         dtype: the target float dtype.
-        learning_rate, weight_decay: (R,) per-run values (or scalars broadcast to R), the ones
-            given to ``init_runs``.
+        learning_rate: (R,) per-run learning rates (or a scalar), as given to ``init_runs``.
+        weight_decay: (R,) per-run weight decays (or a scalar), as given to ``init_runs``.
     """
     num_runs = int(state.step.shape[0])
     cast = jax.tree_util.tree_map(
