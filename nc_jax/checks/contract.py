@@ -50,8 +50,13 @@ A ``Paper`` is what a paper package provides (found through the entry-point grou
 - ``run(settings, context) -> list[CellOutcome]``: trains (or loads) and measures the runs of
   every setting (all from one bucket: equal outside ``RUN_FIELDS``), one ``CellOutcome`` per
   setting: a ``RunRecord`` per run (its per-run values, its float64 quantities, or the step at
-  which it diverged) and named arrays for plots (leading run axis). Train through
-  ``context.train`` and only the runs ``context.share`` assigns to this process.
+  which it diverged) and named arrays for plots (leading run axis). The papers of this
+  repository all use the shared skeleton, ``run_bucket(settings, context, train_and_measure)``
+  of nc_jax.checks.bucket, with ``Setting.runs()`` laying out the runs; a hand-written ``run``
+  (as below) trains through ``context.train`` and only the runs ``context.share`` assigns to
+  this process.
+- ``examples`` (one ``Example`` per theorem) and ``quick`` (Setting overrides that train in
+  seconds): what the contract tests every registered paper gets read.
 
 Everything else (the table, the results directory, ``--recheck``, exit status, the command-line
 options, sweeps) is generic: nc_jax.checks.runner and nc_jax.sweep. A complete made-up paper::
