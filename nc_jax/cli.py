@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from nc_jax import exits
+from nc_jax.checks.options import add_compilation_cache_flag
 from nc_jax.data import DATASETS, EMBEDDED_DATASETS, INPUT_DIMS, SOURCES, Dataset, load_dataset
 from nc_jax.experiment import add_profile_flags
 
@@ -214,9 +215,10 @@ def run_sweep(args: argparse.Namespace) -> int:
     if args.executor == "ray":  # the driver must not take the GPU memory its workers need
         os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     sweep.maybe_initialize_distributed()
-    from nc_jax.train import use_cpu_cores
+    from nc_jax.train import enable_compilation_cache, use_cpu_cores
 
     use_cpu_cores()
+    enable_compilation_cache(not args.no_compilation_cache)
     written = sweep.sweep(
         grid,
         args.out,
@@ -336,6 +338,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--run-group", type=int, default=None, help="runs trained at a time (default: by memory)"
     )
     sweep.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_compilation_cache_flag(sweep)
     sweep.add_argument("--status", default=None, metavar="DIR", help="summarise a sweep directory")
     sweep.set_defaults(run=run_sweep)
     plot = commands.add_parser(

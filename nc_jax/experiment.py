@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nc_jax import exits, sweep
+from nc_jax.checks.options import add_compilation_cache_flag
 from nc_jax.results import summarize
 
 
@@ -57,6 +58,7 @@ def main(
     parser.add_argument("--out", default=default_out, help="results directory")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     parser.add_argument("--table", metavar="DIR", help="only print the table of DIR")
+    add_compilation_cache_flag(parser)
     args = parser.parse_args(argv)
     return exits.guarded(parser.prog, lambda: _run(args, grid, table))
 
@@ -65,10 +67,11 @@ def _run(args: argparse.Namespace, grid: Path, table: Callable[[Path], str]) -> 
     """Sweep (unless --table) and print the table and the verdicts; the exit status of the
     verdicts (nc_jax.exits)."""
     if not args.table:
-        from nc_jax.train import use_cpu_cores
+        from nc_jax.train import enable_compilation_cache, use_cpu_cores
 
         resolved = sweep.read_grid_file(grid, profile=args.profile, overrides=args.set)
         use_cpu_cores()
+        enable_compilation_cache(not args.no_compilation_cache)
         sweep.sweep(resolved, args.out, progress=sys.stderr.isatty())
     directory = Path(args.table or args.out)
     checks = sweep.load(directory)

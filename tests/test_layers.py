@@ -49,7 +49,17 @@ def test_the_training_context_still_loads_on_first_use():
 
 
 # nc_jax.train's modules, each importing only modules listed before it
-TRAIN_LAYERS = ("losses", "checkpoint", "config", "optim", "step", "devices", "programs", "loop")
+TRAIN_LAYERS = (
+    "losses",
+    "checkpoint",
+    "cache",
+    "config",
+    "optim",
+    "step",
+    "devices",
+    "programs",
+    "loop",
+)
 
 
 def test_the_training_modules_import_only_the_layers_below_them():

@@ -17,9 +17,11 @@ import dataclasses
 
 import pytest
 
+from nc_jax import exits
 from nc_jax.checks import Paper, check, load_papers, setting_runs
 from nc_jax.checks.options import add_setting_options, flag, given_options
-from nc_jax.checks.runner import build_parser, check_setting, recheck
+from nc_jax.checks.runner import build_parser, main, recheck
+from nc_jax.results import read_cells
 
 PAPERS: dict[str, Paper] = load_papers()
 THEOREMS = [(name, t.id) for name, paper in PAPERS.items() for t in paper.theorems]
@@ -80,15 +82,21 @@ def test_the_setting_lays_out_its_runs(name):
 
 
 @pytest.mark.parametrize("name", sorted(PAPERS))
-def test_the_quick_setting_trains_and_recheck_reproduces_every_result(name, tmp_path):
+def test_the_quick_setting_trains_and_recheck_reproduces_every_result(name, tmp_path, capsys):
+    """``nc-jax check PAPER --quick``: trains the paper's quick setting through the runner, one
+    result per run and theorem, the exit status of its verdicts; ``--recheck`` on the stored
+    quantities gives back every result exactly."""
     paper = PAPERS[name]
     assert paper.quick, f"{name} names no quick setting"
+    status = main(paper, ["--quick", "--results", str(tmp_path)])
     setting = paper.setting(**paper.quick)
-    results = check_setting(paper, setting, tmp_path, paper.theorems, progress=False)
-    runs = setting_runs(setting)
-    assert len(results) == runs * len(paper.theorems)
+    stored = [check for cell in read_cells(tmp_path) for check in cell["checks"]]
+    assert len(stored) == setting_runs(setting) * len(paper.theorems)
     for theorem in paper.theorems:
-        assert len([r for r in results if r.theorem_id == theorem.id]) == runs
+        assert len([c for c in stored if c["theorem_id"] == theorem.id]) == setting_runs(setting)
+    assert status == exits.status_of(c["verdict"] for c in stored)
     assert (tmp_path / "checks.png").is_file()
     again = recheck(paper, tmp_path, paper.theorems)
-    assert [r.to_json() for r in again] == [r.to_json() for r in results]
+    assert [{"run": c["run"], **r.to_json()} for c, r in zip(stored, again)] == stored
+    assert main(paper, ["--recheck", "--quick", "--results", str(tmp_path)]) == exits.USAGE
+    assert "--quick would be ignored" in capsys.readouterr().err

@@ -205,3 +205,14 @@ def setting_to_data(setting: Any) -> dict[str, Any]:
         key: list(value) if isinstance(value, tuple) else value
         for key, value in dataclasses.asdict(setting).items()
     }
+
+
+def add_compilation_cache_flag(parser: argparse.ArgumentParser) -> None:
+    """``--no-compilation-cache``: train without JAX's persistent compilation cache (on by
+    default in the user cache directory; nc_jax.train.cache)."""
+    parser.add_argument(
+        "--no-compilation-cache",
+        action="store_true",
+        help="compile every program afresh (the cache is on by default, in "
+        "$XDG_CACHE_HOME/nc-jax/xla; NC_JAX_COMPILATION_CACHE=DIR moves it, =off turns it off)",
+    )

@@ -44,6 +44,7 @@ from nc_jax.checks.contract import (
     setting_runs,
 )
 from nc_jax.checks.options import (
+    add_compilation_cache_flag,
     add_setting_options,
     flag,
     given_options,
@@ -231,6 +232,13 @@ def build_parser(paper: Paper, prog: str) -> argparse.ArgumentParser:
         action="store_true",
         help="re-evaluate the checks on the quantities stored in --results (no training)",
     )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="the paper's quick setting (seconds of training, far from its regime); options "
+        "given beside it override it",
+    )
+    add_compilation_cache_flag(parser)
     add_setting_options(parser, paper.setting)
     return parser
 
@@ -296,7 +304,7 @@ def main(paper: Paper, argv: Sequence[str] | None = None, prog: str | None = Non
 
 
 def _main(paper: Paper, args: argparse.Namespace) -> int:
-    from nc_jax.train import use_cpu_cores
+    from nc_jax.train import enable_compilation_cache, use_cpu_cores
 
     directory = Path(args.results)
     if directory.exists() and not directory.is_dir():
@@ -305,8 +313,8 @@ def _main(paper: Paper, args: argparse.Namespace) -> int:
     theorems = select({t.id: t for t in paper.theorems}, args.only or [paper.name])
     started = time.perf_counter()
     if args.recheck:
-        if given:
-            flags = ", ".join(flag(name) for name in given)
+        if given or args.quick:
+            flags = ", ".join([flag(name) for name in given] + ["--quick"] * args.quick)
             raise ValueError(
                 f"--recheck re-evaluates {directory} as it was trained; {flags} would be "
                 "ignored: drop them, or train anew without --recheck"
@@ -314,8 +322,9 @@ def _main(paper: Paper, args: argparse.Namespace) -> int:
         results = recheck(paper, directory, theorems)
         wrote = directory / store.CELLS
     else:
-        setting = make_setting(paper.setting, given)
+        setting = make_setting(paper.setting, (dict(paper.quick) if args.quick else {}) | given)
         use_cpu_cores()  # one JAX device per core: the runs train in parallel (engine docstring)
+        enable_compilation_cache(not args.no_compilation_cache)
         results = check_setting(paper, setting, directory, theorems)
         wrote = directory
     print(format_results(results))
@@ -338,6 +347,7 @@ def main_all(
         "--results", default="results", help="root: paper P writes ROOT/P (default: %(default)s)"
     )
     parser.add_argument("--skip", action="append", default=[], metavar="PAPER", help="(repeat)")
+    add_compilation_cache_flag(parser)
     args = parser.parse_args(argv)
     unknown = sorted(set(args.skip) - set(papers))
     if unknown:
@@ -347,9 +357,10 @@ def main_all(
             file=sys.stderr,
         )
         return exits.USAGE
-    from nc_jax.train import use_cpu_cores
+    from nc_jax.train import enable_compilation_cache, use_cpu_cores
 
     use_cpu_cores()
+    enable_compilation_cache(not args.no_compilation_cache)
     everything: list[CheckResult] = []
     timings: list[tuple[str, int, float]] = []
     failed: list[str] = []

@@ -270,16 +270,17 @@ def write_missing(directory: Path, cells: Sequence[StoredCell]) -> int:
 
 
 def configure_worker_jax(enable_x64: bool) -> None:
-    """The driver's float64 flag, and the task's CPUs as JAX CPU devices (before JAX starts its
-    backend; a reused worker keeps the devices it has)."""
+    """The driver's float64 flag, the task's CPUs as JAX CPU devices (before JAX starts its
+    backend; a reused worker keeps the devices it has) and the persistent compilation cache."""
     import jax
     import ray
 
-    from nc_jax.train import use_cpu_cores
+    from nc_jax.train import enable_compilation_cache, use_cpu_cores
 
     jax.config.update("jax_enable_x64", enable_x64)
     cpus = ray.get_runtime_context().get_assigned_resources().get("CPU", 1.0)
     use_cpu_cores(max(1, int(cpus)))
+    enable_compilation_cache()  # as the worker's environment says (nc_jax.train.cache)
 
 
 def worker_directory(directory: str) -> tuple[Path, bool]:

@@ -10,9 +10,11 @@ so changing them never recompiles. The modules, each building on the ones before
 - ``devices``: CPU cores as devices, the run mesh, a process's share of the runs;
 - ``programs``: the compiled chunk and measure programs and their caches;
 - ``loop``: ``train``, the host loop over chunks and run groups, with checkpoints;
-- ``losses`` and ``checkpoint``: the loss functions and the checkpoint files.
+- ``losses`` and ``checkpoint``: the loss functions and the checkpoint files;
+- ``cache``: JAX's persistent compilation cache for the commands that train.
 """
 
+from nc_jax.train.cache import enable_compilation_cache
 from nc_jax.train.config import (
     OPTIMIZERS,
     WEIGHT_DECAY_MODES,
@@ -42,6 +44,7 @@ __all__ = [
     "clear_compiled_programs",
     "cross_entropy",
     "decay_scales",
+    "enable_compilation_cache",
     "get_loss",
     "init_runs",
     "make_data",
