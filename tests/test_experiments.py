@@ -177,6 +177,7 @@ def test_quick_resnet_head_depth_tabulates_both_depths_with_layer_metrics(tmp_pa
     assert sorted(first["num_linear"]) == [1, 2] and np.isfinite(first["NC2 first linear"]).all()
 
 
+@pytest.mark.slow  # the script end to end; its parts have default-run tests
 def test_sukenik2024_resnet_quick_measures_the_dufm_view(tmp_path, capsys):
     """The real-data run of Súkeník et al. 2024 as --quick (ResNet20 + a 4-layer ReLU head on
     20 digits images, 20 steps): every run is measured through its DUFM view (H_1 = the 64
@@ -211,6 +212,7 @@ def test_sukenik2024_resnet_reads_cifar_shaped_pickles(tmp_path, capsys):
     assert len(runs) == 1 and runs["width"].iloc[0] == 64
 
 
+@pytest.mark.slow  # the script end to end; its parts have default-run tests
 def test_quick_regime_atlas_tabulates_where_each_bound_speaks(tmp_path, capsys):
     """The atlas on 2 widths x 2 weight decays x 2 lengths (digits, one seed): one training per run
     measured at both lengths; the per-cell table, the informative regions, the (11) factor and

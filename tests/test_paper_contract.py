@@ -18,7 +18,7 @@ import dataclasses
 import pytest
 
 from nc_jax import exits
-from nc_jax.checks import Paper, check, load_papers, setting_runs
+from nc_jax.checks import Paper, SettingError, check, load_papers, setting_runs
 from nc_jax.checks.options import add_setting_options, flag, given_options
 from nc_jax.checks.runner import build_parser, main, recheck
 from nc_jax.results import read_cells
@@ -100,3 +100,15 @@ def test_the_quick_setting_trains_and_recheck_reproduces_every_result(name, tmp_
     assert [{"run": c["run"], **r.to_json()} for c, r in zip(stored, again)] == stored
     assert main(paper, ["--recheck", "--quick", "--results", str(tmp_path)]) == exits.USAGE
     assert "--quick would be ignored" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", sorted(PAPERS))
+def test_geometric_logs_reach_the_engine_and_a_bad_spacing_names_its_flag(name):
+    paper = PAPERS[name]
+    if "log_spacing" not in {f.name for f in dataclasses.fields(paper.setting)}:
+        pytest.skip(f"{name} logs linearly only")
+    setting = paper.setting(**(dict(paper.quick) | {"log_spacing": "geometric"}))
+    assert setting.config().log_spacing == "geometric"
+    with pytest.raises(SettingError) as error:
+        paper.setting(log_spacing="logarithmic")
+    assert error.value.field == "log_spacing"

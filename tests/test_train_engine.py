@@ -364,3 +364,60 @@ def test_clear_compiled_programs_empties_every_cache_of_the_engine(small_data):
     again = train(SMALL, config, small_data, _states(config, 0.05, 1e-3, [0]))
     assert [cache.cache_info().misses for cache in caches] == [1, 1, 1]
     _assert_trees_equal(first.state.params, again.state.params)
+
+
+# ------------------------------------------------------------------ geometric logs
+
+
+def test_geometric_log_steps_by_hand():
+    config = TrainConfig(steps=1000, log_every=10, log_spacing="geometric", geometric_logs=4)
+    # geomspace(1, 100, 4) = 1, 4.64, 21.5, 100 -> 1, 5, 22, 100 units of 10 steps
+    np.testing.assert_array_equal(config.log_steps, [10, 50, 220, 1000])
+    np.testing.assert_array_equal(config.log_intervals(), [10, 40, 170, 780])
+    assert config.num_logs == 4 and config.chunk_logs == 1 and config.chunk_steps(2) == 170
+    wide = TrainConfig(steps=60000, log_every=50, log_spacing="geometric")
+    steps = wide.log_steps
+    assert steps[0] == 50 and steps[-1] == 60000 and (steps % 50 == 0).all()
+    assert (np.diff(steps) > 0).all() and len(steps) == 76  # 24 early ones round together
+    ratios = steps[40:] / steps[39:-1]  # past the rounding: one common ratio
+    np.testing.assert_allclose(ratios, 1200 ** (1 / 99), rtol=0.05)
+    linear = TrainConfig(steps=1000, log_every=10)
+    np.testing.assert_array_equal(linear.log_steps, np.arange(10, 1001, 10))
+    assert sum(linear.chunk_steps(i) for i in range(10)) == 1000
+    with pytest.raises(ValueError, match="log_spacing"):
+        TrainConfig(steps=100, log_spacing="log")
+
+
+def test_geometric_logs_are_the_linear_runs_states_at_those_steps(small_data):
+    """Logging geometrically changes when the host looks, not what trains: the logged losses
+    and the final parameters are those of the same runs logged every 10 steps, at the
+    geometric steps, and every chunk runs one compiled program."""
+    from nc_jax.train.programs import compiled_chunk
+
+    linear = TrainConfig(steps=300, log_every=10, reduction="mean")
+    geometric = dataclasses.replace(linear, log_spacing="geometric", geometric_logs=6)
+    state = _states(linear, [0.1, 0.2], [1e-3, 0.0], [0, 1])
+    dense = train(SMALL, linear, small_data, state)
+    sparse = train(SMALL, geometric, small_data, state)
+    steps = geometric.log_steps  # 10, 20, 40, 80, 150, 300
+    np.testing.assert_array_equal(sparse.trajectory["step"][0], [0, *steps])
+    at = [0, *(steps // 10)]  # the dense run's log index of each geometric log
+    for key in ("loss", "accuracy", "layer/nc1_trace_ratio"):
+        np.testing.assert_array_equal(sparse.trajectory[key], dense.trajectory[key][:, at])
+    _assert_trees_equal(sparse.state.params, dense.state.params)
+    assert geometric.num_logs // geometric.chunk_logs > 1  # several chunks ...
+    assert compiled_chunk(SMALL, geometric, None)._cache_size() == 1  # ... one program
+
+
+def test_progress_counts_every_step_with_geometric_logs(small_data):
+    from nc_jax.checks.context import TrainContext
+
+    counted = []
+    config = TrainConfig(steps=300, log_every=10, log_spacing="geometric", geometric_logs=6)
+    state = _states(config, [0.1, 0.2], [1e-3, 0.0], [0, 1])
+    TrainContext(on_steps=counted.append, devices=jax.devices()[:1]).train(
+        SMALL, config, small_data, state
+    )
+    assert sum(counted) == 2 * 300 and len(counted) == config.num_logs // config.chunk_logs
+    with pytest.raises(ValueError, match="geometric logs"):
+        TrainContext().train_to(SMALL, config, small_data, state, [100, 300])

@@ -63,6 +63,7 @@ __all__ = [
     "RunSpec",
     "SettingError",
     "check_dataset",
+    "check_log_spacing",
     "check_steps",
     "check_positive",
     "check_positive_values",
@@ -93,6 +94,7 @@ _LAZY = {"TrainContext": "context"} | {
     name: "validate"
     for name in (
         "check_dataset",
+        "check_log_spacing",
         "check_positive",
         "check_positive_values",
         "check_seeds",

@@ -71,10 +71,9 @@ class TrainContext:
         mesh = run_mesh(group, self.devices)  # a device count that divides the group
         on_chunk = None
         if self.on_steps is not None:
-            run_steps = config.chunk_logs * config.log_every * group
 
-            def on_chunk(_: int, __: RunState) -> None:
-                self.on_steps(run_steps)
+            def on_chunk(done: int, _: RunState) -> None:
+                self.on_steps(config.chunk_steps(done - 1) * group)
 
         started = time.perf_counter()
         result = train(model, config, data, state, mesh=mesh, run_group=group, on_chunk=on_chunk)
@@ -101,6 +100,11 @@ class TrainContext:
         divisor of the segments' log counts (and of the longest run's own choice).
         """
         targets = sorted(set(int(t) for t in checkpoints))
+        if config.log_spacing != "linear" and len(targets) > 1:
+            raise ValueError(
+                "geometric logs are spread over one training length: train each length on its "
+                "own, or log linearly"
+            )
         if config.lr_drop_at is not None and len(targets) > 1:
             raise ValueError(
                 "a learning-rate drop (lr_drop_at) depends on the training length: "

@@ -57,3 +57,12 @@ def check_seeds(seeds: Sequence[int], name: str = "seeds") -> None:
     """SettingError naming ``name`` unless at least one seed is listed."""
     if not seeds:
         raise SettingError(name, "must list at least one seed")
+
+
+def check_log_spacing(log_spacing: str) -> None:
+    """SettingError naming ``log_spacing`` unless it is one the engine knows
+    (nc_jax.train.config.LOG_SPACINGS)."""
+    from nc_jax.train.config import LOG_SPACINGS
+
+    if log_spacing not in LOG_SPACINGS:
+        raise SettingError("log_spacing", f"must be one of {', '.join(LOG_SPACINGS)}")

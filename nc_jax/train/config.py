@@ -17,6 +17,7 @@ from nc_jax.train.losses import LOSSES, REDUCTIONS
 from nc_jax.validation import check_labels, check_matrix, check_num_classes
 
 OPTIMIZERS: tuple[str, ...] = ("gd", "momentum", "adam")
+LOG_SPACINGS: tuple[str, ...] = ("linear", "geometric")
 WEIGHT_DECAY_MODES: tuple[str, ...] = ("l2", "decoupled")
 
 
@@ -26,9 +27,16 @@ class TrainConfig:
 
     Attributes:
         steps: number of optimisation steps; a multiple of ``log_every``.
-        log_every: steps between two logged measurements (compiled_measure after each).
+        log_every: steps between two logged measurements (compiled_measure after each); with
+            geometric spacing, the first logged step and the unit every logged step is a
+            multiple of.
+        log_spacing: "linear" (a log every ``log_every`` steps) or "geometric": about
+            ``geometric_logs`` logs spread geometrically from ``log_every`` to ``steps``
+            (``log_steps``), for curves read on log axes at a fraction of the cost.
+        geometric_logs: the number of geometric logs before rounding to multiples of
+            ``log_every`` (steps that round to the same multiple are logged once).
         logs_per_chunk: logs per compiled chunk (host progress and checkpoints happen between
-            chunks); None picks about ten chunks. Must divide steps / log_every.
+            chunks); None picks about ten chunks. Must divide the number of logs.
         loss: "mse" or "cross_entropy"; ``reduction`` "sum" (the theory's 1/2 ||Z_L - Y||_F^2)
             or "mean" (divided by N).
         optimizer: "gd" (plain full-batch GD, or SGD with ``batch_size``), "momentum", "adam".
@@ -50,6 +58,8 @@ class TrainConfig:
 
     steps: int
     log_every: int = 100
+    log_spacing: str = "linear"
+    geometric_logs: int = 100
     logs_per_chunk: int | None = None
     loss: str = "mse"
     reduction: str = "sum"
@@ -65,6 +75,10 @@ class TrainConfig:
     metric_layers: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
+        if self.log_spacing not in LOG_SPACINGS:
+            raise ValueError(f"log_spacing must be one of {LOG_SPACINGS}, got {self.log_spacing!r}")
+        if self.geometric_logs < 1:
+            raise ValueError(f"geometric_logs must be >= 1, got {self.geometric_logs}")
         if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
             raise ValueError(
                 f"steps ({self.steps}) must be a positive multiple of log_every "
@@ -75,7 +89,7 @@ class TrainConfig:
         ):
             raise ValueError(
                 f"logs_per_chunk ({self.logs_per_chunk}) must divide the number of logs "
-                f"steps / log_every = {self.num_logs}"
+                f"({self.num_logs})"
             )
         for name, value, allowed in (
             ("loss", self.loss, LOSSES),
@@ -98,8 +112,30 @@ class TrainConfig:
             object.__setattr__(self, "metric_layers", tuple(int(i) for i in self.metric_layers))
 
     @property
+    def log_steps(self) -> np.ndarray:
+        """The logged steps after step 0, ascending, the last one ``steps``: (num_logs,) ints.
+        Linear: log_every, 2 log_every, ...; geometric: ``log_every`` times the distinct
+        roundings of geomspace(1, steps / log_every, geometric_logs)."""
+        units = self.steps // self.log_every
+        if self.log_spacing == "linear":
+            return self.log_every * np.arange(1, units + 1)
+        spread = np.geomspace(1, units, min(self.geometric_logs, units))
+        return self.log_every * np.unique(np.rint(spread).astype(np.int64))
+
+    @property
     def num_logs(self) -> int:
-        return self.steps // self.log_every
+        if self.log_spacing == "linear":
+            return self.steps // self.log_every
+        return len(self.log_steps)
+
+    def log_intervals(self) -> np.ndarray:
+        """Steps between consecutive logs (the first from step 0): (num_logs,) ints."""
+        return np.diff(self.log_steps, prepend=0)
+
+    def chunk_steps(self, index: int) -> int:
+        """Steps trained by compiled chunk ``index`` (0-based)."""
+        logs = self.log_intervals()[index * self.chunk_logs : (index + 1) * self.chunk_logs]
+        return int(logs.sum())
 
     @property
     def chunk_logs(self) -> int:

@@ -53,11 +53,11 @@ def train(
             memory); the last group is padded with copies of its last run, so every group runs
             the same compiled program.
         checkpoint_dir: save the state and logs after every compiled chunk (a killed job loses at
-            most ``config.chunk_logs * config.log_every`` steps) and resume from there if a
-            checkpoint of the same job exists. With run groups, group g uses ``group-g/``.
+            most one chunk, ``config.chunk_steps``) and resume from there if a checkpoint of the
+            same job exists. With run groups, group g uses ``group-g/``.
         on_chunk: called as on_chunk(chunks_done, state) after every chunk of every run group
-            (host side; a chunk is ``config.chunk_logs * config.log_every`` steps), e.g. to
-            advance a progress bar (nc_jax.progress).
+            (host side; chunk i trains ``config.chunk_steps(i)`` steps), e.g. to advance a
+            progress bar (nc_jax.progress).
     """
     if config.batch_size is not None and config.batch_size > data.x.shape[0]:
         raise ValueError(
@@ -136,8 +136,12 @@ def _train_group(
         state = place(state, mesh, RUNS)
     chunk = compiled_chunk(model, config, mesh)
     num_chunks = config.num_logs // config.chunk_logs
+    intervals = config.log_intervals().astype(np.int32).reshape(num_chunks, config.chunk_logs)
     for index in range(first_chunk, num_chunks):
-        state, snapshots = chunk(state, data)
+        if config.log_spacing == "linear":
+            state, snapshots = chunk(state, data)
+        else:
+            state, snapshots = chunk(state, data, intervals[index])
         chunk_logs = _stack_logs([measure(snapshot, data) for snapshot in snapshots])
         logs = {key: np.concatenate([logs[key], chunk_logs[key]], axis=1) for key in logs}
         if checkpoint_dir is not None:

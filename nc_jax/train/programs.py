@@ -33,30 +33,34 @@ PER_RUN_INPUT_BYTES = 64 * 2**20  # largest per-run copy of the inputs (per_run_
 def compiled_chunk(model: Model, config: TrainConfig, mesh: Mesh | None = None):
     """The compiled training unit for a batch of runs: ``chunk_logs`` x ``log_every`` steps.
 
-    Returns jit(vmap(fn)) with fn(state, data) -> (state, snapshots): the state after the chunk
-    and a list of ``chunk_logs`` log_snapshot states, the runs at the end of each log period,
-    for ``compiled_measure``; run per device over the mesh's share of the runs
-    (devices.per_device). Cached per (model, config, mesh).
+    Returns jit(vmap(fn)) with fn(state, data, intervals) -> (state, snapshots): the state
+    after the chunk and a list of ``chunk_logs`` log_snapshot states, the runs at the end of
+    each log period, for ``compiled_measure``; run per device over the mesh's share of the runs
+    (devices.per_device). ``intervals``: None for linear logs (every period ``log_every``
+    steps, a loop of static length), else the (chunk_logs,) int32 lengths of this chunk's
+    periods (``TrainConfig.log_intervals``), one program for every chunk. Cached per (model,
+    config, mesh).
     """
     update = make_update(model, config)
 
-    def one_run(state: RunState, data: TrainData):
-        def log_period(start, _):
-            end = jax.lax.fori_loop(0, config.log_every, lambda _, s: update(s, data), start)
+    def one_run(state: RunState, data: TrainData, intervals: jax.Array | None):
+        def log_period(start, interval):
+            count = config.log_every if interval is None else interval
+            end = jax.lax.fori_loop(0, count, lambda _, s: update(s, data), start)
             state = guard_divergence(start, end)
             return state, log_snapshot(state)
 
-        return jax.lax.scan(log_period, state, None, length=config.chunk_logs)
+        return jax.lax.scan(log_period, state, intervals, length=config.chunk_logs)
 
-    def chunk(state: RunState, data: TrainData):
+    def chunk(state: RunState, data: TrainData, intervals: jax.Array | None = None):
         num_runs = state.step.shape[0]
         if data.x.size * data.x.dtype.itemsize * num_runs <= PER_RUN_INPUT_BYTES:
             per_run = per_run_inputs(data, num_runs)
-            state, stacked = jax.vmap(one_run, in_axes=(0, TrainData(0, None, None)))(
-                state, per_run
+            state, stacked = jax.vmap(one_run, in_axes=(0, TrainData(0, None, None), None))(
+                state, per_run, intervals
             )
         else:
-            state, stacked = jax.vmap(one_run, in_axes=(0, None))(state, data)
+            state, stacked = jax.vmap(one_run, in_axes=(0, None, None))(state, data, intervals)
         snapshots = [
             jax.tree_util.tree_map(lambda leaf, i=i: leaf[:, i], stacked)
             for i in range(config.chunk_logs)

@@ -26,6 +26,7 @@ from nc_jax.checks import (
     CellOutcome,
     SettingError,
     check_dataset,
+    check_log_spacing,
     check_positive_values,
     check_seeds,
     check_steps,
@@ -107,6 +108,9 @@ class Setting:
             and the pair quantities eps2, eps2_last are NaN).
         steps: full-batch GD steps (a multiple of log_every).
         log_every: steps between two logged measurements of the engine.
+        log_spacing: "linear" (a log every log_every steps) or "geometric" (about 100 logs
+            spread geometrically from log_every to steps: long runs read on log axes, at a
+            fraction of the logging cost).
         learning_rates: the learning rates; every one is trained with every seed.
         lr_warmup_steps: a linear warm-up of the learning rate over the first steps (0: none),
             the way to a rate near 2 / lambda_max(Hessian) of the solution (the edge of
@@ -138,6 +142,7 @@ class Setting:
     activation: str = "relu"
     steps: int = 8000
     log_every: int = 400
+    log_spacing: str = "linear"
     learning_rates: tuple[float, ...] = (1.5e-4,)
     lr_warmup_steps: int = 0
     weight_decay: float = 2.0
@@ -184,6 +189,7 @@ class Setting:
         except ValueError as error:
             raise SettingError("activation", str(error)) from None
         check_steps(self.steps, self.log_every)
+        check_log_spacing(self.log_spacing)
         check_positive_values("learning_rates", self.learning_rates)
         if not 0 <= self.lr_warmup_steps <= self.steps:
             raise SettingError(
@@ -212,6 +218,7 @@ class Setting:
         return TrainConfig(
             steps=self.steps,
             log_every=self.log_every,
+            log_spacing=self.log_spacing,
             reduction="sum",
             metrics=self.log_metrics,
             lr_warmup_steps=self.lr_warmup_steps,

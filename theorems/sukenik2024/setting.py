@@ -37,6 +37,7 @@ from nc_jax.checks import (
     RunRecord,
     SettingError,
     check_dataset,
+    check_log_spacing,
     check_positive_values,
     check_seeds,
     check_steps,
@@ -90,6 +91,9 @@ class Setting:
             N(0, 1) for H_1).
         steps: full-batch GD steps (a multiple of log_every).
         log_every: steps between two logged measurements of the engine.
+        log_spacing: "linear" (a log every log_every steps) or "geometric" (about 100 logs
+            spread geometrically from log_every to steps: long runs read on log axes, at a
+            fraction of the logging cost).
         replay_steps: engine steps replayed in float64 from each trained state (the orbit whose
             largest objective the checks read, and the drift that says whether GD settled).
         log_metrics: measure the engine's layer-wise metrics at every log (the layer-profile
@@ -113,6 +117,7 @@ class Setting:
     init_scale: float = 0.3
     steps: int = 20000
     log_every: int = 1000
+    log_spacing: str = "linear"
     replay_steps: int = 200
     log_metrics: bool = False
     backbone: str = "dufm"
@@ -148,6 +153,7 @@ class Setting:
         if not (math.isfinite(self.init_scale) and self.init_scale > 0):
             raise SettingError("init_scale", f"must be > 0, got {self.init_scale}")
         check_steps(self.steps, self.log_every)
+        check_log_spacing(self.log_spacing)
         if self.replay_steps < 1:
             raise SettingError("replay_steps", f"must be >= 1, got {self.replay_steps}")
         self._check_backbone()
@@ -215,6 +221,7 @@ class Setting:
         return TrainConfig(
             steps=self.steps,
             log_every=self.log_every,
+            log_spacing=self.log_spacing,
             reduction="mean",
             metrics=self.log_metrics,
         )

@@ -29,7 +29,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import CellOutcome, SettingError, check_dataset, check_seeds, check_steps
+from nc_jax.checks import (
+    CellOutcome,
+    SettingError,
+    check_dataset,
+    check_log_spacing,
+    check_seeds,
+    check_steps,
+)
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -109,6 +116,9 @@ class Setting:
             value in (0, 1), or omitted for a constant step size).
         steps: training steps (a multiple of log_every).
         log_every: steps between two logged objectives.
+        log_spacing: "linear" (a log every log_every steps) or "geometric" (about 100 logs
+            spread geometrically from log_every to steps: long runs read on log axes, at a
+            fraction of the logging cost).
         branch_init_scale: s, the blocks' weights start as N(0, 2 s^2 / d) (LN-ResNet), or s
             times the LeCun-normal kernels of every block (transformer).
         seeds: initialisation seeds; each trains one network per depth.
@@ -134,6 +144,7 @@ class Setting:
     lr_drop_at: float | None = 0.75
     steps: int = 2000
     log_every: int = 100
+    log_spacing: str = "linear"
     branch_init_scale: float = 0.2
     seeds: tuple[int, ...] = (0, 1, 2)
     architecture: str = "ln_resnet"
@@ -171,6 +182,7 @@ class Setting:
         if self.lr_drop_at is not None and not 0 < self.lr_drop_at < 1:
             raise SettingError("lr_drop_at", f"must be in (0, 1) or omitted, got {self.lr_drop_at}")
         check_steps(self.steps, self.log_every)
+        check_log_spacing(self.log_spacing)
         if self.branch_init_scale < 0:
             raise SettingError("branch_init_scale", f"must be >= 0, got {self.branch_init_scale}")
         check_seeds(self.seeds)
@@ -238,6 +250,7 @@ class Setting:
         return TrainConfig(
             steps=self.steps,
             log_every=self.log_every,
+            log_spacing=self.log_spacing,
             loss=self.loss,
             reduction="mean",
             optimizer=self.optimizer,

@@ -29,7 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import CellOutcome, SettingError, check_seeds, check_steps
+from nc_jax.checks import CellOutcome, SettingError, check_log_spacing, check_seeds, check_steps
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -84,6 +84,9 @@ class Setting:
         feature_dim: d >= K, the feature dimension of both UFMs.
         steps: full-batch GD steps of both UFMs (a multiple of log_every).
         log_every: steps between two logged objectives of the engine.
+        log_spacing: "linear" (a log every log_every steps) or "geometric" (about 100 logs
+            spread geometrically from log_every to steps: long runs read on log axes, at a
+            fraction of the logging cost).
         learning_rate: eta of both UFMs.
         weight_decay: lambda = lambda_W = lambda_H (> 0; the convex optimum needs it).
         seeds: one run per seed (initial spectra, frames and bases; the imbalanced UFM's draw).
@@ -105,6 +108,7 @@ class Setting:
     feature_dim: int = 6
     steps: int = 4000
     log_every: int = 100
+    log_spacing: str = "linear"
     learning_rate: float = 2.0
     weight_decay: float = 0.04
     seeds: tuple[int, ...] = (0, 1, 2, 3)
@@ -141,6 +145,7 @@ class Setting:
                 f"and the convex optimum need d >= K; got {self.feature_dim}",
             )
         check_steps(self.steps, self.log_every)
+        check_log_spacing(self.log_spacing)
         if self.learning_rate <= 0:
             raise SettingError("learning_rate", f"must be > 0, got {self.learning_rate}")
         if self.weight_decay <= 0:
@@ -175,6 +180,7 @@ class Setting:
         return TrainConfig(
             steps=self.steps,
             log_every=self.log_every,
+            log_spacing=self.log_spacing,
             loss="cross_entropy",
             reduction="mean",
             metrics=False,

@@ -23,6 +23,7 @@ import numpy as np
 from nc_jax.checks import (
     CellOutcome,
     SettingError,
+    check_log_spacing,
     check_positive,
     check_positive_values,
     check_seeds,
@@ -73,6 +74,9 @@ class Setting:
         seeds: initialisation seeds (the random starts).
         steps: full-batch GD steps (a multiple of log_every).
         log_every: steps between two logged measurements of the engine.
+        log_spacing: "linear" (a log every log_every steps) or "geometric" (about 100 logs
+            spread geometrically from log_every to steps: long runs read on log axes, at a
+            fraction of the logging cost).
         init_scale: H entries ~ N(0, s^2), W entries ~ N(0, s^2 / d), b = 0; 0 starts at the
             critical point W = H = 0, which GD never leaves (the reach claims, about random
             starts, are vacuous there).
@@ -90,6 +94,7 @@ class Setting:
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)
     steps: int = 10000
     log_every: int = 500
+    log_spacing: str = "linear"
     init_scale: float = 1.0
 
     RUN_FIELDS = ("lambda_scales", "learning_rates", "seeds")
@@ -112,6 +117,7 @@ class Setting:
         check_positive_values("learning_rates", self.learning_rates)
         check_seeds(self.seeds)
         check_steps(self.steps, self.log_every)
+        check_log_spacing(self.log_spacing)
         check_positive("init_scale", self.init_scale, allow_zero=True)
 
     @property
@@ -136,6 +142,7 @@ class Setting:
         return TrainConfig(
             steps=self.steps,
             log_every=self.log_every,
+            log_spacing=self.log_spacing,
             loss="cross_entropy",
             reduction="mean",
             metrics=False,  # measured in float64 at the end; the logs keep the objective
