@@ -1,9 +1,10 @@
 """Benchmark: the full per-layer metric set, Gram forms (nc_jax) vs d x d covariances (NumPy).
 
-One layer of N samples in d dimensions with K classes (default d = 4096, N = 10,000, K = 10,
-the sizes of issue 2). Both sides compute the metrics of ``nc_jax.metrics.layer_metrics`` with a
-classifier (NC1 trace ratio, pinv and CDNV; the scatter traces; NC2 kappa, ETF and orthogonal-frame
-deviations, equinorm, equiangularity, maximal angle; NC3 cosines and self-duality; NC4 agreement):
+One layer of N samples in d dimensions with K classes (default d = 4096, N = 10,000, K = 10:
+a wide layer at the scale of the paper's experiments). Both sides compute the metrics of
+``nc_jax.metrics.layer_metrics`` with a classifier (NC1 trace ratio, pinv and CDNV; the scatter
+traces; NC2 kappa, ETF and orthogonal-frame deviations, equinorm, equiangularity, maximal
+angle; NC3 cosines and self-duality; NC4 agreement):
 
 - nc_jax, jitted, float64 and float32, timed after a warm-up (best of ``--repeats``);
 - the straightforward NumPy float64 way: d x d Sigma_W and Sigma_B, np.linalg.pinv (what most

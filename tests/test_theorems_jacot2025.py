@@ -670,3 +670,28 @@ def test_a_learning_rate_warmup_reaches_the_engine_and_gates_the_constant_rate_c
     result = check(BY_ID["jacot2025.sec5.balanced_head"], q)
     (horizon,) = [h for h in result.hypotheses if h.name.startswith("trained to the balancing")]
     assert horizon.value == pytest.approx((1 - 3e-4) ** (2 * 6000.5), rel=1e-12)
+
+
+def test_a_sweep_compiles_each_measurement_program_once_per_shape(tmp_path):
+    """Four cells of one shape (two weight decays x two training lengths, one bucket): one
+    training chunk, one replay, one Hessian-vector and one NTK program, not one per cell (the
+    measurement programs key on what a step reads: nc_jax.train.update_config)."""
+    from nc_jax import sweep
+    from nc_jax.train.programs import compiled_chunk
+    from theorems.jacot2025 import measure
+
+    measure._replay_program.cache_clear()
+    compiled_chunk.cache_clear()
+    for program in (measure._objective_hvp, measure._ntk_matvec):
+        program.clear_cache()
+    varied = ("steps", "seeds", "weight_decay")
+    fixed = {key: value for key, value in PAPER.quick.items() if key not in varied}
+    fixed = {key: list(v) if isinstance(v, tuple) else v for key, v in fixed.items()}
+    grid = {"weight_decay": [0.1, 0.2], "steps": [100, 200]}
+    plan = sweep.parse_grid({"paper": "jacot2025", "fixed": fixed | {"seeds": [0]}, "grid": grid})
+    sweep.sweep(plan, tmp_path, progress=False, echo=lambda _: None)
+    assert len(sweep.load_runs(tmp_path)) == 4
+    assert compiled_chunk.cache_info().currsize == 1
+    assert measure._replay_program.cache_info().currsize == 1
+    assert measure._objective_hvp._cache_size() == 1
+    assert measure._ntk_matvec._cache_size() == 1

@@ -421,3 +421,20 @@ def test_progress_counts_every_step_with_geometric_logs(small_data):
     assert sum(counted) == 2 * 300 and len(counted) == config.num_logs // config.chunk_logs
     with pytest.raises(ValueError, match="geometric logs"):
         TrainContext().train_to(SMALL, config, small_data, state, [100, 300])
+
+
+def test_update_config_keeps_what_a_step_reads_and_nothing_else(small_data):
+    from nc_jax.train import update_config
+
+    base = TrainConfig(steps=400, log_every=100, reduction="mean", optimizer="momentum")
+    longer = dataclasses.replace(base, steps=800, log_every=200, log_spacing="geometric")
+    assert update_config(base) == update_config(longer)  # one program for both
+    assert update_config(dataclasses.replace(base, momentum=0.5)) != update_config(base)
+    dropped = dataclasses.replace(base, lr_drop_at=0.5)  # the drop step depends on the length
+    assert update_config(dropped) != update_config(dataclasses.replace(dropped, steps=800))
+    state = _states(base, [0.1, 0.2], [1e-3, 0.0], [0, 1])
+    step, same = make_step(SMALL, base), make_step(SMALL, update_config(base))
+    for _ in range(3):
+        state, other = jax.vmap(step, in_axes=(0, None))(state, small_data), state
+        other = jax.vmap(same, in_axes=(0, None))(other, small_data)
+        _assert_trees_equal(state.params, other.params)

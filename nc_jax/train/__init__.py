@@ -29,7 +29,7 @@ from nc_jax.train.loop import TrainResult, train
 from nc_jax.train.losses import LOSSES, REDUCTIONS, cross_entropy, get_loss, mse
 from nc_jax.train.optim import cast_runs, init_runs
 from nc_jax.train.programs import clear_compiled_programs
-from nc_jax.train.step import decay_scales, make_measure, make_step, regulariser
+from nc_jax.train.step import decay_scales, make_measure, make_step, regulariser, update_config
 
 __all__ = [
     "LOSSES",
@@ -57,5 +57,6 @@ __all__ = [
     "run_mesh",
     "runs_per_device",
     "train",
+    "update_config",
     "use_cpu_cores",
 ]

@@ -129,6 +129,28 @@ def guard_divergence(start: RunState, end: RunState) -> RunState:
     )
 
 
+def update_config(config: TrainConfig) -> TrainConfig:
+    """``config`` with every field that one step does not read set to its default (logging,
+    chunking, the in-loop metrics, and the training length unless a learning-rate drop depends
+    on it): the key under which programs built on ``make_step`` or ``make_update`` alone are
+    compiled once for all the cells of a sweep that differ only there."""
+    steps = config.steps if config.lr_drop_at is not None else 1
+    return TrainConfig(
+        steps=steps,
+        log_every=1,
+        loss=config.loss,
+        reduction=config.reduction,
+        optimizer=config.optimizer,
+        momentum=config.momentum,
+        weight_decay_mode=config.weight_decay_mode,
+        batch_size=config.batch_size,
+        lr_drop_at=config.lr_drop_at,
+        lr_drop_factor=config.lr_drop_factor,
+        lr_warmup_steps=config.lr_warmup_steps,
+        metrics=False,
+    )
+
+
 def make_step(model: Model, config: TrainConfig) -> Callable[[RunState, TrainData], RunState]:
     """One optimisation step of one run, frozen at its last finite state once diverged."""
     update = make_update(model, config)

@@ -22,7 +22,7 @@ from nc_jax import metrics
 from nc_jax.metrics import krylov, linalg
 from nc_jax.models.activations import meets_assumption_4_2
 from nc_jax.models.base import Layers, Model, Params
-from nc_jax.train import RunState, TrainConfig, TrainData, make_step, regulariser
+from nc_jax.train import RunState, TrainConfig, TrainData, make_step, regulariser, update_config
 from nc_jax.train.losses import get_loss
 
 
@@ -341,7 +341,7 @@ def ntk_top_eigenvalue(
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _objective_hvp(
     model: Model,
-    config: TrainConfig,
+    config: TrainConfig,  # update_config(...): one program for every cell of a sweep
     params: Params,
     data: TrainData,
     weight_decay: jax.Array,
@@ -377,9 +377,10 @@ def hessian_top_eigenvalue(
     """
     flat, unravel = jax.flatten_util.ravel_pytree(params)
     decay = jnp.asarray(weight_decay, flat.dtype)
+    key = update_config(config)
 
     def matvec(v: np.ndarray) -> np.ndarray:
-        image = _objective_hvp(model, config, params, data, decay, unravel(jnp.asarray(v)))
+        image = _objective_hvp(model, key, params, data, decay, unravel(jnp.asarray(v)))
         return np.asarray(jax.flatten_util.ravel_pytree(image)[0], np.float64)
 
     start = jax.random.normal(jax.random.key(1), flat.shape, dtype=flat.dtype)
@@ -403,8 +404,9 @@ def _sym_op(a: jax.Array) -> jax.Array:
 def _replay_program(model: Model, config: TrainConfig, steps: int):
     """jit(scan) of ``steps`` engine steps of one run, with per step the recursion residual
     ||D(t+1) - (1-eta lambda)^2 D(t) - eta^2 E(t)||_op of every head pair and the weight scale
-    max ||W||_op^2. Cached: learning rate and weight decay live in the state, so every run
-    reuses one compiled program."""
+    max ||W||_op^2. Cached per (model, update_config(config), steps): learning rate and weight
+    decay live in the state, so every run, and every cell of a sweep that differs only in what
+    a step does not read (its training length, its logging), reuses one compiled program."""
     step = make_step(model, config)
     grad_fn = jax.grad(data_loss_fn(model, config))
 
@@ -449,5 +451,5 @@ def replay_balancedness(
     """
     if model.num_linear < 2:  # a head of one layer has no pair to replay (L2 = 1)
         return {"recursion_residual": float("nan")}
-    _, (residuals, scales) = _replay_program(model, config, steps)(state, data)
+    _, (residuals, scales) = _replay_program(model, update_config(config), steps)(state, data)
     return {"recursion_residual": float(jnp.max(residuals) / jnp.max(scales))}
