@@ -392,7 +392,7 @@ def test_geometric_logs_are_the_linear_runs_states_at_those_steps(small_data):
     """Logging geometrically changes when the host looks, not what trains: the logged losses
     and the final parameters are those of the same runs logged every 10 steps, at the
     geometric steps, and every chunk runs one compiled program."""
-    from nc_jax.train.programs import compiled_chunk
+    from nc_jax.train.programs import chunk_program
 
     linear = TrainConfig(steps=300, log_every=10, reduction="mean")
     geometric = dataclasses.replace(linear, log_spacing="geometric", geometric_logs=6)
@@ -406,7 +406,7 @@ def test_geometric_logs_are_the_linear_runs_states_at_those_steps(small_data):
         np.testing.assert_array_equal(sparse.trajectory[key], dense.trajectory[key][:, at])
     _assert_trees_equal(sparse.state.params, dense.state.params)
     assert geometric.num_logs // geometric.chunk_logs > 1  # several chunks ...
-    assert compiled_chunk(SMALL, geometric, None)._cache_size() == 1  # ... one program
+    assert chunk_program(SMALL, geometric)._cache_size() == 1  # ... one program
 
 
 def test_progress_counts_every_step_with_geometric_logs(small_data):
@@ -433,6 +433,14 @@ def test_update_config_keeps_what_a_step_reads_and_nothing_else(small_data):
     dropped = dataclasses.replace(base, lr_drop_at=0.5)  # the drop step depends on the length
     assert update_config(dropped) != update_config(dataclasses.replace(dropped, steps=800))
     state = _states(base, [0.1, 0.2], [1e-3, 0.0], [0, 1])
+    from nc_jax.train.programs import compiled_chunk, compiled_measure
+
+    compiled_chunk.cache_clear()
+    compiled_measure.cache_clear()
+    for steps in (20, 40):  # two lengths, one chunk and one measure program
+        short = TrainConfig(steps=steps, log_every=10, logs_per_chunk=1)
+        train(SMALL, short, small_data, _states(short, 0.1, 1e-3, [0]))
+    assert compiled_chunk.cache_info().currsize == compiled_measure.cache_info().currsize == 1
     step, same = make_step(SMALL, base), make_step(SMALL, update_config(base))
     for _ in range(3):
         state, other = jax.vmap(step, in_axes=(0, None))(state, small_data), state

@@ -16,7 +16,7 @@ from nc_jax.models.base import Model
 from nc_jax.train.checkpoint import load_checkpoint, save_checkpoint
 from nc_jax.train.config import RunState, TrainConfig, TrainData
 from nc_jax.train.devices import REPLICATED, RUNS, place
-from nc_jax.train.programs import compiled_chunk, compiled_measure
+from nc_jax.train.programs import chunk_program, measure_program
 from nc_jax.train.step import log_snapshot
 
 
@@ -127,14 +127,14 @@ def _train_group(
     resumed = (
         None if checkpoint_dir is None else load_checkpoint(checkpoint_dir, state, fingerprint)
     )
-    measure = compiled_measure(model, config, num_classes, mesh)
+    measure = measure_program(model, config, num_classes, mesh)
     if resumed is None:
         logs = _stack_logs([measure(log_snapshot(state), data)])
         first_chunk = 0
     else:
         state, logs, first_chunk = resumed
         state = place(state, mesh, RUNS)
-    chunk = compiled_chunk(model, config, mesh)
+    chunk = chunk_program(model, config, mesh)
     num_chunks = config.num_logs // config.chunk_logs
     intervals = config.log_intervals().astype(np.int32).reshape(num_chunks, config.chunk_logs)
     for index in range(first_chunk, num_chunks):

@@ -14,6 +14,7 @@ empties these caches.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import jax
@@ -24,33 +25,49 @@ from nc_jax.models.base import Model
 from nc_jax.train.config import RunState, TrainConfig, TrainData
 from nc_jax.train.devices import per_device
 from nc_jax.train.optim import compiled_init
-from nc_jax.train.step import guard_divergence, log_snapshot, make_measure, make_update
+from nc_jax.train.step import (
+    guard_divergence,
+    log_snapshot,
+    make_measure,
+    make_update,
+    update_config,
+)
 
 PER_RUN_INPUT_BYTES = 64 * 2**20  # largest per-run copy of the inputs (per_run_inputs)
 
 
+def chunk_program(model: Model, config: TrainConfig, mesh: Mesh | None = None):
+    """The compiled training unit of a job (``compiled_chunk``), keyed on what it runs: the
+    step (``update_config``), the logs per chunk and, for linear logs, the period; jobs that
+    differ in their length or their in-loop metrics share it."""
+    period = config.log_every if config.log_spacing == "linear" else None
+    return compiled_chunk(model, update_config(config), config.chunk_logs, period, mesh)
+
+
 @functools.lru_cache(maxsize=32)
-def compiled_chunk(model: Model, config: TrainConfig, mesh: Mesh | None = None):
-    """The compiled training unit for a batch of runs: ``chunk_logs`` x ``log_every`` steps.
+def compiled_chunk(
+    model: Model, step_config: TrainConfig, chunk_logs: int, period: int | None, mesh: Mesh | None
+):
+    """The compiled training unit for a batch of runs: ``chunk_logs`` log periods.
 
     Returns jit(vmap(fn)) with fn(state, data, intervals) -> (state, snapshots): the state
     after the chunk and a list of ``chunk_logs`` log_snapshot states, the runs at the end of
     each log period, for ``compiled_measure``; run per device over the mesh's share of the runs
-    (devices.per_device). ``intervals``: None for linear logs (every period ``log_every``
-    steps, a loop of static length), else the (chunk_logs,) int32 lengths of this chunk's
-    periods (``TrainConfig.log_intervals``), one program for every chunk. Cached per (model,
-    config, mesh).
+    (devices.per_device). ``period``: the steps of every log period (linear logs, a loop of
+    static length; ``intervals`` None), or None: then ``intervals`` are the (chunk_logs,) int32
+    lengths of this chunk's periods (``TrainConfig.log_intervals``), one program for every
+    chunk. Cached per (model, step_config, chunk_logs, period, mesh).
     """
-    update = make_update(model, config)
+    update = make_update(model, step_config)
 
     def one_run(state: RunState, data: TrainData, intervals: jax.Array | None):
         def log_period(start, interval):
-            count = config.log_every if interval is None else interval
+            count = period if interval is None else interval
             end = jax.lax.fori_loop(0, count, lambda _, s: update(s, data), start)
             state = guard_divergence(start, end)
             return state, log_snapshot(state)
 
-        return jax.lax.scan(log_period, state, intervals, length=config.chunk_logs)
+        return jax.lax.scan(log_period, state, intervals, length=chunk_logs)
 
     def chunk(state: RunState, data: TrainData, intervals: jax.Array | None = None):
         num_runs = state.step.shape[0]
@@ -62,8 +79,7 @@ def compiled_chunk(model: Model, config: TrainConfig, mesh: Mesh | None = None):
         else:
             state, stacked = jax.vmap(one_run, in_axes=(0, None, None))(state, data, intervals)
         snapshots = [
-            jax.tree_util.tree_map(lambda leaf, i=i: leaf[:, i], stacked)
-            for i in range(config.chunk_logs)
+            jax.tree_util.tree_map(lambda leaf, i=i: leaf[:, i], stacked) for i in range(chunk_logs)
         ]
         return state, snapshots
 
@@ -81,6 +97,18 @@ def per_run_inputs(data: TrainData, num_runs: int) -> TrainData:
     same either way.
     """
     return data._replace(x=jnp.broadcast_to(data.x, (num_runs, *data.x.shape)))
+
+
+def measure_program(model: Model, config: TrainConfig, num_classes: int, mesh: Mesh | None = None):
+    """The compiled measurement of a job (``compiled_measure``), keyed on what it reads: the
+    loss and the in-loop metrics, not the length or the logging."""
+    key = dataclasses.replace(
+        update_config(config),
+        metrics=config.metrics,
+        metric_names=config.metric_names,
+        metric_layers=config.metric_layers,
+    )
+    return compiled_measure(model, key, num_classes, mesh)
 
 
 @functools.lru_cache(maxsize=32)
