@@ -59,6 +59,14 @@ if TYPE_CHECKING:
 
 BACKBONES = ("mlp", "resnet20")
 PRECISIONS = {"float32": jnp.float32, "float64": jnp.float64}  # the training arithmetic
+# the in-loop metrics something reads: plots (nc_jax.plots), the balancing curves, experiments
+LOGGED_METRICS = (
+    "nc1_trace_ratio",
+    "nc2_kappa",
+    "balancedness",
+    "relative_balancedness",
+    "negativity",
+)
 
 
 @dataclass(frozen=True)
@@ -123,6 +131,10 @@ class Setting:
         log_metrics: measure the layer-wise metrics inside the training loop at every log (the
             trajectories of the plots); false saves about 5 s of compilation per compiled
             program (two programs carry the metrics) and leaves losses and accuracy logged.
+        log_metric_names: the layer-wise metrics logged (nc_jax.metrics.NETWORK_METRICS); the
+            default is what the checks, plots and experiments read (NC1 trace ratio, NC2 kappa,
+            balancedness and its relative form, negativity): the others, the spectral ones
+            above all, cost in-loop time that nothing reads.
         ntk_iterations: the most Lanczos iterations for lambda_max of the NTK (one JVP and one
             VJP each) and of the objective's Hessian (one Hessian-vector product each); an
             estimate that has not converged makes the Section 5.2 checks vacuous.
@@ -149,6 +161,7 @@ class Setting:
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)
     replay_steps: int = 500
     log_metrics: bool = True
+    log_metric_names: tuple[str, ...] = LOGGED_METRICS
     ntk_iterations: int = 500
     precision: str = "float32"
 
@@ -156,6 +169,12 @@ class Setting:
     RUN_FIELDS = ("learning_rates", "weight_decay", "seeds", "steps")
 
     def __post_init__(self) -> None:
+        unknown = sorted(set(self.log_metric_names) - set(metrics.NETWORK_METRICS))
+        if unknown or not self.log_metric_names:
+            raise SettingError(
+                "log_metric_names",
+                f"must name metrics of {', '.join(metrics.NETWORK_METRICS)}; unknown: {unknown}",
+            )
         if self.backbone not in BACKBONES:
             raise SettingError("backbone", f"must be one of {', '.join(BACKBONES)}")
         images_for = ("backbone", self.backbone) if self.backbone == "resnet20" else None
@@ -221,6 +240,7 @@ class Setting:
             log_spacing=self.log_spacing,
             reduction="sum",
             metrics=self.log_metrics,
+            metric_names=self.log_metric_names,
             lr_warmup_steps=self.lr_warmup_steps,
         )
 
