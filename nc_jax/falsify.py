@@ -186,7 +186,7 @@ def summarize(attempts: Sequence[Attempt]) -> list[dict[str, Any]]:
 
 
 def format_table(attempts: Sequence[Attempt]) -> str:
-    """The falsification table (what the README prints)."""
+    """The falsification table (what ``nc-jax falsify`` prints, docs/guides/falsify.md)."""
     rows = summarize(attempts)
     width = max(len("check"), *(len(r["check"]) for r in rows))
     lines = [

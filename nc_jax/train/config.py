@@ -30,7 +30,7 @@ class TrainConfig:
         log_every: steps between two logged measurements (compiled_measure after each); with
             geometric spacing, the first logged step and the unit every logged step is a
             multiple of.
-        log_spacing: "linear" (a log every ``log_every`` steps) or "geometric": about
+        log_spacing: "linear" (a log every ``log_every`` steps) or "geometric": at most
             ``geometric_logs`` logs spread geometrically from ``log_every`` to ``steps``
             (``log_steps``), for curves read on log axes at a fraction of the cost.
         geometric_logs: the number of geometric logs before rounding to multiples of
@@ -75,8 +75,15 @@ class TrainConfig:
     metric_layers: tuple[int, ...] | None = None
 
     def __post_init__(self) -> None:
-        if self.log_spacing not in LOG_SPACINGS:
-            raise ValueError(f"log_spacing must be one of {LOG_SPACINGS}, got {self.log_spacing!r}")
+        for name, value, allowed in (
+            ("log_spacing", self.log_spacing, LOG_SPACINGS),
+            ("loss", self.loss, LOSSES),
+            ("reduction", self.reduction, REDUCTIONS),
+            ("optimizer", self.optimizer, OPTIMIZERS),
+            ("weight_decay_mode", self.weight_decay_mode, WEIGHT_DECAY_MODES),
+        ):
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         if self.geometric_logs < 1:
             raise ValueError(f"geometric_logs must be >= 1, got {self.geometric_logs}")
         if self.log_every < 1 or self.steps < self.log_every or self.steps % self.log_every:
@@ -91,14 +98,6 @@ class TrainConfig:
                 f"logs_per_chunk ({self.logs_per_chunk}) must divide the number of logs "
                 f"({self.num_logs})"
             )
-        for name, value, allowed in (
-            ("loss", self.loss, LOSSES),
-            ("reduction", self.reduction, REDUCTIONS),
-            ("optimizer", self.optimizer, OPTIMIZERS),
-            ("weight_decay_mode", self.weight_decay_mode, WEIGHT_DECAY_MODES),
-        ):
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
         if self.batch_size is not None and self.batch_size < 1:
             raise ValueError(f"batch_size must be >= 1 or None (full batch), got {self.batch_size}")
         if self.lr_drop_at is not None and not 0.0 < self.lr_drop_at < 1.0:

@@ -41,6 +41,7 @@ from nc_jax.checks.bucket import (
     split_arrays,
 )
 from nc_jax.data import DATASET_CLASSES, IMAGE_SHAPES, INPUT_DIMS, Dataset, load_dataset
+from nc_jax.metrics.layerwise import check_metric_names
 from nc_jax.models import MLP, ResNet
 from nc_jax.models.activations import get_activation
 from nc_jax.train import RunState, TrainConfig, cast_runs, init_runs, make_data
@@ -116,7 +117,7 @@ class Setting:
             and the pair quantities eps2, eps2_last are NaN).
         steps: full-batch GD steps (a multiple of log_every).
         log_every: steps between two logged measurements of the engine.
-        log_spacing: "linear" (a log every log_every steps) or "geometric" (about 100 logs
+        log_spacing: "linear" (a log every log_every steps) or "geometric" (at most 100 logs
             spread geometrically from log_every to steps: long runs read on log axes, at a
             fraction of the logging cost).
         learning_rates: the learning rates; every one is trained with every seed.
@@ -169,12 +170,10 @@ class Setting:
     RUN_FIELDS = ("learning_rates", "weight_decay", "seeds", "steps")
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.log_metric_names) - set(metrics.NETWORK_METRICS))
-        if unknown or not self.log_metric_names:
-            raise SettingError(
-                "log_metric_names",
-                f"must name metrics of {', '.join(metrics.NETWORK_METRICS)}; unknown: {unknown}",
-            )
+        try:
+            check_metric_names(self.log_metric_names, metrics.NETWORK_METRICS)
+        except ValueError as error:
+            raise SettingError("log_metric_names", str(error)) from None
         if self.backbone not in BACKBONES:
             raise SettingError("backbone", f"must be one of {', '.join(BACKBONES)}")
         images_for = ("backbone", self.backbone) if self.backbone == "resnet20" else None
@@ -415,6 +414,7 @@ def train_and_measure(
     )
     model, config = first.model(), first.config()
     distinct = list(dict.fromkeys(run.key for run in runs))  # (learning rate, seed, decay)
+    position_of = {key: position for position, key in enumerate(distinct)}
     lrs, seeds, wds = (np.array(column) for column in zip(*distinct))
     first_linear = model.num_nonlinear  # L1 in the Layers record, a backbone's stages included
     # every precision starts from the same (float32) draw, so precisions differ by rounding only
@@ -439,7 +439,7 @@ def train_and_measure(
     diverged = {steps: diverged_steps(result.trajectory) for steps, result in reached.items()}
     outcomes = []
     for run in runs:
-        setting, position = settings[run.cell], distinct.index(run.key)
+        setting, position = settings[run.cell], position_of[run.key]
         step = diverged[setting.steps][position]
         quantities = None
         if step is None:

@@ -91,7 +91,7 @@ class Setting:
             N(0, 1) for H_1).
         steps: full-batch GD steps (a multiple of log_every).
         log_every: steps between two logged measurements of the engine.
-        log_spacing: "linear" (a log every log_every steps) or "geometric" (about 100 logs
+        log_spacing: "linear" (a log every log_every steps) or "geometric" (at most 100 logs
             spread geometrically from log_every to steps: long runs read on log axes, at a
             fraction of the logging cost).
         replay_steps: engine steps replayed in float64 from each trained state (the orbit whose
@@ -313,11 +313,10 @@ def _cell_quantities(runs: list[RunRecord]) -> None:
         q.update(summary)
 
 
-def _run_arrays(setting: Setting, objective: np.ndarray) -> dict[str, np.ndarray]:
-    """One run's curves against its cell's closed-form levels: ``curve/objective / L_DNC``
-    along training (``objective`` (logs,), the engine log), the DNC level (1) and, when
-    defined, the SRG construction's level L_SRG / L_DNC."""
-    levels = _cell_levels(setting)
+def _run_arrays(levels: dict[str, float], objective: np.ndarray) -> dict[str, np.ndarray]:
+    """One run's curves against its cell's closed-form ``levels`` (_cell_levels):
+    ``curve/objective / L_DNC`` along training (``objective`` (logs,), the engine log), the DNC
+    level (1) and, when defined, the SRG construction's level L_SRG / L_DNC."""
     ratio = np.asarray(objective, np.float64) / levels["L_DNC"]
     arrays = {"curve/objective / L_DNC": ratio, "curve/DNC (= 1)": np.ones_like(ratio)}
     if np.isfinite(levels["L_SRG"]):
@@ -353,11 +352,12 @@ def train_and_measure(
     initial = init_runs(model, config, first.input_dim(), lrs, wds, seeds)
     trained = context.train(model, config, data, initial)
     replays = replay_orbit(model, config, trained.state, data, first.replay_steps, (lrs, wds), view)
+    levels = {cell: _cell_levels(settings[cell]) for cell in {run.cell for run in runs}}
     outcomes = []
     per_run = split_arrays(trained.trajectory, len(runs))
     for position, (run, step) in enumerate(zip(runs, diverged_steps(trained.trajectory))):
         setting = settings[run.cell]
-        arrays = per_run[position] | _run_arrays(setting, per_run[position]["objective"])
+        arrays = per_run[position] | _run_arrays(levels[run.cell], per_run[position]["objective"])
         if step is not None:
             outcomes.append(RunOutcome(None, step, arrays))
             continue

@@ -116,7 +116,7 @@ class Setting:
             value in (0, 1), or omitted for a constant step size).
         steps: training steps (a multiple of log_every).
         log_every: steps between two logged objectives.
-        log_spacing: "linear" (a log every log_every steps) or "geometric" (about 100 logs
+        log_spacing: "linear" (a log every log_every steps) or "geometric" (at most 100 logs
             spread geometrically from log_every to steps: long runs read on log axes, at a
             fraction of the logging cost).
         branch_init_scale: s, the blocks' weights start as N(0, 2 s^2 / d) (LN-ResNet), or s

@@ -84,7 +84,7 @@ class Setting:
         feature_dim: d >= K, the feature dimension of both UFMs.
         steps: full-batch GD steps of both UFMs (a multiple of log_every).
         log_every: steps between two logged objectives of the engine.
-        log_spacing: "linear" (a log every log_every steps) or "geometric" (about 100 logs
+        log_spacing: "linear" (a log every log_every steps) or "geometric" (at most 100 logs
             spread geometrically from log_every to steps: long runs read on log axes, at a
             fraction of the logging cost).
         learning_rate: eta of both UFMs.

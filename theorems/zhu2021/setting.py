@@ -74,7 +74,7 @@ class Setting:
         seeds: initialisation seeds (the random starts).
         steps: full-batch GD steps (a multiple of log_every).
         log_every: steps between two logged measurements of the engine.
-        log_spacing: "linear" (a log every log_every steps) or "geometric" (about 100 logs
+        log_spacing: "linear" (a log every log_every steps) or "geometric" (at most 100 logs
             spread geometrically from log_every to steps: long runs read on log axes, at a
             fraction of the logging cost).
         init_scale: H entries ~ N(0, s^2), W entries ~ N(0, s^2 / d), b = 0; 0 starts at the
