@@ -79,3 +79,30 @@ def test_fewer_products_than_the_power_iteration_for_a_small_gap():
 def test_bad_iteration_count_is_refused():
     with pytest.raises(ValueError, match="max_iterations"):
         lanczos_top_eigenvalue(lambda v: v, np.ones(3), 0, 1e-10)
+
+
+def test_a_batch_follows_each_operator_as_if_alone():
+    """Rows of lanczos_top_eigenvalues stop at their own step (a low-rank row early, as an
+    invariant space; a zero row at once) and equal the single-operator iteration to rounding."""
+    from nc_jax.metrics.krylov import lanczos_top_eigenvalues
+
+    ops = np.stack([_psd(0, 40), _psd(1, 40, rank=3), np.zeros((40, 40)), _psd(2, 40)])
+    starts = np.random.default_rng(5).normal(size=(4, 40))
+    products = []
+
+    def matvec(v):
+        products.append(len(v))
+        return np.einsum("rij,rj->ri", ops, v)
+
+    estimates, changes = lanczos_top_eigenvalues(matvec, starts, 40, 1e-11)
+    counts = []
+    for row in range(4):
+        single = _Counted(ops[row])
+        alone = lanczos_top_eigenvalue(single, starts[row], 40, 1e-11)
+        counts.append(single.products)
+        assert estimates[row] == pytest.approx(alone[0], rel=1e-12, abs=1e-300)
+        # a change near convergence is a difference of nearly equal values: rounding is absolute
+        assert changes[row] == pytest.approx(alone[1], abs=1e-14)
+    assert changes[1] == 0.0 and (estimates[2], changes[2]) == (0.0, 0.0)
+    assert counts[1] == 4 and counts[2] == 1
+    assert len(products) == max(counts)  # the batch stops with its slowest row

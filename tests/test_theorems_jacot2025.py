@@ -207,6 +207,48 @@ def test_gradient_identity_makes_critical_balance_exact():
     assert network_quantities(model, params, data.x, data.y, 4)["eps2_last"] <= bound
 
 
+def test_the_batched_measurement_equals_the_per_run_one():
+    """measure_runs (one vmapped program and three batched Lanczos iterations over R runs)
+    against the per-run functions, run by run, to float64 rounding."""
+    from theorems.jacot2025.measure import competitor_quantities, measure_runs
+
+    model = MLP((12, 8, 8, 8, 3), num_linear=3)
+    y = balanced_labels(3, 4)
+    x = np.random.default_rng(3).normal(size=(12, 5))
+    config = TrainConfig(steps=1, log_every=1)
+    decays = [0.5, 0.0, 2.0]
+    final = init_runs(model, config, 5, [0.01, 0.02, 0.005], decays, [0, 1, 2])
+    start = init_runs(model, config, 5, [0.01] * 3, decays, [3, 4, 5]).params
+    data = make_data(x, y, 3, dtype=jnp.float64)
+    batched = measure_runs(model, config, final, start, data, replay_steps=3, ntk_iterations=40)
+    for run in range(3):
+        one = jax.tree_util.tree_map(lambda leaf, run=run: leaf[run], final)
+        initial = jax.tree_util.tree_map(lambda leaf, run=run: leaf[run], start)
+        lam = decays[run]
+        expected = network_quantities(model, one.params, data.x, data.y, 3)
+        expected |= initial_quantities(model, initial, data.x, data.y, 3)
+        expected |= gradient_quantities(model, config, one.params, data, lam)
+        expected |= competitor_quantities(model, config, one.params, data, lam)
+        expected |= replay_balancedness(model, config, one, data, 3)
+        expected["ntk_lambda_max"], expected["ntk_relative_change"] = ntk_top_eigenvalue(
+            model, one.params, data.x, 3, max_iterations=40
+        )
+        sharpness = hessian_top_eigenvalue(model, config, one.params, data, lam, 40)
+        expected["hessian_lambda_max"], expected["hessian_relative_change"] = sharpness
+        expected["hessian_lambda_max_init"] = hessian_top_eigenvalue(
+            model, config, initial, data, lam, 40
+        )[0]
+        assert set(batched) == set(expected)
+        for name, value in expected.items():
+            got = batched[name][run]
+            if "change" in name or name in ("recursion_residual", "competitor_residual"):
+                assert got == pytest.approx(value, abs=1e-12), name  # rounding-level values
+            else:
+                assert got == pytest.approx(value, rel=1e-10, nan_ok=True), name
+    assert batched["relative_stationarity"][1] == math.inf  # lambda = 0
+    assert batched["grad_balance_bound"][1] == math.inf
+
+
 # --------------------------------------------------------------- bounds on random networks
 
 
@@ -674,16 +716,17 @@ def test_a_learning_rate_warmup_reaches_the_engine_and_gates_the_constant_rate_c
 
 def test_a_sweep_compiles_each_measurement_program_once_per_shape(tmp_path):
     """Four cells of one shape (two weight decays x two training lengths, one bucket): one
-    training chunk, one replay, one Hessian-vector and one NTK program, not one per cell (the
-    measurement programs key on what a step reads: nc_jax.train.update_config)."""
+    training chunk, one batched measurement, one Hessian-vector and one NTK program, each
+    traced once, not once per cell or per length (the measurement programs key on what a step
+    reads: nc_jax.train.update_config; each length's runs are one batch of the same size)."""
     from nc_jax import sweep
+    from nc_jax.train import update_config
     from nc_jax.train.programs import compiled_chunk
-    from theorems.jacot2025 import measure
+    from theorems.jacot2025 import Setting, measure
 
-    measure._replay_program.cache_clear()
-    compiled_chunk.cache_clear()
-    for program in (measure._objective_hvp, measure._ntk_matvec):
-        program.clear_cache()
+    builders = (measure._quantities_program, measure._hessian_products, measure._ntk_products)
+    for cache in (compiled_chunk, *builders):
+        cache.cache_clear()
     varied = ("steps", "seeds", "weight_decay")
     fixed = {key: value for key, value in PAPER.quick.items() if key not in varied}
     fixed = {key: list(v) if isinstance(v, tuple) else v for key, v in fixed.items()}
@@ -692,6 +735,16 @@ def test_a_sweep_compiles_each_measurement_program_once_per_shape(tmp_path):
     sweep.sweep(plan, tmp_path, progress=False, echo=lambda _: None)
     assert len(sweep.load_runs(tmp_path)) == 4
     assert compiled_chunk.cache_info().currsize == 1
-    assert measure._replay_program.cache_info().currsize == 1
-    assert measure._objective_hvp._cache_size() == 1
-    assert measure._ntk_matvec._cache_size() == 1
+    for cache in builders:
+        assert cache.cache_info().currsize == 1, cache
+    setting = Setting(**PAPER.quick)
+    model, key = setting.model(), update_config(setting.config())
+    programs = (
+        measure._quantities_program(model, key, setting.replay_steps, 10, None),
+        measure._hessian_products(model, key, None),
+        measure._ntk_products(model, 10, None),
+    )
+    for cache in builders:  # the lookups above found the programs the sweep built
+        assert cache.cache_info().currsize == 1, cache
+    for program in programs:
+        assert program._cache_size() == 1

@@ -35,35 +35,92 @@ def lanczos_top_eigenvalue(
         bound on lambda_max that approaches it from below; ``(0.0, 0.0)`` when A start = 0 (for
         example a constant network's NTK). The change is 0 when the space became invariant.
     """
+    estimates, changes = lanczos_top_eigenvalues(
+        lambda v: matvec(v[0])[None], start[None], max_iterations, tolerance
+    )
+    return float(estimates[0]), float(changes[0])
+
+
+def lanczos_top_eigenvalues(
+    matvec: Matvec, starts: np.ndarray, max_iterations: int, tolerance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """``lanczos_top_eigenvalue`` of R operators at once (one per run of a batch): ``matvec``
+    maps (R, n) to (R, n), row r the product with operator r, so that a caller can compile one
+    batched product (vmap over runs) instead of R small ones. Each row follows the single
+    operator's iteration and stopping rule exactly; a row that has stopped keeps its result
+    while the others go on (its products are still computed, and ignored).
+
+    Args:
+        starts: (R, n) float64 start vectors.
+
+    Returns:
+        (estimates, changes), each (R,): per row as ``lanczos_top_eigenvalue``.
+    """
     if max_iterations < 1:
         raise ValueError(f"max_iterations must be >= 1, got {max_iterations}")
-    n = start.shape[0]
-    basis = np.zeros((min(max_iterations, n) + 1, n))
-    basis[0] = start / np.linalg.norm(start)
-    alphas: list[float] = []
-    betas: list[float] = []
-    estimate, change = 0.0, float("inf")
-    for j in range(min(max_iterations, n)):
-        w = np.asarray(matvec(basis[j]), dtype=np.float64)
-        alphas.append(float(basis[j] @ w))
-        for _ in range(2):  # full re-orthogonalisation, twice
-            w = w - basis[: j + 1].T @ (basis[: j + 1] @ w)
-        beta = float(np.linalg.norm(w))
-        previous = estimate
-        estimate = _top_ritz_value(alphas, betas)
-        change = abs(estimate - previous) / abs(estimate) if estimate else float("inf")
-        scale = max(abs(estimate), abs(alphas[-1]))
-        if beta <= 1e-10 * scale:  # an invariant Krylov space (A start = 0 included): exact
-            return estimate, 0.0
-        if change < tolerance:
+    num, n = starts.shape
+    steps = min(max_iterations, n)
+    basis = _Basis(starts / np.linalg.norm(starts, axis=1, keepdims=True), steps + 1)
+    alphas, betas = np.zeros((num, steps)), np.zeros((num, steps))
+    estimates, changes = np.zeros(num), np.full(num, np.inf)
+    active = np.ones(num, bool)
+    for j in range(steps):
+        w = np.asarray(matvec(basis.row(j)), dtype=np.float64)
+        alphas[:, j] = np.einsum("rn,rn->r", basis.row(j), w)
+        kept = basis.rows(j + 1)  # (R, j + 1, n)
+        for _ in range(2):  # full re-orthogonalisation, twice (batched BLAS products)
+            w = w - (np.swapaxes(kept @ w[:, :, None], 1, 2) @ kept)[:, 0]
+        beta = np.linalg.norm(w, axis=1)
+        previous = estimates.copy()
+        ritz = _top_ritz_values(alphas[active, : j + 1], betas[active, :j])
+        estimates[active] = ritz
+        change = np.full(num, np.inf)
+        nonzero = estimates != 0
+        change[nonzero] = np.abs(estimates - previous)[nonzero] / np.abs(estimates[nonzero])
+        changes[active] = change[active]
+        scale = np.maximum(np.abs(estimates), np.abs(alphas[:, j]))
+        invariant = active & (beta <= 1e-10 * scale)  # A start = 0 included: exact
+        changes[invariant] = 0.0
+        active &= ~invariant & ~(change < tolerance)
+        if not active.any():
             break
-        betas.append(beta)
-        basis[j + 1] = w / beta
-    return estimate, change
+        betas[:, j] = np.where(active, beta, 0.0)
+        basis.append(np.where(active[:, None], w / np.where(beta > 0, beta, 1.0)[:, None], 0.0))
+    return estimates, changes
 
 
-def _top_ritz_value(alphas: list[float], betas: list[float]) -> float:
-    """The largest eigenvalue of the symmetric tridiagonal matrix with diagonal ``alphas`` (j,)
-    and off-diagonal ``betas`` (j - 1,)."""
-    t = np.diag(alphas) + np.diag(betas, 1) + np.diag(betas, -1)
-    return float(np.linalg.eigvalsh(t)[-1])
+class _Basis:
+    """The Lanczos vectors of R runs, (R, j, n), in storage that doubles when full (the
+    iteration usually stops after a few tens of the up to ``capacity`` vectors)."""
+
+    def __init__(self, first: np.ndarray, capacity: int) -> None:
+        self.capacity = capacity
+        self.data = np.zeros((first.shape[0], min(capacity, 16), first.shape[1]))
+        self.data[:, 0] = first
+        self.count = 1
+
+    def append(self, vectors: np.ndarray) -> None:
+        if self.count == self.data.shape[1]:
+            runs, _, size = self.data.shape
+            grown = np.zeros((runs, min(2 * self.count, self.capacity), size))
+            grown[:, : self.count] = self.data
+            self.data = grown
+        self.data[:, self.count] = vectors
+        self.count += 1
+
+    def row(self, j: int) -> np.ndarray:
+        return self.data[:, j]
+
+    def rows(self, count: int) -> np.ndarray:
+        return self.data[:, :count]
+
+
+def _top_ritz_values(alphas: np.ndarray, betas: np.ndarray) -> np.ndarray:
+    """The largest eigenvalue of each symmetric tridiagonal matrix with diagonal ``alphas``
+    (R, j) and off-diagonal ``betas`` (R, j - 1): (R,)."""
+    t = np.zeros((*alphas.shape, alphas.shape[1]))
+    index = np.arange(alphas.shape[1])
+    t[:, index, index] = alphas
+    t[:, index[:-1], index[1:]] = betas
+    t[:, index[1:], index[:-1]] = betas
+    return np.linalg.eigvalsh(t)[:, -1]

@@ -17,17 +17,15 @@ import jax
 import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 
 from nc_jax import metrics
 from nc_jax.metrics import krylov, linalg
 from nc_jax.models.activations import meets_assumption_4_2
 from nc_jax.models.base import Layers, Model, Params
 from nc_jax.train import RunState, TrainConfig, TrainData, make_step, regulariser, update_config
+from nc_jax.train.devices import per_device
 from nc_jax.train.losses import get_loss
-
-
-def _op(a: jax.Array) -> float:
-    return float(metrics.spectral_norm(a))
 
 
 def num_nonlinear(model: Model, layers: Layers) -> int:
@@ -108,6 +106,54 @@ def head_quantities(
     }
 
 
+def _head_of(model: Model, params: Params, x: jax.Array):
+    """(features, head weights, L1, Layers) of one network's forward pass: the features from
+    Z_{L1} (or Z_{L-2} when L2 = 1) as ``head_quantities`` reads them and W_{L1+1}..W_L."""
+    _, layers = model.apply(params, x)
+    first = num_nonlinear(model, layers)
+    weights = layers.weights
+    if first < 0 or any(w is None for w in weights[first:]):
+        raise ValueError("model must end in a dense linear head of num_linear layers")
+    every = [x, *layers.features]  # Z_0 = X, Z_1, ..., Z_L
+    features = every[min(first, len(every) - 3) :]  # from Z_{L1}, or Z_{L-2} when L2 = 1
+    return features, weights[first:], first, layers
+
+
+def network_values(
+    model: Model, params: Params, x: jax.Array, y: jax.Array, num_classes: int
+) -> dict[str, jax.Array]:
+    """``head_quantities`` of one network on its own features, as JAX scalars (traceable: the
+    batched measurement vmaps it over runs)."""
+    features, head, _, _ = _head_of(model, params, x)
+    return head_quantities(features, head, y, num_classes)
+
+
+def network_constants(
+    model: Model, params: Params, x: jax.Array, y: jax.Array, num_classes: int
+) -> dict[str, float]:
+    """What the shapes and labels alone fix (equal for every run of a batch; ``params`` of ONE
+    run, only their shapes are read): s_K_Y, N, K, n_penultimate, L1, L2, head_bias_free and
+    class_imbalance."""
+    found: dict[str, float] = {}
+
+    def structure(p: Params) -> jax.Array:  # traced on shapes only (jax.eval_shape)
+        features, _, first, layers = _head_of(model, p, x)
+        found["n_penultimate"] = int(features[-2].shape[1])
+        found["L1"] = first
+        found["head_bias_free"] = float(all(b is None for b in layers.biases[first:]))
+        return jnp.zeros(())
+
+    jax.eval_shape(structure, params)
+    counts = np.bincount(np.asarray(y), minlength=num_classes)
+    return found | {
+        "s_K_Y": float(metrics.label_singular_value(y, num_classes)),
+        "N": int(x.shape[0]),
+        "K": num_classes,
+        "L2": model.num_linear,
+        "class_imbalance": int(counts.max() - counts.min()),
+    }
+
+
 def network_quantities(
     model: Model, params: Params, x: jax.Array, y: jax.Array, num_classes: int
 ) -> dict[str, float]:
@@ -119,31 +165,53 @@ def network_quantities(
         x: (N, D) float64 inputs; y: (N,) int labels in [0, K).
 
     Returns:
-        Python floats: those of ``head_quantities`` (on the model's own features), s_K_Y, N,
-        K, n_penultimate, L1, L2, head_bias_free and class_imbalance.
+        Python floats: those of ``head_quantities`` (on the model's own features) and of
+        ``network_constants``.
     """
-    output, layers = model.apply(params, x)
-    first = num_nonlinear(model, layers)
-    weights = layers.weights
-    if first < 0 or any(w is None for w in weights[first:]):
-        raise ValueError("model must end in a dense linear head of num_linear layers")
-    every = [x, *layers.features]  # Z_0 = X, Z_1, ..., Z_L
-    features = every[min(first, len(every) - 3) :]  # from Z_{L1}, or Z_{L-2} when L2 = 1
-    values = head_quantities(features, weights[first:], y, num_classes)
-    counts = np.bincount(np.asarray(y), minlength=num_classes)
-    return {k: float(v) for k, v in values.items()} | {
-        "s_K_Y": float(metrics.label_singular_value(y, num_classes)),
-        "N": int(x.shape[0]),
-        "K": num_classes,
-        "n_penultimate": int(features[-2].shape[1]),
-        "L1": first,
-        "L2": model.num_linear,
-        "head_bias_free": float(all(b is None for b in layers.biases[first:])),
-        "class_imbalance": int(counts.max() - counts.min()),
-    }
+    values = network_values(model, params, x, y, num_classes)
+    return _floats(values) | network_constants(model, params, x, y, num_classes)
 
 
 INITIAL_NAMES = ("eps2", "nc1", "kappa_M", "cos_min", "kappa_WL", "kappa_head")
+
+
+def initial_values(
+    model: Model, params: Params, x: jax.Array, y: jax.Array, num_classes: int
+) -> dict[str, jax.Array]:
+    """The traced part of ``initial_quantities`` (JAX scalars): theta0_norm, lambda_F_init
+    (convolutional backbones aside) and ``<name>_init`` for every name of INITIAL_NAMES."""
+    features, head, _, layers = _head_of(model, params, x)
+    untrained = head_quantities(features, head, y, num_classes)
+    leaves = jax.tree_util.tree_leaves(params)
+    values = {"theta0_norm": jnp.sqrt(sum(jnp.sum(leaf**2) for leaf in leaves))}
+    values |= {f"{name}_init": untrained[name] for name in INITIAL_NAMES}
+    if layers.weights[0] is not None:
+        first = layers.features[0]
+        full_rank = first.shape[1] >= first.shape[0]
+        smallest = metrics.singular_values(first)[-1]
+        values["lambda_F_init"] = smallest if full_rank else jnp.zeros((), first.dtype)
+    return values
+
+
+def initial_constants(model: Model, params: Params, x: jax.Array) -> dict[str, float]:
+    """The architecture's part of ``initial_quantities`` (``params`` of ONE run, only their
+    shapes are read): smooth_activation, n1 and pyramidal (NaN, with lambda_F_init, for a
+    convolutional backbone)."""
+    found: dict[str, float] = {}
+
+    def structure(p: Params) -> jax.Array:  # traced on shapes only (jax.eval_shape)
+        _, layers = model.apply(p, x)
+        if layers.weights[0] is None:  # a convolutional backbone: Section 4 speaks of MLPs
+            found.update(n1=math.nan, pyramidal=math.nan, lambda_F_init=math.nan)
+        else:
+            widths = [w.shape[0] for w in layers.weights]
+            found["n1"] = int(widths[0])
+            found["pyramidal"] = float(all(a >= b for a, b in zip(widths[1:-1], widths[2:])))
+        return jnp.zeros(())
+
+    jax.eval_shape(structure, params)
+    activation = getattr(model, "activation", "relu")
+    return found | {"smooth_activation": float(meets_assumption_4_2(activation))}
 
 
 def initial_quantities(
@@ -163,23 +231,8 @@ def initial_quantities(
         params: the initial parameters of ONE run (float64); x: (N, D) float64 inputs;
         y: (N,) labels.
     """
-    untrained = network_quantities(model, params, x, y, num_classes)
-    _, layers = model.apply(params, x)
-    leaves = jax.tree_util.tree_leaves(params)
-    values = {"theta0_norm": float(jnp.sqrt(sum(jnp.sum(leaf**2) for leaf in leaves)))}
-    values |= {f"{name}_init": untrained[name] for name in INITIAL_NAMES}
-    values["smooth_activation"] = float(meets_assumption_4_2(getattr(model, "activation", "relu")))
-    if layers.weights[0] is None:  # a convolutional backbone: Section 4 speaks of MLPs
-        return values | {"n1": math.nan, "pyramidal": math.nan, "lambda_F_init": math.nan}
-    widths = [w.shape[0] for w in layers.weights]
-    first = layers.features[0]
-    singular = metrics.singular_values(first)
-    full_rank = first.shape[1] >= first.shape[0]
-    return values | {
-        "n1": int(widths[0]),
-        "pyramidal": float(all(a >= b for a, b in zip(widths[1:-1], widths[2:]))),
-        "lambda_F_init": float(singular[-1]) if full_rank else 0.0,
-    }
+    values = _floats(initial_values(model, params, x, y, num_classes))
+    return values | initial_constants(model, params, x)
 
 
 def data_loss_fn(model: Model, config: TrainConfig):
@@ -191,20 +244,21 @@ def data_loss_fn(model: Model, config: TrainConfig):
 COMPETITOR_NAMES = ("competitor_c", "competitor_residual", "cost_ratio", "fit_gain")
 
 
-def competitor_quantities(
+def competitor_values(
     model: Model,
     config: TrainConfig,
     params: Params,
     data: TrainData,
-    weight_decay: float,
-) -> dict[str, float]:
+    weight_decay: Any,
+) -> dict[str, jax.Array]:
     """Section 5.1's competitor (docs/theory/jacot2025.md, Theorem 5.2): the network of the same
     architecture whose non-linear part outputs the labels, Z_{L1} = [Y, 0], and whose head
     passes them on through identity-like layers (cost K each). Its non-linear part keeps the
     trained layers 1..L1-1 and takes the least-norm last non-linear layer W' = (Z_{L1-1}^+
     [Y, 0])^T (its bias 0), exact when Z_{L1-1} has rank N; ReLU keeps Y >= 0 unchanged.
+    Traceable (``weight_decay`` may be a traced scalar).
 
-    Returns:
+    Returns JAX scalars:
         competitor_c: c = ||theta_nonlin||^2 of that non-linear part;
         competitor_residual: ||Z_{L1-1} W'^T - [Y, 0]||_F / ||Y||_F (0 when it fits exactly);
         cost_ratio: the trained network's objective (data loss + lambda/2 ||theta||^2) over the
@@ -213,20 +267,20 @@ def competitor_quantities(
         fit_gain: a = (s_K(Y) - eps1) / ||Z_{L1}||_op, so that s_K(W_{L:L1+1}) >= a;
         every value NaN for a convolutional backbone, L1 = 0, or layers narrower than K.
     """
-    nan = dict.fromkeys(COMPETITOR_NAMES, math.nan)
+    nan = jnp.full((), jnp.nan, data.x.dtype)
     first = model.num_nonlinear
     if isinstance(params, dict) or first < 1:
-        return nan
+        return dict.fromkeys(COMPETITOR_NAMES, nan)
     _, layers = model.apply(params, data.x)
     num_classes = data.targets.shape[1]
     widths = [w.shape[0] for w in layers.weights]
     if min(widths[first - 1 :]) < num_classes:
-        return nan
+        return dict.fromkeys(COMPETITOR_NAMES, nan)
     inputs = data.x if first == 1 else layers.features[first - 2]
     labels = jnp.pad(data.targets, ((0, 0), (0, widths[first - 1] - num_classes)))
     last = jnp.linalg.pinv(inputs) @ labels  # (n_{L1-1}, n_{L1}): W'^T
     kept = jax.tree_util.tree_leaves(params[: first - 1])
-    c = sum(float(jnp.sum(leaf**2)) for leaf in kept) + float(jnp.sum(last**2))
+    c = sum(jnp.sum(leaf**2) for leaf in kept) + jnp.sum(last**2)
     residual = jnp.linalg.norm(inputs @ last - labels) / jnp.linalg.norm(data.targets)
     objective = data_loss_fn(model, config)(params, data.x, data.targets)
     objective = objective + weight_decay / 2 * regulariser(model, params)
@@ -235,20 +289,32 @@ def competitor_quantities(
     eps1 = jnp.linalg.norm(layers.features[-1] - data.targets)
     return {
         "competitor_c": c,
-        "competitor_residual": float(residual),
-        "cost_ratio": float(objective / competitor),
-        "fit_gain": float((s_k - eps1) / metrics.spectral_norm(layers.features[first - 1])),
+        "competitor_residual": residual,
+        "cost_ratio": objective / competitor,
+        "fit_gain": (s_k - eps1) / metrics.spectral_norm(layers.features[first - 1]),
     }
 
 
-def gradient_quantities(
+def competitor_quantities(
     model: Model,
     config: TrainConfig,
     params: Params,
     data: TrainData,
     weight_decay: float,
 ) -> dict[str, float]:
-    """From one gradient G of the data loss (docs/theory/jacot2025.md):
+    """``competitor_values`` of one network as Python floats."""
+    return _floats(competitor_values(model, config, params, data, weight_decay))
+
+
+def gradient_values(
+    model: Model,
+    config: TrainConfig,
+    params: Params,
+    data: TrainData,
+    weight_decay: Any,
+) -> dict[str, jax.Array]:
+    """From one gradient G of the data loss (docs/theory/jacot2025.md), as JAX scalars
+    (traceable; ``weight_decay`` may be a traced scalar):
 
     - grad_balance_bound: (||W_L|| ||grad_L|| + ||grad_{L-1}|| ||W_{L-1}||) / lambda, grad the
       gradient of the regularised objective (data loss + lambda/2 ||theta||^2): an upper bound
@@ -265,22 +331,39 @@ def gradient_quantities(
     grads = jax.grad(data_loss_fn(model, config))(params, data.x, data.targets)
     flat_grads, _ = jax.flatten_util.ravel_pytree(grads)
     flat_params, _ = jax.flatten_util.ravel_pytree(params)
+    decayed = weight_decay > 0
     force = weight_decay * jnp.linalg.norm(flat_params)
     residual = jnp.linalg.norm(flat_grads + weight_decay * flat_params)
-    stationarity = float(residual / force) if weight_decay > 0 else float("inf")
+    inf = jnp.full((), jnp.inf, flat_params.dtype)
     head, head_grads = linear_layers(model, params), linear_layers(model, grads)
-    last_two = [p["w"] for p in head[-2:]]
     if model.num_linear < 2:  # no pair in the head (L2 = 1)
-        bound = float("nan")
-    elif weight_decay > 0:
-        bound = float(balance_bound(last_two, [g["w"] for g in head_grads[-2:]], weight_decay))
+        bound = jnp.full((), jnp.nan, flat_params.dtype)
     else:
-        bound = float("inf")
+        last_two = [p["w"] for p in head[-2:]]
+        safe_decay = jnp.where(decayed, weight_decay, 1.0)
+        pair_bound = balance_bound(last_two, [g["w"] for g in head_grads[-2:]], safe_decay)
+        bound = jnp.where(decayed, pair_bound, inf)
     return {
         "grad_balance_bound": bound,
-        "head_grad_sq": max(_op(g["w"]) ** 2 for g in head_grads),
-        "relative_stationarity": stationarity,
+        "head_grad_sq": jnp.max(jnp.stack([metrics.spectral_norm(g["w"]) for g in head_grads]))
+        ** 2,
+        "relative_stationarity": jnp.where(decayed, residual / jnp.where(decayed, force, 1.0), inf),
     }
+
+
+def gradient_quantities(
+    model: Model,
+    config: TrainConfig,
+    params: Params,
+    data: TrainData,
+    weight_decay: float,
+) -> dict[str, float]:
+    """``gradient_values`` of one network as Python floats."""
+    return _floats(gradient_values(model, config, params, data, weight_decay))
+
+
+def _floats(values: dict[str, jax.Array]) -> dict[str, float]:
+    return {key: float(value) for key, value in values.items()}
 
 
 def balance_bound(
@@ -295,17 +378,64 @@ def balance_bound(
     return (op(w_last) * op(full_last) + op(full_prev) * op(w_prev)) / weight_decay
 
 
-@functools.partial(jax.jit, static_argnums=0)
 def _ntk_matvec(model: Model, params: Params, x: jax.Array, v: jax.Array) -> jax.Array:
-    """Theta v = J (J^T v) for an output-space v (N, K), through one VJP and one JVP (compiled
-    once per model and shapes: eagerly, every product re-traced the network, 2.4x slower for a
-    ResNet20 on 50 images)."""
+    """Theta v = J (J^T v) for an output-space v (N, K) of one network, through one VJP and
+    one JVP."""
 
     def output(p):
         return model.apply(p, x)[0]
 
     _, pullback = jax.vjp(output, params)
     return jax.jvp(output, (params,), pullback(v))[1]
+
+
+@functools.lru_cache(maxsize=16)
+def _ntk_products(model: Model, num_outputs: int, mesh: Mesh | None):
+    """jit(vmap(Theta v)) over runs: (params (R, ...), v (R, N K)), x -> (R, N K); per device
+    over ``mesh`` (compiled once per model and shapes: eagerly, every product re-traced the
+    network, 2.4x slower for a ResNet20 on 50 images)."""
+
+    def one(params: Params, v: jax.Array, x: jax.Array) -> jax.Array:
+        shape = (x.shape[0], num_outputs)
+        return _ntk_matvec(model, params, x, v.reshape(shape)).ravel()
+
+    batched = jax.vmap(one, in_axes=(0, 0, None))
+    return jax.jit(per_device(lambda runs, x: batched(*runs, x), mesh))
+
+
+def ntk_top_eigenvalues(
+    model: Model,
+    params: Params,
+    x: jax.Array,
+    num_outputs: int,
+    max_iterations: int = 500,
+    tolerance: float = 1e-10,
+    mesh: Mesh | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """lambda_max of the NTK Theta = J J^T (N K x N K), J = d vec(Z_L) / d theta, of every run
+    of a batch (``params`` with a leading run axis R, float64), by Lanczos iteration
+    (nc_jax.metrics.krylov) from a fixed random start (seed 0, the same for every run), until
+    the top Ritz value changes by less than ``tolerance`` (relative) or after
+    ``max_iterations`` products. Every estimate is <= lambda_max, and the start is independent
+    of the first-linear-layer block whose eigenvalue the Section 5.2 bound uses, so the check
+    is not met by construction. The products of all runs are one compiled program per step,
+    sharded over ``mesh`` (its size must divide R).
+
+    Returns:
+        (estimates, relative changes over the last iteration), each (R,): a change above the
+        check's convergence hypothesis makes it vacuous; (0, 0) where Theta v = 0 (a constant
+        network).
+    """
+    num_runs = int(jax.tree_util.tree_leaves(params)[0].shape[0])
+    size = x.shape[0] * num_outputs
+    start = np.asarray(jax.random.normal(jax.random.key(0), (size,), dtype=x.dtype), np.float64)
+    products = _ntk_products(model, num_outputs, mesh)
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        return np.asarray(products((params, jnp.asarray(v, x.dtype)), x), np.float64)
+
+    starts = np.broadcast_to(start, (num_runs, size))
+    return krylov.lanczos_top_eigenvalues(matvec, starts, max_iterations, tolerance)
 
 
 def ntk_top_eigenvalue(
@@ -316,36 +446,15 @@ def ntk_top_eigenvalue(
     max_iterations: int = 500,
     tolerance: float = 1e-10,
 ) -> tuple[float, float]:
-    """lambda_max of the NTK Theta = J J^T (N K x N K), J = d vec(Z_L) / d theta, by Lanczos
-    iteration (nc_jax.metrics.krylov) from a fixed random start (seed 0), until the top Ritz
-    value changes by less than ``tolerance`` (relative) or after ``max_iterations`` products.
-    Every estimate is <= lambda_max, and the start is independent of the first-linear-layer
-    block whose eigenvalue the Section 5.2 bound uses, so the check is not met by construction.
-
-    Returns:
-        (estimate, relative change over the last iteration): a change above the check's
-        convergence hypothesis makes it vacuous; (0, 0) when Theta v = 0 (a constant network).
-    """
-    shape = (x.shape[0], num_outputs)
-    start = jax.random.normal(jax.random.key(0), shape, dtype=x.dtype)
-
-    def matvec(v: np.ndarray) -> np.ndarray:
-        image = _ntk_matvec(model, params, x, jnp.asarray(v.reshape(shape), x.dtype))
-        return np.asarray(image, np.float64).ravel()
-
-    return krylov.lanczos_top_eigenvalue(
-        matvec, np.asarray(start, np.float64).ravel(), max_iterations, tolerance
+    """``ntk_top_eigenvalues`` of ONE network (``params`` without a run axis)."""
+    estimates, changes = ntk_top_eigenvalues(
+        model, _one_run(params), x, num_outputs, max_iterations, tolerance
     )
+    return float(estimates[0]), float(changes[0])
 
 
-@functools.partial(jax.jit, static_argnums=(0, 1))
 def _objective_hvp(
-    model: Model,
-    config: TrainConfig,  # update_config(...): one program for every cell of a sweep
-    params: Params,
-    data: TrainData,
-    weight_decay: jax.Array,
-    v: Params,
+    model: Model, config: TrainConfig, params: Params, data: TrainData, weight_decay, v: Params
 ) -> Params:
     """H v, H the Hessian of the objective GD descends (the engine's data loss + weight_decay / 2
     sum_leaf scale ||leaf||^2), by forward-over-reverse differentiation."""
@@ -357,6 +466,55 @@ def _objective_hvp(
     return jax.jvp(jax.grad(objective), (params,), (v,))[1]
 
 
+@functools.lru_cache(maxsize=16)
+def _hessian_products(model: Model, config: TrainConfig, mesh: Mesh | None):
+    """jit(vmap(H v)) over runs: (params, weight_decay (R,), v (R, P)), data -> (R, P), flat
+    vectors in ``ravel_pytree`` order; ``config`` is ``update_config(...)``, so one program
+    serves every cell of a sweep."""
+
+    def one(params: Params, weight_decay: jax.Array, v: jax.Array, data: TrainData):
+        _, unravel = jax.flatten_util.ravel_pytree(params)
+        image = _objective_hvp(model, config, params, data, weight_decay, unravel(v))
+        return jax.flatten_util.ravel_pytree(image)[0]
+
+    batched = jax.vmap(one, in_axes=(0, 0, 0, None))
+    return jax.jit(per_device(lambda runs, data: batched(*runs, data), mesh))
+
+
+def hessian_top_eigenvalues(
+    model: Model,
+    config: TrainConfig,
+    params: Params,
+    data: TrainData,
+    weight_decays: Any,
+    max_iterations: int = 500,
+    tolerance: float = 1e-10,
+    mesh: Mesh | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """lambda_max of the Hessian of the regularised objective (P x P, P the parameter count)
+    of every run of a batch (``params`` with a leading run axis R, float64; ``weight_decays``
+    (R,) their lambda), by Lanczos iteration on Hessian-vector products from a fixed random
+    start (seed 1, the same for every run): the sharpness that decides GD's stability,
+    eta lambda_max <= 2 (Section 5.2's edge of stability). Every estimate is <= lambda_max (the
+    Hessian may be indefinite; Lanczos approaches its largest eigenvalue from below).
+
+    Returns:
+        (estimates, relative changes over the last iteration), each (R,), as
+        ``ntk_top_eigenvalues``.
+    """
+    flat = jax.vmap(lambda p: jax.flatten_util.ravel_pytree(p)[0])(params)
+    decays = jnp.broadcast_to(jnp.asarray(weight_decays, flat.dtype), flat.shape[:1])
+    products = _hessian_products(model, update_config(config), mesh)
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        image = products((params, decays, jnp.asarray(v, flat.dtype)), data)
+        return np.asarray(image, np.float64)
+
+    start = jax.random.normal(jax.random.key(1), flat.shape[1:], dtype=flat.dtype)
+    starts = np.broadcast_to(np.asarray(start, np.float64), flat.shape)
+    return krylov.lanczos_top_eigenvalues(matvec, starts, max_iterations, tolerance)
+
+
 def hessian_top_eigenvalue(
     model: Model,
     config: TrainConfig,
@@ -366,27 +524,16 @@ def hessian_top_eigenvalue(
     max_iterations: int = 500,
     tolerance: float = 1e-10,
 ) -> tuple[float, float]:
-    """lambda_max of the Hessian of the regularised objective at ``params`` (P x P, P the
-    parameter count), by Lanczos iteration on Hessian-vector products from a fixed random start
-    (seed 1): the sharpness that decides GD's stability, eta lambda_max <= 2 (Section 5.2's
-    edge of stability). Every estimate is <= lambda_max (the Hessian may be indefinite; Lanczos
-    approaches its largest eigenvalue from below).
-
-    Returns:
-        (estimate, relative change over the last iteration), as ``ntk_top_eigenvalue``.
-    """
-    flat, unravel = jax.flatten_util.ravel_pytree(params)
-    decay = jnp.asarray(weight_decay, flat.dtype)
-    key = update_config(config)
-
-    def matvec(v: np.ndarray) -> np.ndarray:
-        image = _objective_hvp(model, key, params, data, decay, unravel(jnp.asarray(v)))
-        return np.asarray(jax.flatten_util.ravel_pytree(image)[0], np.float64)
-
-    start = jax.random.normal(jax.random.key(1), flat.shape, dtype=flat.dtype)
-    return krylov.lanczos_top_eigenvalue(
-        matvec, np.asarray(start, np.float64), max_iterations, tolerance
+    """``hessian_top_eigenvalues`` of ONE network (``params`` without a run axis)."""
+    estimates, changes = hessian_top_eigenvalues(
+        model, config, _one_run(params), data, weight_decay, max_iterations, tolerance
     )
+    return float(estimates[0]), float(changes[0])
+
+
+def _one_run(tree: Any) -> Any:
+    """``tree`` with a leading run axis of length one."""
+    return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf)[None], tree)
 
 
 def _pair_differences(matrices: list[jax.Array]) -> list[jax.Array]:
@@ -400,17 +547,19 @@ def _sym_op(a: jax.Array) -> jax.Array:
     return jnp.max(jnp.abs(linalg.eigvalsh(a)))
 
 
-@functools.lru_cache(maxsize=8)
-def _replay_program(model: Model, config: TrainConfig, steps: int):
-    """jit(scan) of ``steps`` engine steps of one run, with per step the recursion residual
-    ||D(t+1) - (1-eta lambda)^2 D(t) - eta^2 E(t)||_op of every head pair and the weight scale
-    max ||W||_op^2. Cached per (model, update_config(config), steps): learning rate and weight
-    decay live in the state, so every run, and every cell of a sweep that differs only in what
-    a step does not read (its training length, its logging), reuses one compiled program."""
+def replay_residual(
+    model: Model, config: TrainConfig, state: RunState, data: TrainData, steps: int
+) -> jax.Array:
+    """The Section 4 recursion residual of ``steps`` engine steps of ONE run from ``state``
+    (traceable; float64 leaves): max_t ||D(t+1) - (1-eta lambda)^2 D(t) - eta^2 E(t)||_op over
+    every head pair, over max_t of the weight scale max ||W||_op^2 (see
+    ``replay_balancedness``); NaN when the head has no pair (L2 = 1)."""
+    if model.num_linear < 2:  # a head of one layer has no pair to replay (L2 = 1)
+        return jnp.full((), jnp.nan, state.learning_rate.dtype)
     step = make_step(model, config)
     grad_fn = jax.grad(data_loss_fn(model, config))
 
-    def body(current: RunState, data: TrainData):
+    def body(current: RunState, _):
         decay = 1 - current.learning_rate * current.weight_decay
         eta = current.learning_rate
         grads = grad_fn(current.params, data.x, data.targets)
@@ -425,9 +574,8 @@ def _replay_program(model: Model, config: TrainConfig, steps: int):
         scale = jnp.max(jnp.stack([metrics.spectral_norm(w) ** 2 for w in weights]))
         return following, (residual, scale)
 
-    return jax.jit(
-        lambda state, data: jax.lax.scan(lambda s, _: body(s, data), state, None, length=steps)
-    )
+    _, (residuals, scales) = jax.lax.scan(body, state, None, length=steps)
+    return jnp.max(residuals) / jnp.max(scales)
 
 
 def replay_balancedness(
@@ -449,7 +597,88 @@ def replay_balancedness(
             over pairs, NaN when the head has no pair (L2 = 1) (eps2 along training is the
             engine's log, not the replay's).
     """
-    if model.num_linear < 2:  # a head of one layer has no pair to replay (L2 = 1)
-        return {"recursion_residual": float("nan")}
-    _, (residuals, scales) = _replay_program(model, update_config(config), steps)(state, data)
-    return {"recursion_residual": float(jnp.max(residuals) / jnp.max(scales))}
+    residual = jax.jit(replay_residual, static_argnums=(0, 1, 4))(
+        model, update_config(config), state, data, steps
+    )
+    return {"recursion_residual": float(residual)}
+
+
+@functools.lru_cache(maxsize=16)
+def _quantities_program(
+    model: Model, config: TrainConfig, replay_steps: int, num_classes: int, mesh: Mesh | None
+):
+    """jit(vmap) over runs of every traced quantity of ``measure_runs`` but the Lanczos
+    estimates: (final states, initial params), data -> {name: (R,)}; per device over
+    ``mesh``; cached per (model, update_config(config), replay_steps, K, mesh), so a sweep
+    compiles it once per shape."""
+
+    def one(run: RunState, start: Params, data: TrainData) -> dict[str, jax.Array]:
+        decay = run.weight_decay
+        values = network_values(model, run.params, data.x, data.y, num_classes)
+        values |= initial_values(model, start, data.x, data.y, num_classes)
+        values |= gradient_values(model, config, run.params, data, decay)
+        values |= competitor_values(model, config, run.params, data, decay)
+        values["recursion_residual"] = replay_residual(model, config, run, data, replay_steps)
+        return values
+
+    batched = jax.vmap(one, in_axes=(0, 0, None))
+    return jax.jit(per_device(lambda runs, data: batched(*runs, data), mesh))
+
+
+def measure_runs(
+    model: Model,
+    config: TrainConfig,
+    state: RunState,
+    initial: Params,
+    data: TrainData,
+    replay_steps: int,
+    ntk_iterations: int,
+    mesh: Mesh | None = None,
+) -> dict[str, np.ndarray]:
+    """Every quantity of ``network_quantities``, ``initial_quantities``,
+    ``gradient_quantities``, ``competitor_quantities`` and ``replay_balancedness``, with the
+    NTK and Hessian Lanczos estimates, for a batch of R runs at once: one compiled program
+    (vmapped over the runs, sharded over ``mesh``, whose size must divide R) and three batched
+    Lanczos iterations, in place of R measurements one after another. Equal to the per-run
+    functions to float64 rounding (tests/test_theorems_jacot2025.py).
+
+    Args:
+        state: the runs' states (leading run axis R, float64 leaves: call under x64).
+        initial: their initial parameters (run axis R, float64).
+        data: the float64 training set (TrainData).
+        replay_steps: engine steps of the Section 4 replay; ntk_iterations: the most Lanczos
+            products of each estimate.
+
+    Returns:
+        {name: (R,) float64 array}: the quantities above plus ntk_lambda_max,
+        ntk_relative_change, hessian_lambda_max, hessian_relative_change and
+        hessian_lambda_max_init (the sharpness at the initial parameters; an extra, not
+        gating: Lanczos estimates are lower bounds, so an unconverged one can only understate
+        it).
+    """
+    num_classes = int(data.targets.shape[1])
+    key = update_config(config)
+    program = _quantities_program(model, key, replay_steps, num_classes, mesh)
+    traced = program((state, initial), data)
+    values = {name: np.asarray(value, np.float64) for name, value in traced.items()}
+    one_run = jax.tree_util.tree_map(lambda leaf: leaf[0], state.params)
+    num_runs = int(state.step.shape[0])
+    constants = network_constants(model, one_run, data.x, data.y, num_classes)
+    constants |= initial_constants(model, one_run, data.x)
+    values |= {name: np.full(num_runs, value, np.float64) for name, value in constants.items()}
+    ntk = ntk_top_eigenvalues(model, state.params, data.x, num_classes, ntk_iterations, mesh=mesh)
+    decays = state.weight_decay
+    sharpness = hessian_top_eigenvalues(
+        model, key, state.params, data, decays, ntk_iterations, mesh=mesh
+    )
+    sharpness_init = hessian_top_eigenvalues(
+        model, key, initial, data, decays, ntk_iterations, mesh=mesh
+    )
+    values.update(
+        ntk_lambda_max=ntk[0],
+        ntk_relative_change=ntk[1],
+        hessian_lambda_max=sharpness[0],
+        hessian_relative_change=sharpness[1],
+        hessian_lambda_max_init=sharpness_init[0],
+    )
+    return values

@@ -44,16 +44,8 @@ from nc_jax.data import DATASET_CLASSES, IMAGE_SHAPES, INPUT_DIMS, Dataset, load
 from nc_jax.metrics.layerwise import check_metric_names
 from nc_jax.models import MLP, ResNet
 from nc_jax.models.activations import get_activation
-from nc_jax.train import RunState, TrainConfig, cast_runs, init_runs, make_data
-from theorems.jacot2025.measure import (
-    competitor_quantities,
-    gradient_quantities,
-    hessian_top_eigenvalue,
-    initial_quantities,
-    network_quantities,
-    ntk_top_eigenvalue,
-    replay_balancedness,
-)
+from nc_jax.train import RunState, TrainConfig, cast_runs, init_runs, make_data, run_mesh
+from theorems.jacot2025 import measure
 
 if TYPE_CHECKING:
     from nc_jax.checks.context import TrainContext
@@ -277,63 +269,72 @@ class Setting:
         return INPUT_DIMS[self.dataset]
 
 
-def _run_state64(state: RunState, index: int) -> RunState:
-    """Run ``index`` of a batched state with float leaves in float64 (call under x64)."""
+def _runs_state64(state: RunState, positions: np.ndarray, replace: np.ndarray, initial: RunState):
+    """Runs ``positions`` of a batched state with float leaves in float64 (call under x64), the
+    runs flagged in ``replace`` (R,) taken from ``initial`` instead (a diverged run: measured
+    on finite values so that the batch keeps its shape, and its quantities dropped)."""
 
-    def take(leaf):
-        value = np.asarray(leaf[index])
-        return jnp.asarray(value, jnp.float64 if np.issubdtype(value.dtype, np.floating) else None)
+    def take(leaf, start):
+        value = np.asarray(leaf)[positions]
+        if replace.any():
+            mask = replace.reshape((-1,) + (1,) * (value.ndim - 1))
+            value = np.where(mask, np.asarray(start)[positions], value)
+        floating = np.issubdtype(value.dtype, np.floating)
+        return jnp.asarray(value, jnp.float64 if floating else None)
 
-    return jax.tree_util.tree_map(take, state)
+    return jax.tree_util.tree_map(take, state, initial)
 
 
-def measure_run(
-    setting: Setting, state: RunState, index: int, dataset: Dataset, initial: RunState
-) -> dict[str, float]:
-    """Every quantity of trained run ``index`` of ``state`` (float64): Theorem 3.1 on its final
-    parameters, Section 4's hypotheses on its ``initial`` parameters, the Section 4 replay of
-    ``replay_steps`` further engine steps from its final state, the Section 5 gradient balance
-    and NTK."""
+def measure_runs(
+    setting: Setting,
+    state: RunState,
+    initial: RunState,
+    positions: np.ndarray,
+    weight_decays: np.ndarray,
+    diverged: np.ndarray,
+    dataset: Dataset,
+    devices: Sequence[Any],
+) -> list[dict[str, float]]:
+    """Every quantity of the trained runs ``positions`` of ``state`` (float64), measured as one
+    batch (theorems.jacot2025.measure.measure_runs, sharded over ``devices``): Theorem 3.1 on
+    their final parameters, Section 4's hypotheses on their ``initial`` parameters, the
+    Section 4 replay of ``replay_steps`` further engine steps from their final state, the
+    Section 5 gradient balance and NTK. ``setting`` gives what the runs share (every field but
+    the learning rate, seed and weight decay, whose values ``weight_decays`` (R,) are); the
+    runs flagged ``diverged`` (R,) are measured on their initial state and their quantities
+    are to be dropped. One dict per position."""
     model, config = setting.model(), setting.config()
     x, y, num_classes = dataset.x, dataset.y, dataset.num_classes
     with jax.enable_x64(True):
-        run = _run_state64(state, index)
+        runs = _runs_state64(state, positions, diverged, initial)
+        start = _runs_state64(initial, positions, diverged, initial).params
         data = make_data(x, y, num_classes, dtype=jnp.float64)
-        quantities = network_quantities(model, run.params, data.x, data.y, num_classes)
-        start = _run_state64(initial, index).params
-        quantities |= initial_quantities(model, start, data.x, data.y, num_classes)
-        replay = replay_balancedness(model, config, run, data, setting.replay_steps)
-        ntk, change = ntk_top_eigenvalue(
-            model, run.params, data.x, num_classes, max_iterations=setting.ntk_iterations
+        # sharded over accelerators; on a CPU one device (XLA's CPU runtime already spreads its
+        # products over the cores, and this program sharded over CPU devices was seen to hang
+        # with two runs or more per device, jax 0.10.2)
+        cpu = devices[0].platform == "cpu"
+        mesh = None if cpu else run_mesh(len(positions), devices)
+        batched = measure.measure_runs(
+            model, config, runs, start, data, setting.replay_steps, setting.ntk_iterations, mesh
         )
-        sharpness, sharpness_change = hessian_top_eigenvalue(
-            model, config, run.params, data, setting.weight_decay, setting.ntk_iterations
-        )
-        # how far training moved the sharpness (an extra, not gating: Lanczos estimates are
-        # lower bounds, so an unconverged one can only understate it)
-        sharpness_init, _ = hessian_top_eigenvalue(
-            model, config, start, data, setting.weight_decay, setting.ntk_iterations
-        )
-        lr = float(run.learning_rate)
+        roundoff = float(jnp.finfo(PRECISIONS[setting.precision]).eps / 2)
+    scale = 1.0 if config.reduction == "sum" else 1.0 / x.shape[0]
+    common = {
+        "gd_coupled": float(plain_gd_with_coupled_decay(config)),
+        "steps": setting.steps,
+        "decay_steps": setting.steps - max(setting.lr_warmup_steps - 1, 0) / 2,
+        "unit_roundoff": roundoff,
+    }
+    measured = []
+    for index in range(len(positions)):
+        quantities = {name: float(values[index]) for name, values in batched.items()}
+        lr = float(np.asarray(runs.learning_rate)[index])
         quantities.update(
-            **replay,
-            gd_coupled=float(plain_gd_with_coupled_decay(config)),
-            eta=lr,
-            steps=setting.steps,
-            decay_steps=setting.steps - max(setting.lr_warmup_steps - 1, 0) / 2,
-            weight_decay=setting.weight_decay,
-            **gradient_quantities(model, config, run.params, data, setting.weight_decay),
-            **competitor_quantities(model, config, run.params, data, setting.weight_decay),
-            ntk_lambda_max=ntk,
-            ntk_relative_change=change,
-            hessian_lambda_max=sharpness,
-            hessian_relative_change=sharpness_change,
-            hessian_lambda_max_init=sharpness_init,
-            step_scale=lr * (1.0 if config.reduction == "sum" else 1.0 / data.x.shape[0]),
-            unit_roundoff=float(jnp.finfo(PRECISIONS[setting.precision]).eps / 2),
+            common, eta=lr, step_scale=lr * scale, weight_decay=float(weight_decays[index])
         )
-        quantities["stability_product"] = quantities["step_scale"] * ntk
-    return quantities
+        quantities["stability_product"] = quantities["step_scale"] * quantities["ntk_lambda_max"]
+        measured.append(quantities)
+    return measured
 
 
 def plain_gd_with_coupled_decay(config: TrainConfig) -> bool:
@@ -437,12 +438,32 @@ def train_and_measure(
             for steps, result in reached.items()
         }
     diverged = {steps: diverged_steps(result.trajectory) for steps, result in reached.items()}
+    measured: dict[tuple[int, int], dict[str, float]] = {}
+    for steps, result in reached.items():  # every run of one length measured as one batch
+        positions = np.array(
+            sorted({position_of[r.key] for r in runs if settings[r.cell].steps == steps})
+        )
+        flagged = np.array([diverged[steps][p] is not None for p in positions])
+        batch = measure_runs(
+            _at_length(settings, steps),
+            result.state,
+            initial,
+            positions,
+            wds[positions],
+            flagged,
+            ds,
+            context.devices,
+        )
+        measured |= {(steps, int(p)): q for p, q in zip(positions, batch)}
     outcomes = []
     for run in runs:
         setting, position = settings[run.cell], position_of[run.key]
         step = diverged[setting.steps][position]
-        quantities = None
-        if step is None:
-            quantities = measure_run(setting, reached[setting.steps].state, position, ds, initial)
+        quantities = None if step is not None else measured[(setting.steps, position)]
         outcomes.append(RunOutcome(quantities, step, per_run[setting.steps][position]))
     return outcomes
+
+
+def _at_length(settings: Sequence[Setting], steps: int) -> Setting:
+    """A setting of the bucket trained for ``steps`` steps."""
+    return next(setting for setting in settings if setting.steps == steps)
