@@ -31,30 +31,40 @@ def test_bench_sweep_reports_consistent_times_for_every_width(monkeypatch, capsy
     out = capsys.readouterr().out
     (report,) = computed
     assert (report["networks"], report["buckets"], report["cells"]) == (4, 2, 2)
-    wall, training, engine = report["wall"], report["training"], report["engine"]
-    for value in (wall, training, engine, report["compiling"]):
-        assert math.isfinite(value) and value > 0  # the caches were cleared: it compiled
-    # the trainings (TrainContext.on_trained) lie inside the cells' wall times, inside the sweep
-    rows = report["widths"]
+    engine, rows = report["engine"], report["widths"]
     assert [row["width"] for row in rows] == [12, 16]
-    cells = sum(row["sweep"] * row["networks"] for row in rows)
-    assert training <= cells <= wall
     assert sum(row["engine"] * row["networks"] for row in rows) == pytest.approx(engine)
     for row in rows:
-        assert row["networks"] == 2 and row["sweep"] > 0 and row["engine"] > 0
+        assert row["networks"] == 2 and row["engine"] > 0
         assert math.isfinite(row["gflop"]) and row["gflop"] > 0
     assert rows[0]["gflop"] < rows[1]["gflop"]  # a wider first layer costs more
-
-    summary = re.search(
-        rf"sweep / engine = {NUMBER}x overall, {NUMBER}x for the training alone", out
-    )
-    assert summary is not None, out
-    assert float(summary[1]) == pytest.approx(wall / engine, abs=5e-3)
-    assert float(summary[2]) == pytest.approx(training / engine, abs=5e-3)
-    share = re.search(rf"compiling {NUMBER} s = {NUMBER}% of the wall time", out)
-    assert float(share[2]) == pytest.approx(100 * report["compiling"] / wall, abs=0.5)
+    for name in ("cold", "warm"):
+        timed = report[name]
+        wall, training = timed["wall"], timed["training"]
+        for value in (wall, training, timed["compiling"]):
+            assert math.isfinite(value) and value > 0  # in-memory caches cleared: it traced
+        # the trainings (TrainContext.on_trained) lie inside the cells' wall times, inside the
+        # sweep
+        cells = sum(row[name] * row["networks"] for row in rows)
+        assert training <= cells <= wall
+        summary = re.search(
+            rf"sweep, {name} compilation cache: wall {NUMBER} s = {NUMBER} networks/min.*\n"
+            rf"  compiling {NUMBER} s = {NUMBER}% of the wall time.*\n"
+            rf"  sweep / engine = {NUMBER}x overall, {NUMBER}x for the training alone",
+            out,
+        )
+        assert summary is not None, out
+        assert float(summary[1]) == pytest.approx(wall, abs=0.05)
+        assert float(summary[2]) == pytest.approx(4 / wall * 60, abs=0.5)
+        assert float(summary[4]) == pytest.approx(100 * timed["compiling"] / wall, abs=0.5)
+        assert float(summary[5]) == pytest.approx(wall / engine, abs=5e-3)
+        assert float(summary[6]) == pytest.approx(training / engine, abs=5e-3)
+    # the warm run read what the cold one compiled: less time compiling
+    assert report["warm"]["compiling"] < report["cold"]["compiling"]
     table = [line.split() for line in out.splitlines() if re.match(r"\s+1[26] ", line)]
     assert [[float(v) for v in line] for line in table] == [
-        pytest.approx([r["width"], r["networks"], r["sweep"], r["engine"], r["gflop"]], abs=5e-3)
+        pytest.approx(
+            [r["width"], r["networks"], r["cold"], r["warm"], r["engine"], r["gflop"]], abs=5e-3
+        )
         for r in rows
     ]

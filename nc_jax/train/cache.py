@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 
 import jax
+from jax.experimental.compilation_cache import compilation_cache
 
 ENV_VARIABLE = "NC_JAX_COMPILATION_CACHE"
 OFF_VALUES = ("off", "0", "false", "no")
@@ -39,13 +40,18 @@ def cache_directory(environ: dict[str, str] | None = None) -> Path | None:
     return Path(base).expanduser() / "nc-jax" / "xla"
 
 
-def enable_compilation_cache(enabled: bool = True) -> Path | None:
-    """Turn JAX's persistent compilation cache on in ``cache_directory()`` (unless ``enabled``
-    is False or the environment turns it off); returns the directory in use, or None."""
-    directory = cache_directory() if enabled else None
+def enable_compilation_cache(enabled: bool = True, directory: Path | None = None) -> Path | None:
+    """Turn JAX's persistent compilation cache on in ``directory`` (default:
+    ``cache_directory()``), unless ``enabled`` is False or, without a ``directory``, the
+    environment turns it off; returns the directory in use, or None. May be called again to
+    move or turn off the cache within one process (e.g. a benchmark's cold and warm runs)."""
+    compilation_cache.reset_cache()  # the next compilation reads the settings below afresh
     if directory is None:
+        directory = cache_directory() if enabled else None
+    if not enabled or directory is None:
         jax.config.update("jax_enable_compilation_cache", False)
         return None
+    directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     jax.config.update("jax_enable_compilation_cache", True)
     jax.config.update("jax_compilation_cache_dir", str(directory))

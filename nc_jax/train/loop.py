@@ -162,7 +162,15 @@ def _stack_logs(measured: list[dict[str, jax.Array]]) -> dict[str, np.ndarray]:
 
 
 def _take_runs(tree: Any, index: np.ndarray) -> Any:
-    return jax.tree_util.tree_map(lambda leaf: leaf[index], tree)
+    """Runs ``index`` of every leaf; a leaf whose runs are exactly ``index`` in order (one run
+    group) is returned as it is, without an indexing program to compile."""
+
+    def take(leaf: Any) -> Any:
+        if leaf.shape[0] == len(index) and np.array_equal(index, np.arange(len(index))):
+            return leaf
+        return leaf[index]
+
+    return jax.tree_util.tree_map(take, tree)
 
 
 def _concat_runs(*parts: Any) -> np.ndarray:

@@ -414,7 +414,8 @@ def ntk_top_eigenvalues(
 ) -> tuple[np.ndarray, np.ndarray]:
     """lambda_max of the NTK Theta = J J^T (N K x N K), J = d vec(Z_L) / d theta, of every run
     of a batch (``params`` with a leading run axis R, float64), by Lanczos iteration
-    (nc_jax.metrics.krylov) from a fixed random start (seed 0, the same for every run), until
+    (nc_jax.metrics.krylov) from a fixed random start (``_random_start`` with seed 0, the same
+    for every run), until
     the top Ritz value changes by less than ``tolerance`` (relative) or after
     ``max_iterations`` products. Every estimate is <= lambda_max, and the start is independent
     of the first-linear-layer block whose eigenvalue the Section 5.2 bound uses, so the check
@@ -428,13 +429,12 @@ def ntk_top_eigenvalues(
     """
     num_runs = int(jax.tree_util.tree_leaves(params)[0].shape[0])
     size = x.shape[0] * num_outputs
-    start = np.asarray(jax.random.normal(jax.random.key(0), (size,), dtype=x.dtype), np.float64)
     products = _ntk_products(model, num_outputs, mesh)
 
     def matvec(v: np.ndarray) -> np.ndarray:
-        return np.asarray(products((params, jnp.asarray(v, x.dtype)), x), np.float64)
+        return np.asarray(products((params, np.asarray(v, x.dtype)), x), np.float64)
 
-    starts = np.broadcast_to(start, (num_runs, size))
+    starts = np.broadcast_to(_random_start(0, size), (num_runs, size))
     return krylov.lanczos_top_eigenvalues(matvec, starts, max_iterations, tolerance)
 
 
@@ -494,24 +494,26 @@ def hessian_top_eigenvalues(
     """lambda_max of the Hessian of the regularised objective (P x P, P the parameter count)
     of every run of a batch (``params`` with a leading run axis R, float64; ``weight_decays``
     (R,) their lambda), by Lanczos iteration on Hessian-vector products from a fixed random
-    start (seed 1, the same for every run): the sharpness that decides GD's stability,
-    eta lambda_max <= 2 (Section 5.2's edge of stability). Every estimate is <= lambda_max (the
-    Hessian may be indefinite; Lanczos approaches its largest eigenvalue from below).
+    start (``_random_start`` with seed 1, the same for every run): the sharpness that decides
+    GD's stability, eta lambda_max <= 2 (Section 5.2's edge of stability). Every estimate is
+    <= lambda_max (the Hessian may be indefinite; Lanczos approaches its largest eigenvalue
+    from below).
 
     Returns:
         (estimates, relative changes over the last iteration), each (R,), as
         ``ntk_top_eigenvalues``.
     """
-    flat = jax.vmap(lambda p: jax.flatten_util.ravel_pytree(p)[0])(params)
-    decays = jnp.broadcast_to(jnp.asarray(weight_decays, flat.dtype), flat.shape[:1])
+    leaves = jax.tree_util.tree_leaves(params)
+    num_runs, dtype = int(leaves[0].shape[0]), leaves[0].dtype
+    size = sum(leaf.size // num_runs for leaf in leaves)  # P, the flattened parameters
+    decays = np.broadcast_to(np.asarray(weight_decays, dtype), (num_runs,))
     products = _hessian_products(model, update_config(config), mesh)
 
     def matvec(v: np.ndarray) -> np.ndarray:
-        image = products((params, decays, jnp.asarray(v, flat.dtype)), data)
+        image = products((params, decays, np.asarray(v, dtype)), data)
         return np.asarray(image, np.float64)
 
-    start = jax.random.normal(jax.random.key(1), flat.shape[1:], dtype=flat.dtype)
-    starts = np.broadcast_to(np.asarray(start, np.float64), flat.shape)
+    starts = np.broadcast_to(_random_start(1, size), (num_runs, size))
     return krylov.lanczos_top_eigenvalues(matvec, starts, max_iterations, tolerance)
 
 
@@ -529,6 +531,12 @@ def hessian_top_eigenvalue(
         model, config, _one_run(params), data, weight_decay, max_iterations, tolerance
     )
     return float(estimates[0]), float(changes[0])
+
+
+def _random_start(seed: int, size: int) -> np.ndarray:
+    """The fixed random start (size,) of a Lanczos iteration: standard normal, float64, drawn
+    on the host (NumPy's PCG64 with ``seed``)."""
+    return np.random.default_rng(seed).standard_normal(size)
 
 
 def _one_run(tree: Any) -> Any:
@@ -661,7 +669,9 @@ def measure_runs(
     program = _quantities_program(model, key, replay_steps, num_classes, mesh)
     traced = program((state, initial), data)
     values = {name: np.asarray(value, np.float64) for name, value in traced.items()}
-    one_run = jax.tree_util.tree_map(lambda leaf: leaf[0], state.params)
+    one_run = jax.tree_util.tree_map(  # shapes only: the constants read nothing else
+        lambda leaf: jax.ShapeDtypeStruct(leaf.shape[1:], leaf.dtype), state.params
+    )
     num_runs = int(state.step.shape[0])
     constants = network_constants(model, one_run, data.x, data.y, num_classes)
     constants |= initial_constants(model, one_run, data.x)

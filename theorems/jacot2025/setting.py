@@ -279,8 +279,9 @@ def _runs_state64(state: RunState, positions: np.ndarray, replace: np.ndarray, i
         if replace.any():
             mask = replace.reshape((-1,) + (1,) * (value.ndim - 1))
             value = np.where(mask, np.asarray(start)[positions], value)
-        floating = np.issubdtype(value.dtype, np.floating)
-        return jnp.asarray(value, jnp.float64 if floating else None)
+        if np.issubdtype(value.dtype, np.floating):
+            value = value.astype(np.float64)  # on the host: no conversion program to compile
+        return jnp.asarray(value)
 
     return jax.tree_util.tree_map(take, state, initial)
 
