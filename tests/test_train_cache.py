@@ -67,3 +67,25 @@ def test_a_second_process_reuses_the_first_ones_programs_unless_turned_off(tmp_p
     assert first[1] == 0 and first[2] >= 1  # compiled and written
     assert any((tmp_path / "xla").iterdir())
     assert second[1] >= 1  # read back
+
+
+def test_a_run_once_program_compiles_without_llvm_optimisation_on_the_cpu(monkeypatch):
+    """jit_run_once passes RUN_ONCE_OPTIONS on the CPU (and nothing elsewhere); the program
+    computes what jax.jit's does, to rounding."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from nc_jax.train import cache
+
+    def program(x):
+        return jnp.tanh(x @ x.T).sum(axis=1) + jnp.linalg.norm(x, axis=1)
+
+    x = jnp.asarray(np.random.default_rng(0).normal(size=(6, 4)))
+    np.testing.assert_allclose(cache.jit_run_once(program)(x), jax.jit(program)(x), rtol=1e-12)
+    seen = []
+    monkeypatch.setattr(cache.jax, "jit", lambda fn, **kwargs: seen.append(kwargs) or fn)
+    cache.jit_run_once(program)
+    monkeypatch.setattr(cache.jax, "default_backend", lambda: "gpu")
+    cache.jit_run_once(program)
+    assert seen == [{"compiler_options": cache.RUN_ONCE_OPTIONS}, {}]

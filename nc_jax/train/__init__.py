@@ -14,7 +14,7 @@ so changing them never recompiles. The modules, each building on the ones before
 - ``cache``: JAX's persistent compilation cache for the commands that train.
 """
 
-from nc_jax.train.cache import enable_compilation_cache
+from nc_jax.train.cache import enable_compilation_cache, jit_run_once
 from nc_jax.train.config import (
     OPTIMIZERS,
     WEIGHT_DECAY_MODES,
@@ -45,6 +45,7 @@ __all__ = [
     "cross_entropy",
     "decay_scales",
     "enable_compilation_cache",
+    "jit_run_once",
     "get_loss",
     "init_runs",
     "make_data",

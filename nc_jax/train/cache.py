@@ -11,12 +11,17 @@ the program, the compile options, the XLA flags, the backend and the versions, s
 executable is the one XLA would have built: results are bit-identical with and without it.
 Programs that compile in less than ``MIN_COMPILE_SECONDS`` are not written (their entry would
 cost about as much to read as to rebuild).
+
+``jit_run_once`` compiles a program that runs once per job (the initial states, a paper's
+float64 measurement) for a short compilation rather than a fast run on the CPU.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jax
 from jax.experimental.compilation_cache import compilation_cache
@@ -57,3 +62,20 @@ def enable_compilation_cache(enabled: bool = True, directory: Path | None = None
     jax.config.update("jax_compilation_cache_dir", str(directory))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_SECONDS)
     return directory
+
+
+# XLA's CPU backend without LLVM optimisation. Measured on 2 CPU cores (jax 0.10.2, 64 runs of an
+# MLP 64-16-16-16-10 on 50 samples): the initial states compile in 0.51 s instead of 1.98 s and
+# run in 22 ms instead of 4; jacot2025's float64 measurement compiles in 1.67 s instead of 2.20 s
+# and runs in 125 ms instead of 91. A program that runs many times (a training chunk, the in-loop
+# metrics: 39 ms a log instead of 24) keeps the default.
+RUN_ONCE_OPTIONS = {"xla_backend_optimization_level": 0}
+
+
+def jit_run_once(fn: Callable, **jit_kwargs: Any) -> Callable:
+    """``jax.jit(fn, **jit_kwargs)`` for a program that runs once per job: on the CPU compiled
+    with ``RUN_ONCE_OPTIONS`` (a shorter compilation, a slower run; results agree to
+    rounding), elsewhere as ``jax.jit``."""
+    if jax.default_backend() == "cpu":
+        jit_kwargs.setdefault("compiler_options", RUN_ONCE_OPTIONS)
+    return jax.jit(fn, **jit_kwargs)

@@ -17,6 +17,7 @@ import numpy as np
 import optax
 
 from nc_jax.models.base import Model
+from nc_jax.train.cache import jit_run_once
 from nc_jax.train.config import RunState, TrainConfig
 
 
@@ -83,7 +84,7 @@ def compiled_init(model: Model, optimizer: str, momentum: float, input_dim: int)
             diverged=jnp.zeros((), bool),
         )
 
-    return jax.jit(jax.vmap(one))
+    return jit_run_once(jax.vmap(one))
 
 
 def cast_runs(state: RunState, dtype: Any, learning_rate: Any, weight_decay: Any) -> RunState:

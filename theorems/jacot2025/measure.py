@@ -23,7 +23,15 @@ from nc_jax import metrics
 from nc_jax.metrics import krylov, linalg
 from nc_jax.models.activations import meets_assumption_4_2
 from nc_jax.models.base import Layers, Model, Params
-from nc_jax.train import RunState, TrainConfig, TrainData, make_step, regulariser, update_config
+from nc_jax.train import (
+    RunState,
+    TrainConfig,
+    TrainData,
+    jit_run_once,
+    make_step,
+    regulariser,
+    update_config,
+)
 from nc_jax.train.devices import per_device
 from nc_jax.train.losses import get_loss
 
@@ -616,9 +624,10 @@ def _quantities_program(
     model: Model, config: TrainConfig, replay_steps: int, num_classes: int, mesh: Mesh | None
 ):
     """jit(vmap) over runs of every traced quantity of ``measure_runs`` but the Lanczos
-    estimates: (final states, initial params), data -> {name: (R,)}; per device over
-    ``mesh``; cached per (model, update_config(config), replay_steps, K, mesh), so a sweep
-    compiles it once per shape."""
+    estimates: (final states, initial params), data -> {name: (R,)}; per device over ``mesh``;
+    cached per (model, update_config(config), replay_steps, K, mesh), so a sweep compiles it
+    once per shape, and compiled for a short compilation (nc_jax.train.jit_run_once: it runs
+    once per bucket)."""
 
     def one(run: RunState, start: Params, data: TrainData) -> dict[str, jax.Array]:
         decay = run.weight_decay
@@ -630,7 +639,7 @@ def _quantities_program(
         return values
 
     batched = jax.vmap(one, in_axes=(0, 0, None))
-    return jax.jit(per_device(lambda runs, data: batched(*runs, data), mesh))
+    return jit_run_once(per_device(lambda runs, data: batched(*runs, data), mesh))
 
 
 def measure_runs(
