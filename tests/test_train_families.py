@@ -72,6 +72,13 @@ SHARDING_SCRIPT = textwrap.dedent(
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     for key, value in alone.trajectory.items():
         np.testing.assert_allclose(value, sharded.trajectory[key], rtol=1e-5, err_msg=key)
+    # geometric logs: every chunk also takes its log intervals, replicated on every device
+    geometric = TrainConfig(steps=40, log_every=10, log_spacing="geometric", geometric_logs=3)
+    spread = train(model, geometric, data, state, mesh=mesh)
+    for a, b in zip(leaves(train(model, geometric, data, state, run_group=1).state),
+                    leaves(spread.state)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    assert spread.trajectory["step"][0].tolist() == [0, *geometric.log_steps]
     print("SHARDED-OK")
     """
 )

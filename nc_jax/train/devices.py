@@ -70,13 +70,16 @@ def process_share(num_runs: int) -> np.ndarray:
     return np.arange(jax.process_index(), num_runs, jax.process_count())
 
 
-def per_device(fn: Callable, mesh: Mesh | None) -> Callable:
-    """fn(state, data) applied by every device of ``mesh`` to its own runs (``shard_map``; the
-    data replicated). Runs never interact, so this is exact; left to XLA's automatic
-    partitioning, the LAPACK calls of the metrics would be replicated on every device."""
+def per_device(fn: Callable, mesh: Mesh | None, shared: int = 1) -> Callable:
+    """fn(state, data, ...) applied by every device of ``mesh`` to its own runs
+    (``shard_map``): the first argument split over the run axis, the ``shared`` others (the
+    data, a chunk's log intervals) replicated. Runs never interact, so this is exact; left to
+    XLA's automatic partitioning, the LAPACK calls of the metrics would be replicated on every
+    device."""
     if mesh is None:
         return fn
-    return jax.shard_map(fn, mesh=mesh, in_specs=(RUNS, REPLICATED), out_specs=RUNS)
+    in_specs = (RUNS, *(REPLICATED,) * shared)
+    return jax.shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=RUNS)
 
 
 def place(tree: Any, mesh: Mesh | None, spec: PartitionSpec) -> Any:

@@ -83,7 +83,8 @@ def compiled_chunk(
         ]
         return state, snapshots
 
-    return jax.jit(per_device(chunk, mesh))
+    # geometric logs pass the chunk's intervals too, replicated like the data
+    return jax.jit(per_device(chunk, mesh, shared=1 if period is not None else 2))
 
 
 def per_run_inputs(data: TrainData, num_runs: int) -> TrainData:
