@@ -235,18 +235,22 @@ def test_main_without_torch_times_only_the_jax_rows(monkeypatch, capsys):
     [
         # the faster PyTorch row is torch.func (3 s): 3 / 2.5 = 1.2 >= 1.1
         (bench.Target(bench.FASTEST_TORCH, 1.1), {"torch loop": 4.0, "torch.func": 3.0}, 1.2, True),
-        # metrics: 2.8 / 2.5 - 1 = 12% <= 15%; 3.0 / 2.5 - 1 = 20% > 15%
-        (bench.Target(bench.METRICS_OVERHEAD, 0.15), {"engine+metrics": 2.8}, 0.12, True),
-        (bench.Target(bench.METRICS_OVERHEAD, 0.15), {"engine+metrics": 3.0}, 0.2, False),
+        # metrics in the small regime (300 steps, a log every 50 and at step 0: 7 logs): a log
+        # costs (2.8 - 2.5) / 7 s; a 20000-step run logged geometrically from step 50 has 69
+        # logs and the step-0 one, over 20000 steps of 2.5 / 300 s: 70 * 0.3 / 7 / (20000 *
+        # 2.5 / 300) = 1.8% <= 15%; at 6.0 s, 70 * 3.5 / 7 / 166.67 = 21% > 15%
+        (bench.Target(bench.METRICS_OVERHEAD, 0.15), {"engine+metrics": 2.8}, 0.018, True),
+        (bench.Target(bench.METRICS_OVERHEAD, 0.15), {"engine+metrics": 6.0}, 0.21, False),
         (bench.Target("ceiling", 0.8), {}, 100.0 / 200.0, False),
     ],
 )
 def test_targets_by_hand(target, rows, value, passed):
     timed = {"engine": {"seconds": 2.5, "gflops": 100.0}}
     timed |= {name: {"seconds": seconds} for name, seconds in rows.items()}
-    check = bench._check(target, timed, ceiling=200.0)
+    small = bench.REGIMES["small"]
+    check = bench._check(target, timed, ceiling=200.0, regime=small)
     assert check["value"] == pytest.approx(value) and check["passed"] is passed
-    missing = bench._check(target, {"torch loop": {"seconds": 1.0}}, ceiling=200.0)
+    missing = bench._check(target, {"torch loop": {"seconds": 1.0}}, ceiling=200.0, regime=small)
     assert missing["value"] is None
 
 
@@ -254,6 +258,7 @@ def test_device_report_and_runs_scale(monkeypatch, capsys):
     monkeypatch.setitem(bench.REGIMES, "small", TINY)
     monkeypatch.setattr(bench, "torch_available", lambda: False)
     monkeypatch.setattr(bench, "matmul_ceiling", lambda *a, **k: {"jax": 100.0})
+    monkeypatch.setattr(bench, "copy_bandwidth", lambda *a, **k: 2e9)
     assert (
         bench.main(["--regime", "small", "--repeats", "1", "--device-report", "--runs-scale", "2"])
         == 0
@@ -264,6 +269,11 @@ def test_device_report_and_runs_scale(monkeypatch, capsys):
     assert "models/hour (6 models x 20 steps each)" in out
     # the peak is the ceiling's JAX rate (not measured twice), at the CPU's matrix size
     assert "(JAX, 2048 x 2048, best of 5, matmul precision platform default): 100 GFLOP/s" in out
+    bandwidth = "copy bandwidth (JAX, a 256 MiB float32 array read and written, best of 5)"
+    assert f"{bandwidth}: 2.0 GB/s; ridge 50 FLOP/byte" in out  # 100 GFLOP/s over 2 GB/s
+    scaled = TINY.scaled(2)
+    line = f"{bench.step_bytes(scaled) / 2**20:.1f} MiB a step"
+    assert line in out and "of the roofline" in out
     assert bench.jax_matmul_rate(64, repeats=1) > 0
     with pytest.raises(SystemExit):
         bench.main(["--runs-scale", "0"])
@@ -330,3 +340,20 @@ def test_ceiling_and_pytorch_rows_run_where_jax_runs():
     assert bench.default_matmul_size() == 2048
     if bench.torch_available():
         assert bench.torch_device() == "cpu" and rates["torch"] > 0
+
+
+def test_step_bytes_and_the_roofline_by_hand():
+    """TINY: widths 8 x 5 then K = 4, no biases, D = 6, N = 20, 3 runs. P = 6*8 + 4 (8*8) +
+    8*4 = 336, A = 20 (5 * 8 + 4) = 880; a step moves 4 bytes x 3 runs x (6 P + 2 A + N D) =
+    12 (2016 + 1760 + 120) = 46752 bytes and computes 6 N P x 3 = 120960 FLOP."""
+    assert TINY.params_per_model == 336
+    assert bench.step_bytes(TINY) == 46752
+    assert TINY.flops_per_step == 120960
+    # at 1 GFLOP/s and 1 GB/s the FLOPs bound: 120.96 us a step; 20 steps measured in
+    # 4.8384 ms are 241.92 us a step: half the roofline
+    intensity, fraction = bench.roofline_fraction(TINY, 4.8384e-3, 1.0, 1e9)
+    assert intensity == pytest.approx(120960 / 46752) and fraction == pytest.approx(0.5)
+    # at 1000 GFLOP/s the bytes bound: 46.752 us a step
+    _, fraction = bench.roofline_fraction(TINY, 4.8384e-3, 1000.0, 1e9)
+    assert fraction == pytest.approx(46.752 / 241.92)
+    assert bench.copy_bandwidth(megabytes=4, repeats=1) > 0
