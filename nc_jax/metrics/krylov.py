@@ -8,8 +8,9 @@ and increases with j. It reaches lambda_max to a given relative accuracy in abou
 sqrt(lambda_max / gap) fewer products than the power iteration, whose Rayleigh quotient is the
 same maximum over a single vector (Golub and Van Loan, Matrix Computations, 4th ed., Sections
 10.1-10.2). Rounding makes the plain three-term recurrence lose orthogonality as a Ritz value
-converges; every new vector is re-orthogonalised against the whole basis (twice, "twice is
-enough"), which costs O(n j) per step on the host and keeps T_j exact to rounding. The products
+converges; every new vector is re-orthogonalised against the whole basis (a second time when the
+first projection cancelled most of it: "twice is enough"), which costs O(n j) per step on the
+host and keeps T_j exact to rounding. The products
 are the expensive part: the caller passes a compiled one.
 """
 
@@ -67,10 +68,7 @@ def lanczos_top_eigenvalues(
     for j in range(steps):
         w = np.asarray(matvec(basis.row(j)), dtype=np.float64)
         alphas[:, j] = np.einsum("rn,rn->r", basis.row(j), w)
-        kept = basis.rows(j + 1)  # (R, j + 1, n)
-        for _ in range(2):  # full re-orthogonalisation, twice (batched BLAS products)
-            w = w - (np.swapaxes(kept @ w[:, :, None], 1, 2) @ kept)[:, 0]
-        beta = np.linalg.norm(w, axis=1)
+        w, beta = _reorthogonalise(w, basis.rows(j + 1), active)
         previous = estimates.copy()
         ritz = _top_ritz_values(alphas[active, : j + 1], betas[active, :j])
         estimates[active] = ritz
@@ -85,8 +83,33 @@ def lanczos_top_eigenvalues(
         if not active.any():
             break
         betas[:, j] = np.where(active, beta, 0.0)
-        basis.append(np.where(active[:, None], w / np.where(beta > 0, beta, 1.0)[:, None], 0.0))
+        w /= np.where(active & (beta > 0), beta, 1.0)[:, None]
+        w[~active] = 0.0
+        basis.append(w)
     return estimates, changes
+
+
+# a second projection when the first removed more than 1 - 1/sqrt(2) of the vector's norm
+# (Daniel, Gragg, Kaufman and Stewart, Math. Comp. 30, 1976): cancellation has then left
+# rounding errors along the basis that one more pass removes
+REPROJECT_BELOW = 1 / np.sqrt(2)
+
+
+def _reorthogonalise(
+    w: np.ndarray, kept: np.ndarray, active: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """w (R, n) made orthogonal to the basis vectors ``kept`` (R, j, n) of each row by
+    classical Gram-Schmidt (batched BLAS products), projected a second time when the first
+    projection shrank an ``active`` row's norm below REPROJECT_BELOW of what it was ("twice is
+    enough"); returns (w, its row norms)."""
+    before = np.linalg.norm(w, axis=1)
+    for _ in range(2):
+        w = w - (np.swapaxes(kept @ w[:, :, None], 1, 2) @ kept)[:, 0]
+        after = np.linalg.norm(w, axis=1)
+        if not np.any(active & (after < REPROJECT_BELOW * before)):
+            break
+        before = after
+    return w, after
 
 
 class _Basis:
