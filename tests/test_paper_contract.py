@@ -59,6 +59,27 @@ def test_example_holds_planted_violation_is_flagged_failing_hypothesis_is_vacuou
 
 
 @pytest.mark.parametrize("name", sorted(PAPERS))
+def test_a_non_finite_number_is_refused_naming_its_field_before_training(name):
+    """Every float field (or list of floats) given NaN or infinity fails in the Setting itself,
+    with a SettingError naming the field (the command line's flag), not later in the engine."""
+    paper = PAPERS[name]
+    default = paper.setting()
+    numeric = []
+    for field in dataclasses.fields(paper.setting):
+        value = getattr(default, field.name)
+        if isinstance(value, float):
+            numeric.append((field.name, False))
+        elif isinstance(value, tuple) and value and all(isinstance(v, float) for v in value):
+            numeric.append((field.name, True))
+    assert numeric, "a Setting without float fields"
+    for field, is_list in numeric:
+        for bad in (float("nan"), float("inf")):
+            with pytest.raises(SettingError) as error:
+                paper.setting(**{field: (bad,) if is_list else bad})
+            assert error.value.field == field, (field, str(error.value))
+
+
+@pytest.mark.parametrize("name", sorted(PAPERS))
 def test_every_setting_field_is_an_option_and_nothing_is_given_by_default(name):
     paper = PAPERS[name]
     parser = build_parser(paper, "prog")

@@ -21,6 +21,7 @@ initial ones, for reference).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import CellOutcome, SettingError, check_seeds, check_steps
+from nc_jax.checks import CellOutcome, SettingError, check_positive, check_seeds, check_steps
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -125,10 +126,11 @@ class Setting:
             raise SettingError(
                 "batch_size", f"must lie in [1, num_samples = {self.num_samples}] or be none"
             )
-        if not self.learning_rate > 0:
-            raise SettingError("learning_rate", f"must be > 0, got {self.learning_rate}")
-        if not self.weight_decays or min(self.weight_decays) < 0:
-            raise SettingError("weight_decays", "must be a non-empty list of values >= 0")
+        check_positive("learning_rate", self.learning_rate)
+        if not self.weight_decays or not all(
+            math.isfinite(v) and v >= 0 for v in self.weight_decays
+        ):
+            raise SettingError("weight_decays", "must be a non-empty list of finite values >= 0")
         check_seeds(self.seeds)
         check_steps(self.steps, self.log_every)
         self._check_ufm()
@@ -152,8 +154,7 @@ class Setting:
 
     def _check_ufm(self) -> None:
         for name in ("ufm_lambda_h", "ufm_lambda_w", "ufm_learning_rate"):
-            if not getattr(self, name) > 0:
-                raise SettingError(name, f"must be > 0, got {getattr(self, name)}")
+            check_positive(name, getattr(self, name))
         if self.ufm_width < 1 or self.ufm_steps < 1:
             raise SettingError("ufm_width" if self.ufm_width < 1 else "ufm_steps", "must be >= 1")
 

@@ -27,6 +27,7 @@ from nc_jax.checks import (
     SettingError,
     check_dataset,
     check_log_spacing,
+    check_positive,
     check_positive_values,
     check_seeds,
     check_steps,
@@ -206,8 +207,7 @@ class Setting:
                 "lr_warmup_steps",
                 f"must be in [0, steps = {self.steps}], got {self.lr_warmup_steps}",
             )
-        if self.weight_decay < 0:
-            raise SettingError("weight_decay", f"must be >= 0, got {self.weight_decay}")
+        check_positive("weight_decay", self.weight_decay, allow_zero=True)
         check_seeds(self.seeds)
         if self.replay_steps < 1:
             raise SettingError("replay_steps", f"must be >= 1, got {self.replay_steps}")

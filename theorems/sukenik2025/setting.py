@@ -34,6 +34,7 @@ from nc_jax.checks import (
     SettingError,
     check_dataset,
     check_log_spacing,
+    check_positive,
     check_seeds,
     check_steps,
 )
@@ -171,20 +172,16 @@ class Setting:
             raise SettingError("depths", f"must be increasing without repeats, got {self.depths}")
         if self.loss not in LOSSES:
             raise SettingError("loss", f"must be one of {', '.join(LOSSES)}")
-        if not self.weight_decay >= 0:
-            raise SettingError("weight_decay", f"must be >= 0, got {self.weight_decay}")
-        if not self.head_bias_decay >= 0:
-            raise SettingError("head_bias_decay", f"must be >= 0, got {self.head_bias_decay}")
+        check_positive("weight_decay", self.weight_decay, allow_zero=True)
+        check_positive("head_bias_decay", self.head_bias_decay, allow_zero=True)
         if self.optimizer not in OPTIMIZERS:
             raise SettingError("optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
-        if not self.learning_rate > 0:
-            raise SettingError("learning_rate", f"must be > 0, got {self.learning_rate}")
+        check_positive("learning_rate", self.learning_rate)
         if self.lr_drop_at is not None and not 0 < self.lr_drop_at < 1:
             raise SettingError("lr_drop_at", f"must be in (0, 1) or omitted, got {self.lr_drop_at}")
         check_steps(self.steps, self.log_every)
         check_log_spacing(self.log_spacing)
-        if self.branch_init_scale < 0:
-            raise SettingError("branch_init_scale", f"must be >= 0, got {self.branch_init_scale}")
+        check_positive("branch_init_scale", self.branch_init_scale, allow_zero=True)
         check_seeds(self.seeds)
         if self.architecture not in ARCHITECTURES:
             raise SettingError(

@@ -21,6 +21,7 @@ float64 (theorems.ufm_extras.measure).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -29,7 +30,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import CellOutcome, SettingError, check_log_spacing, check_seeds, check_steps
+from nc_jax.checks import (
+    CellOutcome,
+    SettingError,
+    check_log_spacing,
+    check_positive,
+    check_seeds,
+    check_steps,
+)
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -146,15 +154,14 @@ class Setting:
             )
         check_steps(self.steps, self.log_every)
         check_log_spacing(self.log_spacing)
-        if self.learning_rate <= 0:
-            raise SettingError("learning_rate", f"must be > 0, got {self.learning_rate}")
-        if self.weight_decay <= 0:
+        check_positive("learning_rate", self.learning_rate)
+        if not (math.isfinite(self.weight_decay) and self.weight_decay > 0):
             raise SettingError(
-                "weight_decay", f"must be > 0 (the UFM optimum needs it), got {self.weight_decay}"
+                "weight_decay",
+                f"must be finite and > 0 (the UFM optimum needs it), got {self.weight_decay}",
             )
         check_seeds(self.seeds)
-        if self.init_scale <= 0:
-            raise SettingError("init_scale", f"must be > 0, got {self.init_scale}")
+        check_positive("init_scale", self.init_scale)
         if self.hadamard_n_per_class < 1:
             raise SettingError(
                 "hadamard_n_per_class", f"must be >= 1, got {self.hadamard_n_per_class}"
@@ -173,8 +180,7 @@ class Setting:
             raise SettingError("imbalance_ratio", f"must be >= 1, got {self.imbalance_ratio}")
         if self.etf_starts < 1 or self.etf_steps < 1:
             raise SettingError("etf_starts", "etf_starts and etf_steps must be >= 1")
-        if self.prox_delta < 0:
-            raise SettingError("prox_delta", f"must be >= 0, got {self.prox_delta}")
+        check_positive("prox_delta", self.prox_delta, allow_zero=True)
 
     def config(self) -> TrainConfig:
         return TrainConfig(
