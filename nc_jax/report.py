@@ -33,6 +33,7 @@ td.violated { color: #D55E00; font-weight: bold; }
 code, pre { background: #f6f6f6; padding: 0.1em 0.3em; }
 pre { padding: 0.6em; overflow-x: auto; }
 img { max-width: 100%; border: 1px solid #ddd; }
+p.warning { border-left: 4px solid #D55E00; padding-left: 0.6em; }
 """
 
 
@@ -114,6 +115,38 @@ def _statements(theorems: Mapping[str, Mapping[str, str]]) -> str:
     return "\n".join(items)
 
 
+def environments(records: Sequence[Mapping[str, Any]]) -> tuple[dict[str, Any], dict[str, list]]:
+    """The environment of the cells (nc_jax.checks.runner.environment: matmul precision, x64,
+    XLA flags, devices, compilation cache; versions too): (what every cell shares, {key: the
+    distinct values} for what differs between cells). A record written before environments
+    were recorded counts as "not recorded"."""
+    values: dict[str, list] = {}
+    for record in records:
+        found = {**record.get("environment", {}), **record.get("versions", {})}
+        for key in [*values, *(key for key in found if key not in values)]:  # first seen first
+            seen = values.setdefault(key, [])
+            value = found.get(key, "not recorded")
+            if value not in seen:
+                seen.append(value)
+    shared = {key: seen[0] for key, seen in values.items() if len(seen) == 1}
+    mixed = {key: seen for key, seen in values.items() if len(seen) > 1}
+    return shared, mixed
+
+
+def _environment_html(records: Sequence[Mapping[str, Any]]) -> str:
+    """The environment paragraph: what the cells share, and a warning naming what they do not."""
+    shared, mixed = environments(records)
+    text = ", ".join(f"{key} {value if value != '' else '(none)'}" for key, value in shared.items())
+    html = f"<p>Environment: {_escape(text)}.</p>"
+    if mixed:
+        listed = "; ".join(f"{key}: {', '.join(map(str, seen))}" for key, seen in mixed.items())
+        html += (
+            '<p class="warning"><b>Warning:</b> these cells were computed in different '
+            f"environments ({_escape(listed)}); their results may not be comparable.</p>"
+        )
+    return html
+
+
 def build(directory: Path, x_axis: str | None = None, y_axis: str | None = None) -> str:
     """The report of ``directory`` as an HTML string."""
     grid = store.read_grid(directory)
@@ -160,6 +193,7 @@ def build(directory: Path, x_axis: str | None = None, y_axis: str | None = None)
 <h1>nc-jax report: {_escape(paper)}</h1>
 <p>{len(records)} cells, {runs} runs, {wall:.1f} s of training and measurement on
 {_escape(first.get("device", "?"))}; {_escape(versions)}.</p>
+{_environment_html(records)}
 <p>Kinds: an <b>identity</b> is exact and checked to rounding; a <b>consequence</b> is implied by
 other quantities of the same network (its "holds" is algebra; its worth is its slack and
 whether it beats its trivial reference: <i>informative</i>); a <b>claim</b> says what training

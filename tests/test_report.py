@@ -42,3 +42,23 @@ def test_the_printed_grid_reads_back_as_the_same_grid(toy_sweep):
 def test_report_of_a_missing_directory_is_a_usage_error(tmp_path, capsys):
     assert cli_main(["report", str(tmp_path / "nothing")]) == 2
     assert "no grid.json" in capsys.readouterr().err
+
+
+def test_the_report_shows_the_environment_and_warns_when_cells_mix_them(toy_sweep):
+    """Every cell records its environment (matmul precision, x64, XLA flags, devices, cache);
+    the report states what they share and warns, naming the key, when one cell differs."""
+    records = results.read_cells(toy_sweep)
+    environment = records[0]["environment"]
+    assert {"matmul_precision", "x64", "xla_flags", "device_kind", "device_count"} <= set(
+        environment
+    )
+    assert environment["compilation_cache"] in ("on", "off")
+    page = report.build(toy_sweep)
+    assert "Environment: matmul_precision " in page and "Warning:" not in page
+    changed = records[1] | {"environment": environment | {"matmul_precision": "highest"}}
+    results.write_cell(toy_sweep, changed, results.read_arrays(toy_sweep, changed["cell"]))
+    shared, mixed = report.environments(results.read_cells(toy_sweep))
+    assert "matmul_precision" not in shared
+    assert sorted(mixed["matmul_precision"]) == sorted([environment["matmul_precision"], "highest"])
+    page = report.build(toy_sweep)
+    assert '<p class="warning"><b>Warning:</b>' in page and "matmul_precision: " in page

@@ -2,9 +2,10 @@
 
 ``main(paper, argv)`` is ``nc-jax check PAPER`` and ``python -m theorems.PAPER``: it builds the
 options from the paper's Setting (nc_jax.checks.options), trains and measures the runs through
-``paper.run``, evaluates every selected theorem on every run, prints one row per check and run
-plus a summary per check, writes the results directory (nc_jax.results: the same format as a
-sweep, a grid without axes) and ``checks.png``, and returns the exit status of nc_jax.exits
+``paper.run``, evaluates every selected theorem on every run, prints a summary per check first,
+then one row per check and run that is violated or vacuous (every run with ``--verbose``),
+writes the results directory (nc_jax.results: the same format as a sweep, a grid without axes;
+every row in ``checks.txt``) and ``checks.png``, and returns the exit status of nc_jax.exits
 (0 holds or vacuous, 1 violated, 2 bad usage, 3 a bug).
 
 ``--recheck`` re-evaluates the theorems on the quantities stored in an existing results
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import platform
 import shutil
 import sys
@@ -69,6 +71,26 @@ def versions() -> dict[str, str]:
         except PackageNotFoundError:
             out[package] = "not installed"
     return out
+
+
+def environment() -> dict[str, Any]:
+    """What decides whether two results are comparable, for every results record: the float32
+    matmul precision in force (JAX's default is TF32 on recent NVIDIA GPUs), whether float64 is
+    on globally (JAX_ENABLE_X64), the XLA flags, the platform, device kind and count, and
+    whether the persistent compilation cache is on (it does not change results; recorded so
+    that a reader can tell)."""
+    import jax
+
+    devices = jax.local_devices()
+    return {
+        "matmul_precision": str(jax.config.jax_default_matmul_precision or "default"),
+        "x64": bool(jax.config.jax_enable_x64),
+        "xla_flags": os.environ.get("XLA_FLAGS", "").strip(),
+        "platform": devices[0].platform,
+        "device_kind": devices[0].device_kind,
+        "device_count": len(devices),
+        "compilation_cache": "on" if jax.config.jax_enable_compilation_cache else "off",
+    }
 
 
 def device_kind() -> str:
@@ -165,6 +187,7 @@ def cell_record(
         "wall_time_s": wall_time_s,
         "versions": versions(),
         "device": device_kind(),
+        "environment": environment(),
     }
 
 
@@ -173,8 +196,28 @@ def check_records(pairs: Sequence[tuple[int, CheckResult]]) -> list[dict[str, An
     return [{"run": run, **result.to_json()} for run, result in pairs]
 
 
-def format_results(results: Sequence[CheckResult]) -> str:
-    """One row per check and run (with the check's kind), then one summary row per check."""
+ROWS_FILE = "checks.txt"  # every check and run of a results directory, as --verbose prints
+
+
+def format_results(results: Sequence[CheckResult], verbose: bool = False) -> str:
+    """The summary first (one row per check), then one row per check and run: every run with
+    ``verbose``, else only the violated and vacuous ones (those a reader looks into)."""
+    shown = list(results) if verbose else [r for r in results if r.verdict != "holds"]
+    lines = [format_summary(results)]
+    if shown and not verbose:
+        lines += [
+            "",
+            f"violated or vacuous: {len(shown)} of the {len(results)} per-run checks "
+            f"(--verbose prints them all; {ROWS_FILE} in the results directory holds them)",
+        ]
+    if shown:
+        lines += ["", format_rows(shown)]
+    return "\n".join(lines)
+
+
+def format_rows(results: Sequence[CheckResult]) -> str:
+    """One row per check and run: its kind, run, verdict, bound, measured value, slack, trivial
+    reference, whether informative and the failing hypotheses."""
     w = max((len(r.theorem_id) for r in results), default=5)
     lines = [
         f"{'check':<{w}} {'kind':<11} {'run':<20} {'verdict':<9} {'bound':>11} {'measured':>11} "
@@ -187,8 +230,12 @@ def format_results(results: Sequence[CheckResult]) -> str:
             f"{r.theorem_id:<{w}} {r.kind:<11} {r.label:<20} {r.verdict:<9} {r.bound:>11.4g} "
             f"{r.measured:>11.4g} {r.slack:>9.3g} {r.trivial:>11.4g} {informative:>7}  {failing}"
         )
-    lines += ["", format_summary(results)]
     return "\n".join(lines)
+
+
+def write_rows(directory: Path, results: Sequence[CheckResult]) -> None:
+    """Every check and run of ``results`` as text in ``directory`` (ROWS_FILE)."""
+    (directory / ROWS_FILE).write_text(format_rows(results) + "\n")
 
 
 def format_summary(results: Sequence[CheckResult]) -> str:
@@ -238,6 +285,12 @@ def build_parser(paper: Paper, prog: str) -> argparse.ArgumentParser:
         help="the paper's quick setting (seconds of training, far from its regime); options "
         "given beside it override it",
     )
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        help=f"print every check of every run after the summary (default: the violated and "
+        f"vacuous ones; every row is in {ROWS_FILE} in --results)",
+    )
     add_compilation_cache_flag(parser)
     add_setting_options(parser, paper.setting)
     return parser
@@ -257,6 +310,7 @@ def recheck(paper: Paper, directory: Path, theorems: Sequence[Theorem]) -> list[
         record["theorems"] = theorem_records(theorems)
         store.write_cell(directory, record, store.read_arrays(directory, record["cell"]))
         everything += [result for _, result in pairs]
+    write_rows(directory, everything)
     return everything
 
 
@@ -291,6 +345,7 @@ def check_setting(
     )
     store.write_cell(directory, record, outcome.arrays)
     results = [result for _, result in pairs]
+    write_rows(directory, results)
     if outcome.runs:
         plot_checks(paper.name, results, dict(outcome.arrays), directory / "checks.png")
     return results
@@ -327,7 +382,7 @@ def _main(paper: Paper, args: argparse.Namespace) -> int:
         enable_compilation_cache(not args.no_compilation_cache)
         results = check_setting(paper, setting, directory, theorems)
         wrote = directory
-    print(format_results(results))
+    print(format_results(results, args.verbose))
     print(f"\n{len(results)} checks in {time.perf_counter() - started:.1f}s; wrote {wrote}")
     return exits.status_of(r.verdict for r in results)
 
@@ -347,6 +402,9 @@ def main_all(
         "--results", default="results", help="root: paper P writes ROOT/P (default: %(default)s)"
     )
     parser.add_argument("--skip", action="append", default=[], metavar="PAPER", help="(repeat)")
+    parser.add_argument(
+        "--verbose", action="store_true", help="print every check of every run of every paper"
+    )
     add_compilation_cache_flag(parser)
     args = parser.parse_args(argv)
     unknown = sorted(set(args.skip) - set(papers))
@@ -376,7 +434,7 @@ def main_all(
             failed.append(name)
             continue
         timings.append((name, len(results), time.perf_counter() - started))
-        print(format_results(results) + "\n", flush=True)
+        print(format_results(results, args.verbose) + "\n", flush=True)
         everything += results
     print("=== every paper ===")
     print(format_summary(everything) if everything else "(no check ran)")
