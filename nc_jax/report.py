@@ -147,6 +147,35 @@ def _environment_html(records: Sequence[Mapping[str, Any]]) -> str:
     return html
 
 
+def _citation_html(records: Sequence[Mapping[str, Any]]) -> str:
+    """How to cite: the papers whose theorems the cells check (their citation as the paper
+    registers it) and the tool at the version that computed them."""
+    import nc_jax
+
+    papers = sorted({r.get("paper_title") or r["paper"] for r in records})
+    tool_versions = sorted(
+        {r.get("versions", {}).get("nc-jax", nc_jax.__version__) for r in records}
+    )
+    version = ", ".join(tool_versions)
+    bibtex = (
+        "@software{nc_jax,\n"
+        f"  title = {{{nc_jax.CITATION_TITLE}}},\n"
+        f"  author = {{{{{nc_jax.CITATION_AUTHORS}}}}},\n"
+        f"  version = {{{version}}},\n"
+        "  license = {Apache-2.0},\n"
+        "}"
+    )
+    listed = "".join(f"<li>{_escape(title)}</li>" for title in papers)
+    return (
+        "<p>The theorems checked here are from:</p>"
+        f"<ul>{listed}</ul>"
+        "<p>Cite those papers for the statements (where a check is our stand-in for a statement "
+        "the paper does not make, its provenance above says so), and the tool that measured and "
+        f"checked them, nc-jax {_escape(version)} (CITATION.cff):</p>"
+        f"<pre>{_escape(bibtex)}</pre>"
+    )
+
+
 def build(directory: Path, x_axis: str | None = None, y_axis: str | None = None) -> str:
     """The report of ``directory`` as an HTML string."""
     grid = store.read_grid(directory)
@@ -206,6 +235,8 @@ produces and can be refuted by these runs.</p>
 {_statements(theorems)}
 <h2>The setting</h2>
 <pre>{_escape(toml_text)}</pre>
+<h2>How to cite</h2>
+{_citation_html(records)}
 <h2>Regenerate</h2>
 <pre>cat &gt; grid.toml &lt;&lt;'EOF'
 {_escape(toml_text)}EOF

@@ -19,3 +19,7 @@ def test_citation_file_names_the_tool_at_its_version():
     assert citation["version"] == project["version"]
     assert citation["license"] == project["license"]
     assert all("name" in a or "family-names" in a for a in citation["authors"])
+    import nc_jax  # what the report's "How to cite" block prints
+
+    assert citation["title"] == nc_jax.CITATION_TITLE and citation["version"] == nc_jax.__version__
+    assert citation["authors"] == [{"name": nc_jax.CITATION_AUTHORS}]

@@ -62,3 +62,14 @@ def test_the_report_shows_the_environment_and_warns_when_cells_mix_them(toy_swee
     assert sorted(mixed["matmul_precision"]) == sorted([environment["matmul_precision"], "highest"])
     page = report.build(toy_sweep)
     assert '<p class="warning"><b>Warning:</b>' in page and "matmul_precision: " in page
+
+
+def test_the_report_says_how_to_cite_the_papers_and_the_tool(toy_sweep):
+    import toy_paper
+
+    import nc_jax
+
+    page = report.build(toy_sweep)
+    (cite,) = re.findall(r"<h2>How to cite</h2>(.*?)<h2>", page, re.S)
+    assert f"<li>{report._escape(toy_paper.PAPER.title)}</li>" in cite
+    assert nc_jax.CITATION_TITLE in cite and f"version = {{{nc_jax.__version__}}}" in cite

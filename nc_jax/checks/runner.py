@@ -179,6 +179,7 @@ def cell_record(
         "cell": store.cell_id(paper.name, config),
         "index": index,
         "paper": paper.name,
+        "paper_title": paper.title,
         "config": config,
         "point": {key: config[key] for key in axes},
         "runs": store.encode_runs(runs),
