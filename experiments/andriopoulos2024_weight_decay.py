@@ -4,7 +4,7 @@ trained MLP emerge with weight decay and stay away without it?
     python experiments/andriopoulos2024_weight_decay.py [--quick] [--out DIR] [--set KEY=VALUE]
     python experiments/andriopoulos2024_weight_decay.py --table DIR   # a finished sweep's table
 
-A thin script over ``nc-jax sweep experiments/grids/andriopoulos2024_weight_decay.toml``: the
+A thin script over ``nc-jax sweep andriopoulos2024/weight_decay``: the
 embedded digits-completion target (M = 256, n = 4), MLPs 32-64-64-64-4, weight decay 0 to 0.1,
 three seeds. Per weight decay it prints the medians over the trained runs of NRC1 and NRC2 in
 both feature conventions (centred: the checks' reading; uncentred: docs/theory/andriopoulos2024.md
@@ -40,8 +40,9 @@ import sys
 from pathlib import Path
 
 from nc_jax import experiment, results, sweep
+from nc_jax.sweep import grid_path
 
-GRID = Path(__file__).parent / "grids" / "andriopoulos2024_weight_decay.toml"
+GRID = grid_path("andriopoulos2024_weight_decay")
 COLUMNS = {
     "nrc1_c": "NRC1 (centred)",
     "nrc2_c": "NRC2 (centred)",

@@ -5,7 +5,7 @@ the head.
     python experiments/deep_mlp.py [--quick | --paper-scale] [--out DIR] [--set KEY=VALUE ...]
     python experiments/deep_mlp.py --table DIR      # the table of a finished run
 
-A thin script over ``nc-jax sweep experiments/grids/jacot2025_deep_mlp.toml`` (one cell, 5 seeds;
+A thin script over ``nc-jax sweep jacot2025/deep_mlp`` (one cell, 5 seeds;
 the grid file says how the paper's weight decay and learning rate map to our summed loss). From
 the layer metrics the engine logged, per layer l = 1..L at the end of training: the mean and
 standard deviation over the trained seeds of NC1 (tr S_W / tr S_B), NC2 (kappa of the class
@@ -41,9 +41,10 @@ import numpy as np
 import pandas as pd
 
 from nc_jax import experiment, plots, results
+from nc_jax.sweep import grid_path
 from theorems.jacot2025.regime import regime_table
 
-GRID = Path(__file__).parent / "grids" / "jacot2025_deep_mlp.toml"
+GRID = grid_path("jacot2025_deep_mlp")
 BALANCED_FACTOR = 0.1  # "balanced": 10 times below the ReLU pairs and the initialisation
 COLUMNS = {
     "layer/nc1_trace_ratio": "NC1",

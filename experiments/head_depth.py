@@ -5,7 +5,7 @@ improve as the linear head deepens, and does the last layer carry the head's con
     python experiments/head_depth.py [--quick | --paper-scale] [--out DIR] [--set KEY=VALUE ...]
     python experiments/head_depth.py --table DIR      # the table of a finished sweep
 
-A thin script over ``nc-jax sweep experiments/grids/jacot2025_head_depth.toml`` (L1 = 5 ReLU
+A thin script over ``nc-jax sweep jacot2025/head_depth`` (L1 = 5 ReLU
 layers, a bias-free linear head of depth L2 = 1..5, the paper's two weight decays, 5 seeds).
 Per weight decay and L2 it prints the medians over the runs that did not diverge of NC1
 (tr S_W / tr S_B) and NC2 (kappa of the class means) of the last layer the classifier reads
@@ -36,9 +36,10 @@ from pathlib import Path
 import pandas as pd
 
 from nc_jax import experiment, plots, results, sweep
+from nc_jax.sweep import grid_path
 from theorems.jacot2025.regime import regime_table
 
-GRID = Path(__file__).parent / "grids" / "jacot2025_head_depth.toml"
+GRID = grid_path("jacot2025_head_depth")
 KEYS = ["weight_decay", "num_linear"]  # a row of the table: (lambda, L2)
 FIRST_LINEAR = {"layer/nc1_trace_ratio first": "NC1 first linear"}
 FIRST_LINEAR |= {"layer/nc2_kappa first": "NC2 first linear"}

@@ -5,7 +5,7 @@ the Section 4 balancing claim say there?
     python experiments/learning_rate.py [--quick] [--out DIR] [--set KEY=VALUE ...]
     python experiments/learning_rate.py --table DIR      # the table of a finished sweep
 
-A thin script over ``nc-jax sweep experiments/grids/jacot2025_learning_rate.toml`` (the default
+A thin script over ``nc-jax sweep jacot2025/learning_rate`` (the default
 network, 32 seeds per learning rate). Per learning rate: the divergence rate, the median and
 largest eta lambda_max(NTK) of the trained networks (lambda_max by a converged Lanczos iteration),
 the median head conditioning c3, the ``sec5_2.edge_of_stability`` verdicts (holds / violated /
@@ -21,8 +21,9 @@ from pathlib import Path
 import pandas as pd
 
 from nc_jax import experiment, results, sweep
+from nc_jax.sweep import grid_path
 
-GRID = Path(__file__).parent / "grids" / "jacot2025_learning_rate.toml"
+GRID = grid_path("jacot2025_learning_rate")
 EDGE = "jacot2025.sec5_2.edge_of_stability"
 
 

@@ -4,7 +4,7 @@
     python experiments/nonlinear_depth.py [--quick | --paper-scale] [--out DIR] [--set ...]
     python experiments/nonlinear_depth.py --table DIR      # the table of a finished sweep
 
-A thin script over ``nc-jax sweep experiments/grids/jacot2025_nonlinear_depth.toml`` (L1 = 4, 6,
+A thin script over ``nc-jax sweep jacot2025/nonlinear_depth`` (L1 = 4, 6,
 .., 12 ReLU layers, an L2 = 3 linear head, weight decay 0.016 / L per sample, the paper's two
 learning rates, 4 seeds). From the layer metrics the engine logged at the end of training, per
 learning rate and L1 and over the runs that did not diverge: the mean and the smallest
@@ -35,9 +35,10 @@ import numpy as np
 import pandas as pd
 
 from nc_jax import experiment, results, sweep
+from nc_jax.sweep import grid_path
 from theorems.jacot2025.regime import regime_table
 
-GRID = Path(__file__).parent / "grids" / "jacot2025_nonlinear_depth.toml"
+GRID = grid_path("jacot2025_nonlinear_depth")
 
 
 def _nonlinear_depth(config: dict) -> int:

@@ -6,7 +6,7 @@ condition (11) conservative, and at what rate does each bound follow its measure
     python experiments/regime_atlas.py --table DIR     # the tables of a finished sweep
     nc-jax plot DIR --x weight_decay --y steps         # the atlas figures (heatmaps)
 
-A thin script over ``nc-jax sweep experiments/grids/jacot2025_regime_atlas.toml`` (data, N,
+A thin script over ``nc-jax sweep jacot2025/regime_atlas`` (data, N,
 first width n1, weight decay and training time; theorems/jacot2025/atlas.py computes what is
 printed). It prints:
 1. per cell: eps1 / s_K(Y), eps2, r, the two terms of Psi (fit r eps1 / (s_K(Y) - eps1) and
@@ -30,9 +30,10 @@ import numpy as np
 import pandas as pd
 
 from nc_jax import experiment
+from nc_jax.sweep import grid_path
 from theorems.jacot2025 import atlas
 
-GRID = Path(__file__).parent / "grids" / "jacot2025_regime_atlas.toml"
+GRID = grid_path("jacot2025_regime_atlas")
 CHECKS = (
     "within_mass",
     "nc1",

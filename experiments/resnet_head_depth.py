@@ -6,7 +6,7 @@ L2 = 1..5.
     python experiments/resnet_head_depth.py --quick       # 20 MNIST images, seconds
     python experiments/resnet_head_depth.py --table DIR   # the table of a finished sweep
 
-A thin script over ``nc-jax sweep experiments/grids/jacot2025_resnet_head_depth.toml`` with the
+A thin script over ``nc-jax sweep jacot2025/resnet_head_depth`` with the
 table of experiments/head_depth.py (the same questions, the backbone a ResNet20 instead of ReLU
 layers; the head's input is the pooled backbone output). The full mode is sized for the 2-core
 CPU (half-width ResNet20, 50 images, 2 seeds, 1800 steps: 29 min 59 s); we measured NC2 of the
@@ -26,9 +26,10 @@ import sys
 from pathlib import Path
 
 from nc_jax import experiment
+from nc_jax.sweep import grid_path
 
 HERE = Path(__file__).parent
-GRID = HERE / "grids" / "jacot2025_resnet_head_depth.toml"
+GRID = grid_path("jacot2025_resnet_head_depth")
 
 
 def _head_depth_script():

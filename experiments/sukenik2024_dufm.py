@@ -4,7 +4,7 @@ unconstrained features model, and what does gradient descent find instead?
     python experiments/sukenik2024_dufm.py [--quick] [--out DIR] [--set KEY=VALUE ...]
     python experiments/sukenik2024_dufm.py --table DIR      # the tables of a finished sweep
 
-A thin script over ``nc-jax sweep experiments/grids/sukenik2024_dufm.toml`` (K in {2, 3, 6, 10},
+A thin script over ``nc-jax sweep sukenik2024/dufm`` (K in {2, 3, 6, 10},
 n = 1, L = 2..5, width 15/30/60, lambda = 0.002/0.004/0.008 on H_1 and every W_l, learning
 rate 0.5, 4 seeds, 20000 full-batch GD steps). It prints, per cell, the closed forms L_DNC and
 L_SRG / L_DNC, the loss found / L_DNC (best and median over the seeds, the largest objective on
@@ -40,9 +40,10 @@ import pandas as pd
 
 from nc_jax import experiment, sweep
 from nc_jax.models.ufm import dnc_loss
+from nc_jax.sweep import grid_path
 from theorems.sukenik2024.srg import srg_loss
 
-GRID = Path(__file__).parent / "grids" / "sukenik2024_dufm.toml"
+GRID = grid_path("sukenik2024_dufm")
 KEYS = ["num_classes", "depth", "weight_decay", "width"]
 SRG_DEPTHS, SRG_R = (3, 4, 5), (3, 4, 5, 6, 7, 8)
 

@@ -6,7 +6,7 @@ with low-rank head layers?
     python experiments/sukenik2024_resnet.py --quick      # digits as 8x8 images
     python experiments/sukenik2024_resnet.py --table DIR  # the tables of a finished run
 
-A thin script over ``nc-jax sweep experiments/grids/sukenik2024_resnet.toml`` (ResNet20 + a
+A thin script over ``nc-jax sweep sukenik2024/resnet`` (ResNet20 + a
 4-layer head of width 64, weight decay 0.005, lambda_H1 = 5e-6 on the backbone's output,
 learning rate 0.05, 5 seeds, local CIFAR-10 pickles). Every check reads the network's DUFM view:
 H_1 = the pooled backbone features of the training images, W_l = the head's weights; its B2
@@ -28,9 +28,9 @@ import sys
 from pathlib import Path
 
 from nc_jax import experiment, sweep
+from nc_jax.sweep import grid_path
 
-HERE = Path(__file__).parent
-GRID = HERE / "grids" / "sukenik2024_resnet.toml"
+GRID = grid_path("sukenik2024_resnet")
 
 
 def resnet_table(directory: Path) -> str:

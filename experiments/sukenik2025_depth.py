@@ -5,7 +5,7 @@ optimum J*?
     python experiments/sukenik2025_depth.py [--transformer] [--quick] [--out DIR] [--set K=V ...]
     python experiments/sukenik2025_depth.py --table DIR      # the table of a finished sweep
 
-A thin script over ``nc-jax sweep experiments/grids/sukenik2025_depth.toml``: LN-ResNets
+A thin script over ``nc-jax sweep sukenik2025/depth``: LN-ResNets
 (L-RN1) of width 32 at depths L = 1, 2, 4, 8, 16 on the embedded digits, cross entropy, weight
 decay lambda in {0.02, 0.05, 0.1} (the grid axis), 3 seeds. Per lambda and depth it prints the
 median over seeds of NC1, NC2, NC3 of the LN features and of the gap objective(L) - J* (also
@@ -22,7 +22,7 @@ fall on every seed; at lambda = 0.02 the depth-16 networks train worse and the N
 claims fail on 2 of 3 seeds. objective >= J* holds everywhere, with the median gap at
 L = 16 at 11% of J* (lambda = 0.05 and 0.1).
 
-``--transformer`` sweeps experiments/grids/sukenik2025_transformer_depth.toml instead (into
+``--transformer`` sweeps nc_jax/grids/sukenik2025_transformer_depth.toml instead (into
 results/sukenik2025_transformer_depth): pre-LN transformers of width 32 (8 tokens of 8 pixels,
 mean pooling, one linear head) at L = 1, 2, 4, 8, lambda in {0.05, 0.1}, 3 seeds, 400 full-batch
 Adam steps; the same table. We measured (3 min 18 s on 2 CPU cores shared with another job):
@@ -46,10 +46,11 @@ import numpy as np
 import pandas as pd
 
 from nc_jax import experiment, results, sweep
+from nc_jax.sweep import grid_path
 from theorems.sukenik2025.measure import METRICS
 
-GRID = Path(__file__).parent / "grids" / "sukenik2025_depth.toml"
-TRANSFORMER_GRID = Path(__file__).parent / "grids" / "sukenik2025_transformer_depth.toml"
+GRID = grid_path("sukenik2025_depth")
+TRANSFORMER_GRID = grid_path("sukenik2025_transformer_depth")
 
 
 def per_depth(runs: pd.DataFrame) -> pd.DataFrame:

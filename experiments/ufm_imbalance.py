@@ -5,7 +5,7 @@ convex program predicts on both sides of the threshold?
     python experiments/ufm_imbalance.py [--quick] [--out DIR] [--set KEY=VALUE ...]
     python experiments/ufm_imbalance.py --table DIR      # the table of a finished sweep
 
-A thin script over ``nc-jax sweep experiments/grids/ufm_imbalance.toml`` (K = 4: two majority
+A thin script over ``nc-jax sweep ufm_imbalance`` (K = 4: two majority
 classes of R samples, two minority classes of one; lambda = 0.04; 2 seeds per R). Per R it
 prints the medians over the runs that did not diverge of the smallest cosine and the spread
 (max ||w_i - w_j|| / max ||w_k||) of the minority classifier rows, trained and at the convex
@@ -32,8 +32,9 @@ from pathlib import Path
 import pandas as pd
 
 from nc_jax import experiment, results, sweep
+from nc_jax.sweep import grid_path
 
-GRID = Path(__file__).parent / "grids" / "ufm_imbalance.toml"
+GRID = grid_path("ufm_imbalance")
 COLUMNS = {
     "minority_cos": "cos minority",
     "minority_cos_optimum": "cos minority (optimum)",

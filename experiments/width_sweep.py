@@ -4,7 +4,7 @@ hypotheses hold, and how does each check's slack move with width?
     python experiments/width_sweep.py [--quick] [--out DIR] [--set KEY=VALUE ...]
     python experiments/width_sweep.py --table DIR      # the table of a finished sweep
 
-A thin script over ``nc-jax sweep experiments/grids/jacot2025_width.toml``: it runs (or resumes)
+A thin script over ``nc-jax sweep jacot2025/width``: it runs (or resumes)
 the sweep, then prints per first-layer width n1 the measured eps1, eps2, r (medians over the runs
 that did not diverge), the share of runs on which each hypothesis holds (Theorem 3.1's
 eps1 < s_K(Y) and H4, Section 4's n1 >= N, the pyramidal widths, s_min(Z_1(theta_0)) > 0), and
@@ -23,8 +23,9 @@ import numpy as np
 import pandas as pd
 
 from nc_jax import experiment, sweep
+from nc_jax.sweep import grid_path
 
-GRID = Path(__file__).parent / "grids" / "jacot2025_width.toml"
+GRID = grid_path("jacot2025_width")
 THM31 = ("within_mass", "nc1", "nc2", "nc3", "head_to_last", "head_to_last_composite")
 
 

@@ -4,7 +4,7 @@ descent from random starts reach the closed-form global minimiser, and how fast?
     python experiments/zhu2021_ufm.py [--quick] [--out DIR] [--set KEY=VALUE ...]
     python experiments/zhu2021_ufm.py --table DIR      # the table of a finished sweep
 
-A thin script over ``nc-jax sweep experiments/grids/zhu2021_ufm.toml``: the notes' instance
+A thin script over ``nc-jax sweep zhu2021/ufm``: the notes' instance
 (K = 4, n = 3, lambda_W = lambda_H = 5e-3, lambda_b = 1e-3) with every lambda multiplied by c in
 0.25..80 (threshold K sqrt(n lambda_W lambda_H) = 0.0346 c, crossing 1 at c = 28.9), d = 3, 4
 and 6, 8 random starts each, 20,000 float64 GD steps at learning rate 2. Per (d, c) it prints
@@ -40,8 +40,9 @@ import numpy as np
 import pandas as pd
 
 from nc_jax import experiment, results, sweep
+from nc_jax.sweep import grid_path
 
-GRID = Path(__file__).parent / "grids" / "zhu2021_ufm.toml"
+GRID = grid_path("zhu2021_ufm")
 CURVE = "curve/|f_t - f*| / f* (engine log)"
 CONVERGED = 1e-9  # the loss-gap check's tolerance (theorems.zhu2021.bounds.GAP_TOLERANCE)
 REACH = ("zhu2021.thm3_1.loss_gap", "zhu2021.thm3_1.etf_gram", "zhu2021.thm3_1.zero")

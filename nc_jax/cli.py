@@ -195,17 +195,37 @@ def paper_names() -> list[str]:
     return names()
 
 
+def format_shipped_grids(grids: dict[str, Path]) -> str:
+    """One line per shipped grid: its name (the paper, a slash, the rest), its paper and the
+    first line of its leading comment."""
+    import tomllib
+
+    lines = []
+    for name, path in grids.items():
+        text = path.read_text()
+        paper = tomllib.loads(text)["paper"]
+        alias = name.replace(f"{paper}_", f"{paper}/", 1)
+        comments = [line.lstrip("# ") for line in text.splitlines() if line.startswith("#")]
+        lines.append(f"{alias:<34} {paper:<17} {comments[0] if comments else ''}")
+    return "\n".join(lines)
+
+
 def run_sweep(args: argparse.Namespace) -> int:
     from nc_jax import sweep
     from nc_jax.results import summarize
 
+    if args.list:
+        print(format_shipped_grids(sweep.shipped_grids()))
+        return 0
     if args.status is not None:
         if args.grid is not None:
             raise ValueError("--status DIR reads a sweep directory; drop GRID.toml")
         print(sweep.status(args.status))
         return 0
     if args.grid is None or args.out is None:
-        raise ValueError("give GRID.toml and --out DIR (or --status DIR)")
+        raise ValueError(
+            "give GRID (a file or a shipped grid's name) and --out DIR (or --status DIR)"
+        )
     if args.executor != "ray" and args.address is not None:
         raise ValueError("--address names a Ray cluster: add --executor ray or drop it")
     shard = sweep.parse_shard(args.shard) if args.shard else None
@@ -318,7 +338,12 @@ def build_parser() -> argparse.ArgumentParser:
         "error.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    sweep.add_argument("grid", nargs="?", help="the grid file (see experiments/grids/)")
+    sweep.add_argument(
+        "grid",
+        nargs="?",
+        help="the grid file, or a shipped grid's name such as jacot2025/width (--list)",
+    )
+    sweep.add_argument("--list", action="store_true", help="list the shipped grids and exit")
     sweep.add_argument("--out", help="the results directory")
     add_profile_flags(sweep)
     sweep.add_argument(

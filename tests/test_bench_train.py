@@ -51,13 +51,13 @@ def test_flop_count_by_hand():
 
 def test_mnist_regime_has_the_shapes_of_the_deep_mlp_grid():
     """The benchmark row the MNIST experiment's throughput is compared with trains the very
-    networks of experiments/grids/jacot2025_deep_mlp.toml: same widths, head, N, D, runs."""
+    networks of nc_jax/grids/jacot2025_deep_mlp.toml: same widths, head, N, D, runs."""
     from pathlib import Path
 
     from nc_jax import sweep
     from nc_jax.data import INPUT_DIMS
 
-    grid = Path(__file__).resolve().parent.parent / "experiments/grids/jacot2025_deep_mlp.toml"
+    grid = Path(__file__).resolve().parent.parent / "nc_jax/grids/jacot2025_deep_mlp.toml"
     fixed = sweep.read_grid_file(grid).fixed
     regime = bench.REGIMES["mnist_deep"]
     assert list(regime.model.widths) == fixed["widths"]

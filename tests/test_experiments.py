@@ -75,7 +75,7 @@ def test_quick_nonlinear_depth_sweep_tabulates_negativity_and_balancedness(tmp_p
 def test_nonlinear_depth_grid_follows_the_papers_depths_and_weight_decay_rule(profile):
     """Figure 3: non-linear depth 4, 6, .., 12 and weight decay 0.016 / L per sample, L the
     total depth, i.e. lambda = 0.016 N / L of the summed loss."""
-    grid = sweep.read_grid_file(EXPERIMENTS / "grids/jacot2025_nonlinear_depth.toml", profile)
+    grid = sweep.read_grid_file("jacot2025/nonlinear_depth", profile)
     num_linear, samples = grid.fixed["num_linear"], 10 * grid.fixed["n_per_class"]
     widths, decays = grid.zipped["widths"], grid.zipped["weight_decay"]
     assert [len(w) - num_linear for w in widths] == [4, 6, 8, 10, 12]
@@ -111,7 +111,7 @@ def test_quick_deep_mlp_tabulates_every_layer_and_reads_the_claims(tmp_path, cap
 def test_every_grid_file_of_the_experiments_parses_in_full_and_quick_mode():
     """A grid file's mistakes (an unknown key, a bad value) are named here, not after a user has
     waited for the full run; the quick mode of each is what CI trains."""
-    grids = sorted((EXPERIMENTS / "grids").glob("*.toml"))
+    grids = sorted(sweep.shipped_grids().values())
     assert len(grids) >= 6
     for path in grids:
         for profile in (None, *sweep.PROFILES):

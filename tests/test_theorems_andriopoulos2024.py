@@ -516,5 +516,5 @@ def test_quick_weight_decay_sweep_tabulates_nrc_against_weight_decay(tmp_path, c
     runs = sweep.load_runs(tmp_path)
     assert sorted(runs["weight_decay"].unique())[0] == 0.0 and runs["weight_decay"].nunique() >= 3
     assert script.main(["--table", str(tmp_path)]) == verdict_status(tmp_path)
-    grid = sweep.read_grid_file(EXPERIMENTS / "grids" / "andriopoulos2024_weight_decay.toml")
+    grid = sweep.read_grid_file("andriopoulos2024/weight_decay")
     assert sweep.cells(PAPER, grid)  # the full grid validates

@@ -1,7 +1,7 @@
 """Sweep benchmark (``nc-jax bench sweep``): a width sweep of many networks, timed against
 training the same networks with the engine directly, side by side in one run.
 
-The sweep is the width grid's quick table (experiments/grids/jacot2025_width.toml: 4 first-layer
+The sweep is the width grid's quick table (nc_jax/grids/jacot2025_width.toml: 4 first-layer
 widths x 64 seeds = 256 networks) with ``--set`` overrides (by default 2000 steps, so that
 training, not compilation, dominates). It prints:
 
@@ -44,7 +44,7 @@ from nc_jax.train import (
     use_cpu_cores,
 )
 
-GRID = Path(__file__).resolve().parents[2] / "experiments" / "grids" / "jacot2025_width.toml"
+GRID = sweep.grid_path("jacot2025/width")
 DEFAULT_SET = ("steps=2000", "log_every=500")
 
 

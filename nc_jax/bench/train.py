@@ -177,7 +177,7 @@ REGIMES: dict[str, Regime] = {
         steps=50,
         targets=WIDE_TARGETS,
     ),
-    # the shapes of experiments/grids/jacot2025_deep_mlp.toml (Figure 1 on MNIST): 5 seeds of a
+    # the shapes of nc_jax/grids/jacot2025_deep_mlp.toml (Figure 1 on MNIST): 5 seeds of a
     # 9-layer MLP on N = 200 images of 784 pixels; the experiment's training rate is compared
     # with this row (docs/benchmarks.md, "The MNIST experiments: wall time and throughput")
     "mnist_deep": Regime(

@@ -39,8 +39,10 @@ from nc_jax.sweep.grid import (
     Cell,
     Grid,
     cells,
+    grid_path,
     parse_grid,
     read_grid_file,
+    shipped_grids,
 )
 from nc_jax.sweep.hosts import PARTS, maybe_initialize_distributed, merge_parts, write_part
 from nc_jax.sweep.local import LocalExecutor
@@ -87,6 +89,8 @@ __all__ = [
     "plan",
     "prepare_directory",
     "read_grid_file",
+    "grid_path",
+    "shipped_grids",
     "run_bucket",
     "status",
     "sweep",

@@ -96,19 +96,46 @@ def paper_of(grid: Grid) -> Paper:
     return get_paper(grid.paper)
 
 
+SHIPPED_GRIDS = Path(__file__).resolve().parents[1] / "grids"  # package data (nc_jax/grids)
+
+
+def shipped_grids() -> dict[str, Path]:
+    """The grids nc-jax ships, by name (the file's stem, e.g. ``jacot2025_width``), sorted."""
+    return {path.stem: path for path in sorted(SHIPPED_GRIDS.glob("*.toml"))}
+
+
+def grid_path(path_or_name: str | Path) -> Path:
+    """A grid file given by its path, or a shipped grid given by its name: ``jacot2025_width``
+    or ``jacot2025/width`` (the paper, a slash, the rest). A path that exists wins.
+
+    Raises:
+        ValueError: neither a file nor a shipped grid's name (the message lists the names).
+    """
+    path = Path(path_or_name)
+    if path.is_file():
+        return path
+    name = str(path_or_name).removesuffix(".toml").replace("/", "_")
+    shipped = shipped_grids()
+    if name in shipped:
+        return shipped[name]
+    raise ValueError(
+        f"GRID: no file {path} and no shipped grid {str(path_or_name)!r}; pass a grid file or "
+        f"one of the shipped grids (nc-jax sweep --list): {', '.join(shipped)}"
+    )
+
+
 def read_grid_file(
     path: str | Path, profile: str | None = None, overrides: Sequence[str] = ()
 ) -> Grid:
-    """Read a grid file, apply the table of ``profile`` (one of PROFILES, or None for the full
-    mode) and then the ``--set key=value`` overrides.
+    """Read a grid file (a path, or the name of a shipped grid: ``grid_path``), apply the table
+    of ``profile`` (one of PROFILES, or None for the full mode) and then the ``--set key=value``
+    overrides.
 
     Raises:
         ValueError: a missing file, bad TOML, an unknown table or key, an empty axis, a value of
             the wrong type or out of range (every cell is validated here, before training).
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"GRID.toml: no file {path}; pass a grid file (see experiments/grids/)")
+    path = grid_path(path)
     try:
         data = tomllib.loads(path.read_text())
     except tomllib.TOMLDecodeError as error:
