@@ -25,11 +25,12 @@ from theorems.jacot2025 import PAPER
 from theorems.jacot2025.bounds import THEOREMS, psi
 from theorems.jacot2025.examples import IDEAL
 from theorems.jacot2025.measure import (
-    gradient_quantities,
+    gradient_values,
     hessian_top_eigenvalue,
     initial_quantities,
     network_quantities,
     ntk_top_eigenvalue,
+    python_floats,
     replay_balancedness,
 )
 
@@ -87,7 +88,7 @@ def _quantities(model, params, x, y, weight_decay=0.05):
     sharpness, sharpness_change = hessian_top_eigenvalue(model, config, params, data, weight_decay)
     q.update(
         weight_decay=weight_decay,
-        **gradient_quantities(model, config, params, data, weight_decay),
+        **python_floats(gradient_values(model, config, params, data, weight_decay)),
         ntk_lambda_max=ntk,
         ntk_relative_change=change,
         hessian_lambda_max=sharpness,
@@ -203,14 +204,14 @@ def test_gradient_identity_makes_critical_balance_exact():
     identity = w_last.T @ grads[-1]["w"] - grads[-2]["w"] @ w_prev.T
     np.testing.assert_allclose(lam * d, identity, atol=1e-12)
     config = TrainConfig(steps=1, log_every=1)
-    bound = gradient_quantities(model, config, params, data, lam)["grad_balance_bound"]
+    bound = python_floats(gradient_values(model, config, params, data, lam))["grad_balance_bound"]
     assert network_quantities(model, params, data.x, data.y, 4)["eps2_last"] <= bound
 
 
 def test_the_batched_measurement_equals_the_per_run_one():
     """measure_runs (one vmapped program and three batched Lanczos iterations over R runs)
     against the per-run functions, run by run, to float64 rounding."""
-    from theorems.jacot2025.measure import competitor_quantities, measure_runs
+    from theorems.jacot2025.measure import competitor_values, measure_runs
 
     model = MLP((12, 8, 8, 8, 3), num_linear=3)
     y = balanced_labels(3, 4)
@@ -227,8 +228,8 @@ def test_the_batched_measurement_equals_the_per_run_one():
         lam = decays[run]
         expected = network_quantities(model, one.params, data.x, data.y, 3)
         expected |= initial_quantities(model, initial, data.x, data.y, 3)
-        expected |= gradient_quantities(model, config, one.params, data, lam)
-        expected |= competitor_quantities(model, config, one.params, data, lam)
+        expected |= python_floats(gradient_values(model, config, one.params, data, lam))
+        expected |= python_floats(competitor_values(model, config, one.params, data, lam))
         expected |= replay_balancedness(model, config, one, data, 3)
         expected["ntk_lambda_max"], expected["ntk_relative_change"] = ntk_top_eigenvalue(
             model, one.params, data.x, 3, max_iterations=40
@@ -426,7 +427,7 @@ def test_theorem_5_2_bound_by_hand_and_its_exp_form():
 def test_competitor_fits_the_labels_and_prices_its_parameters():
     """The competitor of a network with a first layer wider than N: its last non-linear layer
     outputs [Y, 0] exactly; c = ||W_1'||^2 (L1 = 1 here: no kept layer) by NumPy's lstsq."""
-    from theorems.jacot2025.measure import competitor_quantities
+    from theorems.jacot2025.measure import competitor_values
 
     rng = np.random.default_rng(3)
     x = rng.normal(size=(12, 20))
@@ -436,7 +437,7 @@ def test_competitor_fits_the_labels_and_prices_its_parameters():
     params = jax.tree_util.tree_map(lambda a: a.astype(jnp.float64), params)
     config = TrainConfig(steps=1, log_every=1, reduction="sum")
     data = make_data(x, y, 3, dtype=jnp.float64)
-    q = competitor_quantities(model, config, params, data, 0.1)
+    q = python_floats(competitor_values(model, config, params, data, 0.1))
     labels = np.zeros((12, 8))
     labels[np.arange(12), y] = 1
     least_norm = np.linalg.lstsq(x, labels, rcond=None)[0]

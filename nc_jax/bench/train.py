@@ -413,7 +413,10 @@ def jax_matmul_rate(size: int, repeats: int = 5) -> float:
     return 2 * size**3 / best_time(lambda: matmul(a, b).block_until_ready(), repeats) / 1e9
 
 
-def copy_bandwidth(megabytes: int = 256, repeats: int = 5) -> float:
+COPY_MEGABYTES, COPY_REPEATS = 256, 5  # the array copy_bandwidth times, and how often
+
+
+def copy_bandwidth(megabytes: int = COPY_MEGABYTES, repeats: int = COPY_REPEATS) -> float:
     """Bytes per second of one jitted float32 copy of a ``megabytes`` array on JAX's default
     device (each byte read once and written once: 2 x the array's bytes per copy), the best of
     ``repeats`` after warm-up: the memory bandwidth a step's traffic is moved at."""
@@ -662,7 +665,8 @@ def format_device_report(results: dict[str, Any]) -> str:
     ]
     bandwidth = results["bandwidth"]
     lines.append(
-        f"copy bandwidth (JAX, a 256 MiB float32 array read and written, best of 5): "
+        f"copy bandwidth (JAX, a {COPY_MEGABYTES} MiB float32 array read and written, best of "
+        f"{COPY_REPEATS}): "
         f"{bandwidth / 1e9:.1f} GB/s; ridge {rate * 1e9 / bandwidth:.0f} FLOP/byte"
     )
     for name, entry in results["regimes"].items():

@@ -165,10 +165,10 @@ def _take_runs(tree: Any, index: np.ndarray) -> Any:
     """Runs ``index`` of every leaf; a leaf whose runs are exactly ``index`` in order (one run
     group) is returned as it is, without an indexing program to compile."""
 
+    in_order = np.array_equal(index, np.arange(len(index)))
+
     def take(leaf: Any) -> Any:
-        if leaf.shape[0] == len(index) and np.array_equal(index, np.arange(len(index))):
-            return leaf
-        return leaf[index]
+        return leaf if in_order and leaf.shape[0] == len(index) else leaf[index]
 
     return jax.tree_util.tree_map(take, tree)
 

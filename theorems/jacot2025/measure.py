@@ -177,7 +177,7 @@ def network_quantities(
         ``network_constants``.
     """
     values = network_values(model, params, x, y, num_classes)
-    return _floats(values) | network_constants(model, params, x, y, num_classes)
+    return python_floats(values) | network_constants(model, params, x, y, num_classes)
 
 
 INITIAL_NAMES = ("eps2", "nc1", "kappa_M", "cos_min", "kappa_WL", "kappa_head")
@@ -239,7 +239,7 @@ def initial_quantities(
         params: the initial parameters of ONE run (float64); x: (N, D) float64 inputs;
         y: (N,) labels.
     """
-    values = _floats(initial_values(model, params, x, y, num_classes))
+    values = python_floats(initial_values(model, params, x, y, num_classes))
     return values | initial_constants(model, params, x)
 
 
@@ -303,17 +303,6 @@ def competitor_values(
     }
 
 
-def competitor_quantities(
-    model: Model,
-    config: TrainConfig,
-    params: Params,
-    data: TrainData,
-    weight_decay: float,
-) -> dict[str, float]:
-    """``competitor_values`` of one network as Python floats."""
-    return _floats(competitor_values(model, config, params, data, weight_decay))
-
-
 def gradient_values(
     model: Model,
     config: TrainConfig,
@@ -359,18 +348,8 @@ def gradient_values(
     }
 
 
-def gradient_quantities(
-    model: Model,
-    config: TrainConfig,
-    params: Params,
-    data: TrainData,
-    weight_decay: float,
-) -> dict[str, float]:
-    """``gradient_values`` of one network as Python floats."""
-    return _floats(gradient_values(model, config, params, data, weight_decay))
-
-
-def _floats(values: dict[str, jax.Array]) -> dict[str, float]:
+def python_floats(values: dict[str, jax.Array]) -> dict[str, float]:
+    """The JAX scalars of one network's ``*_values`` as Python floats."""
     return {key: float(value) for key, value in values.items()}
 
 
@@ -422,28 +401,27 @@ def ntk_top_eigenvalues(
 ) -> tuple[np.ndarray, np.ndarray]:
     """lambda_max of the NTK Theta = J J^T (N K x N K), J = d vec(Z_L) / d theta, of every run
     of a batch (``params`` with a leading run axis R, float64), by Lanczos iteration
-    (nc_jax.metrics.krylov) from a fixed random start (``_random_start`` with seed 0, the same
-    for every run), until
-    the top Ritz value changes by less than ``tolerance`` (relative) or after
-    ``max_iterations`` products. Every estimate is <= lambda_max, and the start is independent
-    of the first-linear-layer block whose eigenvalue the Section 5.2 bound uses, so the check
-    is not met by construction. The products of all runs are one compiled program per step,
-    sharded over ``mesh`` (its size must divide R).
+    (nc_jax.metrics.krylov) from a fixed random start (``_lanczos_over_runs`` with seed 0, the
+    same for every run), until the top Ritz value changes by less than ``tolerance``
+    (relative) or after ``max_iterations`` products. Every estimate is <= lambda_max, and the
+    start is independent of the first-linear-layer block whose eigenvalue the Section 5.2
+    bound uses, so the check is not met by construction. The products of all runs are one
+    compiled program per step, sharded over ``mesh`` (its size must divide R).
 
     Returns:
         (estimates, relative changes over the last iteration), each (R,): a change above the
         check's convergence hypothesis makes it vacuous; (0, 0) where Theta v = 0 (a constant
         network).
     """
-    num_runs = int(jax.tree_util.tree_leaves(params)[0].shape[0])
-    size = x.shape[0] * num_outputs
     products = _ntk_products(model, num_outputs, mesh)
-
-    def matvec(v: np.ndarray) -> np.ndarray:
-        return np.asarray(products((params, np.asarray(v, x.dtype)), x), np.float64)
-
-    starts = np.broadcast_to(_random_start(0, size), (num_runs, size))
-    return krylov.lanczos_top_eigenvalues(matvec, starts, max_iterations, tolerance)
+    return _lanczos_over_runs(
+        lambda v: products((params, np.asarray(v, x.dtype)), x),
+        _num_runs(params),
+        x.shape[0] * num_outputs,
+        0,
+        max_iterations,
+        tolerance,
+    )
 
 
 def ntk_top_eigenvalue(
@@ -502,7 +480,7 @@ def hessian_top_eigenvalues(
     """lambda_max of the Hessian of the regularised objective (P x P, P the parameter count)
     of every run of a batch (``params`` with a leading run axis R, float64; ``weight_decays``
     (R,) their lambda), by Lanczos iteration on Hessian-vector products from a fixed random
-    start (``_random_start`` with seed 1, the same for every run): the sharpness that decides
+    start (``_lanczos_over_runs`` with seed 1, the same for every run): the sharpness that decides
     GD's stability, eta lambda_max <= 2 (Section 5.2's edge of stability). Every estimate is
     <= lambda_max (the Hessian may be indefinite; Lanczos approaches its largest eigenvalue
     from below).
@@ -512,17 +490,18 @@ def hessian_top_eigenvalues(
         ``ntk_top_eigenvalues``.
     """
     leaves = jax.tree_util.tree_leaves(params)
-    num_runs, dtype = int(leaves[0].shape[0]), leaves[0].dtype
+    num_runs, dtype = _num_runs(params), leaves[0].dtype
     size = sum(leaf.size // num_runs for leaf in leaves)  # P, the flattened parameters
     decays = np.broadcast_to(np.asarray(weight_decays, dtype), (num_runs,))
     products = _hessian_products(model, update_config(config), mesh)
-
-    def matvec(v: np.ndarray) -> np.ndarray:
-        image = products((params, decays, np.asarray(v, dtype)), data)
-        return np.asarray(image, np.float64)
-
-    starts = np.broadcast_to(_random_start(1, size), (num_runs, size))
-    return krylov.lanczos_top_eigenvalues(matvec, starts, max_iterations, tolerance)
+    return _lanczos_over_runs(
+        lambda v: products((params, decays, np.asarray(v, dtype)), data),
+        num_runs,
+        size,
+        1,
+        max_iterations,
+        tolerance,
+    )
 
 
 def hessian_top_eigenvalue(
@@ -541,10 +520,25 @@ def hessian_top_eigenvalue(
     return float(estimates[0]), float(changes[0])
 
 
-def _random_start(seed: int, size: int) -> np.ndarray:
-    """The fixed random start (size,) of a Lanczos iteration: standard normal, float64, drawn
-    on the host (NumPy's PCG64 with ``seed``)."""
-    return np.random.default_rng(seed).standard_normal(size)
+def _lanczos_over_runs(
+    product: Any, num_runs: int, size: int, seed: int, max_iterations: int, tolerance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """krylov.lanczos_top_eigenvalues of R operators of dimension ``size``, ``product`` mapping
+    (R, size) vectors to their images (one compiled call for every run), every run from the
+    same fixed random start: standard normal, float64, drawn on the host (NumPy's PCG64 with
+    ``seed``)."""
+    start = np.random.default_rng(seed).standard_normal(size)
+    return krylov.lanczos_top_eigenvalues(
+        lambda v: np.asarray(product(v), np.float64),
+        np.broadcast_to(start, (num_runs, size)),
+        max_iterations,
+        tolerance,
+    )
+
+
+def _num_runs(params: Params) -> int:
+    """R, the leading run axis of a batch of parameters."""
+    return int(jax.tree_util.tree_leaves(params)[0].shape[0])
 
 
 def _one_run(tree: Any) -> Any:
@@ -652,22 +646,25 @@ def measure_runs(
     ntk_iterations: int,
     mesh: Mesh | None = None,
 ) -> dict[str, np.ndarray]:
-    """Every quantity of ``network_quantities``, ``initial_quantities``,
-    ``gradient_quantities``, ``competitor_quantities`` and ``replay_balancedness``, with the
-    NTK and Hessian Lanczos estimates, for a batch of R runs at once: one compiled program
+    """Every quantity of ``network_quantities``, ``initial_quantities``, ``gradient_values``,
+    ``competitor_values`` and ``replay_balancedness``, with the NTK and Hessian Lanczos
+    estimates, for a batch of R runs at once: one compiled program
     (vmapped over the runs, sharded over ``mesh``, whose size must divide R) and three batched
     Lanczos iterations, in place of R measurements one after another. Equal to the per-run
     functions to float64 rounding (tests/test_theorems_jacot2025.py).
 
     Args:
-        state: the runs' states (leading run axis R, float64 leaves: call under x64).
+        state: the runs' states (leading run axis R, float64 leaves: call under x64); their
+            ``weight_decay`` is the lambda of the gradient, competitor and Hessian quantities
+            and of the replay.
         initial: their initial parameters (run axis R, float64).
         data: the float64 training set (TrainData).
         replay_steps: engine steps of the Section 4 replay; ntk_iterations: the most Lanczos
             products of each estimate.
 
     Returns:
-        {name: (R,) float64 array}: the quantities above plus ntk_lambda_max,
+        {name: (R,) array}, float64 but for the integers the shapes fix (N, K, L1, ...): the
+        quantities above plus ntk_lambda_max,
         ntk_relative_change, hessian_lambda_max, hessian_relative_change and
         hessian_lambda_max_init (the sharpness at the initial parameters; an extra, not
         gating: Lanczos estimates are lower bounds, so an unconverged one can only understate
@@ -681,10 +678,10 @@ def measure_runs(
     one_run = jax.tree_util.tree_map(  # shapes only: the constants read nothing else
         lambda leaf: jax.ShapeDtypeStruct(leaf.shape[1:], leaf.dtype), state.params
     )
-    num_runs = int(state.step.shape[0])
+    num_runs = _num_runs(state.params)
     constants = network_constants(model, one_run, data.x, data.y, num_classes)
     constants |= initial_constants(model, one_run, data.x)
-    values |= {name: np.full(num_runs, value, np.float64) for name, value in constants.items()}
+    values |= {name: np.full(num_runs, value) for name, value in constants.items()}
     ntk = ntk_top_eigenvalues(model, state.params, data.x, num_classes, ntk_iterations, mesh=mesh)
     decays = state.weight_decay
     sharpness = hessian_top_eigenvalues(

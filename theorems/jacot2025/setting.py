@@ -269,10 +269,11 @@ class Setting:
         return INPUT_DIMS[self.dataset]
 
 
-def _runs_state64(state: RunState, positions: np.ndarray, replace: np.ndarray, initial: RunState):
-    """Runs ``positions`` of a batched state with float leaves in float64 (call under x64), the
-    runs flagged in ``replace`` (R,) taken from ``initial`` instead (a diverged run: measured
-    on finite values so that the batch keeps its shape, and its quantities dropped)."""
+def _runs_state64(state: Any, positions: np.ndarray, replace: np.ndarray, initial: Any) -> Any:
+    """Runs ``positions`` of a batched pytree (a RunState, parameters) with float leaves in
+    float64 (call under x64), the runs flagged in ``replace`` (R,) taken from ``initial`` (the
+    same structure) instead: a diverged run, measured on finite values so that the batch keeps
+    its shape, and its quantities dropped."""
 
     def take(leaf, start):
         value = np.asarray(leaf)[positions]
@@ -307,8 +308,11 @@ def measure_runs(
     model, config = setting.model(), setting.config()
     x, y, num_classes = dataset.x, dataset.y, dataset.num_classes
     with jax.enable_x64(True):
-        runs = _runs_state64(state, positions, diverged, initial)
-        start = _runs_state64(initial, positions, diverged, initial).params
+        # lambda as the cell gives it: a float32 state holds fl32(lambda), about 1e-8 off
+        runs = _runs_state64(state, positions, diverged, initial)._replace(
+            weight_decay=jnp.asarray(weight_decays, jnp.float64)
+        )
+        start = _runs_state64(initial.params, positions, diverged, initial.params)
         data = make_data(x, y, num_classes, dtype=jnp.float64)
         # sharded over accelerators; on a CPU one device (XLA's CPU runtime already spreads its
         # products over the cores, and this program sharded over CPU devices was seen to hang
@@ -328,7 +332,7 @@ def measure_runs(
     }
     measured = []
     for index in range(len(positions)):
-        quantities = {name: float(values[index]) for name, values in batched.items()}
+        quantities = {name: values[index].item() for name, values in batched.items()}
         lr = float(np.asarray(runs.learning_rate)[index])
         quantities.update(
             common, eta=lr, step_scale=lr * scale, weight_decay=float(weight_decays[index])
