@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from nc_jax import exits
-from nc_jax.checks.options import add_compilation_cache_flag
+from nc_jax.checks.options import add_compilation_cache_flag, add_log_dir_flag
 from nc_jax.data import DATASETS, EMBEDDED_DATASETS, INPUT_DIMS, SOURCES, Dataset, load_dataset
 from nc_jax.experiment import add_profile_flags
 
@@ -248,6 +248,7 @@ def run_sweep(args: argparse.Namespace) -> int:
         address=args.address,
         run_group=args.run_group,
         progress=not args.no_progress,
+        log_dir=args.log_dir,
     )
     table = sweep.load(args.out)
     print(f"wrote {written} cells; {args.out} now holds {table['cell'].nunique()} cells")
@@ -265,6 +266,19 @@ def run_report(args: argparse.Namespace) -> int:
     from nc_jax.report import main as report_main
 
     return report_main(args)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from nc_jax import results as store
+    from nc_jax.tensorboard import export
+
+    directory = store.require_directory(Path(args.results_dir))
+    written = export(directory, args.tensorboard)
+    print(
+        f"wrote {written} TensorBoard runs into {args.tensorboard} (tensorboard --logdir "
+        f"{args.tensorboard})"
+    )
+    return 0
 
 
 def run_falsify(args: argparse.Namespace) -> int:
@@ -364,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sweep.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_compilation_cache_flag(sweep)
+    add_log_dir_flag(sweep)
     sweep.add_argument("--status", default=None, metavar="DIR", help="summarise a sweep directory")
     sweep.set_defaults(run=run_sweep)
     plot = commands.add_parser(
@@ -397,6 +412,20 @@ def build_parser() -> argparse.ArgumentParser:
     _add_results_arguments(report)
     report.add_argument("-o", "--output", default=None, help="default RESULTS_DIR/report.html")
     report.set_defaults(run=run_report)
+    export = commands.add_parser(
+        "export",
+        help="a results directory as TensorBoard event files",
+        description="nc-jax export RESULTS_DIR --tensorboard OUT: one TensorBoard run per cell "
+        "and run (seed) in OUT, with the logged trajectories, the final quantities and the "
+        "checks' values as scalars and the setting as hparams (what --log-dir writes during a "
+        "sweep or check); runs OUT already holds are kept. Reads RESULTS_DIR only.",
+        formatter_class=defaults,
+    )
+    export.add_argument("results_dir", metavar="RESULTS_DIR", help="a sweep's or a check's results")
+    export.add_argument(
+        "--tensorboard", required=True, metavar="OUT", help="the TensorBoard log directory"
+    )
+    export.set_defaults(run=run_export)
     falsify = commands.add_parser(
         "falsify",
         help="search for counterexamples to consequence checks",

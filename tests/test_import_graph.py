@@ -23,7 +23,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("nc_jax.checks.contract", "nc_jax.checks.options"),
     ("nc_jax.results", "nc_jax.checks.validate", "nc_jax.falsify"),
     ("nc_jax.checks", "nc_jax.checks.bucket", "nc_jax.checks.context"),
-    ("nc_jax.plots", "nc_jax.report"),
+    ("nc_jax.plots", "nc_jax.report", "nc_jax.tensorboard"),
     ("nc_jax.checks.runner",),
     ("nc_jax.sweep",),
     ("nc_jax.experiment",),

@@ -75,7 +75,8 @@ def run(settings, context):
                 RunRecord(int(index), f"seed={seed}", params, None if diverged else q, diverged)
             )
         curve = np.stack([np.linspace(1, 2, 5) * (r.index + 1) for r in runs])
-        outcomes.append(CellOutcome(runs, {"curve/toy": curve}))
+        steps = np.tile(np.arange(0, 50, 10, dtype=np.int32), (len(runs), 1))  # logged steps
+        outcomes.append(CellOutcome(runs, {"curve/toy": curve, "step": steps}))
     return outcomes
 
 

@@ -216,3 +216,15 @@ def add_compilation_cache_flag(parser: argparse.ArgumentParser) -> None:
         help="compile every program afresh (the cache is on by default, in "
         "$XDG_CACHE_HOME/nc-jax/xla; NC_JAX_COMPILATION_CACHE=DIR moves it, =off turns it off)",
     )
+
+
+def add_log_dir_flag(parser: argparse.ArgumentParser) -> None:
+    """``--log-dir DIR``: write the results as TensorBoard event files into DIR as well, one
+    TensorBoard run per cell and run (nc_jax.tensorboard)."""
+    parser.add_argument(
+        "--log-dir",
+        default=None,
+        metavar="DIR",
+        help="also write TensorBoard event files here (one run per cell and seed; "
+        "tensorboard --logdir DIR shows them)",
+    )

@@ -47,6 +47,7 @@ from nc_jax.checks.contract import (
 )
 from nc_jax.checks.options import (
     add_compilation_cache_flag,
+    add_log_dir_flag,
     add_setting_options,
     flag,
     given_options,
@@ -55,6 +56,7 @@ from nc_jax.checks.options import (
 )
 from nc_jax.plots import plot_checks
 from nc_jax.progress import progress_bars
+from nc_jax.tensorboard import export as export_tensorboard
 
 if TYPE_CHECKING:  # the engine loads only where a context is built
     from nc_jax.checks.context import TrainContext
@@ -293,6 +295,7 @@ def build_parser(paper: Paper, prog: str) -> argparse.ArgumentParser:
         f"vacuous ones; every row is in {ROWS_FILE} in --results)",
     )
     add_compilation_cache_flag(parser)
+    add_log_dir_flag(parser)
     add_setting_options(parser, paper.setting)
     return parser
 
@@ -383,6 +386,8 @@ def _main(paper: Paper, args: argparse.Namespace) -> int:
         enable_compilation_cache(not args.no_compilation_cache)
         results = check_setting(paper, setting, directory, theorems)
         wrote = directory
+    if args.log_dir is not None:
+        export_tensorboard(directory, args.log_dir, replace=True)
     print(format_results(results, args.verbose))
     print(f"\n{len(results)} checks in {time.perf_counter() - started:.1f}s; wrote {wrote}")
     return exits.status_of(r.verdict for r in results)
@@ -407,6 +412,7 @@ def main_all(
         "--verbose", action="store_true", help="print every check of every run of every paper"
     )
     add_compilation_cache_flag(parser)
+    add_log_dir_flag(parser)
     args = parser.parse_args(argv)
     unknown = sorted(set(args.skip) - set(papers))
     if unknown:
@@ -430,6 +436,8 @@ def main_all(
         try:
             directory = Path(args.results) / name
             results = check_setting(paper, paper.setting(), directory, paper.theorems)
+            if args.log_dir is not None:
+                export_tensorboard(directory, args.log_dir, replace=True)
         except Exception:  # one paper's bug must not hide the others' verdicts
             traceback.print_exc()
             failed.append(name)

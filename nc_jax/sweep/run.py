@@ -17,6 +17,7 @@ from nc_jax.sweep.local import LocalExecutor
 from nc_jax.sweep.planning import format_plan, plan
 from nc_jax.sweep.ray import RayExecutor
 from nc_jax.sweep.shards import my_buckets
+from nc_jax.tensorboard import live_export
 
 if TYPE_CHECKING:
     from jax import Device
@@ -54,12 +55,15 @@ def sweep(
     run_group: int | None = None,
     progress: bool = True,
     echo: Callable[[str], None] = print,
+    log_dir: str | Path | None = None,
 ) -> int:
     """Run every pending cell of ``grid`` into ``directory``; returns the number of cells
     written by this call. ``extend`` accepts a directory holding another grid whose finished
     cells this one includes, ``shard=(i, n)`` runs share i of n of the buckets, ``executor``
     ("local" or "ray", with the Ray cluster at ``address``) trains them ``run_group`` runs at a
-    time (None: sized to the free memory). See the nc_jax.sweep docstring."""
+    time (None: sized to the free memory); with ``log_dir``, every finished cell is written there
+    as TensorBoard runs too, while the sweep runs (nc_jax.tensorboard). See the nc_jax.sweep
+    docstring."""
     directory = Path(directory)
     paper = paper_of(grid)
     plan_ = plan(paper, grid)
@@ -69,8 +73,9 @@ def sweep(
     echo(format_plan(plan_, directory, mine, devices))
     done = store.finished_cells(directory)
     todo = [b for b in mine if b.pending(done)]
-    if not todo:
-        echo("nothing left to run")
-        return 0
-    chosen = make_executor(executor, devices, address, run_group, progress)
-    return chosen.run(plan_, todo, directory, echo)
+    with live_export(directory, log_dir if jax.process_index() == 0 else None):
+        if not todo:
+            echo("nothing left to run")
+            return 0
+        chosen = make_executor(executor, devices, address, run_group, progress)
+        return chosen.run(plan_, todo, directory, echo)
