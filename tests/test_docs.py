@@ -18,7 +18,9 @@ fence after it) fails ``test_every_block_is_classified``:
   its profile tables.
 - ``text``: output or a listing, never run; it must not start with a command.
 - The install lines, ``bash`` blocks that start ``python3 -m venv .venv && . .venv/bin/activate
-  && pip install -e SPEC``, are not rerun: a fresh environment per test would cost minutes.
+  && pip install -e SPEC`` (or, the wheel form, ``&& pip wheel --no-deps -w dist . && pip
+  install dist/nc_jax-*.whl``), are not rerun: a fresh environment per test would cost minutes
+  (tests/test_wheel.py installs the wheel in a fresh environment).
   ``test_install_lines_are_what_ci_runs`` checks them against ``.ci/run`` instead: the README's
   test command must be exactly CI's steps (create an environment, activate it, install the
   project with CI's extras, run CI's test command ``python -m pytest``); any other install line
@@ -50,11 +52,15 @@ README = ROOT / "README.md"
 PAGES = [README, *sorted((ROOT / "docs").rglob("*.md"))]
 INFOS = ("python", "bash", "toml", "text")
 MARKER_WORDS = ("slow", "continues")
+# the wheel form of an install line: build the project's wheel, install it (tests/test_wheel.py
+# does this in a fresh environment)
+WHEEL_INSTALL = "pip wheel --no-deps -w dist . && pip install dist/nc_jax-*.whl"
 FENCE = re.compile(r"^(?P<indent> *)```(?P<info>[^`\s]*)\s*$")
 MARKER = re.compile(r"^\s*<!--\s*doc-test:(?P<words>.*?)-->\s*$")
 INSTALL = re.compile(
     r"^python3 -m venv (?P<venv>\S+) && \. (?P=venv)/bin/activate && "
-    r"pip install -e (?P<spec>\S+)(?: && (?P<rest>.+))?$"
+    r"(?:pip install -e (?P<spec>\S+)|(?P<wheel>" + re.escape(WHEEL_INSTALL) + r"))"
+    r"(?: && (?P<rest>.+))?$"
 )
 COMMAND_STARTS = ("$ ", "nc-jax ", "python ", "python3 ", "pip ", "git ", "bash ", "cd ")
 README_MAX_LINES = 150
@@ -151,7 +157,7 @@ def classification_errors(block: Block, previous_python: Block | None) -> list[s
     if venv and install_match(block) is None:
         errors.append(
             "an install line is one line: python3 -m venv .venv && . .venv/bin/activate && "
-            "pip install -e SPEC [&& COMMAND]"
+            f"(pip install -e SPEC | {WHEEL_INSTALL}) [&& COMMAND]"
         )
     return errors
 
@@ -196,7 +202,9 @@ def ci_steps() -> list[tuple[str, ...]]:
 
 
 def install_steps(match: re.Match) -> list[tuple[str, ...]]:
-    steps = [("venv",), ("activate",), ("install", match["spec"].strip("\"'"))]
+    """An install line as steps (ci_steps); the wheel form installs the project ('.')."""
+    spec = "." if match["wheel"] else match["spec"].strip("\"'")
+    steps = [("venv",), ("activate",), ("install", spec)]
     return steps + [("run", command.strip()) for command in (match["rest"] or "").split("&&")]
 
 
@@ -335,13 +343,14 @@ def test_install_lines_are_what_ci_runs():
     installs = [(block, match) for block, match in installs if match is not None]
     readme = [(block, match) for block, match in installs if block.page == "README.md"]
     # the README's two commands at the top: run the main job, and run the tests as CI does
-    assert [block.line for block, _ in readme] == [b.line for b in BLOCKS if b.page == "README.md"][
-        :2
-    ], "the README opens with its two install lines"
+    first_two = [b.line for b in BLOCKS if b.page == "README.md"][:2]
+    assert [block.line for block, _ in readme][:2] == first_two, (
+        "the README opens with its two install lines"
+    )
     test_lines = [block for block, match in readme if install_steps(match) == ci]
     assert len(test_lines) == 1, "the README's test command must be exactly .ci/run's steps"
     for block, match in installs:
-        spec = match["spec"].strip("\"'")
+        spec = install_steps(match)[2][1]
         assert spec.split("[")[0] == ci[2][1].split("[")[0], f"{block.where}: installs {spec}"
         assert extras(spec) <= ci_extras, f"{block.where}: extras CI does not install"
 
