@@ -17,7 +17,7 @@ import pytest
 from nc_jax.data import gaussian
 from nc_jax.models import MLP, FeatureDecay, resnet20
 from nc_jax.train import TrainConfig, init_runs, make_data, make_measure, make_step
-from nc_jax.train.step import feature_penalty
+from nc_jax.train.step import penalty
 
 LINEAR = MLP((3,), num_linear=1)
 LR, WD, SCALE = 0.05, 0.1, 7.0
@@ -51,9 +51,9 @@ def test_penalty_value_by_hand_and_delegation():
     out, layers = model.apply(params, x)
     np.testing.assert_array_equal(out, LINEAR.apply(params, x)[0])
     z = x.astype(np.float64) @ np.asarray(params[0]["w"], np.float64).T
-    value = feature_penalty(model, layers, WD)
+    value = penalty(model, params, x, layers, WD)
     assert float(value) == pytest.approx(0.5 * LAMBDA_H * np.sum(z**2), rel=1e-6)
-    assert float(feature_penalty(LINEAR, layers, WD)) == 0.0  # a plain model has no penalty
+    assert float(penalty(LINEAR, params, x, layers, WD)) == 0.0  # a plain model has no penalty
     assert model.num_outputs == 3 and model.num_linear == 1  # delegated to the wrapped model
     assert hash(model) == hash(FeatureDecay(LINEAR, 0, SCALE))  # static under jit
     assert pickle.loads(pickle.dumps(model)) == model
@@ -110,7 +110,7 @@ def test_resnet_backbone_output_is_the_penalised_layer():
     _, layers = model.apply(params, x)
     pooled = np.asarray(layers.features[net.num_backbone_layers - 1], np.float64)
     assert pooled.shape == (5, 64)
-    value = model.feature_penalty(layers, 0.5)
+    value = model.penalty(params, x, layers, 0.5)
     assert float(value) == pytest.approx(np.sum(pooled**2), rel=1e-5)
 
 
@@ -128,4 +128,4 @@ def test_out_of_range_layer_is_named():
     params = model.init(jax.random.PRNGKey(0), 5)
     _, layers = model.apply(params, np.ones((2, 5), np.float32))
     with pytest.raises(ValueError, match="layer 3 is out of range"):
-        model.feature_penalty(layers, 1.0)
+        model.penalty(params, None, layers, 1.0)

@@ -6,7 +6,7 @@ Mondelli and Lampert (NeurIPS 2024) train real networks "with DUFM-like regulari
 decay on every parameter and lambda_H1/2 ||H_1||_F^2 on the backbone's output features, which
 play the DUFM's H_1. ``FeatureDecay`` wraps any model (an MLP, a ResNet, a transformer) and
 names the penalised layer and its decay multiplier; the training engine adds the penalty to the
-objective it differentiates and to the objective it logs (engine.feature_penalty).
+objective it differentiates and to the objective it logs (nc_jax.train.step.penalty).
 
 Conventions (named here, tested in tests/test_models_feature_decay.py):
 - lambda_H = weight_decay * scale, with the run's weight decay lambda (a per-run value of the
@@ -38,7 +38,7 @@ class FeatureDecay:
 
     Every attribute other than the three below is the wrapped model's (init, apply,
     num_outputs, num_linear, decay_scales, ...), so the engine, the metrics and the theorem
-    checks see the same network; only ``feature_penalty`` is new.
+    checks see the same network; only ``penalty`` is new.
 
     Attributes:
         model: the wrapped model (any nc_jax model; hashable, as models are).
@@ -79,6 +79,9 @@ class FeatureDecay:
             )
         return layers.features[self.layer]
 
-    def feature_penalty(self, layers: Layers, weight_decay: jax.Array) -> jax.Array:
-        """weight_decay * scale / 2 ||Z_layer||_F^2 over the samples of ``layers`` (a scalar)."""
+    def penalty(
+        self, params: Params, x: jax.Array, layers: Layers, weight_decay: jax.Array
+    ) -> jax.Array:
+        """weight_decay * scale / 2 ||Z_layer||_F^2 over the samples of ``layers`` (a scalar;
+        ``params`` and ``x`` are not read: the features are in ``layers``)."""
         return 0.5 * weight_decay * self.scale * jnp.sum(self.penalised_features(layers) ** 2)

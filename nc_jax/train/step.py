@@ -46,12 +46,17 @@ def regulariser(model: Model, params: Params) -> jax.Array:
     return sum(jax.tree_util.tree_leaves(scaled))
 
 
-def feature_penalty(model: Model, layers: Any, weight_decay: jax.Array) -> jax.Array:
-    """``model.feature_penalty(layers, weight_decay)`` where the model defines it
-    (models.FeatureDecay: the DUFM's lambda_H/2 ||H_1||_F^2 on a real network's features), else
-    0: a term of the objective that depends on the features of the samples in ``layers``."""
-    if hasattr(model, "feature_penalty"):
-        return model.feature_penalty(layers, weight_decay)
+def penalty(
+    model: Model, params: Params, x: jax.Array, layers: Any, weight_decay: jax.Array
+) -> jax.Array:
+    """``model.penalty(params, x, layers, weight_decay)`` where the model defines it, else 0: a
+    term of the objective beyond the data loss and the weight decay, a sum over the samples of
+    ``x`` (N, D) whose forward pass is ``layers`` (models.FeatureDecay: the DUFM's
+    lambda_H/2 ||H_1||_F^2 on a real network's features). On a minibatch the engine scales it
+    by N_train / B, so that its mean over an epoch is the full-set term. A paper adds its own
+    term (a Jacobian penalty, an alignment regulariser) by wrapping a model with this method."""
+    if hasattr(model, "penalty"):
+        return model.penalty(params, x, layers, weight_decay)
     return jnp.zeros(())
 
 
@@ -82,11 +87,11 @@ def make_update(model: Model, config: TrainConfig) -> Callable[[RunState, TrainD
     total_steps = config.steps
 
     def data_loss(params, x, targets, num_samples, weight_decay):
-        """The loss on (x, targets) plus the feature penalty scaled from the batch to the
-        ``num_samples`` of the training set (feature_penalty; models.feature_decay)."""
+        """The loss on (x, targets) plus the model's penalty scaled from the batch to the
+        ``num_samples`` of the training set (``penalty``; models.feature_decay)."""
         output, layers = model.apply(params, x)
-        penalty = feature_penalty(model, layers, weight_decay) * (num_samples / x.shape[0])
-        return loss_fn(output, targets, config.reduction) + penalty
+        extra = penalty(model, params, x, layers, weight_decay) * (num_samples / x.shape[0])
+        return loss_fn(output, targets, config.reduction) + extra
 
     def update(state: RunState, data: TrainData) -> RunState:
         x, targets = data.x, data.targets
@@ -163,7 +168,7 @@ def make_step(model: Model, config: TrainConfig) -> Callable[[RunState, TrainDat
 
 def make_measure(model: Model, config: TrainConfig, num_classes: int):
     """Measurements of one run on the full training set: the data loss, the objective (loss +
-    feature penalty + weight_decay/2 times the regulariser), accuracy, parameter norm and (with
+    the model's penalty + weight_decay/2 times the regulariser), accuracy, parameter norm and (with
     ``config.metrics``) every layer-wise metric of nc_jax.metrics.network_metrics."""
     loss_fn = get_loss(config.loss)
 
@@ -174,7 +179,7 @@ def make_measure(model: Model, config: TrainConfig, num_classes: int):
             "step": state.step,
             "loss": loss,
             "objective": loss
-            + feature_penalty(model, layers, state.weight_decay)
+            + penalty(model, state.params, data.x, layers, state.weight_decay)
             + 0.5 * state.weight_decay * regulariser(model, state.params),
             "accuracy": jnp.mean(jnp.argmax(output, axis=1) == data.y),
             "param_norm_sq": _sq_norm(state.params),
