@@ -252,6 +252,9 @@ def run_sweep(args: argparse.Namespace) -> int:
     )
     table = sweep.load(args.out)
     print(f"wrote {written} cells; {args.out} now holds {table['cell'].nunique()} cells")
+    answer = sweep.grid_table(args.grid)  # a shipped grid's own table, where its paper has one
+    if answer is not None:
+        print(answer(Path(args.out)) + "\n\nEvery check on these networks:")
     print(summarize(table))
     return 1 if (table["verdict"] == "violated").any() else 0
 
@@ -347,7 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="train and check a grid of settings, resumable",
         description="nc-jax sweep GRID.toml --out DIR: every cell of the grid (a paper's "
         "settings), trained bucket by bucket, one JSON line per finished cell in DIR; rerun the "
-        "same command to resume. Exit status: 0 no check violated, 1 a check is violated, "
+        "same command to resume (a finished sweep trains nothing and prints its tables again). "
+        "A shipped grid's name prints the grid's answer table before the verdicts. "
+        "Exit status: 0 no check violated, 1 a check is violated, "
         "2 bad usage or input (a bad grid is reported before anything trains), 3 an unexpected "
         "error.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

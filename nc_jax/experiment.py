@@ -1,6 +1,7 @@
-"""The shared front of the experiment scripts (experiments/*.py): run (or resume) a sweep of a
-grid file, then print the script's table of the results directory and the verdict table of
-every check (kind, verdicts, informative runs, slack, the most common failing hypothesis).
+"""The shared front of the experiment scripts (experiments/*.py): run (or resume) the sweep of a
+shipped grid, then print the grid's table of the results directory (its paper's
+``Paper.tables``, ``nc_jax.sweep.grid_table``) and the verdict table of every check (kind,
+verdicts, informative runs, slack, the most common failing hypothesis).
 
     python experiments/<script>.py [--quick | --paper-scale] [--out DIR] [--set KEY=VALUE ...]
     python experiments/<script>.py --table DIR      # only the table of a finished sweep
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from nc_jax import exits, sweep
@@ -42,16 +43,11 @@ def add_profile_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def main(
-    grid: Path,
-    table: Callable[[Path], str],
-    argv: Sequence[str] | None,
-    description: str,
-    default_out: str,
-) -> int:
-    """Parse the script's options, sweep ``grid`` into --out and print ``table(out)`` and the
-    verdict table; exit status 2 with the message on bad input (a bad grid or --set is named
-    before training)."""
+def main(name: str, argv: Sequence[str] | None, description: str, default_out: str) -> int:
+    """Parse the script's options, sweep the shipped grid ``name`` (``jacot2025/width``, found
+    by ``nc_jax.sweep.grid_path``) into --out and print its table (when its paper has one:
+    ``nc_jax.sweep.grid_table``) and the verdict table; exit status 2 with the message on bad
+    input (a bad grid or --set is named before training)."""
     prog = Path(sys.argv[0]).name if argv is None else None
     parser = argparse.ArgumentParser(prog=prog, description=description)
     add_profile_flags(parser)
@@ -60,20 +56,22 @@ def main(
     parser.add_argument("--table", metavar="DIR", help="only print the table of DIR")
     add_compilation_cache_flag(parser)
     args = parser.parse_args(argv)
-    return exits.guarded(parser.prog, lambda: _run(args, grid, table))
+    return exits.guarded(parser.prog, lambda: _run(args, name))
 
 
-def _run(args: argparse.Namespace, grid: Path, table: Callable[[Path], str]) -> int:
-    """Sweep (unless --table) and print the table and the verdicts; the exit status of the
-    verdicts (nc_jax.exits)."""
+def _run(args: argparse.Namespace, name: str) -> int:
+    """Sweep (unless --table) and print the grid's table and the verdicts; the exit status of
+    the verdicts (nc_jax.exits)."""
     if not args.table:
         from nc_jax.train import enable_compilation_cache, use_cpu_cores
 
-        resolved = sweep.read_grid_file(grid, profile=args.profile, overrides=args.set)
+        resolved = sweep.read_grid_file(name, profile=args.profile, overrides=args.set)
         use_cpu_cores()
         enable_compilation_cache(not args.no_compilation_cache)
         sweep.sweep(resolved, args.out, progress=sys.stderr.isatty())
     directory = Path(args.table or args.out)
     checks = sweep.load(directory)
-    print(f"{table(directory)}\n\nEvery check on these networks:\n{summarize(checks)}")
+    table = sweep.grid_table(name)
+    answer = f"{table(directory)}\n\n" if table else ""
+    print(f"{answer}Every check on these networks:\n{summarize(checks)}")
     return exits.status_of(checks["verdict"]) if len(checks) else exits.OK

@@ -1,33 +1,84 @@
-"""experiments/head_depth.py, learning_rate.py and nonlinear_depth.py --quick: trained, checked,
-written and summarised as the tables that answer their questions (the [zip] axes of the
-head-depth grid move widths and num_linear together)."""
+"""The shipped grids' tables and the scripts of experiments/: jacot2025/head_depth,
+learning_rate, nonlinear_depth and deep_mlp --quick trained, checked, written and summarised as
+the tables that answer their questions (the [zip] axes of the head-depth grid move widths and
+num_linear together), through ``nc_jax.experiment.main``, what every script calls; every paper's
+``tables`` names shipped grids of its own and every script is a thin front over one."""
 
 from __future__ import annotations
 
-import importlib.util
+import ast
+import runpy
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fixtures import verdict_status
 
-from nc_jax import results, sweep
+from nc_jax import experiment, results, sweep
+from nc_jax.checks import load_papers
 from nc_jax.models.ufm import dnc_loss
+from theorems.jacot2025 import tables
 from theorems.jacot2025.regime import regime_frame
 
 EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
+SCRIPTS = sorted(p for p in EXPERIMENTS.glob("*.py") if not p.name.startswith("bench_"))
+THIN = 40  # lines a script may have
 
 
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _sweep(name, *argv):
+    """What ``python experiments/<script>.py ARGV`` does for the shipped grid ``name``."""
+    return experiment.main(name, list(argv), "", "results/unused")
+
+
+def test_every_table_names_a_shipped_grid_of_its_paper():
+    """A paper's ``tables`` key is the name of one of its shipped grids without the paper's
+    prefix (or, for a grid not named after its paper, the whole name), and
+    ``sweep.grid_table`` finds the function under both spellings of the name."""
+    shipped = sweep.shipped_grids()
+    for name, paper in load_papers().items():
+        for key, table in paper.tables.items():
+            stem = next((s for s in (f"{name}_{key}", key) if s in shipped), None)
+            assert stem is not None, f"{name}: no shipped grid {name}_{key} or {key}"
+            assert sweep.grid_table(stem) is table, (name, key)  # the grid's paper is this one
+            assert sweep.grid_table(stem.replace("_", "/", 1)) is table, stem
+    assert sweep.grid_table("jacot2025/training_time") is None  # a grid with no table
+    assert sweep.grid_table(shipped["jacot2025_width"]) is tables.width_table
+    assert sweep.grid_table("nosuch/grid") is None
+
+
+def test_a_grid_file_of_the_users_own_has_no_table(tmp_path):
+    grid = tmp_path / "jacot2025_width.toml"
+    grid.write_text(sweep.shipped_grids()["jacot2025_width"].read_text())
+    assert sweep.grid_table(grid) is None
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_every_script_is_a_thin_front_over_a_grid_with_a_table(script, monkeypatch, capsys):
+    """Under THIN lines, every shipped grid it names (a string in its code, after the
+    docstring) has a table, and it parses the common options (--help exits 0 before anything
+    trains)."""
+    source = script.read_text()
+    assert len(source.splitlines()) < THIN, script.name
+    shipped = sweep.shipped_grids()
+    names = [
+        node.value
+        for statement in ast.parse(source).body[1:]
+        for node in ast.walk(statement)
+        if isinstance(node, ast.Constant) and str(node.value).replace("/", "_") in shipped
+    ]
+    assert names and all(sweep.grid_table(name) is not None for name in names), names
+    monkeypatch.setattr(sys, "argv", [str(script), "--help"])
+    with pytest.raises(SystemExit) as done:
+        runpy.run_path(str(script), run_name="__main__")
+    assert done.value.code == 0
+    assert "--table DIR" in capsys.readouterr().out
 
 
 def test_quick_head_depth_sweep_tabulates_nc2_against_the_head_depth(tmp_path, capsys):
-    script = _script("head_depth")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
+    assert _sweep("jacot2025/head_depth", "--quick", "--out", str(tmp_path)) == verdict_status(
+        tmp_path
+    )
     out = capsys.readouterr().out
     runs = sweep.load_runs(tmp_path)
     assert sorted(runs["num_linear"].unique()) == [1, 2]
@@ -36,34 +87,37 @@ def test_quick_head_depth_sweep_tabulates_nc2_against_the_head_depth(tmp_path, c
     assert "weight decay lambda = 0.2: claim 'NC2 improves with a deeper head'" in out
     assert "Theorem 3.1's regime per cell" in out and "Every check on these networks" in out
     assert "balanced_head" in out and "NC2 bound informative" in out
-    first = script.first_linear_layer(tmp_path)  # Z_{L1+1}: the output at L2 = 1
+    first = tables.first_linear_layer(tmp_path)  # Z_{L1+1}: the output at L2 = 1
     assert len(first) == len(runs) and np.isfinite(first["NC2 first linear"]).all()
     assert set(first["weight_decay"]) == {0.2}
     checks = sweep.load(tmp_path)
     head_checks = checks[(checks["num_linear"] == 1) & checks["check"].str.contains("thm3_1")]
     assert (head_checks["verdict"] == "vacuous").all()  # L2 = 1 is outside Theorem 3.1
-    assert script.main(["--table", str(tmp_path)]) == verdict_status(tmp_path)
+    assert _sweep("jacot2025/head_depth", "--table", str(tmp_path)) == verdict_status(tmp_path)
 
 
 def test_quick_learning_rate_sweep_tabulates_stability_and_divergence(tmp_path, capsys):
-    script = _script("learning_rate")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
+    assert _sweep("jacot2025/learning_rate", "--quick", "--out", str(tmp_path)) == (
+        verdict_status(tmp_path)
+    )
     out = capsys.readouterr().out
     for text in ("divergence rate", "eta lambda_max median", "EoS bound h/v/vac", "balancing"):
         assert text in out
     table = sweep.load(tmp_path)
     edge = table[table["check"] == "jacot2025.sec5_2.edge_of_stability"]
     assert set(edge["learning_rate"]) == {2e-3, 4e-3}  # the run's own value, not a quantity
-    assert script.main(["--set", "steps=7"]) == 2  # a bad override is an error, nothing trains
+    # a bad override is an error, nothing trains
+    assert _sweep("jacot2025/learning_rate", "--set", "steps=7") == 2
 
 
 def test_quick_nonlinear_depth_sweep_tabulates_negativity_and_balancedness(tmp_path, capsys):
-    script = _script("nonlinear_depth")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
+    assert _sweep("jacot2025/nonlinear_depth", "--quick", "--out", str(tmp_path)) == (
+        verdict_status(tmp_path)
+    )
     out = capsys.readouterr().out
     assert "negativity mean" in out and "balancedness min" in out
     assert "learning rate 0.002: claim 'deeper non-linear part" in out
-    rows = script._layer_summaries(tmp_path)
+    rows = tables.nonlinear_layer_summaries(tmp_path)
     assert sorted(rows["L1"].unique()) == [2, 3]
     assert sorted(rows["learning_rate"].unique()) == [1e-3, 2e-3]
     weight_decays = {r["config"]["weight_decay"] for r in results.read_cells(tmp_path)}
@@ -83,12 +137,13 @@ def test_nonlinear_depth_grid_follows_the_papers_depths_and_weight_decay_rule(pr
 
 
 def test_quick_deep_mlp_tabulates_every_layer_and_reads_the_claims(tmp_path, capsys):
-    script = _script("deep_mlp")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
+    assert _sweep("jacot2025/deep_mlp", "--quick", "--out", str(tmp_path)) == verdict_status(
+        tmp_path
+    )
     out = capsys.readouterr().out
     assert "claim 'the final linear layers are balanced at convergence'" in out
     assert "claim 'NC2 falls through the linear head'" in out
-    table, numbers = script.layer_table(tmp_path)
+    table, numbers = tables.layer_table(tmp_path)
     assert list(table.index) == list(range(1, 10)) and numbers["L1"] == 5
     assert list(table["kind"]) == ["ReLU"] * 5 + ["linear"] * 4
     assert table.loc[9, "rel. balancedness"] == "-"  # the last layer has no following pair
@@ -149,11 +204,10 @@ def test_resnet_head_depth_trains_resnet20_on_cifar_shaped_images(tmp_path, caps
     network."""
     cifar = tmp_path / "cifar-10-batches-py"
     _write_cifar_shaped_images(cifar)
-    script = _script("resnet_head_depth")
     flags = ["--quick", "--set", 'dataset="cifar10"', "--set", f'data_dir="{cifar}"']
     flags += ["--set", "num_linear=[2]", "--set", "widths=[[16, 10]]", "--set", "log_metrics=false"]
-    assert script.main([*flags, "--out", str(tmp_path / "out")]) == verdict_status(
-        str(tmp_path / "out")
+    assert _sweep("jacot2025/resnet_head_depth", *flags, "--out", str(tmp_path / "out")) == (
+        verdict_status(str(tmp_path / "out"))
     )
     assert "claim 'NC2 improves with a deeper head'" in capsys.readouterr().out
     runs = sweep.load_runs(tmp_path / "out")
@@ -170,10 +224,11 @@ def test_resnet_head_depth_trains_resnet20_on_cifar_shaped_images(tmp_path, caps
 def test_quick_resnet_head_depth_tabulates_both_depths_with_layer_metrics(tmp_path, capsys):
     """The script's --quick as a user runs it (MNIST images, L2 = 1 and 2, layer metrics
     logged): the table compares the depths and reads the first linear layer."""
-    script = _script("resnet_head_depth")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
+    assert _sweep("jacot2025/resnet_head_depth", "--quick", "--out", str(tmp_path)) == (
+        verdict_status(tmp_path)
+    )
     assert "L2 1 -> 2: NC2 decreased on" in capsys.readouterr().out
-    first = _script("head_depth").first_linear_layer(tmp_path)
+    first = tables.first_linear_layer(tmp_path)
     assert sorted(first["num_linear"]) == [1, 2] and np.isfinite(first["NC2 first linear"]).all()
 
 
@@ -182,8 +237,9 @@ def test_sukenik2024_resnet_quick_measures_the_dufm_view(tmp_path, capsys):
     """The real-data run of Súkeník et al. 2024 as --quick (ResNet20 + a 4-layer ReLU head on
     20 digits images, 20 steps): every run is measured through its DUFM view (H_1 = the 64
     pooled backbone features), against the 4-DUFM closed form with N = 20, lambda_H = 5e-6."""
-    script = _script("sukenik2024_resnet")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
+    assert _sweep("sukenik2024/resnet", "--quick", "--out", str(tmp_path)) == verdict_status(
+        tmp_path
+    )
     assert "class-mean ranks (pre / post ReLU)" in capsys.readouterr().out
     runs = sweep.load_runs(tmp_path)
     assert len(runs) == 1 and runs["diverged_step"].isna().all()
@@ -203,10 +259,9 @@ def test_sukenik2024_resnet_reads_cifar_shaped_pickles(tmp_path, capsys):
     """The documented full-mode command, shrunk: --set data_dir on local CIFAR-10 pickles."""
     cifar = tmp_path / "cifar-10-batches-py"
     _write_cifar_shaped_images(cifar)
-    script = _script("sukenik2024_resnet")
     flags = ["--quick", "--set", 'dataset="cifar10"', "--set", f'data_dir="{cifar}"']
-    assert script.main([*flags, "--out", str(tmp_path / "out")]) == verdict_status(
-        str(tmp_path / "out")
+    assert _sweep("sukenik2024/resnet", *flags, "--out", str(tmp_path / "out")) == (
+        verdict_status(str(tmp_path / "out"))
     )
     runs = sweep.load_runs(tmp_path / "out")
     assert len(runs) == 1 and runs["width"].iloc[0] == 64
@@ -220,8 +275,9 @@ def test_quick_regime_atlas_tabulates_where_each_bound_speaks(tmp_path, capsys):
     from nc_jax import plots
     from theorems.jacot2025 import atlas
 
-    script = _script("regime_atlas")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
+    assert _sweep("jacot2025/regime_atlas", "--quick", "--out", str(tmp_path)) == (
+        verdict_status(tmp_path)
+    )
     out = capsys.readouterr().out
     for text in ("Per cell", "Where each Theorem 3.1 bound speaks", "Condition (11)", "Rates"):
         assert text in out
@@ -229,7 +285,7 @@ def test_quick_regime_atlas_tabulates_where_each_bound_speaks(tmp_path, capsys):
     assert sorted(runs["steps"].unique()) == [100, 200]
     for _, group in runs.groupby(["widths", "seed", "weight_decay"]):
         assert len(group) == 2  # one run, measured at 100 and 200 steps
-    frame = script._cells(tmp_path)
+    frame = tables.atlas_cells(tmp_path)
     assert len(frame) == 8 and {"psi fit term", "first failing", "converged"} <= set(frame)
     assert set(frame["dominant"]) <= {"fit", "balance"}
     order = [name for name, _ in atlas.ATLAS_HYPOTHESES]

@@ -7,9 +7,7 @@ the weight-decay experiment's quick mode (docs/theory/andriopoulos2024.md)."""
 
 from __future__ import annotations
 
-import importlib.util
 import math
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -18,7 +16,7 @@ import pytest
 from fixtures import verdict_status
 from scipy.optimize import minimize
 
-from nc_jax import results, sweep
+from nc_jax import experiment, results, sweep
 from nc_jax.checks import check
 from nc_jax.checks.runner import main as check_main
 from nc_jax.metrics.regression import ufm_regression_optimum
@@ -30,7 +28,6 @@ from theorems.andriopoulos2024.examples import mlp_q, ufm_q
 from theorems.andriopoulos2024.setting import _settling_step
 
 BY_ID = {t.id: t for t in PAPER.theorems}
-EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 TINY = [
     "--num-samples",
     "40",
@@ -501,20 +498,17 @@ def test_the_documented_d4rl_command_runs_on_a_local_file(tmp_path):
 # ------------------------------------------------------------------------------ experiment
 
 
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _sweep(*argv):
+    """What experiments/andriopoulos2024_weight_decay.py does with ARGV."""
+    return experiment.main("andriopoulos2024/weight_decay", list(argv), "", "results/wd")
 
 
 def test_quick_weight_decay_sweep_tabulates_nrc_against_weight_decay(tmp_path, capsys):
-    script = _script("andriopoulos2024_weight_decay")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
+    assert _sweep("--quick", "--out", str(tmp_path)) == verdict_status(tmp_path)
     out = capsys.readouterr().out
     assert "NRC1 (centred)" in out and "weight decay" in out
     runs = sweep.load_runs(tmp_path)
     assert sorted(runs["weight_decay"].unique())[0] == 0.0 and runs["weight_decay"].nunique() >= 3
-    assert script.main(["--table", str(tmp_path)]) == verdict_status(tmp_path)
+    assert _sweep("--table", str(tmp_path)) == verdict_status(tmp_path)
     grid = sweep.read_grid_file("andriopoulos2024/weight_decay")
     assert sweep.cells(PAPER, grid)  # the full grid validates

@@ -560,27 +560,25 @@ def test_structure_properties():
 
 
 def test_experiment_quick_sweep_tabulates_the_loss_ratio_and_the_srg_table(tmp_path, capsys):
-    """experiments/sukenik2024_dufm.py --quick (K = 3, L = 2 and 4, width 6, 2 seeds): the
-    per-cell table, the width table, the closed-form SRG table and the verdict lines."""
-    import importlib.util
-    from pathlib import Path
+    """sukenik2024/dufm --quick as experiments/sukenik2024_dufm.py runs it (K = 3, L = 2 and 4,
+    width 6, 2 seeds): the per-cell table, the width table, the closed-form SRG table and the
+    verdict lines."""
+    from nc_jax import experiment, sweep
+    from theorems.sukenik2024.tables import srg_ratio_table
 
-    from nc_jax import sweep
+    def dufm(*argv):
+        return experiment.main("sukenik2024/dufm", list(argv), "", "results/dufm")
 
-    path = Path(__file__).resolve().parent.parent / "experiments" / "sukenik2024_dufm.py"
-    spec = importlib.util.spec_from_file_location("sukenik2024_dufm", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
+    assert dufm("--quick", "--out", str(tmp_path)) == verdict_status(tmp_path)
     out = capsys.readouterr().out
     runs = sweep.load_runs(tmp_path)
     assert sorted(runs["depth"].unique()) == [2, 4] and len(runs) == 4
     assert "Fraction of seeds at DNC against the width" in out
     assert "L_SRG / L_DNC, closed forms" in out and "0.9110" in out  # r = 5, L = 4
     assert "DNC beaten (some seed below L_DNC) in" in out
-    srg = script.srg_ratio_table()
+    srg = srg_ratio_table()
     assert srg.loc[5, "L=4"] == pytest.approx(0.910973, abs=1e-6) and (srg["L=3"] > 1).all()
-    assert script.main(["--table", str(tmp_path)]) == verdict_status(tmp_path)
+    assert dufm("--table", str(tmp_path)) == verdict_status(tmp_path)
 
 
 def test_resnet_setting_validation_names_the_field():

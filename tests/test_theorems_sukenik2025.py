@@ -46,6 +46,7 @@ from theorems.sukenik2025.measure import (
     profile_quantities,
 )
 from theorems.sukenik2025.setting import GATING
+from theorems.sukenik2025.tables import exponent_summary, per_depth
 
 BY_ID = {t.id: t for t in THEOREMS}
 TRENDS = [t for t in THEOREMS if t.kind == "claim"]
@@ -511,25 +512,23 @@ def test_cli_end_to_end(tmp_path, capsys):
     assert check_main(PAPER, ["--recheck", "--results", str(out)]) == status
 
 
-def _depth_script():
-    import importlib.util
-    from pathlib import Path
+def _sweep(name, *argv):
+    """What experiments/sukenik2025_depth.py does with ARGV (with --transformer for
+    sukenik2025/transformer_depth)."""
+    from nc_jax import experiment
 
-    path = Path(__file__).parents[1] / "experiments" / "sukenik2025_depth.py"
-    spec = importlib.util.spec_from_file_location("sukenik2025_depth", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    return script
+    return experiment.main(name, list(argv), "", "results/sukenik2025_depth")
 
 
 def test_transformer_experiment_quick(tmp_path, capsys):
-    """experiments/sukenik2025_depth.py --transformer --quick: the transformer setting trains,
-    measures and checks end to end (seconds); the lower bound holds on every seed under the
-    ball hypothesis (features strictly inside the ball, mean-zero), every check has a verdict
-    per seed and the table is printed."""
-    script = _depth_script()
+    """sukenik2025/transformer_depth --quick (experiments/sukenik2025_depth.py --transformer
+    --quick): the transformer setting trains, measures and checks end to end (seconds); the
+    lower bound holds on every seed under the ball hypothesis (features strictly inside the
+    ball, mean-zero), every check has a verdict per seed and the table is printed."""
     out = tmp_path / "transformer"
-    assert script.main(["--transformer", "--quick", "--out", str(out)]) == verdict_status(out)
+    assert _sweep("sukenik2025/transformer_depth", "--quick", "--out", str(out)) == (
+        verdict_status(out)
+    )
     assert "Fitted exponent a" in capsys.readouterr().out
     runs = results.load_runs(out)
     assert len(runs) == 4 and (runs["ball_features"] == 1).all()
@@ -538,24 +537,24 @@ def test_transformer_experiment_quick(tmp_path, capsys):
     assert len(checks) == len(THEOREMS) * 4
     bound = checks[checks["check"] == "sukenik2025.limit.lower_bound"]
     assert (bound["verdict"] == "holds").all()
-    assert sorted(script.per_depth(runs)["L"].unique()) == [1, 2, 3]
+    assert sorted(per_depth(runs)["L"].unique()) == [1, 2, 3]
 
 
 def test_experiment_quick(tmp_path, capsys):
-    """experiments/sukenik2025_depth.py --quick sweeps its grid into tmp_path and prints the
-    per-depth medians, the exponents over seeds and the verdicts; --table re-reads them."""
-    script = _depth_script()
+    """sukenik2025/depth --quick (experiments/sukenik2025_depth.py --quick) sweeps its grid
+    into tmp_path and prints the per-depth medians, the exponents over seeds and the verdicts;
+    --table re-reads them."""
     out = tmp_path / "sweep"
-    assert script.main(["--quick", "--out", str(out)]) == verdict_status(out)
+    assert _sweep("sukenik2025/depth", "--quick", "--out", str(out)) == verdict_status(out)
     printed = capsys.readouterr().out
     assert "Fitted exponent a" in printed and "sukenik2025.depth.nc1" in printed
     runs = results.load_runs(out)
     assert sorted(runs["weight_decay"].unique()) == [0.05, 0.1] and len(runs) == 4
-    networks = script.per_depth(runs)
+    networks = per_depth(runs)
     assert sorted(networks["L"].unique()) == [1, 2, 4] and (networks["gap"] > 0).all()
-    summary = script.exponent_summary(runs)
+    summary = exponent_summary(runs)
     assert len(summary) == 2 * 4 and summary["a mean"].notna().all()
-    assert script.main(["--table", str(out)]) == verdict_status(out)
+    assert _sweep("sukenik2025/depth", "--table", str(out)) == verdict_status(out)
 
 
 @pytest.mark.parametrize(

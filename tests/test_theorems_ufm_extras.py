@@ -463,18 +463,14 @@ def test_imbalance_part_end_to_end(tmp_path):
 
 
 def test_quick_imbalance_sweep_tabulates_minority_collapse(tmp_path, capsys):
-    """experiments/ufm_imbalance.py --quick: R = 1 (no collapse, the ETF) and R = 20 (beyond
-    R*): trained through the sweep, checked, tabulated."""
-    import importlib.util
-    from pathlib import Path
+    """ufm_imbalance --quick as experiments/ufm_imbalance.py runs it: R = 1 (no collapse, the
+    ETF) and R = 20 (beyond R*): trained through the sweep, checked, tabulated."""
+    from nc_jax import experiment, sweep
 
-    from nc_jax import sweep
+    def imbalance(*argv):
+        return experiment.main("ufm_imbalance", list(argv), "", "results/ufm_imbalance")
 
-    path = Path(__file__).resolve().parent.parent / "experiments" / "ufm_imbalance.py"
-    spec = importlib.util.spec_from_file_location("ufm_imbalance", path)
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
+    assert imbalance("--quick", "--out", str(tmp_path)) == verdict_status(tmp_path)
     out = capsys.readouterr().out
     assert "minority collapse (trained spread <= 0.001 from then on): from R = 20" in out
     assert "R* = 11.5" in out
@@ -489,7 +485,7 @@ def test_quick_imbalance_sweep_tabulates_minority_collapse(tmp_path, capsys):
         20: "holds",
     }
     assert (checks[checks["check"].str.startswith("ufm_extras.e3")]["verdict"] == "vacuous").all()
-    assert script.main(["--table", str(tmp_path)]) == verdict_status(tmp_path)
+    assert imbalance("--table", str(tmp_path)) == verdict_status(tmp_path)
 
 
 @pytest.mark.parametrize("theorem_id", sorted(BY_ID))

@@ -6,9 +6,7 @@ experiment's quick sweep."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import math
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -20,15 +18,14 @@ from fixtures import verdict_status
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nc_jax import metrics, results
+from nc_jax import experiment, metrics, results
 from nc_jax.checks import SettingError, TrainContext, check, runner, setting_runs
 from nc_jax.metrics import reference
 from nc_jax.models.ufm import zhu_ufm_optimum
-from theorems.zhu2021 import PAPER, THEOREMS, Setting, closed_form, measure, run
+from theorems.zhu2021 import PAPER, THEOREMS, Setting, closed_form, measure, run, tables
 
 BY_ID = {t.id: t for t in THEOREMS}
 D1 = {"num_classes": 4, "n_per_class": 3, "dim": 6, "lambda_w": 5e-3, "lambda_h": 5e-3}
-EXPERIMENTS = Path(__file__).resolve().parent.parent / "experiments"
 
 
 def _labels(k: int, n: int) -> np.ndarray:
@@ -437,19 +434,16 @@ def test_cli_end_to_end(tmp_path, capsys):
 # ------------------------------------------------------------------------------ experiment
 
 
-def _script(name):
-    spec = importlib.util.spec_from_file_location(name, EXPERIMENTS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _sweep(*argv):
+    """What experiments/zhu2021_ufm.py does with ARGV."""
+    return experiment.main("zhu2021/ufm", list(argv), "", "results/zhu2021_ufm")
 
 
 def test_quick_experiment_tabulates_gap_and_distance_across_the_threshold(tmp_path, capsys):
-    script = _script("zhu2021_ufm")
-    assert script.main(["--quick", "--out", str(tmp_path)]) == verdict_status(tmp_path)
+    assert _sweep("--quick", "--out", str(tmp_path)) == verdict_status(tmp_path)
     out = capsys.readouterr().out
     assert "threshold" in out and "loss gap" in out and "regime" in out
     runs = results.load_runs(tmp_path)
-    assert {"zero", "non-zero"} <= set(script.regime_table(tmp_path)["regime"])
+    assert {"zero", "non-zero"} <= set(tables.regime_table(tmp_path)["regime"])
     assert np.isfinite(runs["loss_gap"]).all()
-    assert script.main(["--table", str(tmp_path)]) == verdict_status(tmp_path)
+    assert _sweep("--table", str(tmp_path)) == verdict_status(tmp_path)

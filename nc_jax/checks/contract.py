@@ -2,8 +2,10 @@
 function, and a paper is a small object that fills this contract.
 
 A ``Theorem`` names what a paper states: an id (``jacot2025.thm3_1.nc1``), the reference, the
-statement as text, its provenance (``printed`` as the paper prints it, or ``derived``: an
-inequality proved from the paper's hypotheses, see docs/theory/, with a confidence note), the
+statement as text, its provenance (``printed`` as the paper prints it; ``derived``: an
+inequality proved from the paper's hypotheses, see docs/theory/, with a confidence note; or
+``stand-in``: our own statement of a mechanism the paper describes, where the paper's exact
+statement could not be established, never to be cited as the paper's result), the
 named quantities it reads, the relation of measured to bound, ``evaluate``: a pure function
 from a mapping of quantities (floats, measured in float64) to an ``Evaluation`` (hypotheses, bound,
 measured value), and its **kind**, which says what a verdict is worth:
@@ -57,6 +59,9 @@ A ``Paper`` is what a paper package provides (found through the entry-point grou
   this process.
 - ``examples`` (one ``Example`` per theorem) and ``quick`` (Setting overrides that train in
   seconds): what the contract tests every registered paper gets read.
+- ``tables`` (optional): the answer of each of the paper's shipped grids (nc_jax/grids) as
+  text, by the grid's name without the paper's prefix (``width`` for ``jacot2025/width``):
+  a function of a finished results directory, found by ``nc_jax.sweep.grid_table``.
 
 Everything else (the table, the results directory, ``--recheck``, exit status, the command-line
 options, sweeps) is generic: nc_jax.checks.runner and nc_jax.sweep. A complete made-up paper::
@@ -104,12 +109,13 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 ENTRY_POINT_GROUP = "nc_jax.theorems"
-PROVENANCES: tuple[str, ...] = ("printed", "derived")
+PROVENANCES: tuple[str, ...] = ("printed", "derived", "stand-in")
 KINDS: tuple[str, ...] = ("identity", "consequence", "claim")
 RELATIONS: tuple[str, ...] = ("<=", ">=")
 HYPOTHESIS_RELATIONS: tuple[str, ...] = ("<=", ">=", "<", ">")
@@ -183,7 +189,7 @@ class Theorem:
         id: dotted id, ``<paper>.<result>.<part>``.
         reference: paper, theorem and equation (or theory-notes section).
         statement: the inequality checked, as text.
-        provenance: "printed" or "derived".
+        provenance: "printed", "derived" or "stand-in" (module docstring).
         confidence: what is uncertain about the statement (the tags of docs/theory).
         quantities: names of the quantities ``evaluate`` reads.
         relation: "<=" (measured <= bound) or ">=" (measured >= bound).
@@ -414,6 +420,12 @@ class Paper:
         families: optional instance families for ``nc-jax falsify`` (Family).
         examples: theorem id -> Example, one per theorem (the contract tests require it).
         quick: Setting overrides that train in seconds (the contract tests train them).
+        tables: a shipped grid's short name -> its table: a function from a finished results
+            directory to the grid's answer as text (``nc_jax.sweep.grid_table`` finds it). The
+            short name is the grid's name without the paper's prefix and its underscore
+            (``width`` for ``jacot2025/width``, ``jacot2025_width.toml``); a grid whose name
+            does not start with its paper's keeps its whole name (``ufm_imbalance``). The tests
+            check that every name is a shipped grid of the paper.
     """
 
     name: str
@@ -424,6 +436,7 @@ class Paper:
     families: tuple[Family, ...] = ()
     examples: Mapping[str, Example] = field(default_factory=dict)
     quick: Mapping[str, Any] = field(default_factory=dict)
+    tables: Mapping[str, Callable[[Path], str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not dataclasses.is_dataclass(self.setting):
@@ -437,6 +450,9 @@ class Paper:
             raise TypeError(
                 f"paper {self.name}: theorem ids must start with '{self.name}.': {foreign}"
             )
+        not_callable = [name for name, table in self.tables.items() if not callable(table)]
+        if not_callable:
+            raise TypeError(f"paper {self.name}: tables {not_callable} are not functions")
 
 
 def run_fields(setting_type: type) -> tuple[str, ...]:

@@ -17,7 +17,8 @@ trains its share of the runs of every bucket and process 0 merges the cells.
 
 Modules, each importing only those above it:
 
-- ``grid``: grid files parsed and validated into a Grid; its cells.
+- ``grid``: grid files parsed and validated into a Grid; its cells; the shipped grids by name
+  (``grid_path``) and their tables (``grid_table``: the paper's ``Paper.tables``).
 - ``planning``: buckets and the Plan, run groups sized to the free memory, the plan as text.
 - ``estimate``: the time estimate from the first bucket's own chunks.
 - ``directory``: the results directory checked against the grid; its status.
@@ -40,6 +41,7 @@ from nc_jax.sweep.grid import (
     Grid,
     cells,
     grid_path,
+    grid_table,
     parse_grid,
     read_grid_file,
     shipped_grids,
@@ -90,6 +92,7 @@ __all__ = [
     "prepare_directory",
     "read_grid_file",
     "grid_path",
+    "grid_table",
     "shipped_grids",
     "run_bucket",
     "status",

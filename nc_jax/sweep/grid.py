@@ -104,6 +104,14 @@ def shipped_grids() -> dict[str, Path]:
     return {path.stem: path for path in sorted(SHIPPED_GRIDS.glob("*.toml"))}
 
 
+def _find_grid(path_or_name: str | Path) -> Path | None:
+    """``grid_path`` without the error: None for neither a file nor a shipped grid's name."""
+    path = Path(path_or_name)
+    if path.is_file():
+        return path
+    return shipped_grids().get(str(path_or_name).removesuffix(".toml").replace("/", "_"))
+
+
 def grid_path(path_or_name: str | Path) -> Path:
     """A grid file given by its path, or a shipped grid given by its name: ``jacot2025_width``
     or ``jacot2025/width`` (the paper, a slash, the rest). A path that exists wins.
@@ -111,17 +119,28 @@ def grid_path(path_or_name: str | Path) -> Path:
     Raises:
         ValueError: neither a file nor a shipped grid's name (the message lists the names).
     """
-    path = Path(path_or_name)
-    if path.is_file():
-        return path
-    name = str(path_or_name).removesuffix(".toml").replace("/", "_")
-    shipped = shipped_grids()
-    if name in shipped:
-        return shipped[name]
-    raise ValueError(
-        f"GRID: no file {path} and no shipped grid {str(path_or_name)!r}; pass a grid file or "
-        f"one of the shipped grids (nc-jax sweep --list): {', '.join(shipped)}"
-    )
+    path = _find_grid(path_or_name)
+    if path is None:
+        raise ValueError(
+            f"GRID: no file {Path(path_or_name)} and no shipped grid {str(path_or_name)!r}; pass a "
+            f"grid file or one of the shipped grids (nc-jax sweep --list): "
+            f"{', '.join(shipped_grids())}"
+        )
+    return path
+
+
+def grid_table(name: str | Path) -> Callable[[Path], str] | None:
+    """The table of a shipped grid, given as ``grid_path`` takes it (``jacot2025/width`` or
+    ``jacot2025_width``): the function of its paper's ``Paper.tables`` under the grid's short
+    name (its name without the paper's prefix: ``width``), from a finished results directory to
+    the grid's answer as text. None for a grid with no table, a grid file of the user's own and
+    a name that is neither (``grid_path`` says why). Loads only the grid's paper (``get_paper``).
+    """
+    path = _find_grid(name)
+    if path is None or path.resolve().parent != SHIPPED_GRIDS:
+        return None
+    paper = tomllib.loads(path.read_text())["paper"]
+    return get_paper(paper).tables.get(path.stem.removeprefix(f"{paper}_"))
 
 
 def read_grid_file(

@@ -5,14 +5,16 @@ optimum against gradient descent. The data (data.py), the setting and its run fu
 (setting.py), the float64 measurements (measure.py) and the checks (bounds.py);
 docs/theory/andriopoulos2024.md states every check and convention.
 
-``nc-jax check andriopoulos2024`` or ``python -m theorems.andriopoulos2024`` runs it;
-``PAPER`` is the entry point registered in pyproject.toml.
+``nc-jax check andriopoulos2024`` or ``python -m theorems.andriopoulos2024`` runs it; ``PAPER``
+is the entry point registered in pyproject.toml; tables.py holds the tables of the paper's
+shipped grids (``PAPER.tables``).
 """
 
 from nc_jax.checks import Paper
 from theorems.andriopoulos2024.bounds import THEOREMS
 from theorems.andriopoulos2024.examples import EXAMPLES
 from theorems.andriopoulos2024.setting import Setting, run
+from theorems.andriopoulos2024.tables import TABLES
 
 PAPER = Paper(
     name="andriopoulos2024",
@@ -33,6 +35,7 @@ PAPER = Paper(
         ufm_width=6,
         ufm_steps=2000,
     ),
+    tables=TABLES,
 )
 
 __all__ = ["PAPER", "THEOREMS", "Setting", "run"]

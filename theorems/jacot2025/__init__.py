@@ -4,7 +4,8 @@ Exhibit Neural Collapse" (ICLR 2025) as an nc_jax paper: the setting and its run
 families ``nc-jax falsify`` searches (falsify.py).
 
 ``nc-jax check jacot2025`` or ``python -m theorems.jacot2025`` runs it; ``PAPER`` is the entry
-point registered in pyproject.toml.
+point registered in pyproject.toml; tables.py holds the tables of the paper's shipped grids
+(``PAPER.tables``).
 """
 
 from nc_jax.checks import Paper
@@ -12,6 +13,7 @@ from theorems.jacot2025.bounds import THEOREMS
 from theorems.jacot2025.examples import EXAMPLES
 from theorems.jacot2025.falsify import FAMILIES
 from theorems.jacot2025.setting import Setting, run
+from theorems.jacot2025.tables import TABLES
 
 PAPER = Paper(
     name="jacot2025",
@@ -31,6 +33,7 @@ PAPER = Paper(
         seeds=(0, 1),
         replay_steps=10,
     ),
+    tables=TABLES,
 )
 
 __all__ = ["PAPER", "THEOREMS", "Setting", "run"]

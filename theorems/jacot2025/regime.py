@@ -1,7 +1,7 @@
 """Where the networks of a results directory stand against Theorem 3.1's regime: per cell, the
 fit eps1 / s_K(Y), the head's balancedness eps2 and, per Theorem 3.1 check, on how many runs
 its bound applies (hypotheses hold) and beats the trivial reference (docs/theory/jacot2025.md,
-"Informative or not"). The experiment scripts of the paper print it under their own tables.
+"Informative or not"). The paper's grid tables (tables.py) print it under their own.
 """
 
 from __future__ import annotations

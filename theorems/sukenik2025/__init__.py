@@ -4,13 +4,15 @@ and Transformers" (arXiv 2505.15239, 2025) as an nc_jax paper: the limit model's
 (measure.py) and the checks (bounds.py). docs/theory/sukenik2025.md states every formula.
 
 ``nc-jax check sukenik2025`` or ``python -m theorems.sukenik2025`` runs it; ``PAPER`` is the
-entry point registered in pyproject.toml.
+entry point registered in pyproject.toml; tables.py holds the tables of the paper's shipped
+grids (``PAPER.tables``).
 """
 
 from nc_jax.checks import Paper
 from theorems.sukenik2025.bounds import THEOREMS
 from theorems.sukenik2025.examples import EXAMPLES
 from theorems.sukenik2025.setting import Setting, run
+from theorems.sukenik2025.tables import TABLES
 
 PAPER = Paper(
     name="sukenik2025",
@@ -28,6 +30,7 @@ PAPER = Paper(
         seeds=(0, 1),
         learning_rate=0.1,
     ),
+    tables=TABLES,
 )
 
 __all__ = ["PAPER", "THEOREMS", "Setting", "run"]

@@ -8,13 +8,15 @@ measurements (measure.py), the solvers (stiefel.py, hadamard.py, imbalance.py) a
 (bounds.py).
 
 ``nc-jax check ufm_extras`` or ``python -m theorems.ufm_extras`` runs it; ``PAPER`` is the entry
-point registered in pyproject.toml.
+point registered in pyproject.toml; tables.py holds the tables of the paper's shipped grids
+(``PAPER.tables``).
 """
 
 from nc_jax.checks import Paper
 from theorems.ufm_extras.bounds import THEOREMS
 from theorems.ufm_extras.examples import EXAMPLES
 from theorems.ufm_extras.setting import Setting, run
+from theorems.ufm_extras.tables import TABLES
 
 PAPER = Paper(
     name="ufm_extras",
@@ -25,6 +27,7 @@ PAPER = Paper(
     run=run,
     examples=EXAMPLES,
     quick=dict(steps=200, log_every=50, seeds=(0,)),
+    tables=TABLES,
 )
 
 __all__ = ["PAPER", "THEOREMS", "Setting", "run"]
