@@ -94,8 +94,8 @@ def test_the_wheel_runs_outside_the_source_tree(tmp_path):
     assert "jacot2025.thm3_1.nc1" in out  # check --list
     assert "Per (d, lambda scale c): the closed form" in out  # the sweep printed its grid's table
     (codes,) = [line.split()[1:] for line in out.splitlines() if line.startswith("STATUS ")]
-    # a check and a sweep exit 0 or 1 (a violated check); the list, plot and report exit 0
-    assert codes[0] == "0" and set(codes[1:3]) <= {"0", "1"} and codes[3:] == ["0", "0"]
+    # every command exits 0: short runs are unconverged, so their claims are vacuous, not violated
+    assert codes == ["0"] * 5
     assert (elsewhere / "check" / "checks.txt").is_file()
     assert (elsewhere / "sweep" / "report.html").is_file()
     assert list((elsewhere / "logs").glob("zhu2021-*/*/events.out.tfevents.*"))
