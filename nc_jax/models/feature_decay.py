@@ -24,21 +24,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from nc_jax.models.base import Layers, Params
+from nc_jax.models.wrapper import Wrapped
 
 
 @dataclass(frozen=True)
-class FeatureDecay:
+class FeatureDecay(Wrapped):
     """``model`` with weight_decay * scale / 2 ||Z_layer||_F^2 added to its training objective.
 
-    Every attribute other than the three below is the wrapped model's (init, apply,
-    num_outputs, num_linear, decay_scales, ...), so the engine, the metrics and the theorem
-    checks see the same network; only ``penalty`` is new.
+    Every attribute other than the three below is the wrapped model's (models.wrapper.Wrapped:
+    init, apply, num_outputs, num_linear, decay_scales, ...), so the engine, the metrics and the
+    theorem checks see the same network; only ``penalty`` is new.
 
     Attributes:
         model: the wrapped model (any nc_jax model; hashable, as models are).
@@ -47,7 +47,6 @@ class FeatureDecay:
         scale: lambda_H / lambda >= 0, the features' decay multiplier.
     """
 
-    model: Any
     layer: int
     scale: float
 
@@ -58,17 +57,6 @@ class FeatureDecay:
             raise ValueError(
                 f"layer must be an integer index into Layers.features, got {self.layer!r}"
             )
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "model":  # not set yet (unpickling): never recurse
-            raise AttributeError(name)
-        return getattr(self.model, name)
-
-    def init(self, key: jax.Array, input_dim: int) -> Params:
-        return self.model.init(key, input_dim)
-
-    def apply(self, params: Params, x: jax.Array) -> tuple[jax.Array, Layers]:
-        return self.model.apply(params, x)
 
     def penalised_features(self, layers: Layers) -> jax.Array:
         """The penalised layer's features (N, n_layer) from a forward pass's record."""
