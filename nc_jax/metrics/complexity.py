@@ -49,9 +49,12 @@ def jacobians(embed: Embedding, x: jax.Array) -> jax.Array:
     return jax.vmap(jacobian)(x)
 
 
-def jacobian_sq_norms(embed: Embedding, x: jax.Array) -> jax.Array:
-    """||J_f(x_n)||_F^2 for every row of x (N, D): (N,)."""
-    return jnp.sum(jacobians(embed, x) ** 2, axis=(1, 2))
+def jacobian_sq_norms(embed: Embedding, x: jax.Array, chunk: int = 256) -> jax.Array:
+    """||J_f(x_n)||_F^2 for every row of x (N, D): (N,). The Jacobians of ``chunk`` rows at a
+    time are held (chunk x p x D values), not all N."""
+    return jax.lax.map(
+        lambda rows: jnp.sum(jacobians(embed, rows[None])[0] ** 2), x, batch_size=chunk
+    )
 
 
 def geometric_complexity(embed: Embedding, x: jax.Array) -> jax.Array:

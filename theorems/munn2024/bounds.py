@@ -1,0 +1,203 @@
+"""The checks of Munn, Dherin, Gonzalvo (NeurIPS 2024) as Theorem records (nc_jax.checks).
+
+Only the abstract, the figure captions and reviews of the paper could be read: its Proposition
+4.1 (GC bounds the CDNV) and Propositions 4.2/4.3 (NCC transfer bounds) are known by name
+only. E6-a, E6-b and E6-d are OUR stand-ins for them (provenance "stand-in"): the Poincare
+inequality Var_Q(g) <= C_Q E_Q ||grad g||^2 of a Gaussian class Q = N(m, Sigma) (C_Q =
+lambda_max(Sigma)) applied to every coordinate of the embedding, and Chebyshev's inequality
+for the nearest-class-mean classifier. E6-c is our derivation that the estimators the paper
+names are unbiased; E6-e and E6-f are the paper's empirical claims C1-C3 as read in the
+captions. docs/theory/munn2024.md states every check, convention and tolerance.
+
+Monte-Carlo: the stand-in bounds hold for the laws, not for samples; each bound gets a margin
+of Z = 4 standard errors of (measured - bound) over independent samples (the chance that noise
+alone crosses it is 3e-5 per check), and is vacuous with fewer than 30 samples per class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nc_jax.checks.contract import Evaluation, Hypothesis, Theorem
+from theorems.munn2024.setting import Z
+
+Q = Mapping[str, Any]
+MIN_SAMPLES = 30  # per class or draws: the standard errors (a CLT) need a few dozen
+LINEAR_TOLERANCE = 1e-12  # relative: float64 sums of p x D products
+ESTIMATOR_ROUNDING = 1e-12  # relative floor of the E6-c margin (an estimator of spread 0)
+MIN_SPREAD = 1.0  # variance of the settings' mean log GC over the seed-to-seed variance
+MIN_RUNS = 6  # runs of a cell for a rank correlation
+MIN_ACCURACY = 0.9  # every run of the cell trained (training accuracy)
+
+_PAPER = "Munn, Dherin, Gonzalvo, NeurIPS 2024"
+_STAND_IN = (
+    "our stand-in: the paper's Proposition 4.1 could not be read; this is the Poincare "
+    "mechanism it names, derived and checked in NumPy by us, not the paper's statement"
+)
+_CAPTIONS = "as read in the figure captions only (the paper's text could not be read)"
+_CELL = ("cell_runs", "gc_spread", "min_train_accuracy")
+
+
+def _samples(q: Q) -> tuple[Hypothesis, ...]:
+    return (
+        Hypothesis("Gaussian classes (Poincare constant sigma^2 known)", q["gaussian"], 1, ">="),
+        Hypothesis("samples per class >= 30", q["eval_per_class"], MIN_SAMPLES, ">="),
+    )
+
+
+def _cell(q: Q) -> tuple[Hypothesis, ...]:
+    """A cross-run claim says something only over enough trained runs whose GC differs between
+    settings by more than between seeds."""
+    return (
+        Hypothesis("trained runs in the cell >= 6", q["cell_runs"], MIN_RUNS, ">="),
+        Hypothesis(
+            "GC spread over settings / seed-to-seed spread >= 1", q["gc_spread"], MIN_SPREAD, ">="
+        ),
+        Hypothesis(
+            "every run trained: training accuracy >= 0.9",
+            q["min_train_accuracy"],
+            MIN_ACCURACY,
+            ">=",
+        ),
+    )
+
+
+VARIANCE = Theorem(
+    id="munn2024.e6a.variance",
+    reference=f"{_PAPER}, Proposition 4.1 [U: statement]; docs/theory/munn2024.md, E6-a",
+    statement="our stand-in: Var_c <= C_c GC(f, Q_c) for the worst class (+ 4 standard errors)",
+    provenance="stand-in",
+    confidence=_STAND_IN,
+    quantities=(
+        "poincare_var",
+        "poincare_cgc",
+        "poincare_se",
+        "embed_dim",
+        "gaussian",
+        "eval_per_class",
+    ),
+    relation="<=",
+    evaluate=lambda q: Evaluation(
+        _samples(q),
+        q["poincare_cgc"] + Z * q["poincare_se"],
+        q["poincare_var"],
+        {"standard_error": q["poincare_se"]},
+        trivial=q["embed_dim"],
+    ),
+    kind="consequence",
+    trivial="Var_c <= p: every coordinate of a tanh embedding lies in [-1, 1] (Popoviciu)",
+)
+
+CDNV = Theorem(
+    id="munn2024.e6a.cdnv",
+    reference=f"{_PAPER}, Proposition 4.1 [U: statement]; docs/theory/munn2024.md, E6-a",
+    statement="our stand-in: Avg V_ij <= Avg max(C_i, C_j) GCol_ij (+ 4 standard errors)",
+    provenance="stand-in",
+    confidence=_STAND_IN,
+    quantities=("pair_cdnv", "pair_cgcol", "pair_se", "pair_trivial", "gaussian", "eval_per_class"),
+    relation="<=",
+    evaluate=lambda q: Evaluation(
+        _samples(q),
+        q["pair_cgcol"] + Z * q["pair_se"],
+        q["pair_cdnv"],
+        {"standard_error": q["pair_se"]},
+        trivial=q["pair_trivial"],
+    ),
+    kind="consequence",
+    trivial="Avg V_ij <= p Avg 1/||mu_i - mu_j||^2 (Var_c <= p for a tanh embedding)",
+)
+
+LINEAR = Theorem(
+    id="munn2024.e6b.linear",
+    reference="docs/theory/munn2024.md, E6-b (the equality case of our stand-in)",
+    statement="our stand-in's equality case: f(x) = A x, x ~ N(m, sigma^2 I): Var = C GC",
+    provenance="stand-in",
+    confidence="exact (closed form); A is the trained embedding's Jacobian at a test point",
+    quantities=("linear_var", "linear_cgc", "linear_norm"),
+    relation="<=",
+    evaluate=lambda q: Evaluation(
+        (Hypothesis("||A||_F^2 > 0", q["linear_norm"], 0, ">"),),
+        LINEAR_TOLERANCE,
+        abs(q["linear_var"] - q["linear_cgc"]) / q["linear_var"],
+    ),
+    kind="identity",
+)
+
+
+def _estimator(name: str, description: str) -> Theorem:
+    return Theorem(
+        id=f"munn2024.e6c.{name}",
+        reference=f"{_PAPER}, GC-estimation figure (captions); docs/theory/munn2024.md, E6-c",
+        statement=f"E[{description}] = GC(f, train): |mean of draws - GC| <= 4 standard errors",
+        provenance="derived",
+        confidence="unbiasedness is our derivation for the estimators the captions name",
+        quantities=(f"est_{name}_mean", f"est_{name}_se", "gc_train", "estimator_draws"),
+        relation="<=",
+        evaluate=lambda q: Evaluation(
+            (Hypothesis("draws >= 30", q["estimator_draws"], MIN_SAMPLES, ">="),),
+            Z * q[f"est_{name}_se"] + ESTIMATOR_ROUNDING * q["gc_train"],
+            abs(q[f"est_{name}_mean"] - q["gc_train"]),
+        ),
+        kind="identity",
+    )
+
+
+NCC = Theorem(
+    id="munn2024.e6d.ncc",
+    reference=f"{_PAPER}, Propositions 4.2/4.3 [U: statement]; docs/theory/munn2024.md, E6-d",
+    statement="our stand-in: NCC error <= 4 (K-1) Avg V'_ij (+ 4 standard errors)",
+    provenance="stand-in",
+    confidence="Chebyshev along mu_j - mu_i (ours); the paper's constants were not readable",
+    quantities=("ncc_error", "ncc_bound", "ncc_se", "eval_per_class"),
+    relation="<=",
+    evaluate=lambda q: Evaluation(
+        (Hypothesis("test samples per class >= 30", q["eval_per_class"], MIN_SAMPLES, ">="),),
+        q["ncc_bound"] + Z * q["ncc_se"],
+        q["ncc_error"],
+        {"standard_error": q["ncc_se"]},
+        trivial=1.0,
+    ),
+    kind="consequence",
+    trivial="an error rate is <= 1 (the bound says nothing when it is >= 1)",
+)
+
+
+def _claim(name: str, quantity: str, relation: str, statement: str, reference: str) -> Theorem:
+    return Theorem(
+        id=f"munn2024.{name}",
+        reference=f"{_PAPER}, {reference}; docs/theory/munn2024.md",
+        statement=statement,
+        provenance="printed",
+        confidence=_CAPTIONS,
+        quantities=(quantity, *_CELL),
+        relation=relation,
+        evaluate=lambda q: Evaluation(_cell(q), 0.0, q[quantity]),
+        kind="claim",
+    )
+
+
+THEOREMS: tuple[Theorem, ...] = (
+    VARIANCE,
+    CDNV,
+    LINEAR,
+    _estimator("batch", "GC on a random batch"),
+    _estimator("mask", "Bernoulli(q)-masked GC / q"),
+    _estimator("output", "p ||random output row of J||^2"),
+    NCC,
+    _claim(
+        "e6e.gc_cdnv", "rho_gc_cdnv", ">=",
+        "lower GC goes with lower CDNV: Spearman rho(train GC, train CDNV) >= 0 over the cell",
+        "claims C1/C2 (sweeps of lr, batch, L2, GC penalty)",
+    ),
+    _claim(
+        "e6f.target_cdnv", "rho_gc_target_cdnv", ">=",
+        "lower source GC, lower target CDNV: rho(train GC, target CDNV) >= 0 over the cell",
+        "claim C3 (transfer)",
+    ),
+    _claim(
+        "e6f.few_shot", "rho_gc_few_shot", "<=",
+        "lower source GC, higher 5-shot NCC accuracy: rho(train GC, accuracy) <= 0",
+        "claim C3 (transfer)",
+    ),
+)  # fmt: skip

@@ -1,0 +1,288 @@
+"""The setting of Munn, Dherin, Gonzalvo (NeurIPS 2024) and the function that trains and
+measures its runs (the paper's part of the nc_jax.checks contract).
+
+A tanh MLP (smooth, so its input Jacobian is) whose last tanh layer is the embedding f, with a
+linear head over the S source classes, trained by SGD on the mean cross entropy with coupled
+weight decay and, with ``gc_penalty`` alpha > 0, alpha GC(f, batch)
+(nc_jax.models.complexity_penalty.GCPenalty). The data: a Gaussian mixture of K classes
+N(m_c, sigma^2 I) (nc_jax.data.gaussian, unstandardised, so the Poincare constant is sigma^2),
+trained on the first S classes, with fresh samples of every class for the measurements; or
+embedded MNIST (mnist5k, pixels in [0, 1]), trained on digits 0-4 (held-out images of them for
+the tests) and transferred to digits 5-9. Every quantity is measured in float64 (measure.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nc_jax.checks import (
+    CellOutcome,
+    SettingError,
+    check_dataset,
+    check_positive,
+    check_positive_values,
+    check_seeds,
+    check_steps,
+)
+from nc_jax.checks.bucket import (
+    PlannedRun,
+    RunOutcome,
+    RunSpec,
+    diverged_steps,
+    run_bucket,
+    run_values,
+)
+from nc_jax.data import gaussian, load_dataset
+from nc_jax.models import MLP
+from nc_jax.models.complexity_penalty import GCPenalty
+from nc_jax.train import TrainConfig, init_runs, make_data
+from theorems.munn2024.measure import Options, Parts, Split, cross_run, make_measure
+
+if TYPE_CHECKING:
+    from nc_jax.checks.context import TrainContext
+
+DATASETS = ("gaussian", "mnist5k")
+MNIST_PER_CLASS = 500  # mnist5k: 500 images of each digit
+Z = 4.0  # Monte-Carlo margins: z standard errors (docs/theory/munn2024.md, "Tolerances")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The trained setting (defaults: the notes' small instance, a few minutes on 2 CPU cores).
+
+    Attributes:
+        dataset: "gaussian" (a mixture of isotropic Gaussian classes) or "mnist5k" (embedded
+            MNIST: source digits 0-4, target digits 5-9).
+        num_classes: K, source and target classes together (mnist5k: 10).
+        source_classes: S, the first S classes train the network (mnist5k: 5); the other K - S
+            are the held-out target classes (at least 2).
+        dim: D, the input dimension of the Gaussian classes (gaussian only).
+        separation: the norm of the Gaussian class centres (nc_jax.data.gaussian).
+        noise: sigma, the class covariance is sigma^2 I, so the Poincare constant is sigma^2.
+        n_per_class: training samples per source class.
+        eval_per_class: measurement samples per class: fresh draws (gaussian) or held-out
+            source images (mnist5k, with n_per_class + eval_per_class <= 500).
+        widths: the tanh layers; the last is the embedding f, read by a linear head.
+        batch_size: the SGD minibatch size.
+        gc_penalty: alpha >= 0, the coefficient of alpha GC(f, batch) in the objective.
+        learning_rates: the SGD learning rates (per-run values).
+        weight_decays: the coupled weight decays lambda >= 0 (per-run values).
+        seeds: initialisation and data-order seeds (per-run values).
+        steps: SGD steps (a multiple of log_every).
+        log_every: steps between two logged losses.
+        estimator_draws: draws of each GC estimator (E6-c).
+        estimator_batch: the estimators' batch size.
+        mask_keep: q, the probability that the masked estimator keeps a Jacobian entry.
+        shots: support samples per class of a few-shot episode (E6-f).
+        episodes: few-shot episodes, batched.
+    """
+
+    dataset: str = "gaussian"
+    num_classes: int = 12
+    source_classes: int = 8
+    dim: int = 10
+    separation: float = 3.0
+    noise: float = 0.7
+    n_per_class: int = 500
+    eval_per_class: int = 256
+    widths: tuple[int, ...] = (64, 64, 16)
+    batch_size: int = 64
+    gc_penalty: float = 0.0
+    learning_rates: tuple[float, ...] = (0.01, 0.05, 0.2)
+    weight_decays: tuple[float, ...] = (0.0, 1e-3)
+    seeds: tuple[int, ...] = (0, 1, 2)
+    steps: int = 3000
+    log_every: int = 500
+    estimator_draws: int = 200
+    estimator_batch: int = 32
+    mask_keep: float = 0.3
+    shots: int = 5
+    episodes: int = 200
+
+    RUN_FIELDS = ("learning_rates", "weight_decays", "seeds")
+
+    def __post_init__(self) -> None:
+        if self.dataset not in DATASETS:
+            raise SettingError("dataset", f"must be one of {', '.join(DATASETS)}")
+        check_dataset(self.dataset, None)
+        mnist = self.dataset == "mnist5k"
+        if mnist and (self.num_classes, self.source_classes) != (10, 5):
+            raise SettingError("source_classes", "mnist5k has K = 10 digits, S = 5 (0-4)")
+        if not 2 <= self.source_classes <= self.num_classes - 2:
+            raise SettingError("source_classes", "needs 2 <= S <= K - 2 (two target classes)")
+        if self.dim < 1:
+            raise SettingError("dim", f"must be >= 1, got {self.dim}")
+        for name in ("separation", "noise", "mask_keep"):
+            check_positive(name, getattr(self, name))
+        check_positive("gc_penalty", self.gc_penalty, allow_zero=True)
+        if self.mask_keep > 1:
+            raise SettingError("mask_keep", f"is a probability in (0, 1], got {self.mask_keep}")
+        if self.n_per_class < 2 or (mnist and self.n_per_class > MNIST_PER_CLASS - 2):
+            raise SettingError("n_per_class", "must lie in [2, 498 for mnist5k]")
+        limit = MNIST_PER_CLASS - self.n_per_class if mnist else math.inf
+        if not self.shots < self.eval_per_class <= limit:
+            raise SettingError("eval_per_class", f"must lie in (shots, {limit}]")
+        if not self.widths or min(self.widths) < 1:
+            raise SettingError("widths", f"needs positive widths, got {self.widths}")
+        if not 1 <= self.batch_size <= self.num_train:
+            raise SettingError("batch_size", f"must lie in [1, {self.num_train}]")
+        check_positive_values("learning_rates", self.learning_rates)
+        if not self.weight_decays or not all(
+            math.isfinite(v) and v >= 0 for v in self.weight_decays
+        ):
+            raise SettingError("weight_decays", "must be a non-empty list of finite values >= 0")
+        check_seeds(self.seeds)
+        check_steps(self.steps, self.log_every)
+        if self.estimator_draws < 2 or not 1 <= self.estimator_batch <= self.num_train:
+            raise SettingError("estimator_draws", "needs >= 2 draws of batches in [1, N]")
+        if self.shots < 1 or self.episodes < 1:
+            raise SettingError("shots" if self.shots < 1 else "episodes", "must be >= 1")
+
+    @property
+    def num_train(self) -> int:
+        return self.source_classes * self.n_per_class
+
+    def model(self) -> GCPenalty:
+        body = MLP((*self.widths, self.source_classes), 1, "tanh", bias=True, head_bias=True)
+        return GCPenalty(body, self.gc_penalty, self.num_train)
+
+    def config(self) -> TrainConfig:
+        return TrainConfig(
+            steps=self.steps,
+            log_every=self.log_every,
+            loss="cross_entropy",
+            reduction="mean",
+            batch_size=self.batch_size,
+            metrics=False,
+        )
+
+    def options(self) -> Options:
+        constant = self.noise**2 if self.dataset == "gaussian" else None
+        return Options(
+            constant, Z, self.estimator_draws, self.estimator_batch, self.mask_keep,
+            self.shots, self.episodes,
+        )  # fmt: skip
+
+    def runs(self) -> list[RunSpec]:
+        """One run per (learning rate, weight decay, seed), learning rate major."""
+        grid = itertools.product(self.learning_rates, self.weight_decays, self.seeds)
+        return [
+            RunSpec(
+                f"lr={lr:g} wd={wd:g} seed={seed}",
+                {"learning_rate": float(lr), "weight_decay": float(wd), "seed": int(seed)},
+            )
+            for lr, wd, seed in grid
+        ]
+
+    def cost(self) -> float:
+        """Training FLOPs of one run: 6 x multiply-adds x batch x steps, times (1 + p) with
+        the GC penalty (a Jacobian of p rows per sample, differentiated)."""
+        body = self.model().model
+        penalty = 1 + self.widths[-1] if self.gc_penalty > 0 else 1
+        return (
+            6.0
+            * body.multiply_adds_per_sample(self.input_dim)
+            * self.batch_size
+            * self.steps
+            * penalty
+        )
+
+    @property
+    def input_dim(self) -> int:
+        return self.dim if self.dataset == "gaussian" else 784
+
+
+def load_parts(setting: Setting) -> Parts:
+    """Training, test and target samples (module docstring); float32 inputs."""
+    k, s, n, m = (
+        setting.num_classes,
+        setting.source_classes,
+        setting.n_per_class,
+        setting.eval_per_class,
+    )
+    if setting.dataset == "mnist5k":
+        ds = load_dataset("mnist5k", standardize=False)
+        index = [np.flatnonzero(ds.y == c) for c in range(k)]
+        pick = [np.concatenate([index[c][a:b] for c in range(s)]) for a, b in ((0, n), (n, n + m))]
+        target = np.concatenate(index[s:])
+        return Parts(
+            *(Split(ds.x[i], ds.y[i]) for i in pick), Split(ds.x[target], ds.y[target] - s)
+        )
+    args = (k, n, setting.dim, setting.separation)
+    ds = gaussian(*args, setting.noise, seed=0)
+    centres = gaussian(k, 1, setting.dim, setting.separation, 0.0, seed=0).x  # noise 0: m_c
+    y = np.repeat(np.arange(k, dtype=np.int32), m)
+    x = centres[y] + setting.noise * np.random.default_rng(1).normal(size=(y.size, setting.dim))
+    source = ds.y < s
+    return Parts(
+        Split(ds.x[source], ds.y[source]),
+        Split(x[y < s].astype(np.float32), y[y < s]),
+        Split(x[y >= s].astype(np.float32), y[y >= s] - s),
+    )
+
+
+def _run_params(params: Any, position: int) -> Any:
+    """Run ``position``'s parameters (the run axis dropped) in float64."""
+    return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf[position], jnp.float64), params)
+
+
+def train_and_measure(
+    settings: Sequence[Setting], runs: Sequence[PlannedRun], context: TrainContext
+) -> list[RunOutcome]:
+    """This process's runs of the bucket trained as one program and measured in float64."""
+    first = settings[0]
+    parts, model, config = load_parts(first), first.model(), first.config()
+    lrs, wds, seeds = run_values(runs, "learning_rate", "weight_decay", "seed")
+    initial = init_runs(model, config, first.input_dim, lrs, wds, seeds)
+    data = make_data(parts.train.x, parts.train.y, first.source_classes)
+    trained = context.train(model, config, data, initial)
+    diverged = diverged_steps(trained.trajectory)
+    outcomes = []
+    with jax.enable_x64(True):
+        measure = make_measure(model, parts, first.source_classes, first.options())
+        for position, seed in enumerate(seeds):
+            curve = {
+                "curve/training loss": np.asarray(trained.trajectory["loss"][position], np.float64),
+                "step": np.asarray(trained.trajectory["step"][position]),
+            }
+            if diverged[position] is not None:
+                outcomes.append(RunOutcome(None, diverged[position], curve))
+                continue
+            params = _run_params(trained.state.params, position)
+            values = measure(params, jax.random.PRNGKey(int(seed)))
+            quantities = {name: float(v) for name, v in values.items()}
+            quantities |= {
+                "gaussian": float(first.dataset == "gaussian"),
+                "eval_per_class": float(first.eval_per_class),
+                "estimator_draws": float(first.estimator_draws),
+            }
+            outcomes.append(RunOutcome(quantities, None, curve))
+    return outcomes
+
+
+def finish_cell(setting: Setting, outcome: CellOutcome) -> CellOutcome:
+    """Every trained run of the cell gets the cell-level quantities of measure.cross_run."""
+    trained = [r for r in outcome.runs if r.quantities is not None]
+    if not trained:
+        return outcome
+    groups = [(r.params["learning_rate"], r.params["weight_decay"]) for r in trained]
+    shared = cross_run([r.quantities for r in trained], groups)
+    runs = [
+        r if r.quantities is None else dataclasses.replace(r, quantities={**r.quantities, **shared})
+        for r in outcome.runs
+    ]
+    return CellOutcome(runs, outcome.arrays)
+
+
+def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
+    """Train and measure every run of the bucket, then add each cell's cross-run quantities."""
+    return run_bucket(settings, context, train_and_measure, finish_cell)
