@@ -21,7 +21,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -29,7 +28,10 @@ import numpy as np
 
 from nc_jax.data import Dataset
 from nc_jax.metrics.alignment import alignment_gap
+from nc_jax.metrics.etf import centred_class_means
+from nc_jax.metrics.stats import class_stats
 from nc_jax.models.base import Layers, Params
+from nc_jax.models.wrapper import Wrapped
 
 
 def long_tail_counts(num_classes: int, n_max: int, ratio: float) -> np.ndarray:
@@ -65,19 +67,10 @@ def long_tail_split(ds: Dataset, counts: Sequence[int], n_test: int) -> tuple[Da
 
 
 @dataclass(frozen=True)
-class UnitOutput:
+class UnitOutput(Wrapped):
     """``model`` with its output divided by its norm, z_i / ||z_i||, row by row (the records of
-    the wrapped model are unchanged). Every other attribute is the wrapped model's."""
-
-    model: Any
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "model":  # not set yet (unpickling): never recurse
-            raise AttributeError(name)
-        return getattr(self.model, name)
-
-    def init(self, key: jax.Array, input_dim: int) -> Params:
-        return self.model.init(key, input_dim)
+    the wrapped model are unchanged). Every other attribute is the wrapped model's
+    (models.wrapper.Wrapped)."""
 
     def apply(self, params: Params, x: jax.Array) -> tuple[jax.Array, Layers]:
         output, layers = self.model.apply(params, x)
@@ -85,8 +78,9 @@ class UnitOutput:
 
 
 @dataclass(frozen=True)
-class AlignmentPenalty:
-    """``model`` with beta sum_k (1 - cos(w_k, mu_k - centre)) added to its objective.
+class AlignmentPenalty(Wrapped):
+    """``model`` with beta sum_k (1 - cos(w_k, mu_k - centre)) added to its objective; every
+    other attribute is the wrapped model's (models.wrapper.Wrapped).
 
     Attributes:
         model: the wrapped model; its last layer's weight (K, d) reads the features of the
@@ -96,24 +90,12 @@ class AlignmentPenalty:
         beta: the strength (>= 0).
     """
 
-    model: Any
     labels: tuple[int, ...]
     beta: float
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.beta) and self.beta >= 0):
             raise ValueError(f"beta must be finite and >= 0, got {self.beta}")
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "model":  # not set yet (unpickling): never recurse
-            raise AttributeError(name)
-        return getattr(self.model, name)
-
-    def init(self, key: jax.Array, input_dim: int) -> Params:
-        return self.model.init(key, input_dim)
-
-    def apply(self, params: Params, x: jax.Array) -> tuple[jax.Array, Layers]:
-        return self.model.apply(params, x)
 
     def penalty(
         self, params: Params, x: jax.Array, layers: Layers, weight_decay: jax.Array
@@ -127,9 +109,6 @@ class AlignmentPenalty:
                 f"AlignmentPenalty holds {len(self.labels)} labels but the forward pass has "
                 f"{features.shape[0]} samples: it needs full-batch training"
             )
-        members = jax.nn.one_hot(
-            jnp.asarray(self.labels), self.model.num_outputs, dtype=features.dtype
-        )
-        means = (members.T @ features) / jnp.sum(members, axis=0)[:, None]
-        centred = jax.lax.stop_gradient(means - jnp.mean(means, axis=0))
+        stats = class_stats(features, np.asarray(self.labels), self.model.num_outputs)
+        centred = jax.lax.stop_gradient(centred_class_means(stats, "classes"))
         return self.beta * alignment_gap(layers.weights[-1], centred)

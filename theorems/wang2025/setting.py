@@ -1,0 +1,157 @@
+"""The setting of Wang, Gao, Xie (AAAI 2026, arXiv 2512.07844) and the function that trains and
+measures its runs (docs/theory/wang2025.md).
+
+Every run is one seed of the bias-free cross-entropy UFM (``nc_jax.models.ufm.UFM``: free
+features H, classifier W, mean loss over samples, coupled weight decay lambda on W and on H) on
+long-tailed classes n_k = n_max ratio^{-k/(K-1)} (``nc_jax.models.long_tail.long_tail_counts``),
+trained twice from the same start by full-batch GD in float64: plainly, and with the alignment
+regulariser beta sum_k (1 - cos(w_k, mu~_k)) (``nc_jax.models.long_tail.AlignmentPenalty``, our
+stand-in for the paper's SpA-Reg). Both trainings of every seed run as two vmapped programs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nc_jax.checks import (
+    CellOutcome,
+    SettingError,
+    check_positive,
+    check_seeds,
+    check_steps,
+)
+from nc_jax.checks.bucket import (
+    PlannedRun,
+    RunOutcome,
+    RunSpec,
+    diverged_steps,
+    run_bucket,
+    run_values,
+)
+from nc_jax.models.long_tail import AlignmentPenalty, long_tail_counts
+from nc_jax.models.ufm import UFM, ufm_inputs
+from nc_jax.train import TrainConfig, cast_runs, init_runs, make_data
+from theorems.wang2025.measure import NAMES, run_quantities
+
+if TYPE_CHECKING:
+    from nc_jax.checks.context import TrainContext
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The trained setting (defaults: the standard check, a few seconds on 2 CPU cores).
+
+    Objective: (1/N) sum_i CE(W h_i, y_i) + lambda/2 (||W||_F^2 + ||H||_F^2) [+ beta sum_k
+    (1 - cos(w_k, mu_k - mu_c))], mu_c the mean of the class means, the means held constant in
+    the gradient.
+
+    Attributes:
+        num_classes: K >= 4 (two head and two tail classes at least).
+        n_max: n_0, the samples of the largest class.
+        imbalance_ratio: n_0 / n_{K-1} >= 1 (1: balanced, the misalignment claim is vacuous).
+        feature_dim: d >= K.
+        weight_decay: lambda > 0 on W and H.
+        beta: the alignment regulariser's strength (> 0) in the second training.
+        learning_rate: eta of full-batch GD.
+        steps: GD steps of each training (a multiple of log_every).
+        log_every: steps between two logged objectives.
+        slerp_t: the SLERP fraction t in [0, 1] of the SLERP identity check.
+        seeds: one run per seed (the UFM's initialisation; the anisotropic covariance of the
+            Chernoff check).
+    """
+
+    num_classes: int = 5
+    n_max: int = 50
+    imbalance_ratio: float = 50.0
+    feature_dim: int = 16
+    weight_decay: float = 5e-3
+    beta: float = 1.0
+    learning_rate: float = 1.0
+    steps: int = 4000
+    log_every: int = 500
+    slerp_t: float = 0.5
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+    RUN_FIELDS = ("seeds",)
+
+    def __post_init__(self) -> None:
+        if self.num_classes < 4:
+            raise SettingError("num_classes", f"must be >= 4, got {self.num_classes}")
+        if self.n_max < 1:
+            raise SettingError("n_max", f"must be >= 1, got {self.n_max}")
+        check_positive("imbalance_ratio", self.imbalance_ratio)
+        if self.imbalance_ratio < 1:
+            raise SettingError("imbalance_ratio", f"must be >= 1, got {self.imbalance_ratio}")
+        if self.feature_dim < self.num_classes:
+            raise SettingError(
+                "feature_dim",
+                f"must be >= num_classes ({self.num_classes}), got {self.feature_dim}",
+            )
+        check_positive("weight_decay", self.weight_decay)
+        check_positive("beta", self.beta)
+        check_positive("learning_rate", self.learning_rate)
+        check_steps(self.steps, self.log_every)
+        if not (np.isfinite(self.slerp_t) and 0 <= self.slerp_t <= 1):
+            raise SettingError("slerp_t", f"must be in [0, 1], got {self.slerp_t}")
+        check_seeds(self.seeds)
+
+    def counts(self) -> np.ndarray:
+        """n_k (K,) ints, head first."""
+        return long_tail_counts(self.num_classes, self.n_max, self.imbalance_ratio)
+
+    def labels(self) -> np.ndarray:
+        return np.repeat(np.arange(self.num_classes), self.counts()).astype(np.int32)
+
+    def config(self) -> TrainConfig:
+        return TrainConfig(
+            steps=self.steps,
+            log_every=self.log_every,
+            loss="cross_entropy",
+            reduction="mean",
+            metrics=False,
+        )
+
+    def runs(self) -> list[RunSpec]:
+        return [RunSpec(f"seed={seed}", {"seed": int(seed)}) for seed in self.seeds]
+
+
+def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
+    """Train and measure the runs of every setting (one cell per bucket: only seeds vary)."""
+    return run_bucket(settings, context, train_and_measure)
+
+
+def train_and_measure(
+    settings: Sequence[Setting], runs: Sequence[PlannedRun], context: TrainContext
+) -> list[RunOutcome]:
+    """Both trainings (plain, regularised) of this process's runs, measured in float64."""
+    setting = settings[0]
+    (seeds,) = run_values(runs, "seed")
+    labels = setting.labels()
+    ufm = UFM(len(labels), setting.feature_dim, setting.num_classes)
+    regularised = AlignmentPenalty(ufm, tuple(int(y) for y in labels), setting.beta)
+    lrs = np.full(len(seeds), setting.learning_rate)
+    wds = np.full(len(seeds), setting.weight_decay)
+    trained, diverged = {}, [None] * len(seeds)
+    with jax.enable_x64(True):
+        data = make_data(ufm_inputs(len(labels), jnp.float64), labels, ufm.num_classes, jnp.float64)
+        for name, model in (("plain", ufm), ("aligned", regularised)):
+            drawn = init_runs(ufm, setting.config(), len(labels), lrs, wds, seeds)
+            start = cast_runs(drawn, jnp.float64, lrs, wds)
+            result = context.train(model, setting.config(), data, start)
+            trained[name] = result
+            steps = diverged_steps(result.trajectory)
+            diverged = [a if a is not None else b for a, b in zip(diverged, steps)]
+        outcomes = []
+        for r, seed in enumerate(seeds):
+            if diverged[r] is not None:
+                outcomes.append(RunOutcome(dict.fromkeys(NAMES, float("nan")), diverged[r]))
+                continue
+            values = run_quantities(setting, trained, r, labels, int(seed))
+            outcomes.append(RunOutcome(values))
+    return outcomes

@@ -1,0 +1,165 @@
+"""The setting of Yan et al. (NeurIPS 2024, "Neural Collapse To Multiple Centers For Imbalanced
+Data") and the function that measures and trains its runs (docs/theory/yan2024.md).
+
+Two parts. The closed forms: the centres W_ij = cos(theta) v_ij + sin(theta) w_i of
+``nc_jax.metrics.centres`` (f_i centres for class i, drawn from ``centre_seed``) and the optima of
+our two stand-in MSE losses on them. The training: an MLP on a long-tailed Gaussian mixture
+(``nc_jax.data.gaussian``, n_k = n_max ratio^{-k/(K-1)}), its d-dimensional output normalised
+(``nc_jax.models.long_tail.UnitOutput``) and trained by full-batch GD in float64 with the
+engine's MSE against the unit class-mean centre cbar_y / ||cbar_y||: the cosine loss
+1 - cos(h, cbar_y) towards a fixed classifier, our stand-in for the paper's Cosine Loss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nc_jax.checks import CellOutcome, SettingError, check_positive, check_seeds, check_steps
+from nc_jax.checks.bucket import (
+    PlannedRun,
+    RunOutcome,
+    RunSpec,
+    diverged_steps,
+    run_bucket,
+    run_values,
+)
+from nc_jax.data import class_subset, gaussian
+from nc_jax.metrics.centres import MultiCentres, centre_means, multi_centres
+from nc_jax.models import MLP
+from nc_jax.models.long_tail import UnitOutput, long_tail_counts
+from nc_jax.train import TrainConfig, cast_runs, init_runs, make_regression_data
+from theorems.yan2024.measure import NAMES, centre_quantities, trained_quantities
+
+if TYPE_CHECKING:
+    from nc_jax.checks.context import TrainContext
+
+
+@dataclass(frozen=True)
+class Setting:
+    """The setting (defaults: the standard check, seconds on 2 CPU cores).
+
+    Attributes:
+        centres: f_i, the centres of class i (K = its length >= 2), class 0 the head: more
+            centres for the minority classes, as the paper's class-aware strategy gives.
+        theta: the centres' angle theta in radians, in (0, pi/2].
+        feature_dim: d >= K + sum(centres), the feature dimension.
+        ridge: lambda > 0 of the two stand-in MSE losses (closed forms).
+        centre_seed: the seed of the centres' orthonormal basis.
+        n_max: n_0, training samples of the head class.
+        imbalance_ratio: n_0 / n_{K-1} >= 1.
+        input_dim: D of the Gaussian mixture.
+        separation: distance scale of the mixture's class centres (noise 1).
+        hidden: width of the MLP's hidden ReLU layer.
+        learning_rate: eta of full-batch GD.
+        weight_decay: lambda of the MLP's coupled weight decay (>= 0).
+        steps: GD steps (a multiple of log_every).
+        log_every: steps between two logged objectives.
+        seeds: one run per seed (the MLP's initialisation).
+    """
+
+    centres: tuple[int, ...] = (2, 3, 4, 6, 8)
+    theta: float = 0.2
+    feature_dim: int = 32
+    ridge: float = 0.1
+    centre_seed: int = 0
+    n_max: int = 100
+    imbalance_ratio: float = 50.0
+    input_dim: int = 20
+    separation: float = 3.0
+    hidden: int = 64
+    learning_rate: float = 0.5
+    weight_decay: float = 1e-4
+    steps: int = 2000
+    log_every: int = 500
+    seeds: tuple[int, ...] = (0, 1, 2)
+
+    RUN_FIELDS = ("seeds",)
+
+    def __post_init__(self) -> None:
+        if len(self.centres) < 2 or min(self.centres) < 1:
+            raise SettingError("centres", f"must list >= 2 counts, each >= 1; got {self.centres}")
+        if not (np.isfinite(self.theta) and 0 < self.theta <= np.pi / 2):
+            raise SettingError("theta", f"must be in (0, pi/2], got {self.theta}")
+        needed = len(self.centres) + sum(self.centres)
+        if self.feature_dim < needed:
+            raise SettingError("feature_dim", f"must be >= K + sum(centres) = {needed}")
+        check_positive("ridge", self.ridge)
+        if self.n_max < 1:
+            raise SettingError("n_max", f"must be >= 1, got {self.n_max}")
+        check_positive("imbalance_ratio", self.imbalance_ratio)
+        if self.imbalance_ratio < 1:
+            raise SettingError("imbalance_ratio", f"must be >= 1, got {self.imbalance_ratio}")
+        for name in ("input_dim", "hidden"):
+            if getattr(self, name) < 1:
+                raise SettingError(name, f"must be >= 1, got {getattr(self, name)}")
+        check_positive("separation", self.separation, allow_zero=True)
+        check_positive("learning_rate", self.learning_rate)
+        check_positive("weight_decay", self.weight_decay, allow_zero=True)
+        check_steps(self.steps, self.log_every)
+        check_seeds(self.seeds)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.centres)
+
+    def multi_centres(self) -> MultiCentres:
+        key = jax.random.PRNGKey(self.centre_seed)
+        return multi_centres(key, self.centres, self.theta, self.feature_dim)
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        """The long-tailed training set: x (N, D) float64, y (N,) int32, head first."""
+        k = self.num_classes
+        counts = long_tail_counts(k, self.n_max, self.imbalance_ratio)
+        mixture = gaussian(k, self.n_max, self.input_dim, self.separation, 1.0, self.centre_seed)
+        ds = class_subset(mixture, counts, self.centre_seed)
+        return ds.x.astype(np.float64), ds.y
+
+    def config(self) -> TrainConfig:
+        return TrainConfig(
+            steps=self.steps, log_every=self.log_every, loss="mse", reduction="mean", metrics=False
+        )
+
+    def runs(self) -> list[RunSpec]:
+        return [RunSpec(f"seed={seed}", {"seed": int(seed)}) for seed in self.seeds]
+
+
+def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
+    """Measure and train the runs of every setting (one cell per bucket: only seeds vary)."""
+    return run_bucket(settings, context, train_and_measure)
+
+
+def train_and_measure(
+    settings: Sequence[Setting], runs: Sequence[PlannedRun], context: TrainContext
+) -> list[RunOutcome]:
+    """The closed forms of the cell's centres and this process's trained runs, in float64."""
+    setting = settings[0]
+    (seeds,) = run_values(runs, "seed")
+    lrs = np.full(len(seeds), setting.learning_rate)
+    wds = np.full(len(seeds), setting.weight_decay)
+    with jax.enable_x64(True):
+        centres = setting.multi_centres()
+        shared = centre_quantities(centres, setting.theta, setting.ridge)
+        means = np.asarray(centre_means(centres))
+        x, y = setting.data()
+        targets = means[y] / np.linalg.norm(means[y], axis=1, keepdims=True)
+        model = UnitOutput(MLP((setting.hidden, setting.feature_dim), num_linear=1, bias=True))
+        drawn = init_runs(model, setting.config(), x.shape[1], lrs, wds, seeds)
+        start = cast_runs(drawn, jnp.float64, lrs, wds)
+        trained = context.train(
+            model, setting.config(), make_regression_data(x, targets, jnp.float64), start
+        )
+        diverged = diverged_steps(trained.trajectory)
+        outcomes = []
+        for r in range(len(seeds)):
+            if diverged[r] is not None:
+                outcomes.append(RunOutcome(dict.fromkeys(NAMES, float("nan")), diverged[r]))
+                continue
+            values = trained_quantities(model, start, trained, r, x, y, means)
+            outcomes.append(RunOutcome(shared | values))
+    return outcomes
