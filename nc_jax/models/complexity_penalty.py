@@ -19,21 +19,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from nc_jax.metrics.complexity import embedding_of, jacobian_sq_norms
 from nc_jax.models.base import Layers, Params
+from nc_jax.models.wrapper import Wrapped
 
 
 @dataclass(frozen=True)
-class GCPenalty:
+class GCPenalty(Wrapped):
     """``model`` with alpha * GC(embedding, batch) added to its training objective.
 
-    Every attribute other than the four below is the wrapped model's (init, apply,
-    num_outputs, num_linear, ...); only ``penalty`` is new.
+    Every attribute other than the four below is the wrapped model's (models.wrapper.Wrapped:
+    init, apply, num_outputs, num_linear, ...); only ``penalty`` is new.
 
     Attributes:
         model: the wrapped model (any nc_jax model; hashable, as models are).
@@ -42,7 +42,6 @@ class GCPenalty:
         layer: index into ``Layers.features`` of the embedding (-2: the penultimate layer).
     """
 
-    model: Any
     alpha: float
     num_samples: int
     layer: int = -2
@@ -56,17 +55,6 @@ class GCPenalty:
             raise ValueError(
                 f"layer must be an integer index into Layers.features, got {self.layer!r}"
             )
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "model":  # not set yet (unpickling): never recurse
-            raise AttributeError(name)
-        return getattr(self.model, name)
-
-    def init(self, key: jax.Array, input_dim: int) -> Params:
-        return self.model.init(key, input_dim)
-
-    def apply(self, params: Params, x: jax.Array) -> tuple[jax.Array, Layers]:
-        return self.model.apply(params, x)
 
     def penalty(
         self, params: Params, x: jax.Array, layers: Layers, weight_decay: jax.Array

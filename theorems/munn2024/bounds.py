@@ -16,7 +16,7 @@ alone crosses it is 3e-5 per check), and is vacuous with fewer than 30 samples p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from nc_jax.checks.contract import Evaluation, Hypothesis, Theorem
@@ -37,6 +37,9 @@ _STAND_IN = (
 )
 _CAPTIONS = "as read in the figure captions only (the paper's text could not be read)"
 _CELL = ("cell_runs", "gc_spread", "min_train_accuracy")
+
+
+SAMPLES = ("gaussian", "eval_per_class")
 
 
 def _samples(q: Q) -> tuple[Hypothesis, ...]:
@@ -63,49 +66,59 @@ def _cell(q: Q) -> tuple[Hypothesis, ...]:
     )
 
 
-VARIANCE = Theorem(
-    id="munn2024.e6a.variance",
-    reference=f"{_PAPER}, Proposition 4.1 [U: statement]; docs/theory/munn2024.md, E6-a",
-    statement="our stand-in: Var_c <= C_c GC(f, Q_c) for the worst class (+ 4 standard errors)",
-    provenance="stand-in",
-    confidence=_STAND_IN,
-    quantities=(
-        "poincare_var",
-        "poincare_cgc",
-        "poincare_se",
-        "embed_dim",
-        "gaussian",
-        "eval_per_class",
-    ),
-    relation="<=",
-    evaluate=lambda q: Evaluation(
-        _samples(q),
-        q["poincare_cgc"] + Z * q["poincare_se"],
-        q["poincare_var"],
-        {"standard_error": q["poincare_se"]},
-        trivial=q["embed_dim"],
-    ),
-    kind="consequence",
-    trivial="Var_c <= p: every coordinate of a tanh embedding lies in [-1, 1] (Popoviciu)",
-)
+def _stand_in(
+    part: str,
+    statement: str,
+    names: tuple[str, str, str],
+    hypotheses: Callable[[Q], tuple[Hypothesis, ...]],
+    ceiling: Callable[[Q], float],
+    reference: str,
+    confidence: str,
+    trivial: str,
+) -> Theorem:
+    """A stand-in bound measured <= bound + Z se, ``names`` = (measured, bound, se), its
+    hypotheses on SAMPLES and the value of its trivial reference, ``ceiling``."""
+    measured, bound, se = names
+    return Theorem(
+        id=f"munn2024.{part}",
+        reference=f"{_PAPER}, {reference}; docs/theory/munn2024.md",
+        statement=f"our stand-in: {statement} (+ 4 standard errors)",
+        provenance="stand-in",
+        confidence=confidence,
+        quantities=(*names, *SAMPLES, "embed_dim", "pair_trivial"),
+        relation="<=",
+        evaluate=lambda q: Evaluation(
+            hypotheses(q),
+            q[bound] + Z * q[se],
+            q[measured],
+            {"standard_error": q[se]},
+            trivial=ceiling(q),
+        ),
+        kind="consequence",
+        trivial=trivial,
+    )
 
-CDNV = Theorem(
-    id="munn2024.e6a.cdnv",
-    reference=f"{_PAPER}, Proposition 4.1 [U: statement]; docs/theory/munn2024.md, E6-a",
-    statement="our stand-in: Avg V_ij <= Avg max(C_i, C_j) GCol_ij (+ 4 standard errors)",
-    provenance="stand-in",
-    confidence=_STAND_IN,
-    quantities=("pair_cdnv", "pair_cgcol", "pair_se", "pair_trivial", "gaussian", "eval_per_class"),
-    relation="<=",
-    evaluate=lambda q: Evaluation(
-        _samples(q),
-        q["pair_cgcol"] + Z * q["pair_se"],
-        q["pair_cdnv"],
-        {"standard_error": q["pair_se"]},
-        trivial=q["pair_trivial"],
-    ),
-    kind="consequence",
-    trivial="Avg V_ij <= p Avg 1/||mu_i - mu_j||^2 (Var_c <= p for a tanh embedding)",
+
+_PROP41 = "Proposition 4.1 [U: statement], E6-a"
+VARIANCE = _stand_in(
+    "e6a.variance",
+    "Var_c <= C_c GC(f, Q_c) for the worst class",
+    ("poincare_var", "poincare_cgc", "poincare_se"),
+    _samples,
+    lambda q: q["embed_dim"],
+    _PROP41,
+    _STAND_IN,
+    "Var_c <= p: every coordinate of a tanh embedding lies in [-1, 1] (Popoviciu)",
+)
+CDNV = _stand_in(
+    "e6a.cdnv",
+    "Avg V_ij <= Avg max(C_i, C_j) GCol_ij",
+    ("pair_cdnv", "pair_cgcol", "pair_se"),
+    _samples,
+    lambda q: q["pair_trivial"],
+    _PROP41,
+    _STAND_IN,
+    "Avg V_ij <= p Avg 1/||mu_i - mu_j||^2 (Var_c <= p for a tanh embedding)",
 )
 
 LINEAR = Theorem(
@@ -143,23 +156,15 @@ def _estimator(name: str, description: str) -> Theorem:
     )
 
 
-NCC = Theorem(
-    id="munn2024.e6d.ncc",
-    reference=f"{_PAPER}, Propositions 4.2/4.3 [U: statement]; docs/theory/munn2024.md, E6-d",
-    statement="our stand-in: NCC error <= 4 (K-1) Avg V'_ij (+ 4 standard errors)",
-    provenance="stand-in",
-    confidence="Chebyshev along mu_j - mu_i (ours); the paper's constants were not readable",
-    quantities=("ncc_error", "ncc_bound", "ncc_se", "eval_per_class"),
-    relation="<=",
-    evaluate=lambda q: Evaluation(
-        (Hypothesis("test samples per class >= 30", q["eval_per_class"], MIN_SAMPLES, ">="),),
-        q["ncc_bound"] + Z * q["ncc_se"],
-        q["ncc_error"],
-        {"standard_error": q["ncc_se"]},
-        trivial=1.0,
-    ),
-    kind="consequence",
-    trivial="an error rate is <= 1 (the bound says nothing when it is >= 1)",
+NCC = _stand_in(
+    "e6d.ncc",
+    "NCC error <= 4 (K-1) Avg V'_ij",
+    ("ncc_error", "ncc_bound", "ncc_se"),
+    lambda q: (_samples(q)[1],),
+    lambda q: 1.0,
+    "Propositions 4.2/4.3 [U: statement], E6-d",
+    "Chebyshev along mu_j - mu_i (ours); the paper's constants were not readable",
+    "an error rate is <= 1 (the bound says nothing when it is >= 1)",
 )
 
 
