@@ -48,3 +48,18 @@ def test_slerp_errors_are_rounding_and_report_the_smallest_sine():
     assert errors["slerp_norm_error"] < 1e-14 and errors["slerp_angle_error"] < 1e-14
     cos = np.sum(rows * targets, 1) / np.linalg.norm(rows, axis=1) / np.linalg.norm(targets, axis=1)
     assert errors["slerp_sin_omega"] == pytest.approx(np.min(np.sqrt(1 - cos**2)))
+
+
+def test_principal_components_are_uncorrelated_descending_and_the_first_has_unit_variance():
+    from nc_jax.data import gaussian
+    from theorems.wang2025.setting import principal_components
+
+    ds = gaussian(num_classes=3, n_per_class=40, dim=8, seed=4)
+    z = principal_components(ds, 4).x.astype(np.float64)
+    cov = np.cov(z.T, bias=True)
+    np.testing.assert_allclose(cov - np.diag(np.diag(cov)), 0.0, atol=1e-5)
+    assert cov[0, 0] == pytest.approx(1.0, rel=1e-5)
+    assert np.all(np.diff(np.diag(cov)) <= 0)
+    x = ds.x.astype(np.float64) - ds.x.mean(0)
+    top = np.linalg.eigvalsh(x.T @ x / len(x))[::-1][:4]
+    np.testing.assert_allclose(np.diag(cov) * top[0], top, rtol=1e-5)

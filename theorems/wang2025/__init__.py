@@ -4,13 +4,15 @@ function (setting.py), the float64 measurements (measure.py) and the checks (bou
 shared long-tail pieces live in nc_jax.metrics.alignment and nc_jax.models.long_tail.
 
 ``nc-jax check wang2025`` or ``python -m theorems.wang2025`` runs it; ``PAPER`` is the entry
-point registered in pyproject.toml.
+point registered in pyproject.toml; tables.py holds the table of its shipped grid
+(``PAPER.tables``).
 """
 
 from nc_jax.checks import Paper
 from theorems.wang2025.bounds import THEOREMS
 from theorems.wang2025.examples import EXAMPLES
 from theorems.wang2025.setting import Setting, run
+from theorems.wang2025.tables import TABLES
 
 PAPER = Paper(
     name="wang2025",
@@ -20,6 +22,7 @@ PAPER = Paper(
     run=run,
     examples=EXAMPLES,
     quick=dict(seeds=(0,)),
+    tables=TABLES,
 )
 
 __all__ = ["PAPER", "THEOREMS", "Setting", "run"]

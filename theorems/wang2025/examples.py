@@ -1,5 +1,6 @@
-"""Hand-made quantities for every wang2025 check (nc_jax.checks.Example): a converged seed of
-the standard setting (values as measured), a planted violation and a failing hypothesis."""
+"""Hand-made quantities for every wang2025 check (nc_jax.checks.Example): a converged seed (the
+standard UFM's values as measured, with a test set's tail accuracies added), a planted
+violation and a failing hypothesis."""
 
 from __future__ import annotations
 
@@ -16,6 +17,9 @@ RUN: dict[str, float] = {
     "nc3_aligned": 0.05,
     "change_aligned": 1e-9,
     "imbalance_ratio": 50.0,
+    "tail_accuracy_plain": 0.39,
+    "tail_accuracy_aligned": 0.40,
+    "tail_test_samples": 500.0,
     "beta": 1.0,
     "chernoff_error": 1e-14,
     "sigma_min_eig": 0.1,
@@ -31,6 +35,7 @@ CASES: dict[str, tuple[dict[str, float], dict[str, float]]] = {
     "wang2025.e5b.slerp": ({"slerp_angle_error": 1e-4}, {"slerp_sin_omega": 1e-6}),
     "wang2025.e5c.tail_misalignment": ({"align_tail_plain": 0.99}, {"change_plain": 1e-3}),
     "wang2025.e5d.alignment_restored": ({"align_tail_aligned": 0.925}, {"beta": 0.0}),
+    "wang2025.e5d.tail_accuracy": ({"tail_accuracy_aligned": 0.25}, {"tail_test_samples": 0.0}),
 }
 
 EXAMPLES = {

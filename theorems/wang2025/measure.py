@@ -1,11 +1,12 @@
-"""Measure, in float64, every quantity the wang2025 checks read on one seed's two trained UFMs
-(docs/theory/wang2025.md): per-class alignment (head and tail means), the NC3 distance,
-convergence, the Chernoff-exponent identity of our stand-in and the SLERP identities."""
+"""Measure, in float64, every quantity the wang2025 checks read on one seed's two trained
+networks (docs/theory/wang2025.md): per-class alignment (head and tail means), the NC3 distance,
+convergence, tail-class test accuracy, the Chernoff-exponent identity of our stand-in and the
+SLERP identities."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -13,14 +14,23 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 from nc_jax.metrics import class_stats
-from nc_jax.metrics.alignment import class_alignment, nc3_distance, slerp
+from nc_jax.metrics.alignment import class_alignment, nc3_distance, per_class_accuracy, slerp
 from nc_jax.metrics.etf import centred_class_means
 
 PARTS = ("plain", "aligned")
-PER_PART = ("align_head", "align_tail", "align_head_samples", "align_tail_samples", "nc3", "change")
+PER_PART = (
+    "align_head",
+    "align_tail",
+    "align_head_samples",
+    "align_tail_samples",
+    "nc3",
+    "change",
+    "tail_accuracy",
+)
 NAMES = (
     *(f"{name}_{part}" for part in PARTS for name in PER_PART),
     "accuracy_plain",
+    "tail_test_samples",
     "imbalance_ratio",
     "beta",
     "chernoff_error",
@@ -30,6 +40,17 @@ NAMES = (
     "slerp_angle_error",
     "slerp_sin_omega",
 )
+
+
+class Split(NamedTuple):
+    """A training set x (N, D) float64, y (N,) and a test set (None for the UFM)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    x_test: np.ndarray | None
+    y_test: np.ndarray | None
+
+
 QUADRATURE_POINTS = 40001  # trapezoid nodes over the mean +- 14 standard deviations
 
 
@@ -89,37 +110,52 @@ def slerp_errors(rows: np.ndarray, targets: np.ndarray, t: float) -> dict[str, f
     }
 
 
-def _part(params: Any, labels: np.ndarray, num_classes: int) -> dict[str, float]:
-    w, h = params["head"][0]["w"], params["features"]
-    stats = class_stats(h, jnp.asarray(labels), num_classes)
+def _part(model: Any, params: Any, split: Split, num_classes: int) -> dict[str, Any]:
+    """Alignment (both centres), NC3 distance and tail test accuracy of one trained network;
+    also its classifier ``w`` and class statistics ``stats`` (the last layer reads the layer
+    before it)."""
+    _, layers = model.apply(params, jnp.asarray(split.x))
+    w = layers.weights[-1]
+    stats = class_stats(layers.features[-2], jnp.asarray(split.y), num_classes)
     half = num_classes // 2
-    out = {}
+    out: dict[str, Any] = {"w": w, "stats": stats}
     for centre, suffix in (("classes", ""), ("samples", "_samples")):
         align = np.asarray(class_alignment(w, stats, centre))
         out[f"align_head{suffix}"] = float(align[:half].mean())
         out[f"align_tail{suffix}"] = float(align[-half:].mean())
     out["nc3"] = float(nc3_distance(w, centred_class_means(stats, "classes")))
+    out["tail_accuracy"] = math.nan
+    if split.x_test is not None:
+        scores, _ = model.apply(params, jnp.asarray(split.x_test))
+        accuracy = per_class_accuracy(scores, jnp.asarray(split.y_test), num_classes)
+        out["tail_accuracy"] = float(np.mean(np.asarray(accuracy)[-half:]))
     return out
 
 
-def run_quantities(setting: Any, trained: dict[str, Any], r: int, labels: np.ndarray, seed: int):
-    """The quantities of run ``r`` from the trained results of both parts."""
+def run_quantities(
+    setting: Any, model: Any, trained: dict[str, Any], r: int, split: Split, seed: int
+) -> dict[str, float]:
+    """The quantities of run ``r`` from the trained results of both parts (``model`` the
+    network without the regulariser: the same parameters and forward pass)."""
     k = setting.num_classes
+    half = k // 2
+    tail_tests = 0 if split.y_test is None else int(np.sum(split.y_test >= k - half))
     values: dict[str, float] = {
         "imbalance_ratio": float(setting.imbalance_ratio),
         "beta": float(setting.beta),
+        "tail_test_samples": float(tail_tests),
     }
     for part in PARTS:
         params = jax.tree_util.tree_map(lambda leaf: leaf[r], trained[part].state.params)
         objective = np.asarray(trained[part].trajectory["objective"][r], np.float64)
-        values |= {f"{name}_{part}": v for name, v in _part(params, labels, k).items()}
+        measured = _part(model, params, split, k)
+        values |= {f"{name}_{part}": measured[name] for name in PER_PART if name != "change"}
         values[f"change_{part}"] = float(abs(objective[-1] - objective[-2]) / abs(objective[-1]))
         if part == "plain":
-            plain = params
+            plain = measured
             values["accuracy_plain"] = float(trained[part].trajectory["accuracy"][r][-1])
-    w = np.asarray(plain["head"][0]["w"], np.float64)
-    stats = class_stats(plain["features"], jnp.asarray(labels), k)
-    means = np.asarray(stats.means, np.float64)
+    w = np.asarray(plain["w"], np.float64)
+    means = np.asarray(plain["stats"].means, np.float64)
     delta, pair = means[0] - means[-1], w[0] - w[-1]
     delta, pair = delta / np.linalg.norm(delta), pair / np.linalg.norm(pair)
     a = np.random.default_rng([seed, 7]).normal(size=(len(delta), len(delta)))
@@ -129,5 +165,5 @@ def run_quantities(setting: Any, trained: dict[str, Any], r: int, labels: np.nda
     )
     values["sigma_min_eig"] = float(np.linalg.eigvalsh(sigma)[0])
     values["exponent_ratio_head_tail"] = exponent_ratio(pair, delta, np.eye(len(delta)))
-    centred = np.asarray(centred_class_means(stats, "classes"), np.float64)
+    centred = np.asarray(centred_class_means(plain["stats"], "classes"), np.float64)
     return values | slerp_errors(w, centred, setting.slerp_t)

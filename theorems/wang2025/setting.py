@@ -1,10 +1,12 @@
 """The setting of Wang, Gao, Xie (AAAI 2026, arXiv 2512.07844) and the function that trains and
 measures its runs (docs/theory/wang2025.md).
 
-Every run is one seed of the bias-free cross-entropy UFM (``nc_jax.models.ufm.UFM``: free
-features H, classifier W, mean loss over samples, coupled weight decay lambda on W and on H) on
-long-tailed classes n_k = n_max ratio^{-k/(K-1)} (``nc_jax.models.long_tail.long_tail_counts``),
-trained twice from the same start by full-batch GD in float64: plainly, and with the alignment
+Every run is one seed of a cross-entropy network with weight decay on long-tailed classes
+n_k = n_max ratio^{-k/(K-1)} (``nc_jax.models.long_tail.long_tail_counts``): the bias-free UFM
+(``nc_jax.models.ufm.UFM``: free features H, classifier W, coupled weight decay lambda on both;
+``dataset="ufm"``) or an MLP on the embedded MNIST images (``dataset="mnist5k"``: their leading
+principal components, a long-tailed training subset and a balanced held-out test set). Each seed
+trains twice from the same start by full-batch GD in float64: plainly, and with the alignment
 regulariser beta sum_k (1 - cos(w_k, mu~_k)) (``nc_jax.models.long_tail.AlignmentPenalty``, our
 stand-in for the paper's SpA-Reg). Both trainings of every seed run as two vmapped programs.
 """
@@ -34,10 +36,16 @@ from nc_jax.checks.bucket import (
     run_bucket,
     run_values,
 )
-from nc_jax.models.long_tail import AlignmentPenalty, long_tail_counts
-from nc_jax.models.ufm import UFM, ufm_inputs
+from nc_jax.checks.validate import check_dataset
+from nc_jax.data import Dataset, load_dataset
+from nc_jax.models import MLP
+from nc_jax.models.long_tail import AlignmentPenalty, long_tail_counts, long_tail_split
+from nc_jax.models.ufm import UFM
 from nc_jax.train import TrainConfig, cast_runs, init_runs, make_data
-from theorems.wang2025.measure import NAMES, run_quantities
+from theorems.wang2025.measure import NAMES, Split, run_quantities
+
+DATASETS = ("ufm", "mnist5k")
+MNIST_PER_CLASS = 500  # images of every class in mnist5k
 
 if TYPE_CHECKING:
     from nc_jax.checks.context import TrainContext
@@ -52,10 +60,14 @@ class Setting:
     the gradient.
 
     Attributes:
+        dataset: "ufm" (free features) or "mnist5k" (an MLP on the embedded MNIST images, K = 10).
         num_classes: K >= 4 (two head and two tail classes at least).
         n_max: n_0, the samples of the largest class.
         imbalance_ratio: n_0 / n_{K-1} >= 1 (1: balanced, the misalignment claim is vacuous).
-        feature_dim: d >= K.
+        feature_dim: d >= K, the features the classifier reads.
+        input_dim: mnist5k: the principal components kept (the MLP's input).
+        hidden: mnist5k: the MLP's first hidden width (ReLU, then d ReLU features).
+        n_test: mnist5k: held-out test images per class (n_max + n_test <= 500).
         weight_decay: lambda > 0 on W and H.
         beta: the alignment regulariser's strength (> 0) in the second training.
         learning_rate: eta of full-batch GD.
@@ -66,10 +78,14 @@ class Setting:
             Chernoff check).
     """
 
+    dataset: str = "ufm"
     num_classes: int = 5
     n_max: int = 50
     imbalance_ratio: float = 50.0
     feature_dim: int = 16
+    input_dim: int = 50
+    hidden: int = 64
+    n_test: int = 100
     weight_decay: float = 5e-3
     beta: float = 1.0
     learning_rate: float = 1.0
@@ -81,6 +97,18 @@ class Setting:
     RUN_FIELDS = ("seeds",)
 
     def __post_init__(self) -> None:
+        if self.dataset not in DATASETS:
+            raise SettingError("dataset", f"must be one of {', '.join(DATASETS)}")
+        if self.dataset == "mnist5k":
+            check_dataset(self.dataset, None)
+            if self.num_classes != 10 or self.n_max + self.n_test > MNIST_PER_CLASS:
+                raise SettingError(
+                    "num_classes",
+                    f"mnist5k needs num_classes 10 and n_max + n_test <= {MNIST_PER_CLASS}",
+                )
+        for name in ("input_dim", "hidden", "n_test"):
+            if getattr(self, name) < 1:
+                raise SettingError(name, f"must be >= 1, got {getattr(self, name)}")
         if self.num_classes < 4:
             raise SettingError("num_classes", f"must be >= 4, got {self.num_classes}")
         if self.n_max < 1:
@@ -105,8 +133,22 @@ class Setting:
         """n_k (K,) ints, head first."""
         return long_tail_counts(self.num_classes, self.n_max, self.imbalance_ratio)
 
-    def labels(self) -> np.ndarray:
-        return np.repeat(np.arange(self.num_classes), self.counts()).astype(np.int32)
+    def split(self) -> Split:
+        """The training set (x float64, labels head first) and, for mnist5k, the test set."""
+        if self.dataset == "ufm":
+            labels = np.repeat(np.arange(self.num_classes), self.counts()).astype(np.int32)
+            return Split(np.eye(len(labels)), labels, None, None)
+        train, test = long_tail_split(
+            principal_components(load_dataset("mnist5k"), self.input_dim),
+            self.counts(),
+            self.n_test,
+        )
+        return Split(train.x.astype(np.float64), train.y, test.x.astype(np.float64), test.y)
+
+    def model(self, num_samples: int) -> UFM | MLP:
+        if self.dataset == "ufm":
+            return UFM(num_samples, self.feature_dim, self.num_classes)
+        return MLP((self.hidden, self.feature_dim, self.num_classes), num_linear=1, bias=True)
 
     def config(self) -> TrainConfig:
         return TrainConfig(
@@ -121,6 +163,16 @@ class Setting:
         return [RunSpec(f"seed={seed}", {"seed": int(seed)}) for seed in self.seeds]
 
 
+def principal_components(ds: Dataset, count: int) -> Dataset:
+    """The inputs projected on their ``count`` leading principal components (over all of
+    ``ds``), scaled so that the first has unit variance."""
+    x = ds.x.astype(np.float64) - ds.x.mean(axis=0)
+    _, singular, vt = np.linalg.svd(x, full_matrices=False)
+    z = x @ vt[:count].T * (np.sqrt(len(x)) / singular[0])
+    note = f"; {count} principal components"
+    return Dataset(z.astype(np.float32), ds.y, ds.num_classes, ds.name, ds.provenance + note)
+
+
 def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
     """Train and measure the runs of every setting (one cell per bucket: only seeds vary)."""
     return run_bucket(settings, context, train_and_measure)
@@ -132,16 +184,16 @@ def train_and_measure(
     """Both trainings (plain, regularised) of this process's runs, measured in float64."""
     setting = settings[0]
     (seeds,) = run_values(runs, "seed")
-    labels = setting.labels()
-    ufm = UFM(len(labels), setting.feature_dim, setting.num_classes)
-    regularised = AlignmentPenalty(ufm, tuple(int(y) for y in labels), setting.beta)
+    split = setting.split()
+    base = setting.model(len(split.y))
+    regularised = AlignmentPenalty(base, tuple(int(y) for y in split.y), setting.beta)
     lrs = np.full(len(seeds), setting.learning_rate)
     wds = np.full(len(seeds), setting.weight_decay)
     trained, diverged = {}, [None] * len(seeds)
     with jax.enable_x64(True):
-        data = make_data(ufm_inputs(len(labels), jnp.float64), labels, ufm.num_classes, jnp.float64)
-        for name, model in (("plain", ufm), ("aligned", regularised)):
-            drawn = init_runs(ufm, setting.config(), len(labels), lrs, wds, seeds)
+        data = make_data(split.x, split.y, setting.num_classes, jnp.float64)
+        for name, model in (("plain", base), ("aligned", regularised)):
+            drawn = init_runs(base, setting.config(), split.x.shape[1], lrs, wds, seeds)
             start = cast_runs(drawn, jnp.float64, lrs, wds)
             result = context.train(model, setting.config(), data, start)
             trained[name] = result
@@ -152,6 +204,6 @@ def train_and_measure(
             if diverged[r] is not None:
                 outcomes.append(RunOutcome(dict.fromkeys(NAMES, float("nan")), diverged[r]))
                 continue
-            values = run_quantities(setting, trained, r, labels, int(seed))
+            values = run_quantities(setting, base, trained, r, split, int(seed))
             outcomes.append(RunOutcome(values))
     return outcomes
