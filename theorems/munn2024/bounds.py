@@ -16,6 +16,7 @@ alone crosses it is 3e-5 per check), and is vacuous with fewer than 30 samples p
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -29,6 +30,7 @@ ESTIMATOR_ROUNDING = 1e-12  # relative floor of the E6-c margin (an estimator of
 MIN_SPREAD = 1.0  # variance of the settings' mean log GC over the seed-to-seed variance
 MIN_RUNS = 6  # runs of a cell for a rank correlation
 MIN_ACCURACY = 0.9  # every run of the cell trained (training accuracy)
+RHO_NULL_SDS = 2.0  # |rho| beyond 2 null standard deviations 1/sqrt(n-1): a resolved sign
 
 _PAPER = "Munn, Dherin, Gonzalvo, NeurIPS 2024"
 _STAND_IN = (
@@ -49,10 +51,13 @@ def _samples(q: Q) -> tuple[Hypothesis, ...]:
     )
 
 
-def _cell(q: Q) -> tuple[Hypothesis, ...]:
+def _cell(q: Q, rho: str) -> tuple[Hypothesis, ...]:
     """A cross-run claim says something only over enough trained runs whose GC differs between
-    settings by more than between seeds."""
+    settings by more than between seeds, and when the rank correlation ``rho`` is beyond the
+    spread it has between independent values (sd about 1 / sqrt(n - 1))."""
+    null = RHO_NULL_SDS / math.sqrt(max(q["cell_runs"] - 1, 1))
     return (
+        Hypothesis("|rho| >= 2 / sqrt(runs - 1): its sign beyond noise", abs(q[rho]), null, ">="),
         Hypothesis("trained runs in the cell >= 6", q["cell_runs"], MIN_RUNS, ">="),
         Hypothesis(
             "GC spread over settings / seed-to-seed spread >= 1", q["gc_spread"], MIN_SPREAD, ">="
@@ -177,7 +182,7 @@ def _claim(name: str, quantity: str, relation: str, statement: str, reference: s
         confidence=_CAPTIONS,
         quantities=(quantity, *_CELL),
         relation=relation,
-        evaluate=lambda q: Evaluation(_cell(q), 0.0, q[quantity]),
+        evaluate=lambda q: Evaluation(_cell(q, quantity), 0.0, q[quantity]),
         kind="claim",
     )
 

@@ -45,9 +45,9 @@ CASES: dict[str, tuple[dict[str, float], dict[str, float]]] = {
     "munn2024.e6c.mask": ({"est_mask_mean": 1.9}, {"estimator_draws": 10.0}),
     "munn2024.e6c.output": ({"est_output_mean": 2.1}, {"estimator_draws": 10.0}),
     "munn2024.e6d.ncc": ({"ncc_error": 0.3}, {"eval_per_class": 10.0}),
-    "munn2024.e6e.gc_cdnv": ({"rho_gc_cdnv": -0.4}, {"gc_spread": 0.3}),
-    "munn2024.e6f.target_cdnv": ({"rho_gc_target_cdnv": -0.4}, {"cell_runs": 4.0}),
-    "munn2024.e6f.few_shot": ({"rho_gc_few_shot": 0.4}, {"min_train_accuracy": 0.5}),
+    "munn2024.e6e.gc_cdnv": ({"rho_gc_cdnv": -0.6}, {"gc_spread": 0.3}),
+    "munn2024.e6f.target_cdnv": ({"rho_gc_target_cdnv": -0.6}, {"cell_runs": 4.0}),
+    "munn2024.e6f.few_shot": ({"rho_gc_few_shot": 0.6}, {"rho_gc_few_shot": 0.1}),
 }
 
 EXAMPLES: dict[str, Example] = {
