@@ -82,12 +82,12 @@ def fit_logistic(
     def going_on(carry):
         _, state = carry
         count = otu.tree_get(state, "count")
-        grad_norm = otu.tree_l2_norm(otu.tree_get(state, "grad"))
+        grad_norm = otu.tree_norm(otu.tree_get(state, "grad"))
         return (count == 0) | ((count < max_iter) & (grad_norm >= tol))
 
     start = (jnp.zeros((num_classes, z.shape[1]), z.dtype), jnp.zeros((num_classes,), z.dtype))
     params, state = jax.lax.while_loop(going_on, step, (start, solver.init(start)))
-    grad_norm = otu.tree_l2_norm(jax.grad(objective)(params))
+    grad_norm = otu.tree_norm(jax.grad(objective)(params))
     return LogisticProbe(params[0], params[1], otu.tree_get(state, "count"), grad_norm)
 
 

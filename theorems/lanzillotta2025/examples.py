@@ -1,0 +1,78 @@
+"""Hand-made quantities for every theorem of the paper (nc_jax.checks.Example): a frozen-head
+run's and replay runs' records, a planted violation of each statement and a failing
+hypothesis. The contract tests every registered paper gets read them through
+``PAPER.examples``."""
+
+from __future__ import annotations
+
+from nc_jax.checks import Example
+
+
+def frozen_q(**changes: float) -> dict[str, float]:
+    """A float64 frozen-head run (p = 16, T K = 10) and its mixture draw."""
+    q = dict(
+        is_replay=0.0,
+        perp_error=3e-14,
+        perp_dim=6.0,
+        eta_lambda=2.5e-4,
+        head_moved=0.0,
+        snr_mc=0.1929,
+        snr_mc_se=0.0008,
+        snr_closed_form=0.1922,
+    )
+    return q | changes
+
+
+def replay_q(**changes: float) -> dict[str, float]:
+    """A replay run at b = 5 of 500 (1%) compared with its seed's b = 0 run: 2 tasks of 5
+    classes, 200 test samples per class (SE of a forgetting 0.016)."""
+    q = dict(
+        is_replay=1.0,
+        buffer_fraction=0.01,
+        train_accuracy_min=1.0,
+        train_accuracy_min_ref=1.0,
+        forgetting_deep_ref=0.30,
+        forgetting_shallow_ref=0.95,
+        forgetting_se=0.0158,
+        deep_reduction=0.80,
+        shallow_reduction=0.35,
+        gap_allowance=0.17,
+        snr_retained=0.6,
+        snr_retained_ref=0.1,
+        snr_allowance=0.038,
+        rank_means=10.0,
+        rank_global=9.0,
+        rank_per_task=8.0,
+        num_tasks=2.0,
+        classes_per_task=5.0,
+    )
+    return q | changes
+
+
+EXAMPLES = {
+    "lanzillotta2025.frozen_head.perp_decay": Example(
+        holds=frozen_q(),
+        violated=frozen_q(perp_error=1e-3),  # an S-perp gradient component
+        vacuous=frozen_q(perp_dim=0.0),  # S-perp empty: nothing to check
+    ),
+    "lanzillotta2025.mixture.snr_closed_form": Example(
+        holds=frozen_q(),
+        violated=frozen_q(snr_closed_form=0.16, snr_mc_se=0.0008),  # a wrong variance term
+        vacuous=frozen_q(snr_mc_se=0.05),  # too few draws
+    ),
+    "lanzillotta2025.ranks.global_vs_per_task": Example(
+        holds=replay_q(),
+        violated=replay_q(rank_per_task=9.0),  # per-task centring that lost no dimension
+        vacuous=replay_q(rank_means=8.0),  # means not in general position
+    ),
+    "lanzillotta2025.replay.efficiency_gap": Example(
+        holds=replay_q(),
+        violated=replay_q(shallow_reduction=0.95, deep_reduction=0.40),
+        vacuous=replay_q(train_accuracy_min=0.9),  # not in the terminal phase
+    ),
+    "lanzillotta2025.replay.snr_retained": Example(
+        holds=replay_q(),
+        violated=replay_q(snr_retained=0.02),  # replay lost more separability than none
+        vacuous=replay_q(buffer_fraction=0.0),  # the b = 0 run itself
+    ),
+}

@@ -1,0 +1,139 @@
+"""Float64 measurements of Lanzillotta, Meier, Hofmann (ICLR 2026) on NumPy arrays: the
+code's pairwise SNR, the rank of the class means under global and per-task centring, the
+S-perp error of a linear feature map under a frozen head, the exact moments of the two-component
+mixture and the forgetting of a sequence of tasks (docs/theory/lanzillotta2025.md states each).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+MIXTURE_DIM = 6  # the mixture instance: features in R^6, S = span(e_0, e_1), S-perp the rest
+MIXTURE_BATCHES = 20  # batch means for the Monte-Carlo standard error
+NAN_VALUE = float("nan")
+
+
+def pair_snr(features: np.ndarray, labels: np.ndarray, classes: np.ndarray) -> float:
+    """Mean over pairs of ``classes`` of ||m_1 - m_2||^2 / (v_1 + v_2), m the class mean and v
+    the mean squared distance to it with an (n - 1) divisor: the authors' code's "snr".
+    features (N, p), labels (N,)."""
+    means, spreads = [], []
+    for c in classes:
+        z = features[labels == c]
+        means.append(z.mean(0))
+        spreads.append(((z - z.mean(0)) ** 2).sum(1).sum() / (len(z) - 1))
+    values = [
+        float(((means[a] - means[b]) ** 2).sum() / (spreads[a] + spreads[b]))
+        for a in range(len(classes))
+        for b in range(a + 1, len(classes))
+    ]
+    return float(np.mean(values))
+
+
+def mean_ranks(means: np.ndarray, classes_per_task: int) -> dict[str, float]:
+    """Numerical ranks (NumPy's default tolerance) of the class means (T K, p): as they are,
+    centred by their global mean, and centred task by task (rows t K .. t K + K - 1)."""
+    tasks = means.reshape(-1, classes_per_task, means.shape[1])
+    per_task = (tasks - tasks.mean(1, keepdims=True)).reshape(means.shape)
+    return {
+        "rank_means": float(np.linalg.matrix_rank(means)),
+        "rank_global": float(np.linalg.matrix_rank(means - means.mean(0))),
+        "rank_per_task": float(np.linalg.matrix_rank(per_task)),
+    }
+
+
+def perp_error(a0: np.ndarray, a_t: np.ndarray, head: np.ndarray, upsilon_t: float) -> dict:
+    """max |(I - P_S)(A_t - upsilon^t A_0)| / max |(I - P_S) A_0| for a linear feature map
+    A (p, D) under a frozen head (K, p) whose row space is S; with the S-perp dimension."""
+    projector = head.T @ np.linalg.pinv(head.T)
+    perp = np.eye(head.shape[1]) - projector
+    scale = np.abs(perp @ a0).max()
+    return {
+        "perp_error": float(np.abs(perp @ (a_t - upsilon_t * a0)).max() / scale),
+        "perp_scale": float(scale),
+        "perp_dim": float(head.shape[1] - np.linalg.matrix_rank(head)),
+    }
+
+
+def mixture_instance(pi: float) -> dict[str, np.ndarray | float]:
+    """Two old classes as mixtures: with probability pi the collapsed component (mean
+    mu~_c in S, covariance trace delta = 0.05), else the OOD one (mean m_c in S-perp,
+    trace s^2 = 0.8), isotropic within R^6."""
+    mu_nc = np.zeros((2, MIXTURE_DIM))
+    mu_nc[0, 0], mu_nc[1, 0] = 1.0, -1.0
+    m_ood = np.zeros((2, MIXTURE_DIM))
+    m_ood[0, 3], m_ood[1, 4] = 0.4, 0.4
+    return {"pi": pi, "mu_nc": mu_nc, "m_ood": m_ood, "delta": 0.05, "s2": 0.8}
+
+
+def mixture_snr_closed_form(instance: dict) -> float:
+    """SNR = ||mu_1 - mu_2||^2 / (tr Sigma_1 + tr Sigma_2) with mu_c = pi mu~_c + (1 - pi) m_c and
+    tr Sigma_c = pi delta + (1 - pi) s^2 + pi (1 - pi) ||mu~_c - m_c||^2."""
+    pi, mu_nc, m_ood = instance["pi"], instance["mu_nc"], instance["m_ood"]
+    mu = pi * mu_nc + (1 - pi) * m_ood
+    traces = (
+        pi * instance["delta"]
+        + (1 - pi) * instance["s2"]
+        + pi * (1 - pi) * ((mu_nc - m_ood) ** 2).sum(1)
+    )
+    return float(((mu[0] - mu[1]) ** 2).sum() / traces.sum())
+
+
+def _sample_mixture(rng: np.random.Generator, instance: dict, c: int, n: int) -> np.ndarray:
+    collapsed = rng.random(n) < instance["pi"]
+    noise = rng.normal(size=(n, MIXTURE_DIM))
+    nc = instance["mu_nc"][c] + noise * np.sqrt(instance["delta"] / MIXTURE_DIM)
+    ood = instance["m_ood"][c] + noise * np.sqrt(instance["s2"] / MIXTURE_DIM)
+    return np.where(collapsed[:, None], nc, ood)
+
+
+def mixture_snr_monte_carlo(instance: dict, samples: int, seed: int) -> dict[str, float]:
+    """The SNR of ``samples`` draws per class (population moments: divisor n), and its standard
+    error from MIXTURE_BATCHES batch means."""
+    rng = np.random.default_rng(seed)
+    draws = [_sample_mixture(rng, instance, c, samples) for c in range(2)]
+
+    def snr(parts):
+        mu = [p.mean(0) for p in parts]
+        traces = sum(((p - m) ** 2).sum(1).mean() for p, m in zip(parts, mu))
+        return ((mu[0] - mu[1]) ** 2).sum() / traces
+
+    batches = [
+        snr([np.array_split(d, MIXTURE_BATCHES)[b] for d in draws]) for b in range(MIXTURE_BATCHES)
+    ]
+    return {
+        "snr_mc": float(snr(draws)),
+        "snr_mc_se": float(np.std(batches, ddof=1) / np.sqrt(MIXTURE_BATCHES)),
+    }
+
+
+def forgetting(accuracy: np.ndarray) -> float:
+    """Mean over the tasks j < T - 1 of A_jj - A_{T-1, j}, for accuracies A (T, T) with A[i, j]
+    the accuracy on task j after training task i (the authors' slides' sign: > 0 is
+    forgetting)."""
+    last = accuracy.shape[0] - 1
+    return float(np.mean([accuracy[j, j] - accuracy[last, j] for j in range(last)]))
+
+
+def against_no_replay(q: dict[str, float], ref: dict[str, float]) -> dict[str, float]:
+    """A replay run's quantities ``q`` against the b = 0 run of its seed ``ref``: the fractions
+    of deep and shallow forgetting the buffer removed, 1 - F(b) / F(0); the allowance for
+    test-set noise, 3 standard errors of their difference, from the worst-case standard error
+    of a difference of two accuracies on m = K n_test test samples, sqrt(2 / (4 m)) (each
+    reduction's error propagated to first order); the SNR retained by the b = 0 run and its
+    allowance, 3 x 2 sqrt(2 / n_train) of it (the relative sampling error sqrt(2 / n) of a
+    variance estimate, twice for the two SNRs of the ratio)."""
+    se = np.sqrt(0.5 / (q["classes_per_task"] * q["n_test"]))
+    out = {"forgetting_se": float(se)}
+    errors = []
+    for kind in ("deep", "shallow"):
+        f0, fb = ref[f"forgetting_{kind}"], q[f"forgetting_{kind}"]
+        out[f"forgetting_{kind}_ref"] = f0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[f"{kind}_reduction"] = float(1 - fb / f0) if f0 > 0 else NAN_VALUE
+            errors.append(se * np.hypot(1.0, fb / f0) / f0 if f0 > 0 else NAN_VALUE)
+    out["gap_allowance"] = float(3 * np.hypot(*errors))
+    out["snr_retained_ref"] = ref["snr_retained"]
+    out["snr_allowance"] = float(6 * np.sqrt(2 / q["n_train"]) * ref["snr_retained"])
+    out["train_accuracy_min_ref"] = ref["train_accuracy_min"]
+    return out

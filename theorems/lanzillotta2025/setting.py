@@ -1,0 +1,451 @@
+"""The setting of Lanzillotta, Meier, Hofmann (ICLR 2026) and the function that trains and
+measures its runs (docs/theory/lanzillotta2025.md).
+
+One cell trains two kinds of run on the same tasks (classes split into ``num_tasks`` tasks of
+``classes_per_task``), each kind as one compiled program (nc_jax.train.continual):
+
+- replay runs, one per (buffer size b, seed): an MLP (ReLU layers ``widths``, bias-free linear
+  head) trained task after task with class-balanced experience replay of b samples per class,
+  the authors' minibatch split, SGD with coupled weight decay and the mean cross entropy;
+  measured after every task: own-head accuracies A_ij, linear probes A*_ij on the frozen
+  penultimate features (fit on the train features of the seen classes, scored on test), the
+  SNR of the first task's classes, the ranks of the class means;
+- frozen runs, one per ``frozen_seeds`` entry: a linear feature map phi = A x under a frozen
+  bias-free head, trained in float64 on each task's data only (no replay), for the exact
+  S-perp decay; and a Monte-Carlo draw of the two-component mixture for its closed form.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from nc_jax.checks import CellOutcome, SettingError, check_positive, check_seeds, check_steps
+from nc_jax.checks.bucket import PlannedRun, RunOutcome, RunSpec, run_bucket
+from nc_jax.checks.validate import check_dataset
+from nc_jax.data import gaussian, load_dataset
+from nc_jax.metrics.probes import fit_logistic, probe_accuracy
+from nc_jax.models import MLP
+from nc_jax.train import TrainConfig, cast_runs, init_runs
+from nc_jax.train.continual import (
+    ContinualConfig,
+    ContinualData,
+    TaskHeads,
+    split_tasks,
+    task_inputs,
+    train_continual,
+)
+from theorems.lanzillotta2025 import measure
+
+if TYPE_CHECKING:
+    from nc_jax.checks.context import TrainContext
+
+DATASETS = ("gaussian", "mnist5k")
+HEADS = ("single", "multi")
+MNIST5K_PER_CLASS = 500
+PROBE_TOL = 1e-6  # gradient norm of the probe's mean objective at which L-BFGS stops
+NAN = float("nan")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """Replay on a sequence of tasks (defaults: the notes' small Gaussian instance, 2 tasks of 5
+    classes, about a minute on 2 CPU cores).
+
+    Attributes:
+        dataset: "gaussian" (classes at separation * orthonormal directions + N(0, I), from
+            seed 0) or "mnist5k" (embedded MNIST, standardised; 500 images per digit).
+        num_tasks: T, tasks trained one after another.
+        classes_per_task: K, classes per task (T K <= 10).
+        n_train: training samples per class.
+        n_test: test samples per class (after the training ones).
+        input_dim: D of the gaussian tasks.
+        separation: distance scale of the gaussian class centres.
+        widths: widths of the ReLU layers; the last is the feature dimension p.
+        heads: "single" (class-incremental, one head of T K) or "multi" (one head per task).
+        learning_rate: SGD learning rate eta.
+        weight_decay: coupled weight decay lambda.
+        batch_size: the overall minibatch B (new + buffer samples).
+        steps: SGD steps per task (every task the same).
+        buffer_sizes: samples per class in the replay buffer b (0: no replay), one run each.
+        seeds: initialisation, buffer and data-order seeds of the replay runs.
+        probe_c: the probes' inverse L2 strength C (scikit-learn's convention).
+        probe_max_iter: L-BFGS iterations of a probe at most.
+        frozen_seeds: one linear frozen-head run and one mixture draw per seed (empty: none).
+        frozen_width: p of the linear feature map (> T K, so that S-perp is not empty).
+        frozen_weight_decay: lambda of the frozen-head runs.
+        frozen_steps: steps per task of the frozen-head runs.
+        mixture_pi: pi, the weight of the collapsed component of the mixture.
+        mixture_samples: Monte-Carlo draws per class of the mixture.
+    """
+
+    dataset: str = "gaussian"
+    num_tasks: int = 2
+    classes_per_task: int = 5
+    n_train: int = 500
+    n_test: int = 200
+    input_dim: int = 20
+    separation: float = 6.0
+    widths: tuple[int, ...] = (128, 32)
+    heads: str = "single"
+    learning_rate: float = 0.05
+    weight_decay: float = 5e-4
+    batch_size: int = 64
+    steps: int = 3000
+    buffer_sizes: tuple[int, ...] = (0, 1, 2, 5, 20, 100, 500)
+    seeds: tuple[int, ...] = (0, 1)
+    probe_c: float = 10.0
+    probe_max_iter: int = 2000
+    frozen_seeds: tuple[int, ...] = (0,)
+    frozen_width: int = 16
+    frozen_weight_decay: float = 5e-3
+    frozen_steps: int = 300
+    mixture_pi: float = 0.15
+    mixture_samples: int = 400000
+
+    RUN_FIELDS = ("buffer_sizes", "seeds", "frozen_seeds")
+
+    def __post_init__(self) -> None:
+        if self.dataset not in DATASETS:
+            raise SettingError("dataset", f"must be one of {', '.join(DATASETS)}")
+        check_dataset(self.dataset, None)
+        if self.num_tasks < 2 or self.classes_per_task < 2:
+            field = "num_tasks" if self.num_tasks < 2 else "classes_per_task"
+            raise SettingError(field, "must be >= 2")
+        if self.num_tasks * self.classes_per_task > 10:
+            raise SettingError("num_tasks", "num_tasks x classes_per_task must be <= 10 classes")
+        if self.n_train < 2 or self.n_test < 1:
+            raise SettingError("n_train" if self.n_train < 2 else "n_test", "too small")
+        if self.dataset == "mnist5k" and self.n_train + self.n_test > MNIST5K_PER_CLASS:
+            raise SettingError("n_test", f"n_train + n_test must be <= {MNIST5K_PER_CLASS}")
+        if self.input_dim < 1 or not self.widths or min(self.widths) < 1:
+            raise SettingError("widths" if self.input_dim >= 1 else "input_dim", "must be >= 1")
+        if self.heads not in HEADS:
+            raise SettingError("heads", f"must be one of {', '.join(HEADS)}")
+        for name in ("separation", "learning_rate", "probe_c", "mixture_pi"):
+            check_positive(name, getattr(self, name))
+        for name in ("weight_decay", "frozen_weight_decay"):
+            check_positive(name, getattr(self, name), allow_zero=True)
+        if not 0 < self.mixture_pi < 1:
+            raise SettingError("mixture_pi", f"must lie in (0, 1), got {self.mixture_pi}")
+        if not 1 <= self.batch_size <= self.n_train:
+            raise SettingError("batch_size", f"must lie in [1, n_train = {self.n_train}]")
+        check_steps(self.steps, self.steps)
+        check_steps(self.frozen_steps, self.frozen_steps)
+        if not self.buffer_sizes or not all(0 <= b <= self.n_train for b in self.buffer_sizes):
+            raise SettingError("buffer_sizes", f"must be a non-empty list in [0, {self.n_train}]")
+        check_seeds(self.seeds)
+        if self.frozen_width <= self.num_tasks * self.classes_per_task:
+            raise SettingError("frozen_width", "must exceed num_tasks x classes_per_task")
+        if self.probe_max_iter < 1 or self.mixture_samples < 10 * measure.MIXTURE_BATCHES:
+            field = "probe_max_iter" if self.probe_max_iter < 1 else "mixture_samples"
+            raise SettingError(field, "too small")
+
+    @property
+    def num_classes(self) -> int:
+        return self.num_tasks * self.classes_per_task
+
+    def runs(self) -> list[RunSpec]:
+        """The replay runs, one per (buffer size, seed), buffer size major, then the frozen
+        runs."""
+        replay = [
+            RunSpec(
+                f"b={b} seed={seed}",
+                {"kind": "replay", "buffer_size": int(b), "seed": int(seed)},
+            )
+            for b in self.buffer_sizes
+            for seed in self.seeds
+        ]
+        frozen = [
+            RunSpec(f"frozen seed={s}", {"kind": "frozen", "buffer_size": 0, "seed": int(s)})
+            for s in self.frozen_seeds
+        ]
+        return replay + frozen
+
+    def tasks(self) -> ContinualData:
+        """The tasks' train and test inputs by task and class (nc_jax.train.continual)."""
+        per_class = self.n_train + self.n_test
+        if self.dataset == "gaussian":
+            ds = gaussian(self.num_classes, per_class, self.input_dim, self.separation, seed=0)
+        else:
+            ds = load_dataset("mnist5k")
+        return split_tasks(
+            ds.x, ds.y, self.num_tasks, self.classes_per_task, self.n_train, self.n_test
+        )
+
+    def model(self) -> Any:
+        mlp = MLP((*self.widths, self.num_classes), num_linear=1)
+        return mlp if self.heads == "single" else TaskHeads(mlp, self.classes_per_task)
+
+    def config(self, steps: int | None = None, freeze: bool = False) -> ContinualConfig:
+        steps = steps or self.steps
+        train = TrainConfig(
+            steps=steps,
+            log_every=steps,
+            loss="cross_entropy",
+            reduction="mean",
+            batch_size=self.batch_size,
+            metrics=False,
+        )
+        heads = "single" if freeze else self.heads
+        return ContinualConfig(
+            train, self.num_tasks, max(self.buffer_sizes), heads, 0 if freeze else None
+        )
+
+    def cost(self) -> float:
+        """Training FLOPs of one replay run: 6 x multiply-adds x B x T steps."""
+        dim = self.input_dim if self.dataset == "gaussian" else 784
+        per_sample = MLP((*self.widths, self.num_classes), 1).multiply_adds_per_sample(dim)
+        return 6.0 * per_sample * self.batch_size * self.steps * self.num_tasks
+
+
+def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
+    """Train and measure every run of the bucket (replay runs as one program, frozen runs as
+    another); each cell's replay runs are then compared with their seed's b = 0 run."""
+    return run_bucket(settings, context, train_and_measure, finish_cell)
+
+
+def train_and_measure(
+    settings: Sequence[Setting], runs: Sequence[PlannedRun], context: TrainContext
+) -> list[RunOutcome]:
+    """This process's replay and frozen runs of the bucket, each kind one compiled program."""
+    first = settings[0]
+    data = first.tasks()
+    outcomes: list[RunOutcome] = [RunOutcome(None)] * len(runs)
+    replay = [i for i, r in enumerate(runs) if r.params["kind"] == "replay"]
+    frozen = [i for i, r in enumerate(runs) if r.params["kind"] == "frozen"]
+    if replay:
+        for i, q in zip(replay, _replay_quantities(first, data, [runs[i] for i in replay])):
+            outcomes[i] = q
+    for i in frozen:
+        outcomes[i] = RunOutcome(_frozen_quantities(first, data, runs[i].params["seed"]))
+    return outcomes
+
+
+def _replay_quantities(
+    setting: Setting, data: ContinualData, runs: list[PlannedRun]
+) -> list[RunOutcome]:
+    model, config = setting.model(), setting.config()
+    seeds = np.array([r.params["seed"] for r in runs])
+    sizes = np.array([r.params["buffer_size"] for r in runs])
+    dim = data.x.shape[-1] + (1 if setting.heads == "multi" else 0)
+    state = init_runs(model, config.train, dim, setting.learning_rate, setting.weight_decay, seeds)
+    result = train_continual(model, config, data, state, sizes)
+    with jax.enable_x64(True):
+        measured = _measure_tasks(setting, model, result.snapshots, data)
+    outcomes = []
+    for r, run in enumerate(runs):
+        if result.diverged[r].any():
+            step = int(np.argmax(result.diverged[r].reshape(-1)) + 1) * setting.steps
+            outcomes.append(RunOutcome(None, step))
+            continue
+        q = {key: float(value[r]) for key, value in measured.items()}
+        q |= {"buffer_fraction": run.params["buffer_size"] / setting.n_train}
+        outcomes.append(RunOutcome(_complete(q, setting, run)))
+    return outcomes
+
+
+def _features_and_logits(model: Any, params: Any, x: jax.Array, task: int):
+    """Penultimate features (N, p) and logits (N, T K) of one run (head of ``task`` only for a
+    multi-head model)."""
+    inner = model.model if isinstance(model, TaskHeads) else model
+    _, layers = inner.apply(params, x)
+    if isinstance(model, TaskHeads):
+        return layers.features[-2], model.apply(params, task_inputs(x, task))[0]
+    return layers.features[-2], layers.features[-1]
+
+
+def _measure_tasks(setting: Setting, model: Any, snapshots: Any, data: ContinualData) -> dict:
+    """Per run (arrays over the leading run axis R): forgetting with the own head and with
+    probes, the first task's final accuracies, the lowest train accuracy at a task's end, the
+    SNR of the first task's classes after the first and the last task, the class-mean ranks."""
+    T, K = setting.num_tasks, setting.classes_per_task
+    n, m = data.x.shape[2], data.x_test.shape[2]
+    labels = np.arange(T * K).repeat(n).reshape(T, K * n)
+    test_labels = np.arange(T * K).repeat(m).reshape(T, K * m)
+    runs = jax.tree_util.tree_leaves(snapshots)[0].shape[0]
+    own, probe = np.full((runs, T, T), NAN), np.full((runs, T, T), NAN)
+    train_acc, snr = np.full((runs, T), NAN), np.full((runs, T), NAN)
+    for i in range(T):
+        params = jax.tree_util.tree_map(
+            lambda a, i=i: jnp.asarray(a[:, i, -1], jnp.float64), snapshots
+        )
+        seen = (i + 1) * K
+        train = [_forward(model, params, data.x[t], t) for t in range(T)]
+        test = [_forward(model, params, data.x_test[t], t) for t in range(T)]
+        train_acc[:, i] = _accuracy(train[i][1][..., :seen], labels[i])
+        for j in range(i + 1):
+            own[:, i, j] = _accuracy(test[j][1][..., :seen], test_labels[j])
+        feats, tests = [f for f, _ in train], [g for g, _ in test]
+        probe[:, i, : i + 1] = _probe_accuracies(setting, feats, tests, labels, test_labels, i)
+        snr[:, i] = [measure.pair_snr(feats[0][r], labels[0], np.arange(K)) for r in range(runs)]
+    means = np.concatenate([f.reshape(runs, K, n, -1).mean(2) for f in feats], axis=1)
+    ranks = [measure.mean_ranks(means[r], K) for r in range(runs)]
+    return {
+        "forgetting_shallow": np.array([measure.forgetting(own[r]) for r in range(runs)]),
+        "forgetting_deep": np.array([measure.forgetting(probe[r]) for r in range(runs)]),
+        "first_task_final": own[:, -1, 0],
+        "first_task_probe_final": probe[:, -1, 0],
+        "train_accuracy_min": train_acc.min(1),
+        "snr_first": snr[:, 0],
+        "snr_last": snr[:, -1],
+        "snr_retained": snr[:, -1] / snr[:, 0],
+        **{k: np.array([rank[k] for rank in ranks]) for k in ranks[0]},
+    }
+
+
+def _forward(model: Any, params: Any, x: np.ndarray, task: int) -> tuple[np.ndarray, np.ndarray]:
+    """Penultimate features (R, N, p) and logits (R, N, T K) of every run on the inputs of one
+    task (T, K, n, D)[task] = x (K, n, D); a multi-head model reads its ``task`` head."""
+    inputs = jnp.asarray(x.reshape(-1, x.shape[-1]), jnp.float64)
+    features, logits = _forward_runs(model, params, inputs, task)
+    return np.asarray(features), np.asarray(logits)
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _forward_runs(model: Any, params: Any, inputs: jax.Array, task: jax.Array):
+    """``_forward`` as one compiled program per model and shape."""
+    inner = model.model if isinstance(model, TaskHeads) else model
+
+    def one(p):
+        logits, layers = inner.apply(p, inputs)
+        if isinstance(model, TaskHeads):
+            logits = model.apply(p, task_inputs(inputs, task))[0]
+        return layers.features[-2], logits
+
+    return jax.vmap(one)(params)
+
+
+def _accuracy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Per run, the fraction of argmax(logits (R, N, C)) equal to labels (N,)."""
+    return (np.argmax(logits, -1) == labels).mean(-1)
+
+
+@functools.partial(jax.jit, static_argnames=("num_classes", "max_iter"))
+def _fit_probes(z: jax.Array, y: jax.Array, num_classes: int, c: float, max_iter: int):
+    """One logistic probe per run: features z (R, N, p), labels y (N,)."""
+    return jax.vmap(lambda f: fit_logistic(f, y, num_classes, c, PROBE_TOL, max_iter))(z)
+
+
+def _probe_accuracies(
+    setting: Setting,
+    feats: list[np.ndarray],
+    tests: list[np.ndarray],
+    labels: np.ndarray,
+    test_labels: np.ndarray,
+    i: int,
+) -> np.ndarray:
+    """A*_ij for j <= i, (R, i + 1): single head, one probe on the train features of every
+    class seen by task i; multi-head, one probe per task on its own classes (the code's
+    feature_forgetting)."""
+    K = setting.classes_per_task
+    out = []
+    for j in range(i + 1):
+        if setting.heads == "single":
+            z, y, offset = np.concatenate(feats[: i + 1], 1), labels[: i + 1].reshape(-1), 0
+            classes = (i + 1) * K
+        else:
+            z, y, offset, classes = feats[j], labels[j] - j * K, j * K, K
+        if setting.heads == "multi" or j == 0:
+            probes = _fit_probes(
+                jnp.asarray(z), jnp.asarray(y), classes, setting.probe_c, setting.probe_max_iter
+            )
+        out.append(
+            jax.vmap(probe_accuracy, in_axes=(0, 0, None))(
+                probes, jnp.asarray(tests[j]), jnp.asarray(test_labels[j] - offset)
+            )
+        )
+    return np.stack([np.asarray(a) for a in out], axis=1)
+
+
+def _frozen_quantities(setting: Setting, data: ContinualData, seed: int) -> dict[str, float]:
+    """A linear feature map under a frozen head, trained in float64 on each task's data only:
+    the S-perp error; and the mixture's Monte-Carlo SNR against its closed form."""
+    model = MLP((setting.frozen_width, setting.num_classes), num_linear=2)
+    config = setting.config(setting.frozen_steps, freeze=True)
+    lr, wd = setting.learning_rate, setting.frozen_weight_decay
+    with jax.enable_x64(True):
+        state = init_runs(model, config.train, data.x.shape[-1], lr, wd, [seed])
+        state = cast_runs(state, jnp.float64, lr, wd)
+        result = train_continual(model, config, data._replace(x=np.float64(data.x)), state, [0])
+        a0, head = np.asarray(state.params[0]["w"][0]), np.asarray(state.params[1]["w"][0])
+        a_t = np.asarray(result.state.params[0]["w"][0])
+    steps = setting.num_tasks * setting.frozen_steps
+    q = measure.perp_error(a0, a_t, head, (1 - lr * wd) ** steps)
+    instance = measure.mixture_instance(setting.mixture_pi)
+    q |= measure.mixture_snr_monte_carlo(instance, setting.mixture_samples, seed)
+    q |= {"snr_closed_form": measure.mixture_snr_closed_form(instance), "eta_lambda": lr * wd}
+    q |= {"head_moved": float(np.abs(np.asarray(result.state.params[1]["w"][0]) - head).max())}
+    return _complete(q, setting, None)
+
+
+REPLAY_QUANTITIES = (
+    "forgetting_shallow",
+    "forgetting_deep",
+    "first_task_final",
+    "first_task_probe_final",
+    "train_accuracy_min",
+    "snr_first",
+    "snr_last",
+    "snr_retained",
+    "rank_means",
+    "rank_global",
+    "rank_per_task",
+    "buffer_fraction",
+)
+FROZEN_QUANTITIES = (
+    "perp_error",
+    "perp_scale",
+    "perp_dim",
+    "snr_mc",
+    "snr_mc_se",
+    "snr_closed_form",
+    "eta_lambda",
+    "head_moved",
+)
+REFERENCE_QUANTITIES = (
+    "deep_reduction",
+    "shallow_reduction",
+    "gap_allowance",
+    "forgetting_deep_ref",
+    "forgetting_shallow_ref",
+    "forgetting_se",
+    "snr_retained_ref",
+    "snr_allowance",
+    "train_accuracy_min_ref",
+)
+
+
+def _complete(q: dict[str, float], setting: Setting, run: PlannedRun | None) -> dict[str, float]:
+    """Every run reports every quantity (NaN where it does not apply) and the cell's shape."""
+    names = REPLAY_QUANTITIES + FROZEN_QUANTITIES + REFERENCE_QUANTITIES
+    return (
+        {name: NAN for name in names}
+        | q
+        | {
+            "is_replay": float(run is not None),
+            "num_tasks": float(setting.num_tasks),
+            "classes_per_task": float(setting.classes_per_task),
+            "feature_dim": float(setting.widths[-1]),
+            "n_train": float(setting.n_train),
+            "n_test": float(setting.n_test),
+        }
+    )
+
+
+def finish_cell(setting: Setting, outcome: CellOutcome) -> CellOutcome:
+    """Each replay run with b > 0 compared with the b = 0 run of its seed (measure.md: the
+    reductions of deep and shallow forgetting, their noise allowance, the SNR retained)."""
+    records = [r for r in outcome.runs if r.quantities and r.params["kind"] == "replay"]
+    reference = {r.params["seed"]: r.quantities for r in records if r.params["buffer_size"] == 0}
+    for record in records:
+        ref = reference.get(record.params["seed"])
+        if record.params["buffer_size"] > 0 and ref is not None:
+            record.quantities.update(measure.against_no_replay(record.quantities, ref))
+    return outcome

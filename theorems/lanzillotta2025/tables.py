@@ -1,0 +1,103 @@
+"""The answer of lanzillotta2025's shipped grid: ``replay_table`` reads a finished results
+directory of ``nc-jax sweep lanzillotta2025/replay`` and draws the replay forgetting figure
+(``replay_figure``: deep and shallow forgetting against the buffer fraction, one panel per
+dataset) into it; ``TABLES`` registers the table on the paper (``Paper.tables``).
+
+The paper (CIFAR-100, Tiny-ImageNet, CUB; ResNet-18 from scratch, buffers 0-10% of the data):
+a few percent of replay flattens deep forgetting, while shallow forgetting needs a buffer close
+to the whole data set (the "replay efficiency gap"). Our grid: 2 Gaussian tasks of 5 classes
+(D = 20) and embedded MNIST in 5 tasks of 2 digits, an MLP, b samples per class in the buffer
+(docs/theory/lanzillotta2025.md, "The replay figure", for the numbers measured).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nc_jax import results
+
+COLUMNS = {
+    "buffer_fraction": "buffer fraction",
+    "forgetting_deep": "F_deep",
+    "forgetting_shallow": "F_shallow",
+    "first_task_probe_final": "A*_T1 (probe)",
+    "first_task_final": "A_T1 (own head)",
+    "snr_retained": "SNR retained",
+    "train_accuracy_min": "min train acc",
+}
+CLAIMS = {
+    "lanzillotta2025.replay.efficiency_gap": "gap h/v/vac",
+    "lanzillotta2025.replay.snr_retained": "SNR h/v/vac",
+}
+FIGURE = "replay_forgetting"
+
+
+def _replay_runs(directory: Path) -> Any:
+    runs = results.load_runs(directory)
+    if "dataset" not in runs:  # a grid without a dataset axis
+        runs["dataset"] = "grid"
+    return runs[(runs["kind"] == "replay") & runs["diverged_step"].isna()]
+
+
+def replay_figure(directory: Path) -> Any:
+    """Mean F_deep and F_shallow over seeds against the buffer fraction b / n_train (symlog
+    axis: b = 0 included), one panel per dataset, error bars the spread over seeds."""
+    import matplotlib.pyplot as plt
+
+    runs = _replay_runs(directory)
+    datasets = sorted(runs["dataset"].unique())
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.5 * len(datasets), 3.6), squeeze=False)
+    for ax, dataset in zip(axes[0], datasets):
+        grouped = runs[runs["dataset"] == dataset].groupby("buffer_fraction")
+        for column, label in (
+            ("forgetting_deep", "deep (probe)"),
+            ("forgetting_shallow", "shallow (own head)"),
+        ):
+            mean, spread = grouped[column].mean(), grouped[column].std().fillna(0.0)
+            ax.errorbar(mean.index, mean.values, yerr=spread.values, marker="o", label=label)
+        ax.set_xscale("symlog", linthresh=1e-3)
+        ax.set_xlabel("buffer fraction b / n (per class)")
+        ax.set_ylabel("forgetting of earlier tasks")
+        ax.set_title(dataset)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def replay_table(directory: Path) -> str:
+    """Per dataset and buffer size: means over seeds of the buffer fraction, F_deep, F_shallow,
+    the first task's final probe and own-head accuracies, the SNR retained and the lowest train
+    accuracy at a task's end; the verdicts of the two claims; the efficiency gap read on the
+    means. Draws ``replay_figure`` into the directory (FIGURE .png and .pdf)."""
+    from nc_jax.plots import save
+
+    runs = _replay_runs(directory)
+    checks = results.load(directory)
+    table = runs.groupby(["dataset", "buffer_size"])[list(COLUMNS)].mean().rename(columns=COLUMNS)
+    for check_id, name in CLAIMS.items():
+        table[name] = results.verdict_counts(checks, check_id, ["dataset", "buffer_size"])
+    lines = [
+        "Replay: means over seeds (F = A_jj - A_Tj averaged over the earlier tasks j)",
+        table.to_string(float_format=lambda v: f"{v:.3g}"),
+        "",
+    ]
+    for dataset, part in table.groupby(level="dataset"):
+        small = part[(part["buffer fraction"] > 0) & (part["buffer fraction"] <= 0.1)]
+        none = part.xs(0, level="buffer_size") if 0 in part.index.get_level_values(1) else None
+        if none is None or small.empty:
+            continue
+        deep = 1 - small["F_deep"] / none["F_deep"].iloc[0]
+        shallow = 1 - small["F_shallow"] / none["F_shallow"].iloc[0]
+        lines.append(
+            f"{dataset}: buffers <= 10% remove {deep.min():.0%}-{deep.max():.0%} of deep and "
+            f"{shallow.min():.0%}-{shallow.max():.0%} of shallow forgetting"
+        )
+    saved = save(replay_figure(directory), Path(directory) / FIGURE)
+    lines.append(f"figure: {saved[0]}")
+    return "\n".join(lines)
+
+
+TABLES: dict[str, Callable[[Path], str]] = {"replay": replay_table}
