@@ -11,6 +11,7 @@ from nc_jax.checks import Paper
 from theorems.yan2024.bounds import THEOREMS
 from theorems.yan2024.examples import EXAMPLES
 from theorems.yan2024.setting import Setting, run
+from theorems.yan2024.tables import TABLES
 
 PAPER = Paper(
     name="yan2024",
@@ -20,6 +21,7 @@ PAPER = Paper(
     run=run,
     examples=EXAMPLES,
     quick=dict(steps=1000, seeds=(0,)),
+    tables=TABLES,
 )
 
 __all__ = ["PAPER", "THEOREMS", "Setting", "run"]
