@@ -1,0 +1,86 @@
+"""lanzillotta2025's measurements against hand-computed values and float64 NumPy references:
+the code's pairwise SNR, the class-mean ranks (n K - 1 against n (K - 1)), the S-perp error,
+the mixture's closed form (by hand, and against Monte Carlo), forgetting, and the comparison
+of a replay run with its seed's b = 0 run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from theorems.lanzillotta2025 import measure
+
+
+def test_pair_snr_is_the_codes_mean_distance_over_unbiased_spreads():
+    z = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 0.0], [12.0, 0.0]])
+    y = np.array([0, 0, 1, 1])
+    # means (1, 0), (11, 0); spreads (1 + 1) / (2 - 1) = 2 each: 100 / 4
+    assert measure.pair_snr(z, y, np.array([0, 1])) == pytest.approx(25.0)
+    rng = np.random.default_rng(0)
+    z, y = rng.normal(size=(30, 3)), np.repeat(np.arange(3), 10)
+    pairs = []
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        va, vb = (np.trace(np.cov(z[y == c].T)) for c in (a, b))
+        pairs.append(np.sum((z[y == a].mean(0) - z[y == b].mean(0)) ** 2) / (va + vb))
+    assert measure.pair_snr(z, y, np.arange(3)) == pytest.approx(np.mean(pairs), rel=1e-12)
+
+
+def test_class_mean_ranks_global_n_k_minus_1_per_task_n_times_k_minus_1():
+    means = np.random.default_rng(4).normal(size=(4 * 5, 64))
+    assert measure.mean_ranks(means, 5) == {
+        "rank_means": 20.0,
+        "rank_global": 19.0,
+        "rank_per_task": 16.0,
+    }
+
+
+def test_perp_error_vanishes_for_a_pure_decay_plus_an_s_component():
+    rng = np.random.default_rng(1)
+    head, a0 = rng.normal(size=(3, 7)), rng.normal(size=(7, 5))
+    a_t = 0.9 * a0 + head.T @ rng.normal(size=(3, 5))  # moves only inside S = row(head)
+    q = measure.perp_error(a0, a_t, head, 0.9)
+    assert q["perp_error"] < 1e-14 and q["perp_dim"] == 4.0
+    assert measure.perp_error(a0, a0, head, 0.9)["perp_error"] > 0.05  # no decay: flagged
+
+
+def test_mixture_closed_form_by_hand_and_against_monte_carlo():
+    instance = measure.mixture_instance(0.15)
+    # ||mu_1 - mu_2||^2 = 0.3^2 + 2 (0.85 x 0.4)^2; tr Sigma_c = 0.15 x 0.05 + 0.85 x 0.8
+    # + 0.15 x 0.85 x (1 + 0.16)
+    expected = (0.09 + 2 * 0.34**2) / (2 * (0.0075 + 0.68 + 0.1275 * 1.16))
+    assert measure.mixture_snr_closed_form(instance) == pytest.approx(expected, rel=1e-12)
+    assert expected == pytest.approx(0.19224, abs=1e-5)
+    mc = measure.mixture_snr_monte_carlo(instance, 100000, seed=3)
+    assert abs(mc["snr_mc"] - expected) <= 4 * mc["snr_mc_se"] < 0.01
+
+
+def test_forgetting_averages_the_drop_on_every_earlier_task():
+    accuracy = np.array([[0.9, np.nan, np.nan], [0.5, 0.8, np.nan], [0.3, 0.6, 0.95]])
+    assert measure.forgetting(accuracy) == pytest.approx(((0.9 - 0.3) + (0.8 - 0.6)) / 2)
+
+
+def test_a_replay_run_against_its_seeds_run_without_replay():
+    q = {
+        "forgetting_deep": 0.05,
+        "forgetting_shallow": 0.6,
+        "classes_per_task": 5.0,
+        "n_test": 200.0,
+        "n_train": 500.0,
+        "snr_retained": 0.8,
+    }
+    ref = {
+        "forgetting_deep": 0.25,
+        "forgetting_shallow": 0.8,
+        "snr_retained": 0.5,
+        "train_accuracy_min": 1.0,
+    }
+    out = measure.against_no_replay(q, ref)
+    se = np.sqrt(0.5 / 1000)
+    assert out["forgetting_se"] == pytest.approx(se)
+    assert out["deep_reduction"] == pytest.approx(0.8) and out[
+        "shallow_reduction"
+    ] == pytest.approx(0.25)
+    deep_se, shallow_se = se * np.hypot(1, 0.2) / 0.25, se * np.hypot(1, 0.75) / 0.8
+    assert out["gap_allowance"] == pytest.approx(3 * np.hypot(deep_se, shallow_se))
+    assert out["snr_allowance"] == pytest.approx(6 * np.sqrt(2 / 500) * 0.5)
+    assert np.isnan(measure.against_no_replay(q, ref | {"forgetting_deep": 0.0})["deep_reduction"])
