@@ -60,3 +60,28 @@ def test_centre_quantities_and_a_wrong_angle():
     assert q["coupling"] == pytest.approx(math.sin(0.2) ** 2 / 4)
     wrong = centre_quantities(_centres((2, 3, 4, 6, 8), 0.25), 0.2, 0.1)  # built at 0.25
     assert wrong["gram_residual"] > 1e-3 and wrong["own_centre_deviation"] > 1e-3
+
+
+def test_own_centre_head_gives_half_of_loss_i_and_the_contraction_by_hand():
+    import jax.numpy as jnp
+
+    from nc_jax.models import MLP
+    from nc_jax.models.ufm import ufm_inputs
+    from nc_jax.train.losses import mse
+    from theorems.yan2024.ufm import OwnCentreHead, contraction
+
+    centres = _centres((2, 3))
+    matrix, owner = np.asarray(centres.centres), np.asarray(centres.owner)
+    y = np.array([0, 1, 1])
+    mask = (owner[None, :] == y[:, None]).astype(float)
+    model = OwnCentreHead(
+        MLP((matrix.shape[1],), num_linear=1), tuple(map(tuple, matrix)), tuple(map(tuple, mask))
+    )
+    params = model.init(jax.random.PRNGKey(0), 3)
+    h = np.asarray(params[0]["w"]).T  # the free features, one row per sample
+    output, _ = model.apply(params, ufm_inputs(3, jnp.float64))
+    by_hand = sum(np.sum((matrix[owner == k] @ h[n] - 1) ** 2) for n, k in enumerate(y)) / 2
+    assert float(mse(output, jnp.asarray(mask), "sum")) == pytest.approx(by_hand, rel=1e-12)
+    top = math.cos(0.2) ** 2 + 3 * math.sin(0.2) ** 2 + 0.1
+    assert contraction((2, 3), 0.2, 0.1, 1.0) == pytest.approx(max(0.9, abs(1 - top)))
+    assert contraction((2, 3), 0.2, 0.1, 1.9) == pytest.approx(abs(1 - 1.9 * top))

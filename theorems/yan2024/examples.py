@@ -16,12 +16,15 @@ RUN: dict[str, float] = {
     "nc_ave_init": 1.0,
     "nc_tail": 0.02,
     "train_loss": 1e-3,
+    "ufm_distance": 1e-14,
+    "ufm_contraction": 1e-40,
 }
 
 # theorem id -> (planted violation, a failing hypothesis), both changes of RUN
 CASES: dict[str, tuple[dict[str, float], dict[str, float]]] = {
     "yan2024.e1a.centre_gram": ({"gram_residual": 1e-3}, {"coupling": 0.0}),
     "yan2024.e1b.own_centre_optimum": ({"own_centre_deviation": 0.1}, {"coupling": 0.0}),
+    "yan2024.e1b.trained_ufm": ({"ufm_distance": 1e-3}, {"ufm_contraction": 0.5}),
     "yan2024.e1c.all_centre_gap": ({"all_centre_gap_min": 1e-12}, {"coupling": 0.0}),
     "yan2024.e1d.collapse_to_centre_means": ({"nc_ave": 0.3}, {"train_loss": 0.1}),
 }

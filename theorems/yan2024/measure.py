@@ -25,6 +25,8 @@ NAMES = (
     "nc_ave_init",
     "nc_tail",
     "train_loss",
+    "ufm_distance",
+    "ufm_contraction",
 )
 
 

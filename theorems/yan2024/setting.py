@@ -35,6 +35,7 @@ from nc_jax.models import MLP
 from nc_jax.models.long_tail import UnitOutput, long_tail_counts
 from nc_jax.train import TrainConfig, cast_runs, init_runs, make_regression_data
 from theorems.yan2024.measure import NAMES, centre_quantities, trained_quantities
+from theorems.yan2024.ufm import contraction, train_own_centre_ufm
 
 if TYPE_CHECKING:
     from nc_jax.checks.context import TrainContext
@@ -56,9 +57,10 @@ class Setting:
         input_dim: D of the Gaussian mixture.
         separation: distance scale of the mixture's class centres (noise 1).
         hidden: width of the MLP's hidden ReLU layer.
-        learning_rate: eta of full-batch GD.
+        learning_rate: eta of full-batch GD of the MLP.
+        ufm_learning_rate: eta of full-batch GD of the stand-in (i) UFM (weight decay: ridge).
         weight_decay: lambda of the MLP's coupled weight decay (>= 0).
-        steps: GD steps (a multiple of log_every).
+        steps: GD steps of both trainings (a multiple of log_every).
         log_every: steps between two logged objectives.
         seeds: one run per seed (the MLP's initialisation).
     """
@@ -74,6 +76,7 @@ class Setting:
     separation: float = 3.0
     hidden: int = 64
     learning_rate: float = 0.5
+    ufm_learning_rate: float = 1.0
     weight_decay: float = 1e-4
     steps: int = 2000
     log_every: int = 500
@@ -100,6 +103,7 @@ class Setting:
                 raise SettingError(name, f"must be >= 1, got {getattr(self, name)}")
         check_positive("separation", self.separation, allow_zero=True)
         check_positive("learning_rate", self.learning_rate)
+        check_positive("ufm_learning_rate", self.ufm_learning_rate)
         check_positive("weight_decay", self.weight_decay, allow_zero=True)
         check_steps(self.steps, self.log_every)
         check_seeds(self.seeds)
@@ -154,12 +158,16 @@ def train_and_measure(
         trained = context.train(
             model, setting.config(), make_regression_data(x, targets, jnp.float64), start
         )
+        distances, ufm_diverged = train_own_centre_ufm(setting, centres, y, seeds, context)
+        rate = contraction(setting.centres, setting.theta, setting.ridge, setting.ufm_learning_rate)
+        shared["ufm_contraction"] = rate**setting.steps
         diverged = diverged_steps(trained.trajectory)
         outcomes = []
         for r in range(len(seeds)):
-            if diverged[r] is not None:
-                outcomes.append(RunOutcome(dict.fromkeys(NAMES, float("nan")), diverged[r]))
+            step = diverged[r] if diverged[r] is not None else ufm_diverged[r]
+            if step is not None:
+                outcomes.append(RunOutcome(dict.fromkeys(NAMES, float("nan")), step))
                 continue
             values = trained_quantities(model, start, trained, r, x, y, means)
-            outcomes.append(RunOutcome(shared | values))
+            outcomes.append(RunOutcome(shared | values | {"ufm_distance": distances[r]}))
     return outcomes
