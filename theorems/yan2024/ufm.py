@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import jax
 import jax.numpy as jnp
@@ -65,7 +65,7 @@ def contraction(centres: Sequence[int], theta: float, ridge: float, lr: float) -
 
 
 def train_own_centre_ufm(
-    setting, centres: MultiCentres, y: np.ndarray, seeds: np.ndarray, context: TrainContext
+    setting: Any, centres: MultiCentres, y: np.ndarray, seeds: np.ndarray, context: TrainContext
 ) -> tuple[list[float], list[int | None]]:
     """Train the stand-in (i) UFM of every seed (weight decay = the setting's ridge, learning
     rate ``ufm_learning_rate``, ``steps`` full-batch GD steps, float64); per run the relative
