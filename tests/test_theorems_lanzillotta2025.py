@@ -84,3 +84,20 @@ def test_a_replay_run_against_its_seeds_run_without_replay():
     assert out["gap_allowance"] == pytest.approx(3 * np.hypot(deep_se, shallow_se))
     assert out["snr_allowance"] == pytest.approx(6 * np.sqrt(2 / 500) * 0.5)
     assert np.isnan(measure.against_no_replay(q, ref | {"forgetting_deep": 0.0})["deep_reduction"])
+
+
+def test_lda_counterfactuals_against_numpy_and_a_buffer_that_is_the_test_set():
+    rng = np.random.default_rng(5)
+    train = rng.normal(size=(3, 8, 4)) + 3 * rng.normal(size=(3, 1, 4))
+    buffer = np.tile(np.arange(8), (3, 1))
+    test, labels = train.reshape(-1, 4), np.repeat(np.arange(3), 8)
+    out = measure.lda_counterfactuals(train, buffer, test, labels)
+    assert out["lda_buffer"] == pytest.approx(out["lda_test"])  # same samples: same LDA
+    assert out["lda_buffer_identity"] == pytest.approx(out["lda_test_identity"])
+    kept = measure.lda_counterfactuals(train, buffer[:, :3], test, labels)
+    means = train[:, :3].mean(1)
+    centred = (train[:, :3] - means[:, None]).reshape(-1, 4)
+    sigma = centred.T @ centred / (9 - 3) + 1e-6 * np.eye(4)
+    w = np.linalg.solve(sigma, means.T).T
+    scores = test @ w.T - 0.5 * np.sum(w * means, 1)  # equal priors
+    assert kept["lda_buffer"] == pytest.approx(np.mean(np.argmax(scores, 1) == labels))

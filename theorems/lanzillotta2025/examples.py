@@ -45,6 +45,12 @@ def replay_q(**changes: float) -> dict[str, float]:
         rank_per_task=8.0,
         num_tasks=2.0,
         classes_per_task=5.0,
+        n_train=500.0,
+        n_test=200.0,
+        lda_test=0.95,
+        lda_test_identity=0.80,
+        lda_buffer_identity=0.75,
+        lda_buffer=0.70,
     )
     return q | changes
 
@@ -74,5 +80,10 @@ EXAMPLES = {
         holds=replay_q(),
         violated=replay_q(snr_retained=0.02),  # replay lost more separability than none
         vacuous=replay_q(buffer_fraction=0.0),  # the b = 0 run itself
+    ),
+    "lanzillotta2025.lda.covariance_matters_most": Example(
+        holds=replay_q(),
+        violated=replay_q(lda_test=0.81, lda_buffer_identity=0.40),  # means matter most
+        vacuous=replay_q(buffer_fraction=0.002),  # one sample per class: no covariance
     ),
 }

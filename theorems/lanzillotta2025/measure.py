@@ -1,12 +1,15 @@
 """Float64 measurements of Lanzillotta, Meier, Hofmann (ICLR 2026) on NumPy arrays: the
 code's pairwise SNR, the rank of the class means under global and per-task centring, the
-S-perp error of a linear feature map under a frozen head, the exact moments of the two-component
-mixture and the forgetting of a sequence of tasks (docs/theory/lanzillotta2025.md states each).
+S-perp error of a linear feature map under a frozen head, the exact moments of the
+two-component mixture, the forgetting of a sequence of tasks and the LDA counterfactuals
+(docs/theory/lanzillotta2025.md states each).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from nc_jax.metrics.probes import class_means, lda_accuracy, pooled_covariance
 
 MIXTURE_DIM = 6  # the mixture instance: features in R^6, S = span(e_0, e_1), S-perp the rest
 MIXTURE_BATCHES = 20  # batch means for the Monte-Carlo standard error
@@ -137,3 +140,38 @@ def against_no_replay(q: dict[str, float], ref: dict[str, float]) -> dict[str, f
     out["snr_allowance"] = float(6 * np.sqrt(2 / q["n_train"]) * ref["snr_retained"])
     out["train_accuracy_min_ref"] = ref["train_accuracy_min"]
     return out
+
+
+def lda_counterfactuals(
+    train: np.ndarray, buffer: np.ndarray, test: np.ndarray, test_labels: np.ndarray
+) -> dict[str, float]:
+    """Test accuracies of the code's four LDA classifiers on one run's final features:
+    (1) buffer means + pooled buffer covariance, (2) test means + identity, (3) test means +
+    pooled test covariance, (4) buffer means + identity; priors the test class frequencies.
+
+    Args:
+        train: training features by class (C, n, p).
+        buffer: the buffer's sample indices per class (C, b), b >= 2.
+        test: test features (M, p) with labels test_labels (M,) in [0, C).
+    """
+    classes = train.shape[0]
+    kept = np.take_along_axis(train, buffer[:, :, None], axis=1)  # (C, b, p)
+    flat, labels = kept.reshape(-1, train.shape[2]), np.repeat(np.arange(classes), buffer.shape[1])
+    means = {"buffer": np.asarray(class_means(flat, labels, classes))}
+    means["test"] = np.asarray(class_means(test, test_labels, classes))
+    covariances = {
+        "buffer": np.asarray(pooled_covariance(flat, labels, classes)),
+        "test": np.asarray(pooled_covariance(test, test_labels, classes)),
+        "identity": np.eye(train.shape[2]),
+    }
+    log_priors = np.log(np.bincount(test_labels, minlength=classes) / len(test_labels))
+    variants = {
+        "lda_buffer": ("buffer", "buffer"),
+        "lda_test_identity": ("test", "identity"),
+        "lda_test": ("test", "test"),
+        "lda_buffer_identity": ("buffer", "identity"),
+    }
+    return {
+        name: float(lda_accuracy(means[m], covariances[c], log_priors, test, test_labels))
+        for name, (m, c) in variants.items()
+    }

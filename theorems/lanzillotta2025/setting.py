@@ -34,9 +34,11 @@ from nc_jax.metrics.probes import fit_logistic, probe_accuracy
 from nc_jax.models import MLP
 from nc_jax.train import TrainConfig, cast_runs, init_runs
 from nc_jax.train.continual import (
+    BUFFER_STREAM,
     ContinualConfig,
     ContinualData,
     TaskHeads,
+    buffer_indices,
     split_tasks,
     task_inputs,
     train_continual,
@@ -237,8 +239,11 @@ def _replay_quantities(
     dim = data.x.shape[-1] + (1 if setting.heads == "multi" else 0)
     state = init_runs(model, config.train, dim, setting.learning_rate, setting.weight_decay, seeds)
     result = train_continual(model, config, data, state, sizes)
+    key = jax.vmap(lambda k: jax.random.fold_in(k, BUFFER_STREAM))(state.key)
+    shape = (setting.num_tasks, setting.classes_per_task, setting.n_train, config.max_buffer)
+    slots = np.asarray(jax.vmap(lambda k: buffer_indices(k, *shape))(key))
     with jax.enable_x64(True):
-        measured = _measure_tasks(setting, model, result.snapshots, data)
+        measured = _measure_tasks(setting, model, result.snapshots, data, slots, sizes)
     outcomes = []
     for r, run in enumerate(runs):
         if result.diverged[r].any():
@@ -251,20 +256,19 @@ def _replay_quantities(
     return outcomes
 
 
-def _features_and_logits(model: Any, params: Any, x: jax.Array, task: int):
-    """Penultimate features (N, p) and logits (N, T K) of one run (head of ``task`` only for a
-    multi-head model)."""
-    inner = model.model if isinstance(model, TaskHeads) else model
-    _, layers = inner.apply(params, x)
-    if isinstance(model, TaskHeads):
-        return layers.features[-2], model.apply(params, task_inputs(x, task))[0]
-    return layers.features[-2], layers.features[-1]
-
-
-def _measure_tasks(setting: Setting, model: Any, snapshots: Any, data: ContinualData) -> dict:
+def _measure_tasks(
+    setting: Setting,
+    model: Any,
+    snapshots: Any,
+    data: ContinualData,
+    slots: np.ndarray,
+    sizes: np.ndarray,
+) -> dict:
     """Per run (arrays over the leading run axis R): forgetting with the own head and with
     probes, the first task's final accuracies, the lowest train accuracy at a task's end, the
-    SNR of the first task's classes after the first and the last task, the class-mean ranks."""
+    SNR of the first task's classes after the first and the last task, the class-mean ranks,
+    and the LDA counterfactuals of the final features (runs with b >= 2; ``slots`` (R, T, K,
+    max_buffer) the buffers' sample indices, ``sizes`` (R,) their sizes b)."""
     T, K = setting.num_tasks, setting.classes_per_task
     n, m = data.x.shape[2], data.x_test.shape[2]
     labels = np.arange(T * K).repeat(n).reshape(T, K * n)
@@ -287,6 +291,7 @@ def _measure_tasks(setting: Setting, model: Any, snapshots: Any, data: Continual
         snr[:, i] = [measure.pair_snr(feats[0][r], labels[0], np.arange(K)) for r in range(runs)]
     means = np.concatenate([f.reshape(runs, K, n, -1).mean(2) for f in feats], axis=1)
     ranks = [measure.mean_ranks(means[r], K) for r in range(runs)]
+    lda = [_lda(feats, tests, test_labels, slots[r], sizes[r], r) for r in range(runs)]
     return {
         "forgetting_shallow": np.array([measure.forgetting(own[r]) for r in range(runs)]),
         "forgetting_deep": np.array([measure.forgetting(probe[r]) for r in range(runs)]),
@@ -297,7 +302,28 @@ def _measure_tasks(setting: Setting, model: Any, snapshots: Any, data: Continual
         "snr_last": snr[:, -1],
         "snr_retained": snr[:, -1] / snr[:, 0],
         **{k: np.array([rank[k] for rank in ranks]) for k in ranks[0]},
+        **{k: np.array([values[k] for values in lda]) for k in LDA_VARIANTS},
     }
+
+
+LDA_VARIANTS = ("lda_buffer", "lda_test_identity", "lda_test", "lda_buffer_identity")
+
+
+def _lda(
+    feats: list[np.ndarray],
+    tests: list[np.ndarray],
+    test_labels: np.ndarray,
+    slots: np.ndarray,
+    size: int,
+    r: int,
+) -> dict[str, float]:
+    """Run r's LDA counterfactuals on the final features (NaN without a buffer of >= 2)."""
+    if size < 2:
+        return dict.fromkeys(LDA_VARIANTS, NAN)
+    train = np.concatenate([f[r].reshape(slots.shape[1], -1, f.shape[2]) for f in feats])
+    buffer = slots.reshape(-1, slots.shape[2])[:, :size]
+    test = np.concatenate([t[r] for t in tests])
+    return measure.lda_counterfactuals(train, buffer, test, test_labels.reshape(-1))
 
 
 def _forward(model: Any, params: Any, x: np.ndarray, task: int) -> tuple[np.ndarray, np.ndarray]:
@@ -398,6 +424,10 @@ REPLAY_QUANTITIES = (
     "rank_global",
     "rank_per_task",
     "buffer_fraction",
+    "lda_buffer",
+    "lda_test_identity",
+    "lda_test",
+    "lda_buffer_identity",
 )
 FROZEN_QUANTITIES = (
     "perp_error",
