@@ -59,31 +59,35 @@ def test_forgetting_averages_the_drop_on_every_earlier_task():
     assert measure.forgetting(accuracy) == pytest.approx(((0.9 - 0.3) + (0.8 - 0.6)) / 2)
 
 
-def test_a_replay_run_against_its_seeds_run_without_replay():
+def test_a_replay_run_against_its_seeds_runs_without_and_with_the_full_buffer():
     q = {
         "forgetting_deep": 0.05,
         "forgetting_shallow": 0.6,
         "classes_per_task": 5.0,
         "n_test": 200.0,
         "n_train": 500.0,
+        "num_tasks": 3.0,
         "snr_retained": 0.8,
     }
-    ref = {
+    none = {
         "forgetting_deep": 0.25,
         "forgetting_shallow": 0.8,
         "snr_retained": 0.5,
         "train_accuracy_min": 1.0,
     }
-    out = measure.against_no_replay(q, ref)
-    se = np.sqrt(0.5 / 1000)
+    full = {"forgetting_deep": 0.0, "forgetting_shallow": 0.2, "train_accuracy_min": 0.995}
+    out = measure.against_references(q, none, full)
+    se = np.sqrt(0.5 / (1000 * 2))
     assert out["forgetting_se"] == pytest.approx(se)
-    assert out["deep_reduction"] == pytest.approx(0.8) and out[
-        "shallow_reduction"
-    ] == pytest.approx(0.25)
-    deep_se, shallow_se = se * np.hypot(1, 0.2) / 0.25, se * np.hypot(1, 0.75) / 0.8
-    assert out["gap_allowance"] == pytest.approx(3 * np.hypot(deep_se, shallow_se))
+    assert out["removable_deep"] == pytest.approx(0.25)
+    assert out["removable_shallow"] == pytest.approx(0.6)
+    assert out["deep_remaining"] == pytest.approx(0.2)
+    assert out["shallow_remaining"] == pytest.approx(4 / 6)
+    errors = np.sqrt(2) * se * np.hypot(1, [0.2, 4 / 6]) / [0.25, 0.6]
+    assert out["gap_allowance"] == pytest.approx(3 * np.hypot(*errors))
     assert out["snr_allowance"] == pytest.approx(6 * np.sqrt(2 / 500) * 0.5)
-    assert np.isnan(measure.against_no_replay(q, ref | {"forgetting_deep": 0.0})["deep_reduction"])
+    assert out["train_accuracy_min_ref"] == 0.995 and out["train_accuracy_min_none"] == 1.0
+    assert np.isnan(measure.against_references(q, none, None)["deep_remaining"])
 
 
 def test_lda_counterfactuals_against_numpy_and_a_buffer_that_is_the_test_set():

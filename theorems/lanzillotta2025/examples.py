@@ -24,19 +24,20 @@ def frozen_q(**changes: float) -> dict[str, float]:
 
 
 def replay_q(**changes: float) -> dict[str, float]:
-    """A replay run at b = 5 of 500 (1%) compared with its seed's b = 0 run: 2 tasks of 5
-    classes, 200 test samples per class (SE of a forgetting 0.016)."""
+    """A replay run at b = 5 of 500 (1%) compared with its seed's b = 0 and full-buffer runs:
+    2 tasks of 5 classes, 200 test samples per class (SE of a forgetting 0.022)."""
     q = dict(
         is_replay=1.0,
         buffer_fraction=0.01,
         train_accuracy_min=1.0,
         train_accuracy_min_ref=1.0,
-        forgetting_deep_ref=0.30,
-        forgetting_shallow_ref=0.95,
-        forgetting_se=0.0158,
-        deep_reduction=0.80,
-        shallow_reduction=0.35,
-        gap_allowance=0.17,
+        train_accuracy_min_none=1.0,
+        removable_deep=0.30,
+        removable_shallow=0.90,
+        forgetting_se=0.0224,
+        deep_remaining=0.10,
+        shallow_remaining=0.50,
+        gap_allowance=0.15,
         snr_retained=0.6,
         snr_retained_ref=0.1,
         snr_allowance=0.038,
@@ -73,7 +74,7 @@ EXAMPLES = {
     ),
     "lanzillotta2025.replay.efficiency_gap": Example(
         holds=replay_q(),
-        violated=replay_q(shallow_reduction=0.95, deep_reduction=0.40),
+        violated=replay_q(deep_remaining=0.90, shallow_remaining=0.30),
         vacuous=replay_q(train_accuracy_min=0.9),  # not in the terminal phase
     ),
     "lanzillotta2025.replay.snr_retained": Example(

@@ -118,27 +118,44 @@ def forgetting(accuracy: np.ndarray) -> float:
     return float(np.mean([accuracy[j, j] - accuracy[last, j] for j in range(last)]))
 
 
-def against_no_replay(q: dict[str, float], ref: dict[str, float]) -> dict[str, float]:
-    """A replay run's quantities ``q`` against the b = 0 run of its seed ``ref``: the fractions
-    of deep and shallow forgetting the buffer removed, 1 - F(b) / F(0); the allowance for
-    test-set noise, 3 standard errors of their difference, from the worst-case standard error
-    of a difference of two accuracies on m = K n_test test samples, sqrt(2 / (4 m)) (each
-    reduction's error propagated to first order); the SNR retained by the b = 0 run and its
-    allowance, 3 x 2 sqrt(2 / n_train) of it (the relative sampling error sqrt(2 / n) of a
-    variance estimate, twice for the two SNRs of the ratio)."""
-    se = np.sqrt(0.5 / (q["classes_per_task"] * q["n_test"]))
-    out = {"forgetting_se": float(se)}
+def forgetting_se(q: dict[str, float]) -> float:
+    """Worst-case standard error of a forgetting F (an average over the T - 1 earlier tasks of a
+    difference of two accuracies, each on m = K n_test test samples): sqrt(2 / (4 m (T - 1)))."""
+    return float(np.sqrt(0.5 / (q["classes_per_task"] * q["n_test"] * (q["num_tasks"] - 1))))
+
+
+def against_references(
+    q: dict[str, float], none: dict[str, float], full: dict[str, float] | None
+) -> dict[str, float]:
+    """A replay run's quantities ``q`` against the runs of its seed without replay (``none``)
+    and with the whole training set as buffer (``full``; None when the cell has none).
+
+    Per kind of forgetting: the removable part D = F(0) - F(full) and the remaining fraction
+    R(b) = (F(b) - F(full)) / D (0: the buffer reached the full buffer's floor; 1: it removed
+    nothing). The allowance for test-set noise is 3 standard errors of R_deep - R_shallow, each
+    R's error propagated to first order from sqrt(2) ``forgetting_se`` per difference of two
+    forgetting values. Also the SNR retained by the b = 0 run and its allowance, 3 x 2
+    sqrt(2 / n_train) of it (the relative sampling error sqrt(2 / n) of a variance estimate,
+    twice for the ratio of two SNRs)."""
+    se = forgetting_se(q)
+    out = {"forgetting_se": se}
     errors = []
     for kind in ("deep", "shallow"):
-        f0, fb = ref[f"forgetting_{kind}"], q[f"forgetting_{kind}"]
-        out[f"forgetting_{kind}_ref"] = f0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            out[f"{kind}_reduction"] = float(1 - fb / f0) if f0 > 0 else NAN_VALUE
-            errors.append(se * np.hypot(1.0, fb / f0) / f0 if f0 > 0 else NAN_VALUE)
+        floor = NAN_VALUE if full is None else full[f"forgetting_{kind}"]
+        removable = none[f"forgetting_{kind}"] - floor
+        remaining = (q[f"forgetting_{kind}"] - floor) / removable if removable > 0 else NAN_VALUE
+        out[f"removable_{kind}"] = float(removable)
+        out[f"{kind}_remaining"] = float(remaining)
+        errors.append(np.sqrt(2) * se * np.hypot(1.0, remaining) / removable)
     out["gap_allowance"] = float(3 * np.hypot(*errors))
-    out["snr_retained_ref"] = ref["snr_retained"]
-    out["snr_allowance"] = float(6 * np.sqrt(2 / q["n_train"]) * ref["snr_retained"])
-    out["train_accuracy_min_ref"] = ref["train_accuracy_min"]
+    out["snr_retained_ref"] = none["snr_retained"]
+    out["snr_allowance"] = float(6 * np.sqrt(2 / q["n_train"]) * none["snr_retained"])
+    accuracies = [
+        none["train_accuracy_min"],
+        NAN_VALUE if full is None else full["train_accuracy_min"],
+    ]
+    out["train_accuracy_min_ref"] = float(min(accuracies))
+    out["train_accuracy_min_none"] = none["train_accuracy_min"]
     return out
 
 

@@ -440,12 +440,13 @@ FROZEN_QUANTITIES = (
     "head_moved",
 )
 REFERENCE_QUANTITIES = (
-    "deep_reduction",
-    "shallow_reduction",
+    "deep_remaining",
+    "shallow_remaining",
+    "removable_deep",
+    "removable_shallow",
     "gap_allowance",
-    "forgetting_deep_ref",
-    "forgetting_shallow_ref",
     "forgetting_se",
+    "train_accuracy_min_none",
     "snr_retained_ref",
     "snr_allowance",
     "train_accuracy_min_ref",
@@ -470,12 +471,19 @@ def _complete(q: dict[str, float], setting: Setting, run: PlannedRun | None) -> 
 
 
 def finish_cell(setting: Setting, outcome: CellOutcome) -> CellOutcome:
-    """Each replay run with b > 0 compared with the b = 0 run of its seed (measure.md: the
-    reductions of deep and shallow forgetting, their noise allowance, the SNR retained)."""
+    """Each replay run with b > 0 compared with the runs of its seed with b = 0 and with the
+    full buffer b = n_train (measure.against_references: the remaining fractions of deep and
+    shallow forgetting, their noise allowance, the SNR retained without replay)."""
     records = [r for r in outcome.runs if r.quantities and r.params["kind"] == "replay"]
-    reference = {r.params["seed"]: r.quantities for r in records if r.params["buffer_size"] == 0}
+
+    def by_seed(size: int) -> dict[int, dict[str, float]]:
+        return {r.params["seed"]: r.quantities for r in records if r.params["buffer_size"] == size}
+
+    none, full = by_seed(0), by_seed(setting.n_train)
     for record in records:
-        ref = reference.get(record.params["seed"])
-        if record.params["buffer_size"] > 0 and ref is not None:
-            record.quantities.update(measure.against_no_replay(record.quantities, ref))
+        seed = record.params["seed"]
+        if record.params["buffer_size"] > 0 and seed in none:
+            record.quantities.update(
+                measure.against_references(record.quantities, none[seed], full.get(seed))
+            )
     return outcome

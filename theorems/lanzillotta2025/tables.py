@@ -67,11 +67,16 @@ def replay_figure(directory: Path) -> Any:
     return fig
 
 
+def _span(values: Any) -> str:
+    return f"{values.min():.0%} to {values.max():.0%}" if len(values) else "-"
+
+
 def replay_table(directory: Path) -> str:
     """Per dataset and buffer size: means over seeds of the buffer fraction, F_deep, F_shallow,
     the first task's final probe and own-head accuracies, the SNR retained and the lowest train
     accuracy at a task's end; the verdicts of the two claims; the efficiency gap read on the
-    means. Draws ``replay_figure`` into the directory (FIGURE .png and .pdf)."""
+    means (the remaining fraction of the forgetting a full buffer removes, for buffers of at
+    most 10%). Draws ``replay_figure`` into the directory (FIGURE .png and .pdf)."""
     from nc_jax.plots import save
 
     runs = _replay_runs(directory)
@@ -85,15 +90,21 @@ def replay_table(directory: Path) -> str:
         "",
     ]
     for dataset, part in table.groupby(level="dataset"):
-        small = part[(part["buffer fraction"] > 0) & (part["buffer fraction"] <= 0.1)]
-        none = part.xs(0, level="buffer_size") if 0 in part.index.get_level_values(1) else None
-        if none is None or small.empty:
+        sizes = part.index.get_level_values("buffer_size")
+        fractions = part["buffer fraction"]
+        if 0 not in sizes or fractions.max() < 1:
             continue
-        deep = 1 - small["F_deep"] / none["F_deep"].iloc[0]
-        shallow = 1 - small["F_shallow"] / none["F_shallow"].iloc[0]
+        none, full = part[sizes == 0].iloc[0], part[fractions == fractions.max()].iloc[0]
+        small = part[(fractions > 0) & (fractions <= 0.1)]
+        remaining = {
+            kind: (small[kind] - full[kind]) / (none[kind] - full[kind])
+            for kind in ("F_deep", "F_shallow")
+        }
         lines.append(
-            f"{dataset}: buffers <= 10% remove {deep.min():.0%}-{deep.max():.0%} of deep and "
-            f"{shallow.min():.0%}-{shallow.max():.0%} of shallow forgetting"
+            f"{dataset}: buffers of 0-10% leave {_span(remaining['F_deep'])} of the removable "
+            f"deep forgetting (F(0) - F(full) = {none['F_deep'] - full['F_deep']:.3g}) and "
+            f"{_span(remaining['F_shallow'])} of the shallow "
+            f"({none['F_shallow'] - full['F_shallow']:.3g})"
         )
     saved = save(replay_figure(directory), Path(directory) / FIGURE)
     lines.append(f"figure: {saved[0]}")
