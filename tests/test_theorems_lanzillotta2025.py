@@ -105,3 +105,20 @@ def test_lda_counterfactuals_against_numpy_and_a_buffer_that_is_the_test_set():
     w = np.linalg.solve(sigma, means.T).T
     scores = test @ w.T - 0.5 * np.sum(w * means, 1)  # equal priors
     assert kept["lda_buffer"] == pytest.approx(np.mean(np.argmax(scores, 1) == labels))
+
+
+def test_code_nc_metrics_on_a_simplex_etf_and_per_task_centring():
+    classes = 4
+    etf = np.eye(classes) - 1 / classes  # centred simplex vertices, squared norm 3/4
+    means = 2.0 * etf + 5.0  # shifted and scaled: global centring removes the shift
+    out = measure.code_nc_metrics(means, etf, None)
+    assert out["nc_beta"] == pytest.approx(4 * 0.75)
+    assert out["nc2_offdiag"] == pytest.approx(-1 / (classes - 1))
+    assert out["nc3_cos"] == pytest.approx(1.0)
+    rng = np.random.default_rng(2)
+    means = rng.normal(size=(4, 6))
+    local = measure.code_nc_metrics(means, -means, 2)  # two tasks of two classes
+    pairs = means.reshape(2, 2, 6)
+    centred = (pairs - pairs.mean(1, keepdims=True)).reshape(4, 6)
+    assert local["nc_beta"] == pytest.approx(np.mean(np.sum(centred**2, 1)))
+    assert local["nc2_offdiag"] <= 0.0 and -1 <= local["nc3_cos"] < 1

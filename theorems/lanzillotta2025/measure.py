@@ -192,3 +192,25 @@ def lda_counterfactuals(
         name: float(lda_accuracy(means[m], covariances[c], log_priors, test, test_labels))
         for name, (m, c) in variants.items()
     }
+
+
+def code_nc_metrics(means: np.ndarray, head: np.ndarray, classes_per_task: int | None) -> dict:
+    """The authors' NC2/NC3 logs on class means (C, p) and head rows w_c (C, p): U~ the means
+    centred globally (``classes_per_task`` None, single head) or task by task (multi-head);
+    beta = mean diagonal of U~^T U~ (mean squared norm of the centred means); NC2 = the mean
+    off-diagonal entry of the cosine Gram of the centred means (-1/(C-1) at a simplex ETF);
+    NC3 = mean over c of cos(w_c, mu~_c)."""
+    if classes_per_task is None:
+        centred = means - means.mean(0)
+    else:
+        tasks = means.reshape(-1, classes_per_task, means.shape[1])
+        centred = (tasks - tasks.mean(1, keepdims=True)).reshape(means.shape)
+    unit = centred / np.linalg.norm(centred, axis=1, keepdims=True)
+    cosines = unit @ unit.T
+    classes = len(means)
+    heads = head / np.linalg.norm(head, axis=1, keepdims=True)
+    return {
+        "nc_beta": float(np.mean(np.sum(centred**2, axis=1))),
+        "nc2_offdiag": float((cosines.sum() - np.trace(cosines)) / (classes * (classes - 1))),
+        "nc3_cos": float(np.mean(np.sum(heads * unit, axis=1))),
+    }

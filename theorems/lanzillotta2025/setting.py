@@ -267,6 +267,7 @@ def _measure_tasks(
     """Per run (arrays over the leading run axis R): forgetting with the own head and with
     probes, the first task's final accuracies, the lowest train accuracy at a task's end, the
     SNR of the first task's classes after the first and the last task, the class-mean ranks,
+    the code's NC2/NC3 logs of the final class means and head,
     and the LDA counterfactuals of the final features (runs with b >= 2; ``slots`` (R, T, K,
     max_buffer) the buffers' sample indices, ``sizes`` (R,) their sizes b)."""
     T, K = setting.num_tasks, setting.classes_per_task
@@ -291,6 +292,9 @@ def _measure_tasks(
         snr[:, i] = [measure.pair_snr(feats[0][r], labels[0], np.arange(K)) for r in range(runs)]
     means = np.concatenate([f.reshape(runs, K, n, -1).mean(2) for f in feats], axis=1)
     ranks = [measure.mean_ranks(means[r], K) for r in range(runs)]
+    centring = None if setting.heads == "single" else K
+    head = np.asarray(jax.tree_util.tree_leaves(params[-1])[0])  # the last task's (R, T K, p)
+    nc = [measure.code_nc_metrics(means[r], head[r], centring) for r in range(runs)]
     lda = [_lda(feats, tests, test_labels, slots[r], sizes[r], r) for r in range(runs)]
     return {
         "forgetting_shallow": np.array([measure.forgetting(own[r]) for r in range(runs)]),
@@ -303,6 +307,7 @@ def _measure_tasks(
         "snr_retained": snr[:, -1] / snr[:, 0],
         **{k: np.array([rank[k] for rank in ranks]) for k in ranks[0]},
         **{k: np.array([values[k] for values in lda]) for k in LDA_VARIANTS},
+        **{k: np.array([values[k] for values in nc]) for k in nc[0]},
     }
 
 
@@ -428,6 +433,9 @@ REPLAY_QUANTITIES = (
     "lda_test_identity",
     "lda_test",
     "lda_buffer_identity",
+    "nc_beta",
+    "nc2_offdiag",
+    "nc3_cos",
 )
 FROZEN_QUANTITIES = (
     "perp_error",
