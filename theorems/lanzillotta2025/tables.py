@@ -25,6 +25,7 @@ COLUMNS = {
     "first_task_probe_final": "A*_T1 (probe)",
     "first_task_final": "A_T1 (own head)",
     "snr_retained": "SNR retained",
+    "nc3_cos": "NC3 cos",
     "train_accuracy_min": "min train acc",
 }
 CLAIMS = {
