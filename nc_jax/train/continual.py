@@ -48,6 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nc_jax.models.base import Layers, Params
+from nc_jax.models.wrapper import Wrapped
 from nc_jax.train.config import RunState, TrainConfig, TrainData
 from nc_jax.train.step import guard_divergence, make_update, update_config
 
@@ -103,24 +104,19 @@ def task_inputs(x: jax.Array, task: Any) -> jax.Array:
 
 
 @dataclass(frozen=True)
-class TaskHeads:
+class TaskHeads(Wrapped):
     """Multi-head (task-incremental) wrapper: ``model`` outputs T K logits, read as T heads of K;
     a sample's input carries its task index as its last column (``task_inputs``), and the
     logits of every other task's head are set to MASKED_LOGIT, so the softmax, its gradient and
-    the argmax see only the sample's own head. Every other attribute is the model's.
+    the argmax see only the sample's own head. Every other attribute is the model's
+    (models.wrapper.Wrapped).
 
     Attributes:
         model: the wrapped model (num_outputs = num_tasks * classes_per_task).
         classes_per_task: K.
     """
 
-    model: Any
     classes_per_task: int
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "model":  # not set yet (unpickling): never recurse
-            raise AttributeError(name)
-        return getattr(self.model, name)
 
     def init(self, key: jax.Array, input_dim: int) -> Params:
         """The model's parameters on ``input_dim - 1`` inputs (the last column is the task)."""
