@@ -20,6 +20,7 @@ from nc_jax.train.continual import (
     buffer_indices,
     er_split,
     minibatch,
+    run_buffer,
     split_tasks,
     task_inputs,
     train_continual,
@@ -77,6 +78,22 @@ def test_minibatch_draws_new_samples_then_valid_buffer_slots(task, b):
     assert (old[:, 0] < task).all() and (labels[new:] == old[:, 0] * K + old[:, 1]).all()
     allowed = {(s, k, int(i)) for s in range(T) for k in range(K) for i in slots[s, k, :b]}
     assert {tuple(row) for row in old} <= allowed
+
+
+def test_run_buffer_is_what_training_replays():
+    """With a buffer of b = 1 and one class per finished task, every replayed sample of task 1
+    is the single slot run_buffer names for class (0, k)."""
+    data = _data()
+    key = jax.random.PRNGKey(9)
+    slots = run_buffer(key, data.x.shape[:3], 3)
+    assert slots.shape == (T, K, 3) and len(set(np.asarray(slots[0, 0]))) == 3
+    x = jnp.asarray(data.x)
+    inputs, labels = minibatch(key, 1, 1, slots, x, 16)
+    old = np.asarray(inputs)[8:]
+    expected = np.asarray(
+        x[0, np.asarray(labels)[8:], np.asarray(slots[0, :, 0])[np.asarray(labels)[8:]]]
+    )
+    np.testing.assert_array_equal(old, expected)
 
 
 def test_runs_with_different_buffers_share_one_program_and_do_not_interact():

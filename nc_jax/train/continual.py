@@ -195,6 +195,13 @@ def buffer_indices(key: jax.Array, num_tasks: int, classes: int, n: int, slots: 
     return perms.reshape(num_tasks, classes, slots)
 
 
+def run_buffer(key: jax.Array, shape: tuple[int, int, int], max_buffer: int) -> jax.Array:
+    """A run's buffer slots (T, K, max(max_buffer, 1)) from its data key (``RunState.key``, which
+    training leaves unchanged) for tasks of shape (T, K, n): what ``train_continual`` replays, so
+    that a measurement can read the same buffer (a buffer of size b is slots [..., :b])."""
+    return buffer_indices(jax.random.fold_in(key, BUFFER_STREAM), *shape, max(max_buffer, 1))
+
+
 def minibatch(
     key: jax.Array,
     task: Any,
@@ -249,14 +256,8 @@ def compiled_continual(model: Any, config: ContinualConfig):
     freeze_from = config.num_tasks if config.freeze_head_from is None else config.freeze_head_from
 
     def one_run(state: RunState, buffer_size: jax.Array, x: jax.Array):
-        num_tasks, classes, n, _ = x.shape
-        slots = buffer_indices(
-            jax.random.fold_in(state.key, BUFFER_STREAM),
-            num_tasks,
-            classes,
-            n,
-            max(config.max_buffer, 1),
-        )
+        num_tasks, classes, _, _ = x.shape
+        slots = run_buffer(state.key, x.shape[:3], config.max_buffer)
 
         def step(task, s: RunState) -> RunState:
             key = jax.random.fold_in(s.key, s.step)

@@ -34,11 +34,10 @@ from nc_jax.metrics.probes import fit_logistic, probe_accuracy
 from nc_jax.models import MLP
 from nc_jax.train import TrainConfig, cast_runs, init_runs
 from nc_jax.train.continual import (
-    BUFFER_STREAM,
     ContinualConfig,
     ContinualData,
     TaskHeads,
-    buffer_indices,
+    run_buffer,
     split_tasks,
     task_inputs,
     train_continual,
@@ -239,9 +238,9 @@ def _replay_quantities(
     dim = data.x.shape[-1] + (1 if setting.heads == "multi" else 0)
     state = init_runs(model, config.train, dim, setting.learning_rate, setting.weight_decay, seeds)
     result = train_continual(model, config, data, state, sizes)
-    key = jax.vmap(lambda k: jax.random.fold_in(k, BUFFER_STREAM))(state.key)
-    shape = (setting.num_tasks, setting.classes_per_task, setting.n_train, config.max_buffer)
-    slots = np.asarray(jax.vmap(lambda k: buffer_indices(k, *shape))(key))
+    slots = np.asarray(
+        jax.vmap(lambda k: run_buffer(k, data.x.shape[:3], config.max_buffer))(state.key)
+    )
     with jax.enable_x64(True):
         measured = _measure_tasks(setting, model, result.snapshots, data, slots, sizes)
     outcomes = []
