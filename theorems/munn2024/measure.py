@@ -144,51 +144,61 @@ def estimator_terms(embed: cx.Embedding, x: jax.Array, key: jax.Array, options: 
     return out
 
 
+def training_terms(model: Any, params: Any, split: Split, k: int) -> dict[str, jax.Array]:
+    """Training accuracy, GC, CDNV and geometric collapse of the embedding on the training
+    set, and the embedding's width p."""
+    embed = cx.embedding_of(model, params)
+    x, y = jnp.asarray(split.x, jnp.float64), jnp.asarray(split.y)
+    output, layers = model.apply(params, x)
+    features = layers.features[-2]
+    means = _means(features, split.y, k)
+    sq_norms = cx.jacobian_sq_norms(embed, x)
+    return {
+        "train_accuracy": jnp.mean(jnp.argmax(output, axis=1) == y),
+        "gc_train": jnp.mean(sq_norms),
+        "cdnv_train": cx.cdnv(cx.class_variances(features, y, k), means),
+        "gcol_train": cx.geometric_collapse(cx.class_means_of(sq_norms, y, k), means),
+        "embed_dim": jnp.asarray(features.shape[1], jnp.float64),
+    }
+
+
+def transfer_terms(features: jax.Array, y: np.ndarray, key: jax.Array, options: Options):
+    """E6-f on the target classes' features: their CDNV and the mean n-shot NCC accuracy."""
+    k = int(y.max()) + 1
+    labels = jnp.asarray(y)
+    accuracies = cx.few_shot_accuracies(features, y, k, key, options.shots, options.episodes)
+    return {
+        "target_cdnv": cx.cdnv(cx.class_variances(features, labels, k), _means(features, y, k)),
+        "few_shot_accuracy": jnp.mean(accuracies),
+    }
+
+
 def make_measure(model: Any, parts: Parts, num_source: int, options: Options):
     """The jitted float64 measurement of one run: (params, key) -> named scalars."""
-    k_target = int(parts.target.y.max()) + 1
-    train_x, test_x, target_x = (jnp.asarray(p.x, jnp.float64) for p in parts)
+    test_x, target_x = (jnp.asarray(p.x, jnp.float64) for p in parts[1:])
     both_y = np.concatenate([parts.test.y, parts.target.y + num_source])
+    sigma2 = 1.0 if options.constant is None else options.constant
 
     def measure(params: Any, key: jax.Array) -> dict[str, jax.Array]:
         embed = cx.embedding_of(model, params)
-        output, layers = model.apply(params, train_x)
-        features = layers.features[-2]
-        train_y = jnp.asarray(parts.train.y)
-        means = _means(features, parts.train.y, num_source)
-        sq_norms = cx.jacobian_sq_norms(embed, train_x)
-        out = {
-            "train_accuracy": jnp.mean(jnp.argmax(output, axis=1) == train_y),
-            "gc_train": jnp.mean(sq_norms),
-            "cdnv_train": cx.cdnv(cx.class_variances(features, train_y, num_source), means),
-            "embed_dim": jnp.asarray(features.shape[1], jnp.float64),
-            "gcol_train": cx.geometric_collapse(
-                cx.class_means_of(sq_norms, train_y, num_source), means
-            ),
-        }
+        train_f = model.apply(params, jnp.asarray(parts.train.x, jnp.float64))[1].features[-2]
         test_f = model.apply(params, test_x)[1].features[-2]
         target_f = model.apply(params, target_x)[1].features[-2]
-        out |= ncc_terms(means, test_f, parts.test.y, num_source)
-        target_y = jnp.asarray(parts.target.y)
-        target_means = _means(target_f, parts.target.y, k_target)
-        out["target_cdnv"] = cx.cdnv(cx.class_variances(target_f, target_y, k_target), target_means)
-        accuracies = cx.few_shot_accuracies(
-            target_f, parts.target.y, k_target, key, options.shots, options.episodes
+        out = training_terms(model, params, parts.train, num_source)
+        out |= ncc_terms(
+            _means(train_f, parts.train.y, num_source), test_f, parts.test.y, num_source
         )
-        out["few_shot_accuracy"] = jnp.mean(accuracies)
+        out |= transfer_terms(target_f, parts.target.y, key, options)
         a = cx.jacobians(embed, test_x[:1])[0]  # the linear map: J_f at a test point
-        sigma2 = 1.0 if options.constant is None else options.constant
         out |= linear_terms(a, test_x[:16], sigma2)
+        train_x = jnp.asarray(parts.train.x, jnp.float64)
         out |= estimator_terms(embed, train_x, jax.random.fold_in(key, 1), options)
-        if options.constant is not None:
-            both_x = jnp.concatenate([test_x, target_x])
-            both_f = jnp.concatenate([test_f, target_f])
-            norms = cx.jacobian_sq_norms(embed, both_x)
-            k = int(both_y.max()) + 1
-            out |= poincare_terms(both_f, norms, both_y, k, options.constant, options.z)
-        else:  # no Poincare constant: E6-a is vacuous
-            out |= {name: jnp.nan for name in POINCARE}
-        return out
+        if options.constant is None:  # no Poincare constant: E6-a is vacuous
+            return out | {name: jnp.nan for name in POINCARE}
+        norms = cx.jacobian_sq_norms(embed, jnp.concatenate([test_x, target_x]))
+        both_f = jnp.concatenate([test_f, target_f])
+        k = int(both_y.max()) + 1
+        return out | poincare_terms(both_f, norms, both_y, k, options.constant, options.z)
 
     return jax.jit(measure)
 

@@ -142,8 +142,10 @@ class Setting:
             raise SettingError("weight_decays", "must be a non-empty list of finite values >= 0")
         check_seeds(self.seeds)
         check_steps(self.steps, self.log_every)
-        if self.estimator_draws < 2 or not 1 <= self.estimator_batch <= self.num_train:
-            raise SettingError("estimator_draws", "needs >= 2 draws of batches in [1, N]")
+        if self.estimator_draws < 2:
+            raise SettingError("estimator_draws", f"must be >= 2, got {self.estimator_draws}")
+        if not 1 <= self.estimator_batch <= self.num_train:
+            raise SettingError("estimator_batch", f"must lie in [1, {self.num_train}]")
         if self.shots < 1 or self.episodes < 1:
             raise SettingError("shots" if self.shots < 1 else "episodes", "must be >= 1")
 
