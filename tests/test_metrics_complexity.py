@@ -126,6 +126,9 @@ def test_cdnv_and_geometric_collapse_against_numpy_and_nc1_cdnv():
     np.testing.assert_allclose(cx.class_distance_normalised(variances, means), pairs, rtol=1e-12)
     average = pairs[~np.eye(3, dtype=bool)].mean()
     assert float(cx.cdnv(jnp.asarray(variances), jnp.asarray(means))) == pytest.approx(average)
+    d2 = np.sum((means[:, None] - means[None]) ** 2, -1) + np.eye(3)
+    one_sided = (variances[:, None] / d2)[~np.eye(3, dtype=bool)].mean()
+    assert one_sided == pytest.approx(average)  # Var_i / d_ij^2 averaged over i != j: the same
     stats = class_stats(jnp.asarray(z), jnp.asarray(y), 3)
     assert float(nc1_cdnv(stats)) == pytest.approx(average, rel=1e-12)  # the same convention
     gcs = np.array([1.0, 2.0, 4.0])
