@@ -186,17 +186,11 @@ class Setting:
         ]
 
     def cost(self) -> float:
-        """Training FLOPs of one run: 6 x multiply-adds x batch x steps, times (1 + p) with
-        the GC penalty (a Jacobian of p rows per sample, differentiated)."""
-        body = self.model().model
-        penalty = 1 + self.widths[-1] if self.gc_penalty > 0 else 1
-        return (
-            6.0
-            * body.multiply_adds_per_sample(self.input_dim)
-            * self.batch_size
-            * self.steps
-            * penalty
-        )
+        """Training FLOPs of one run: 6 x multiply-adds x batch x steps, times 1 + min(D, p)
+        with the GC penalty (min(D, p) Jacobian products per sample, differentiated)."""
+        macs = self.model().model.multiply_adds_per_sample(self.input_dim)
+        jacobian = min(self.input_dim, self.widths[-1]) if self.gc_penalty > 0 else 0
+        return 6.0 * macs * self.batch_size * self.steps * (1 + jacobian)
 
     @property
     def input_dim(self) -> int:
@@ -205,12 +199,8 @@ class Setting:
 
 def load_parts(setting: Setting) -> Parts:
     """Training, test and target samples (module docstring); float32 inputs."""
-    k, s, n, m = (
-        setting.num_classes,
-        setting.source_classes,
-        setting.n_per_class,
-        setting.eval_per_class,
-    )
+    k, s = setting.num_classes, setting.source_classes
+    n, m = setting.n_per_class, setting.eval_per_class
     if setting.dataset == "mnist5k":
         ds = load_dataset("mnist5k", standardize=False)
         index = [np.flatnonzero(ds.y == c) for c in range(k)]
