@@ -122,3 +122,24 @@ def test_code_nc_metrics_on_a_simplex_etf_and_per_task_centring():
     centred = (pairs - pairs.mean(1, keepdims=True)).reshape(4, 6)
     assert local["nc_beta"] == pytest.approx(np.mean(np.sum(centred**2, 1)))
     assert local["nc2_offdiag"] <= 0.0 and -1 <= local["nc3_cos"] < 1
+
+
+def test_the_replay_table_reads_a_results_directory_and_draws_the_figure(tmp_path):
+    """A tiny check (no grid: the table names its one cell "grid"): the table's rows are the
+    runs' forgetting, its summary line the remaining fractions, and the figure is written."""
+    from nc_jax import results
+    from nc_jax.checks.runner import main
+    from theorems.lanzillotta2025 import PAPER
+    from theorems.lanzillotta2025.tables import FIGURE, replay_table
+
+    argv = "--n-train 20 --n-test 20 --widths 16,8 --batch-size 16 --steps 100 --seeds 0"
+    argv += " --buffer-sizes 0,2,20 --probe-max-iter 100 --results " + str(tmp_path)
+    assert main(PAPER, [*argv.split(), "--frozen-seeds", ""]) in (0, 1)
+    text = replay_table(tmp_path)
+    runs = results.load_runs(tmp_path).set_index("buffer_size")
+    f = runs["forgetting_deep"]
+    if f[0] > f[20]:
+        share = (f[2] - f[20]) / (f[0] - f[20])
+        assert f"leave {share:.0%} to {share:.0%} of the removable deep" in text
+    assert f"{runs.loc[2, 'forgetting_shallow']:.3g}" in text.splitlines()[4]
+    assert (tmp_path / f"{FIGURE}.png").is_file() and (tmp_path / f"{FIGURE}.pdf").is_file()

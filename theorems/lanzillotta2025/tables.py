@@ -35,10 +35,16 @@ CLAIMS = {
 FIGURE = "replay_forgetting"
 
 
+def _with_dataset(frame: Any) -> Any:
+    """``frame`` with a dataset column (a results directory whose grid has no dataset axis,
+    e.g. one ``nc-jax check``, gets one named "grid")."""
+    if "dataset" not in frame:
+        frame["dataset"] = "grid"
+    return frame
+
+
 def _replay_runs(directory: Path) -> Any:
-    runs = results.load_runs(directory)
-    if "dataset" not in runs:  # a grid without a dataset axis
-        runs["dataset"] = "grid"
+    runs = _with_dataset(results.load_runs(directory))
     return runs[(runs["kind"] == "replay") & runs["diverged_step"].isna()]
 
 
@@ -81,7 +87,7 @@ def replay_table(directory: Path) -> str:
     from nc_jax.plots import save
 
     runs = _replay_runs(directory)
-    checks = results.load(directory)
+    checks = _with_dataset(results.load(directory))
     table = runs.groupby(["dataset", "buffer_size"])[list(COLUMNS)].mean().rename(columns=COLUMNS)
     for check_id, name in CLAIMS.items():
         table[name] = results.verdict_counts(checks, check_id, ["dataset", "buffer_size"])
