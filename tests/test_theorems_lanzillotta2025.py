@@ -143,3 +143,24 @@ def test_the_replay_table_reads_a_results_directory_and_draws_the_figure(tmp_pat
         assert f"leave {share:.0%} to {share:.0%} of the removable deep" in text
     assert f"{runs.loc[2, 'forgetting_shallow']:.3g}" in text.splitlines()[4]
     assert (tmp_path / f"{FIGURE}.png").is_file() and (tmp_path / f"{FIGURE}.pdf").is_file()
+
+
+def test_buffer_collapse_against_a_closed_form_and_numpy():
+    train = np.zeros((2, 4, 2))
+    train[0] = [[1.0, 0.0], [1.0, 0.0], [0.0, 0.0], [2.0, 0.0]]  # buffer: two equal points
+    train[1] = [[-1.0, 0.0], [-1.0, 0.0], [-1.0, 0.0], [-1.0, 0.0]]
+    order = np.tile(np.arange(4), (2, 1))
+    out = measure.buffer_collapse(train, order, 2, 1)  # class 0 is the one old class
+    # centre g = (0.25, 0): buffer mean (1, 0), control mean (1, 0): equal distances
+    assert out == {"buffer_variance_ratio": 0.0, "buffer_norm_ratio": 1.0}
+    rng = np.random.default_rng(6)
+    train, order = rng.normal(size=(3, 10, 4)), np.stack([rng.permutation(10) for _ in range(3)])
+    out = measure.buffer_collapse(train, order, 3, 2)
+    centre = train.reshape(-1, 4).mean(0)
+    ratios, norms = [], []
+    for c in range(2):
+        a, b = train[c, order[c, :3]], train[c, order[c, 3:6]]
+        ratios.append(np.trace(np.cov(a.T)) / np.trace(np.cov(b.T)))
+        norms.append(np.linalg.norm(a.mean(0) - centre) / np.linalg.norm(b.mean(0) - centre))
+    assert out["buffer_variance_ratio"] == pytest.approx(np.mean(ratios), rel=1e-12)
+    assert out["buffer_norm_ratio"] == pytest.approx(np.mean(norms), rel=1e-12)

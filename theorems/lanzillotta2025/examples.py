@@ -52,6 +52,8 @@ def replay_q(**changes: float) -> dict[str, float]:
         lda_test_identity=0.80,
         lda_buffer_identity=0.75,
         lda_buffer=0.70,
+        buffer_variance_ratio=0.4,
+        buffer_norm_ratio=1.3,
     )
     return q | changes
 
@@ -86,5 +88,10 @@ EXAMPLES = {
         holds=replay_q(),
         violated=replay_q(lda_test=0.81, lda_buffer_identity=0.40),  # means matter most
         vacuous=replay_q(buffer_fraction=0.002),  # one sample per class: no covariance
+    ),
+    "lanzillotta2025.buffer.collapse": Example(
+        holds=replay_q(),
+        violated=replay_q(buffer_variance_ratio=3.0),  # replayed samples less collapsed
+        vacuous=replay_q(train_accuracy_min=0.9),  # not in the terminal phase
     ),
 }

@@ -214,3 +214,34 @@ def code_nc_metrics(means: np.ndarray, head: np.ndarray, classes_per_task: int |
         "nc2_offdiag": float((cosines.sum() - np.trace(cosines)) / (classes * (classes - 1))),
         "nc3_cos": float(np.mean(np.sum(heads * unit, axis=1))),
     }
+
+
+def buffer_collapse(
+    train: np.ndarray, order: np.ndarray, size: int, old_classes: int
+) -> dict[str, float]:
+    """How much more the replayed samples collapsed than other samples of their classes: per
+    old class, the buffer (the first ``size`` of the class's permutation ``order``) against a
+    control of ``size`` samples never replayed (the next ``size``), on the final features.
+
+    Returns ``buffer_variance_ratio``, the mean over the old classes of v_buffer / v_control (v:
+    mean squared distance to the subset's mean, divisor size - 1), and ``buffer_norm_ratio``,
+    the mean of ||mu_buffer - g|| / ||mu_control - g||, g the mean of all training features.
+
+    Args:
+        train: training features by class (C, n, p), the old classes first.
+        order: per class a permutation of its samples (C, n); needs 2 size <= n.
+        size: b, the buffer size per class (>= 2).
+        old_classes: the classes of the finished tasks (the first old_classes of C).
+    """
+    centre = train.reshape(-1, train.shape[2]).mean(0)
+    variances, norms = [], []
+    for c in range(old_classes):
+        buffer, control = train[c, order[c, :size]], train[c, order[c, size : 2 * size]]
+        spread = [((z - z.mean(0)) ** 2).sum(1).sum() / (size - 1) for z in (buffer, control)]
+        distance = [np.linalg.norm(z.mean(0) - centre) for z in (buffer, control)]
+        variances.append(spread[0] / spread[1])
+        norms.append(distance[0] / distance[1])
+    return {
+        "buffer_variance_ratio": float(np.mean(variances)),
+        "buffer_norm_ratio": float(np.mean(norms)),
+    }

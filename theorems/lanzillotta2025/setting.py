@@ -239,7 +239,7 @@ def _replay_quantities(
     state = init_runs(model, config.train, dim, setting.learning_rate, setting.weight_decay, seeds)
     result = train_continual(model, config, data, state, sizes)
     slots = np.asarray(
-        jax.vmap(lambda k: run_buffer(k, data.x.shape[:3], config.max_buffer))(state.key)
+        jax.vmap(lambda k: run_buffer(k, data.x.shape[:3], setting.n_train))(state.key)
     )
     with jax.enable_x64(True):
         measured = _measure_tasks(setting, model, result.snapshots, data, slots, sizes)
@@ -266,9 +266,10 @@ def _measure_tasks(
     """Per run (arrays over the leading run axis R): forgetting with the own head and with
     probes, the first task's final accuracies, the lowest train accuracy at a task's end, the
     SNR of the first task's classes after the first and the last task, the class-mean ranks,
-    the code's NC2/NC3 logs of the final class means and head,
+    the code's NC2/NC3 logs of the final class means and head, the buffer's collapse against
+    never-replayed samples,
     and the LDA counterfactuals of the final features (runs with b >= 2; ``slots`` (R, T, K,
-    max_buffer) the buffers' sample indices, ``sizes`` (R,) their sizes b)."""
+    n) per class the permutation whose first b samples are the buffer, ``sizes`` (R,) b)."""
     T, K = setting.num_tasks, setting.classes_per_task
     n, m = data.x.shape[2], data.x_test.shape[2]
     labels = np.arange(T * K).repeat(n).reshape(T, K * n)
@@ -295,6 +296,7 @@ def _measure_tasks(
     head = np.asarray(jax.tree_util.tree_leaves(params[-1])[0])  # the last task's (R, T K, p)
     nc = [measure.code_nc_metrics(means[r], head[r], centring) for r in range(runs)]
     lda = [_lda(feats, tests, test_labels, slots[r], sizes[r], r) for r in range(runs)]
+    collapse = [_collapse(feats, slots[r], sizes[r], (T - 1) * K, r) for r in range(runs)]
     return {
         "forgetting_shallow": np.array([measure.forgetting(own[r]) for r in range(runs)]),
         "forgetting_deep": np.array([measure.forgetting(probe[r]) for r in range(runs)]),
@@ -307,7 +309,23 @@ def _measure_tasks(
         **{k: np.array([rank[k] for rank in ranks]) for k in ranks[0]},
         **{k: np.array([values[k] for values in lda]) for k in LDA_VARIANTS},
         **{k: np.array([values[k] for values in nc]) for k in nc[0]},
+        **{k: np.array([values[k] for values in collapse]) for k in COLLAPSE_QUANTITIES},
     }
+
+
+COLLAPSE_QUANTITIES = ("buffer_variance_ratio", "buffer_norm_ratio")
+
+
+def _collapse(
+    feats: list[np.ndarray], order: np.ndarray, size: int, old_classes: int, r: int
+) -> dict[str, float]:
+    """Run r's buffer against never-replayed samples of the old classes (NaN unless
+    2 <= b <= n / 2)."""
+    n = order.shape[2]
+    if not 2 <= size <= n // 2:
+        return dict.fromkeys(COLLAPSE_QUANTITIES, NAN)
+    train = np.concatenate([f[r].reshape(order.shape[1], n, -1) for f in feats])
+    return measure.buffer_collapse(train, order.reshape(-1, n), size, old_classes)
 
 
 LDA_VARIANTS = ("lda_buffer", "lda_test_identity", "lda_test", "lda_buffer_identity")
@@ -435,6 +453,8 @@ REPLAY_QUANTITIES = (
     "nc_beta",
     "nc2_offdiag",
     "nc3_cos",
+    "buffer_variance_ratio",
+    "buffer_norm_ratio",
 )
 FROZEN_QUANTITIES = (
     "perp_error",
