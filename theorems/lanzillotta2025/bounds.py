@@ -3,8 +3,9 @@ big buffers" (ICLR 2026) as Theorem records; docs/theory/lanzillotta2025.md stat
 
 Kinds: three identities of our derivation from the paper's model (the S-perp decay of a linear
 feature map under a frozen head, the exact moments of the two-component mixture, the ranks of
-the class means under global and per-task centring) and two claims about what replay training
-produces (the replay efficiency gap; separability retained with replay, not without).
+the class means under global and per-task centring) and four claims about what replay
+training produces (the replay efficiency gap; separability retained with replay, not without;
+the LDA counterfactuals' "the covariance matters most"; the buffer's stronger collapse).
 Replay and frozen runs share one table: every run reports every quantity (NaN where it does
 not apply) and each check's first hypothesis says which run it reads (``is_replay``).
 """
