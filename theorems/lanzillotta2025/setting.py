@@ -184,7 +184,12 @@ class Setting:
         mlp = MLP((*self.widths, self.num_classes), num_linear=1)
         return mlp if self.heads == "single" else TaskHeads(mlp, self.classes_per_task)
 
-    def config(self, steps: int | None = None, freeze: bool = False) -> ContinualConfig:
+    def config(
+        self, max_buffer: int = 0, steps: int | None = None, freeze: bool = False
+    ) -> ContinualConfig:
+        """The continual training: ``max_buffer`` slots per class (the largest b of the runs
+        trained together, which may come from several cells of a bucket); ``freeze``: the
+        frozen-head runs (single head, frozen from the first task, ``steps`` per task)."""
         steps = steps or self.steps
         train = TrainConfig(
             steps=steps,
@@ -195,9 +200,7 @@ class Setting:
             metrics=False,
         )
         heads = "single" if freeze else self.heads
-        return ContinualConfig(
-            train, self.num_tasks, max(self.buffer_sizes), heads, 0 if freeze else None
-        )
+        return ContinualConfig(train, self.num_tasks, max_buffer, heads, 0 if freeze else None)
 
     def cost(self) -> float:
         """Training FLOPs of one replay run: 6 x multiply-adds x B x T steps."""
@@ -232,9 +235,9 @@ def train_and_measure(
 def _replay_quantities(
     setting: Setting, data: ContinualData, runs: list[PlannedRun]
 ) -> list[RunOutcome]:
-    model, config = setting.model(), setting.config()
     seeds = np.array([r.params["seed"] for r in runs])
     sizes = np.array([r.params["buffer_size"] for r in runs])
+    model, config = setting.model(), setting.config(int(sizes.max()))
     dim = data.x.shape[-1] + (1 if setting.heads == "multi" else 0)
     state = init_runs(model, config.train, dim, setting.learning_rate, setting.weight_decay, seeds)
     result = train_continual(model, config, data, state, sizes)
@@ -416,7 +419,7 @@ def _frozen_quantities(setting: Setting, data: ContinualData, seed: int) -> dict
     """A linear feature map under a frozen head, trained in float64 on each task's data only:
     the S-perp error; and the mixture's Monte-Carlo SNR against its closed form."""
     model = MLP((setting.frozen_width, setting.num_classes), num_linear=2)
-    config = setting.config(setting.frozen_steps, freeze=True)
+    config = setting.config(steps=setting.frozen_steps, freeze=True)
     lr, wd = setting.learning_rate, setting.frozen_weight_decay
     with jax.enable_x64(True):
         state = init_runs(model, config.train, data.x.shape[-1], lr, wd, [seed])
