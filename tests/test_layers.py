@@ -59,6 +59,7 @@ TRAIN_LAYERS = (
     "devices",
     "programs",
     "loop",
+    "continual",
 )
 
 
