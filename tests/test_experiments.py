@@ -110,6 +110,7 @@ def test_quick_learning_rate_sweep_tabulates_stability_and_divergence(tmp_path, 
     assert _sweep("jacot2025/learning_rate", "--set", "steps=7") == 2
 
 
+@pytest.mark.slow  # 15-25 s: kept out of the default run (pytest -m slow)
 def test_quick_nonlinear_depth_sweep_tabulates_negativity_and_balancedness(tmp_path, capsys):
     assert _sweep("jacot2025/nonlinear_depth", "--quick", "--out", str(tmp_path)) == (
         verdict_status(tmp_path)

@@ -520,6 +520,7 @@ def _sweep(name, *argv):
     return experiment.main(name, list(argv), "", "results/sukenik2025_depth")
 
 
+@pytest.mark.slow  # 15-25 s: kept out of the default run (pytest -m slow)
 def test_transformer_experiment_quick(tmp_path, capsys):
     """sukenik2025/transformer_depth --quick (experiments/sukenik2025_depth.py --transformer
     --quick): the transformer setting trains, measures and checks end to end (seconds); the

@@ -84,6 +84,7 @@ SHARDING_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # 15-25 s: kept out of the default run (pytest -m slow)
 def test_sharding_over_four_devices_matches_one_device():
     env = {
         **os.environ,
