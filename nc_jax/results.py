@@ -103,11 +103,14 @@ def finished_cells(directory: Path) -> set[str]:
     return {p.stem for p in folder.glob("*.json")} if folder.is_dir() else set()
 
 
+def read_cell(directory: Path, cell: str) -> dict[str, Any]:
+    """The record of one finished cell (``cell``: its id)."""
+    return json.loads(cell_path(directory, cell).read_text())
+
+
 def read_cells(directory: Path) -> list[dict[str, Any]]:
     """Every finished cell record, in grid order."""
-    folder = Path(directory) / CELLS
-    paths = sorted(folder.glob("*.json")) if folder.is_dir() else []
-    records = [json.loads(p.read_text()) for p in paths]
+    records = [read_cell(directory, cell) for cell in finished_cells(directory)]
     return sorted(records, key=lambda r: r["index"])
 
 

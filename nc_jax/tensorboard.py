@@ -42,7 +42,7 @@ import os
 import re
 import shutil
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -215,21 +215,29 @@ def export_cell(
     return written
 
 
-def export(results_dir: str | Path, log_dir: str | Path, replace: bool = False) -> int:
-    """Write the TensorBoard runs of every finished cell of ``results_dir`` that ``log_dir``
-    lacks (all of them, rewritten, with ``replace``: a check run that trained its setting
-    anew, or rechecked it); returns the number of runs written.
+def export(
+    results_dir: str | Path,
+    log_dir: str | Path,
+    replace: bool = False,
+    cells: Iterable[str] | None = None,
+) -> int:
+    """Write the TensorBoard runs of the finished cells of ``results_dir`` (only those of
+    ``cells``, ids, when given) that ``log_dir`` lacks (all of them, rewritten, with
+    ``replace``: a check run that trained its setting anew, or rechecked it); returns the number
+    of runs written.
 
     Raises:
         ValueError: ``results_dir`` is not a results directory (nc_jax.results).
     """
     results_dir = store.require_directory(Path(results_dir))
+    chosen = store.finished_cells(results_dir) if cells is None else set(cells)
     written = 0
-    for record in store.read_cells(results_dir):
+    for cell in sorted(chosen):
+        record = store.read_cell(results_dir, cell)
         runs = [Path(log_dir) / run_directory_name(record, run) for run in record["runs"]]
         if all(path.exists() for path in runs) and not replace:
             continue
-        arrays = store.read_arrays(results_dir, record["cell"])
+        arrays = store.read_arrays(results_dir, cell)
         written += export_cell(Path(log_dir), record, arrays, replace)
     return written
 
@@ -238,8 +246,9 @@ def export(results_dir: str | Path, log_dir: str | Path, replace: bool = False) 
 def live_export(
     results_dir: str | Path, log_dir: str | Path | None, every_s: float = 5.0
 ) -> Iterator[None]:
-    """While the body runs, export ``results_dir`` to ``log_dir`` every ``every_s`` seconds (a
-    background thread), and once more at the end; nothing when ``log_dir`` is None. The
+    """While the body runs, export the cells ``results_dir`` gains to ``log_dir`` every
+    ``every_s`` seconds (a background thread that lists the cell ids and reads only the new
+    cells), and every cell once more at the end; nothing when ``log_dir`` is None. The
     directory needs its grid.json before the first export (nc_jax.sweep prepares it first)."""
     if log_dir is None:
         yield
@@ -247,8 +256,11 @@ def live_export(
     stop = threading.Event()
 
     def repeat() -> None:
+        seen: set[str] = set()
         while not stop.wait(every_s):
-            export(results_dir, log_dir)
+            new = store.finished_cells(Path(results_dir)) - seen
+            export(results_dir, log_dir, cells=new)
+            seen |= new
 
     thread = threading.Thread(target=repeat, name="nc-jax tensorboard export", daemon=True)
     thread.start()
