@@ -212,7 +212,7 @@ def format_shipped_grids(grids: dict[str, Path]) -> str:
 
 def run_sweep(args: argparse.Namespace) -> int:
     from nc_jax import sweep
-    from nc_jax.results import summarize
+    from nc_jax.experiment import answer
 
     if args.list:
         print(format_shipped_grids(sweep.shipped_grids()))
@@ -252,10 +252,7 @@ def run_sweep(args: argparse.Namespace) -> int:
     )
     table = sweep.load(args.out)
     print(f"wrote {written} cells; {args.out} now holds {table['cell'].nunique()} cells")
-    answer = sweep.grid_table(args.grid)  # a shipped grid's own table, where its paper has one
-    if answer is not None:
-        print(answer(Path(args.out)) + "\n\nEvery check on these networks:")
-    print(summarize(table))
+    print(answer(args.grid, Path(args.out), table))
     return 1 if (table["verdict"] == "violated").any() else 0
 
 

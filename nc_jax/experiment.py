@@ -71,7 +71,14 @@ def _run(args: argparse.Namespace, name: str) -> int:
         sweep.sweep(resolved, args.out, progress=sys.stderr.isatty())
     directory = Path(args.table or args.out)
     checks = sweep.load(directory)
-    table = sweep.grid_table(name)
-    answer = f"{table(directory)}\n\n" if table else ""
-    print(f"{answer}Every check on these networks:\n{summarize(checks)}")
+    print(answer(name, directory, checks))
     return exits.status_of(checks["verdict"]) if len(checks) else exits.OK
+
+
+def answer(grid: str | Path, directory: Path, checks) -> str:
+    """What a sweep of ``grid`` answers: the grid's table of ``directory`` where its paper has
+    one (``nc_jax.sweep.grid_table``), then the verdict table of every check (``checks``, the
+    ``nc_jax.sweep.load`` DataFrame of ``directory``)."""
+    table = sweep.grid_table(grid)
+    head = f"{table(directory)}\n\nEvery check on these networks:\n" if table else ""
+    return head + summarize(checks)
