@@ -26,6 +26,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nc_jax.metrics.etf import centring_matrix
+from nc_jax.metrics.stats import class_stats
 
 
 class MultiCentres(NamedTuple):
@@ -74,9 +75,7 @@ def multi_centres(
 
 def centre_means(centres: MultiCentres) -> jax.Array:
     """cbar_i, the mean of class i's centres, (K, d)."""
-    num_classes = centres.directions.shape[0]
-    members = jax.nn.one_hot(centres.owner, num_classes, dtype=centres.centres.dtype)
-    return (members.T @ centres.centres) / jnp.sum(members, axis=0)[:, None]
+    return class_stats(centres.centres, centres.owner, centres.directions.shape[0]).means
 
 
 def mean_norm_sq(theta: float, counts: Sequence[int]) -> np.ndarray:
