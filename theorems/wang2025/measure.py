@@ -27,19 +27,6 @@ PER_PART = (
     "change",
     "tail_accuracy",
 )
-NAMES = (
-    *(f"{name}_{part}" for part in PARTS for name in PER_PART),
-    "accuracy_plain",
-    "tail_test_samples",
-    "imbalance_ratio",
-    "beta",
-    "chernoff_error",
-    "sigma_min_eig",
-    "exponent_ratio_head_tail",
-    "slerp_norm_error",
-    "slerp_angle_error",
-    "slerp_sin_omega",
-)
 
 
 class Split(NamedTuple):

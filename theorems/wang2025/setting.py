@@ -42,7 +42,7 @@ from nc_jax.models import MLP
 from nc_jax.models.long_tail import AlignmentPenalty, long_tail_counts, long_tail_split
 from nc_jax.models.ufm import UFM
 from nc_jax.train import TrainConfig, cast_runs, init_runs, make_data
-from theorems.wang2025.measure import NAMES, Split, run_quantities
+from theorems.wang2025.measure import Split, run_quantities
 
 DATASETS = ("ufm", "mnist5k")
 MNIST_PER_CLASS = 500  # images of every class in mnist5k
@@ -192,9 +192,9 @@ def train_and_measure(
     trained, diverged = {}, [None] * len(seeds)
     with jax.enable_x64(True):
         data = make_data(split.x, split.y, setting.num_classes, jnp.float64)
+        drawn = init_runs(base, setting.config(), split.x.shape[1], lrs, wds, seeds)
+        start = cast_runs(drawn, jnp.float64, lrs, wds)
         for name, model in (("plain", base), ("aligned", regularised)):
-            drawn = init_runs(base, setting.config(), split.x.shape[1], lrs, wds, seeds)
-            start = cast_runs(drawn, jnp.float64, lrs, wds)
             result = context.train(model, setting.config(), data, start)
             trained[name] = result
             steps = diverged_steps(result.trajectory)
@@ -202,7 +202,7 @@ def train_and_measure(
         outcomes = []
         for r, seed in enumerate(seeds):
             if diverged[r] is not None:
-                outcomes.append(RunOutcome(dict.fromkeys(NAMES, float("nan")), diverged[r]))
+                outcomes.append(RunOutcome(None, diverged[r]))
                 continue
             values = run_quantities(setting, base, trained, r, split, int(seed))
             outcomes.append(RunOutcome(values))

@@ -14,21 +14,6 @@ import numpy as np
 from nc_jax.metrics.alignment import collapse_summary, direction_collapse
 from nc_jax.metrics.centres import MultiCentres, centre_means, gram_residuals
 
-NAMES = (
-    "gram_residual",
-    "own_centre_deviation",
-    "all_centre_gap_min",
-    "all_centre_gap_max",
-    "coupling",
-    "nc_ave",
-    "nc_std",
-    "nc_ave_init",
-    "nc_tail",
-    "train_loss",
-    "ufm_distance",
-    "ufm_contraction",
-)
-
 
 def own_centre_optimum(centres: np.ndarray, ridge: float) -> np.ndarray:
     """argmin_h sum_j (<W_j, h> - 1)^2 + ridge ||h||^2 over one class's centres W (f, d):

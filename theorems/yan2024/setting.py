@@ -34,7 +34,7 @@ from nc_jax.metrics.centres import MultiCentres, centre_means, multi_centres
 from nc_jax.models import MLP
 from nc_jax.models.long_tail import UnitOutput, long_tail_counts
 from nc_jax.train import TrainConfig, cast_runs, init_runs, make_regression_data
-from theorems.yan2024.measure import NAMES, centre_quantities, trained_quantities
+from theorems.yan2024.measure import centre_quantities, trained_quantities
 from theorems.yan2024.ufm import contraction, train_own_centre_ufm
 
 if TYPE_CHECKING:
@@ -166,7 +166,7 @@ def train_and_measure(
         for r in range(len(seeds)):
             step = diverged[r] if diverged[r] is not None else ufm_diverged[r]
             if step is not None:
-                outcomes.append(RunOutcome(dict.fromkeys(NAMES, float("nan")), step))
+                outcomes.append(RunOutcome(None, step))
                 continue
             values = trained_quantities(model, start, trained, r, x, y, means)
             outcomes.append(RunOutcome(shared | values | {"ufm_distance": distances[r]}))
