@@ -11,13 +11,13 @@ RUN: dict[str, float] = {
     "all_centre_gap_min": 1.6e-3,
     "all_centre_gap_max": 3.7e-3,
     "coupling": 0.0099,
-    "nc_ave": 0.01,
-    "nc_std": 0.005,
-    "nc_ave_init": 1.0,
-    "nc_tail": 0.02,
-    "train_loss": 1e-3,
-    "ufm_distance": 1e-14,
-    "ufm_contraction": 1e-40,
+    "nc_ave": 1.05e-3,
+    "nc_std": 7.5e-4,
+    "nc_ave_init": 1.09,
+    "nc_tail": 4.6e-5,
+    "train_loss": 1.4e-3,
+    "ufm_distance": 3e-16,
+    "ufm_contraction": 3e-92,
 }
 
 # theorem id -> (planted violation, a failing hypothesis), both changes of RUN
