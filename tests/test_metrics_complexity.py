@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from nc_jax.metrics import class_stats, nc1_cdnv
+from nc_jax.metrics import class_stats, nc1_cdnv, within_class_variances
 from nc_jax.metrics import complexity as cx
 from nc_jax.models import MLP
 from nc_jax.models.complexity_penalty import GCPenalty
@@ -113,7 +113,7 @@ def _numpy_pairs(values, means):
     return out
 
 
-def test_cdnv_and_geometric_collapse_against_numpy_and_nc1_cdnv():
+def test_pair_form_and_geometric_collapse_against_numpy_and_nc1_cdnv():
     rng = np.random.default_rng(9)
     z, y = (
         rng.normal(size=(30, 4)) + np.repeat(rng.normal(size=(3, 4)) * 3, 10, 0),
@@ -121,15 +121,16 @@ def test_cdnv_and_geometric_collapse_against_numpy_and_nc1_cdnv():
     )
     means = np.stack([z[y == c].mean(0) for c in range(3)])
     variances = np.array([np.mean(np.sum((z[y == c] - means[c]) ** 2, 1)) for c in range(3)])
-    np.testing.assert_allclose(cx.class_variances(jnp.asarray(z), jnp.asarray(y), 3), variances)
+    stats = class_stats(jnp.asarray(z), jnp.asarray(y), 3)
+    np.testing.assert_allclose(within_class_variances(stats), variances)
     pairs = _numpy_pairs(variances, means)
     np.testing.assert_allclose(cx.class_distance_normalised(variances, means), pairs, rtol=1e-12)
     average = pairs[~np.eye(3, dtype=bool)].mean()
-    assert float(cx.cdnv(jnp.asarray(variances), jnp.asarray(means))) == pytest.approx(average)
+    ordered = cx.pair_average(cx.class_distance_normalised(jnp.asarray(variances), means))
+    assert float(ordered) == pytest.approx(average)  # over ordered pairs: the CDNV
     d2 = np.sum((means[:, None] - means[None]) ** 2, -1) + np.eye(3)
     one_sided = (variances[:, None] / d2)[~np.eye(3, dtype=bool)].mean()
     assert one_sided == pytest.approx(average)  # Var_i / d_ij^2 averaged over i != j: the same
-    stats = class_stats(jnp.asarray(z), jnp.asarray(y), 3)
     assert float(nc1_cdnv(stats)) == pytest.approx(average, rel=1e-12)  # the same convention
     gcs = np.array([1.0, 2.0, 4.0])
     want = _numpy_pairs(gcs, means)[~np.eye(3, dtype=bool)].mean()

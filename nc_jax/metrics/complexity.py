@@ -8,9 +8,11 @@ embedding f: R^D -> R^p (its penultimate features) to neural collapse, measured 
 - GC(f, B) = (1/|B|) sum_{x in B} ||J_f(x)||_F^2, J_f(x) = df/dx in R^{p x D} (the discrete
   Dirichlet energy of f on B); per class, GC_c = GC(f, class c's samples);
 - CDNV, symmetric form (Galanti et al. 2022): V_ij = (Var_i + Var_j) / (2 ||mu_i - mu_j||^2),
-  averaged over the ordered pairs i != j (equal to the average over i < j, since V_ij = V_ji),
-  Var_c = (1/n_c) sum_{x in c} ||f(x) - mu_c||^2; the same as ``nc1_cdnv`` of nc_jax.metrics;
-- geometric collapse GCol_ij = (GC_i + GC_j) / (2 ||mu_i - mu_j||^2), averaged the same way.
+  Var_c = (1/n_c) sum_{x in c} ||f(x) - mu_c||^2, averaged over pairs: ``nc1_cdnv`` of
+  nc_jax.metrics (not repeated here);
+- geometric collapse GCol_ij = (GC_i + GC_j) / (2 ||mu_i - mu_j||^2), the same pair form with
+  GC_c in place of Var_c, averaged over the ordered pairs i != j (equal to the average over
+  i < j, since GCol_ij = GCol_ji).
 
 An embedding here is a function of ONE input, x (D,) -> f(x) (p,); ``embedding_of`` makes one
 from an nc_jax model and its parameters. Every function is jit-able; the estimators take a PRNG
@@ -26,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.metrics.stats import class_stats, pairwise_sq_distances, within_class_variances
+from nc_jax.metrics.stats import pairwise_sq_distances
 
 Embedding = Callable[[jax.Array], jax.Array]
 
@@ -118,14 +120,10 @@ def gc_output_estimate(
     return width * jnp.mean(jax.vmap(row_sq_norm)(rows, outputs))
 
 
-def class_variances(z: jax.Array, y: jax.Array, num_classes: int) -> jax.Array:
-    """Var_c = (1/n_c) sum_{i in c} ||z_i - mu_c||^2 of features z (N, p): (K,)."""
-    return within_class_variances(class_stats(z, y, num_classes))
-
-
 def class_distance_normalised(values: jax.Array, means: jax.Array) -> jax.Array:
     """(a_i + a_j) / (2 ||mu_i - mu_j||^2) for every pair of classes, 0 on the diagonal:
-    (K, K). With a = Var it is the CDNV V_ij, with a = GC the geometric collapse GCol_ij.
+    (K, K). With a = Var it is the CDNV V_ij (whose average is ``nc1_cdnv``), with a = GC the
+    geometric collapse GCol_ij.
 
     Args:
         values: (K,) per-class values a_c.
@@ -142,11 +140,6 @@ def pair_average(matrix: jax.Array) -> jax.Array:
     count = matrix.shape[0]
     off = ~jnp.eye(count, dtype=bool)
     return jnp.sum(jnp.where(off, matrix, 0.0)) / (count * (count - 1))
-
-
-def cdnv(variances: jax.Array, means: jax.Array) -> jax.Array:
-    """Avg_{i != j} V_ij, the symmetric CDNV, from Var (K,) and means (K, p)."""
-    return pair_average(class_distance_normalised(variances, means))
 
 
 def geometric_collapse(gcs: jax.Array, means: jax.Array) -> jax.Array:

@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.stats import spearmanr
 
-from nc_jax.metrics import class_stats
+from nc_jax.metrics import ClassStats, class_stats, nc1_cdnv, within_class_variances
 from nc_jax.metrics import complexity as cx
 from nc_jax.metrics.stats import pairwise_sq_distances
 
@@ -57,10 +57,6 @@ class Options(NamedTuple):
     episodes: int
 
 
-def _means(features: jax.Array, y: np.ndarray, k: int) -> jax.Array:
-    return class_stats(features, jnp.asarray(y), k).means
-
-
 def _mean_and_se(values: jax.Array, y: np.ndarray, k: int) -> tuple[jax.Array, jax.Array]:
     """Per class, the mean of per-sample ``values`` and its standard error: (K,) each."""
     counts = jnp.asarray(np.bincount(y, minlength=k), values.dtype)
@@ -79,9 +75,10 @@ def poincare_terms(features, sq_norms, y: np.ndarray, k: int, constant: float, z
     """E6-a: the worst class's Var_c, C GC_c and the standard error of Var_c - C GC_c (worst:
     largest Var_c / (C GC_c + z se_c)); Avg_{i != j} V_ij, C Avg GCol_ij and the standard error
     of their difference (per-sample weight sum_{j != c} 1 / (K (K-1) ||mu_c - mu_j||^2))."""
-    means = _means(features, y, k)
-    residual = jnp.sum((features - means[y]) ** 2, axis=1)
-    var, _ = _mean_and_se(residual, y, k)
+    stats = class_stats(features, jnp.asarray(y), k)
+    means = stats.means
+    residual = jnp.sum(stats.residual**2, axis=1)
+    var = within_class_variances(stats)
     cgc = constant * cx.class_means_of(sq_norms, jnp.asarray(y), k)
     _, gap_se = _mean_and_se(residual - constant * sq_norms, y, k)
     worst = jnp.argmax(var / (cgc + z * gap_se))
@@ -91,10 +88,10 @@ def poincare_terms(features, sq_norms, y: np.ndarray, k: int, constant: float, z
         "poincare_var": var[worst],
         "poincare_cgc": cgc[worst],
         "poincare_se": gap_se[worst],
-        "pair_cdnv": cx.cdnv(var, means),
+        "pair_cdnv": nc1_cdnv(stats),
         "pair_cgcol": cx.geometric_collapse(cgc, means),
         "pair_se": jnp.sqrt(jnp.sum(pair_se**2)),
-        "pair_trivial": cx.cdnv(jnp.full(k, features.shape[1], features.dtype), means),
+        "pair_trivial": features.shape[1] * cx.pair_average(_inverse_distances(means)),
     }
 
 
@@ -144,54 +141,47 @@ def estimator_terms(embed: cx.Embedding, x: jax.Array, key: jax.Array, options: 
     return out
 
 
-def training_terms(model: Any, params: Any, split: Split, k: int) -> dict[str, jax.Array]:
-    """Training accuracy, GC, CDNV and geometric collapse of the embedding on the training
-    set, and the embedding's width p."""
-    embed = cx.embedding_of(model, params)
-    x, y = jnp.asarray(split.x, jnp.float64), jnp.asarray(split.y)
-    output, layers = model.apply(params, x)
-    features = layers.features[-2]
-    means = _means(features, split.y, k)
-    sq_norms = cx.jacobian_sq_norms(embed, x)
+def training_terms(output: jax.Array, stats: ClassStats, sq_norms: jax.Array):
+    """Training accuracy, GC, CDNV and geometric collapse of the embedding on the training set,
+    and the embedding's width p, from the head's output (N, S), the class statistics of the
+    embedding's features and their per-sample ||J_f(x)||_F^2 (N,)."""
+    gcs = cx.class_means_of(sq_norms, stats.labels, stats.num_classes)
     return {
-        "train_accuracy": jnp.mean(jnp.argmax(output, axis=1) == y),
+        "train_accuracy": jnp.mean(jnp.argmax(output, axis=1) == stats.labels),
         "gc_train": jnp.mean(sq_norms),
-        "cdnv_train": cx.cdnv(cx.class_variances(features, y, k), means),
-        "gcol_train": cx.geometric_collapse(cx.class_means_of(sq_norms, y, k), means),
-        "embed_dim": jnp.asarray(features.shape[1], jnp.float64),
+        "cdnv_train": nc1_cdnv(stats),
+        "gcol_train": cx.geometric_collapse(gcs, stats.means),
+        "embed_dim": jnp.asarray(stats.means.shape[1], jnp.float64),
     }
 
 
 def transfer_terms(features: jax.Array, y: np.ndarray, key: jax.Array, options: Options):
     """E6-f on the target classes' features: their CDNV and the mean n-shot NCC accuracy."""
     k = int(y.max()) + 1
-    labels = jnp.asarray(y)
     accuracies = cx.few_shot_accuracies(features, y, k, key, options.shots, options.episodes)
     return {
-        "target_cdnv": cx.cdnv(cx.class_variances(features, labels, k), _means(features, y, k)),
+        "target_cdnv": nc1_cdnv(class_stats(features, jnp.asarray(y), k)),
         "few_shot_accuracy": jnp.mean(accuracies),
     }
 
 
 def make_measure(model: Any, parts: Parts, num_source: int, options: Options):
     """The jitted float64 measurement of one run: (params, key) -> named scalars."""
-    test_x, target_x = (jnp.asarray(p.x, jnp.float64) for p in parts[1:])
+    train_x, test_x, target_x = (jnp.asarray(p.x, jnp.float64) for p in parts)
     both_y = np.concatenate([parts.test.y, parts.target.y + num_source])
     sigma2 = 1.0 if options.constant is None else options.constant
 
     def measure(params: Any, key: jax.Array) -> dict[str, jax.Array]:
         embed = cx.embedding_of(model, params)
-        train_f = model.apply(params, jnp.asarray(parts.train.x, jnp.float64))[1].features[-2]
+        output, layers = model.apply(params, train_x)
+        train = class_stats(layers.features[-2], jnp.asarray(parts.train.y), num_source)
         test_f = model.apply(params, test_x)[1].features[-2]
         target_f = model.apply(params, target_x)[1].features[-2]
-        out = training_terms(model, params, parts.train, num_source)
-        out |= ncc_terms(
-            _means(train_f, parts.train.y, num_source), test_f, parts.test.y, num_source
-        )
+        out = training_terms(output, train, cx.jacobian_sq_norms(embed, train_x))
+        out |= ncc_terms(train.means, test_f, parts.test.y, num_source)
         out |= transfer_terms(target_f, parts.target.y, key, options)
         a = cx.jacobians(embed, test_x[:1])[0]  # the linear map: J_f at a test point
         out |= linear_terms(a, test_x[:16], sigma2)
-        train_x = jnp.asarray(parts.train.x, jnp.float64)
         out |= estimator_terms(embed, train_x, jax.random.fold_in(key, 1), options)
         if options.constant is None:  # no Poincare constant: E6-a is vacuous
             return out | {name: jnp.nan for name in POINCARE}
