@@ -262,7 +262,10 @@ def train_and_measure(
 
 
 def finish_cell(setting: Setting, outcome: CellOutcome) -> CellOutcome:
-    """Every trained run of the cell gets the cell-level quantities of measure.cross_run."""
+    """Every trained run of the cell gets the cell-level quantities of measure.cross_run, over
+    the cell's runs in ``outcome``: those this process trained (run_bucket). On one process that
+    is the whole cell; in a multi-process sweep each process's share of the cell gets its own
+    rank correlations and ``cell_runs`` counts only that share."""
     trained = [r for r in outcome.runs if r.quantities is not None]
     if not trained:
         return outcome
