@@ -57,7 +57,8 @@ Z = 4.0  # Monte-Carlo margins: z standard errors (docs/theory/munn2024.md, "Tol
 
 @dataclass(frozen=True)
 class Setting:
-    """The trained setting (defaults: the notes' small instance, a few minutes on 2 CPU cores).
+    """The trained setting (defaults: near the notes' small instance, docs/theory/munn2024.md
+    says where it differs; a few minutes on 2 CPU cores).
 
     Attributes:
         dataset: "gaussian" (a mixture of isotropic Gaussian classes) or "mnist5k" (embedded
