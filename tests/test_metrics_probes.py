@@ -1,5 +1,6 @@
 """nc_jax.metrics.probes against scikit-learn (logistic regression with the same C) and float64
-NumPy references (class means, pooled covariance, LDA scores), with closed-form fixtures."""
+NumPy references (the class means LDA reads, pooled covariance, LDA scores), with closed-form
+fixtures."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from nc_jax.metrics.probes import (
-    class_means,
     fit_logistic,
     lda_accuracy,
     lda_scores,
     pooled_covariance,
     probe_accuracy,
 )
+from nc_jax.metrics.stats import class_stats
 
 FIT = jax.jit(fit_logistic, static_argnames=("num_classes", "max_iter"))
 
@@ -56,7 +57,7 @@ def test_logistic_probe_batched_over_runs_equals_each_run_alone():
 def test_class_means_and_pooled_covariance_against_numpy():
     z, y = _blobs(3, n=7)
     means = np.stack([z[y == c].mean(0) for c in range(3)])
-    np.testing.assert_allclose(class_means(jnp.asarray(z), jnp.asarray(y), 3), means, atol=1e-12)
+    np.testing.assert_allclose(class_stats(z, y, 3).means, means, atol=1e-12)  # what LDA reads
     centred = z - means[y]
     np.testing.assert_allclose(
         pooled_covariance(jnp.asarray(z), jnp.asarray(y), 3),

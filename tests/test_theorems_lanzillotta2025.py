@@ -15,14 +15,14 @@ def test_pair_snr_is_the_codes_mean_distance_over_unbiased_spreads():
     z = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 0.0], [12.0, 0.0]])
     y = np.array([0, 0, 1, 1])
     # means (1, 0), (11, 0); spreads (1 + 1) / (2 - 1) = 2 each: 100 / 4
-    assert measure.pair_snr(z, y, np.array([0, 1])) == pytest.approx(25.0)
+    assert measure.pair_snr(z, y, 2) == pytest.approx(25.0)
     rng = np.random.default_rng(0)
     z, y = rng.normal(size=(30, 3)), np.repeat(np.arange(3), 10)
     pairs = []
     for a, b in ((0, 1), (0, 2), (1, 2)):
         va, vb = (np.trace(np.cov(z[y == c].T)) for c in (a, b))
         pairs.append(np.sum((z[y == a].mean(0) - z[y == b].mean(0)) ** 2) / (va + vb))
-    assert measure.pair_snr(z, y, np.arange(3)) == pytest.approx(np.mean(pairs), rel=1e-12)
+    assert measure.pair_snr(z, y, 3) == pytest.approx(np.mean(pairs), rel=1e-12)
 
 
 def test_class_mean_ranks_global_n_k_minus_1_per_task_n_times_k_minus_1():

@@ -16,8 +16,9 @@ to that shift (predictions and probabilities are not). ``jax.vmap`` batches it o
 LDA (``lda_scores``): w_c = Sigma^{-1} mu_c, b_c = -mu_c^T Sigma^{-1} mu_c / 2 + log prior_c,
 with Sigma + jitter I (jitter 1e-6), from means and a covariance given by the caller, so that
 they may come from different sources (a replay buffer's means with the test set's covariance:
-Lanzillotta, Meier and Hofmann's counterfactuals, docs/theory/lanzillotta2025.md).
-``pooled_covariance`` is the within-class covariance pooled over classes (divisor N - K).
+Lanzillotta, Meier and Hofmann's counterfactuals, docs/theory/lanzillotta2025.md; the class
+means are ``nc_jax.metrics.stats.class_stats``). ``pooled_covariance`` is the within-class
+covariance pooled over classes (divisor N - K).
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ import jax
 import jax.numpy as jnp
 import optax
 import optax.tree_utils as otu
+
+from nc_jax.metrics.stats import class_stats
 
 LDA_JITTER = 1e-6
 
@@ -101,16 +104,10 @@ def probe_accuracy(probe: LogisticProbe, z: jax.Array, y: jax.Array) -> jax.Arra
     return jnp.mean((probe_predict(probe, z) == y).astype(z.dtype))
 
 
-def class_means(z: jax.Array, y: jax.Array, num_classes: int) -> jax.Array:
-    """Per-class means (K, p) of features z (N, p) with labels y (N,); every class present."""
-    onehot = jax.nn.one_hot(y, num_classes, dtype=z.dtype)
-    return (onehot.T @ z) / jnp.sum(onehot, axis=0)[:, None]
-
-
 def pooled_covariance(z: jax.Array, y: jax.Array, num_classes: int) -> jax.Array:
     """Within-class covariance pooled over classes (p, p): sum_i (z_i - mu_{y_i})(...)^T /
     (N - K), every class present."""
-    centred = z - class_means(z, y, num_classes)[y]
+    centred = class_stats(z, y, num_classes).residual
     return centred.T @ centred / (z.shape[0] - num_classes)
 
 

@@ -9,39 +9,42 @@ from __future__ import annotations
 
 import numpy as np
 
-from nc_jax.metrics.probes import class_means, lda_accuracy, pooled_covariance
+from nc_jax.metrics.collapse import nc3_cosines, row_cosines
+from nc_jax.metrics.complexity import pair_average
+from nc_jax.metrics.probes import lda_accuracy, pooled_covariance
+from nc_jax.metrics.stats import class_stats, pairwise_sq_distances, within_class_variances
 
 MIXTURE_DIM = 6  # the mixture instance: features in R^6, S = span(e_0, e_1), S-perp the rest
 MIXTURE_BATCHES = 20  # batch means for the Monte-Carlo standard error
 NAN_VALUE = float("nan")
 
 
-def pair_snr(features: np.ndarray, labels: np.ndarray, classes: np.ndarray) -> float:
-    """Mean over pairs of ``classes`` of ||m_1 - m_2||^2 / (v_1 + v_2), m the class mean and v
+def pair_snr(features: np.ndarray, labels: np.ndarray, num_classes: int) -> float:
+    """Mean over pairs of classes of ||m_1 - m_2||^2 / (v_1 + v_2), m the class mean and v
     the mean squared distance to it with an (n - 1) divisor: the authors' code's "snr".
-    features (N, p), labels (N,)."""
-    means, spreads = [], []
-    for c in classes:
-        z = features[labels == c]
-        means.append(z.mean(0))
-        spreads.append(((z - z.mean(0)) ** 2).sum(1).sum() / (len(z) - 1))
-    values = [
-        float(((means[a] - means[b]) ** 2).sum() / (spreads[a] + spreads[b]))
-        for a in range(len(classes))
-        for b in range(a + 1, len(classes))
-    ]
-    return float(np.mean(values))
+    features (N, p), labels (N,) in [0, num_classes)."""
+    stats = class_stats(features, labels, num_classes)
+    spreads = within_class_variances(stats) * stats.counts / (stats.counts - 1)
+    ratios = pairwise_sq_distances(stats.means) / (spreads[:, None] + spreads[None, :])
+    return float(pair_average(ratios))  # symmetric: the mean over unordered pairs
+
+
+def centred_means(means: np.ndarray, classes_per_task: int | None) -> np.ndarray:
+    """Class means (C, p) centred by their global mean (``classes_per_task`` None) or task by
+    task (rows t K .. t K + K - 1 by their own mean, K = ``classes_per_task``)."""
+    if classes_per_task is None:
+        return means - means.mean(0)
+    tasks = means.reshape(-1, classes_per_task, means.shape[1])
+    return (tasks - tasks.mean(1, keepdims=True)).reshape(means.shape)
 
 
 def mean_ranks(means: np.ndarray, classes_per_task: int) -> dict[str, float]:
     """Numerical ranks (NumPy's default tolerance) of the class means (T K, p): as they are,
-    centred by their global mean, and centred task by task (rows t K .. t K + K - 1)."""
-    tasks = means.reshape(-1, classes_per_task, means.shape[1])
-    per_task = (tasks - tasks.mean(1, keepdims=True)).reshape(means.shape)
+    centred by their global mean, and centred task by task (``centred_means``)."""
     return {
         "rank_means": float(np.linalg.matrix_rank(means)),
-        "rank_global": float(np.linalg.matrix_rank(means - means.mean(0))),
-        "rank_per_task": float(np.linalg.matrix_rank(per_task)),
+        "rank_global": float(np.linalg.matrix_rank(centred_means(means, None))),
+        "rank_per_task": float(np.linalg.matrix_rank(centred_means(means, classes_per_task))),
     }
 
 
@@ -174,8 +177,8 @@ def lda_counterfactuals(
     classes = train.shape[0]
     kept = np.take_along_axis(train, buffer[:, :, None], axis=1)  # (C, b, p)
     flat, labels = kept.reshape(-1, train.shape[2]), np.repeat(np.arange(classes), buffer.shape[1])
-    means = {"buffer": np.asarray(class_means(flat, labels, classes))}
-    means["test"] = np.asarray(class_means(test, test_labels, classes))
+    means = {"buffer": np.asarray(class_stats(flat, labels, classes).means)}
+    means["test"] = np.asarray(class_stats(test, test_labels, classes).means)
     covariances = {
         "buffer": np.asarray(pooled_covariance(flat, labels, classes)),
         "test": np.asarray(pooled_covariance(test, test_labels, classes)),
@@ -200,19 +203,11 @@ def code_nc_metrics(means: np.ndarray, head: np.ndarray, classes_per_task: int |
     beta = mean diagonal of U~^T U~ (mean squared norm of the centred means); NC2 = the mean
     off-diagonal entry of the cosine Gram of the centred means (-1/(C-1) at a simplex ETF);
     NC3 = mean over c of cos(w_c, mu~_c)."""
-    if classes_per_task is None:
-        centred = means - means.mean(0)
-    else:
-        tasks = means.reshape(-1, classes_per_task, means.shape[1])
-        centred = (tasks - tasks.mean(1, keepdims=True)).reshape(means.shape)
-    unit = centred / np.linalg.norm(centred, axis=1, keepdims=True)
-    cosines = unit @ unit.T
-    classes = len(means)
-    heads = head / np.linalg.norm(head, axis=1, keepdims=True)
+    centred = centred_means(means, classes_per_task)
     return {
         "nc_beta": float(np.mean(np.sum(centred**2, axis=1))),
-        "nc2_offdiag": float((cosines.sum() - np.trace(cosines)) / (classes * (classes - 1))),
-        "nc3_cos": float(np.mean(np.sum(heads * unit, axis=1))),
+        "nc2_offdiag": float(pair_average(row_cosines(centred))),
+        "nc3_cos": float(np.mean(nc3_cosines(head, centred))),
     }
 
 
@@ -224,8 +219,9 @@ def buffer_collapse(
     control of ``size`` samples never replayed (the next ``size``), on the final features.
 
     Returns ``buffer_variance_ratio``, the mean over the old classes of v_buffer / v_control (v:
-    mean squared distance to the subset's mean, divisor size - 1), and ``buffer_norm_ratio``,
-    the mean of ||mu_buffer - g|| / ||mu_control - g||, g the mean of all training features.
+    mean squared distance to the subset's mean; the divisor, size - 1 or size, cancels), and
+    ``buffer_norm_ratio``, the mean of ||mu_buffer - g|| / ||mu_control - g||, g the mean of all
+    training features.
 
     Args:
         train: training features by class (C, n, p), the old classes first.
@@ -234,14 +230,12 @@ def buffer_collapse(
         old_classes: the classes of the finished tasks (the first old_classes of C).
     """
     centre = train.reshape(-1, train.shape[2]).mean(0)
-    variances, norms = [], []
-    for c in range(old_classes):
-        buffer, control = train[c, order[c, :size]], train[c, order[c, size : 2 * size]]
-        spread = [((z - z.mean(0)) ** 2).sum(1).sum() / (size - 1) for z in (buffer, control)]
-        distance = [np.linalg.norm(z.mean(0) - centre) for z in (buffer, control)]
-        variances.append(spread[0] / spread[1])
-        norms.append(distance[0] / distance[1])
+    rows = order[:old_classes, : 2 * size, None]  # per old class its buffer, then its control
+    kept = np.take_along_axis(train[:old_classes], rows, axis=1).reshape(-1, train.shape[2])
+    stats = class_stats(kept, np.repeat(np.arange(2 * old_classes), size), 2 * old_classes)
+    spread = np.asarray(within_class_variances(stats)).reshape(old_classes, 2)
+    distance = np.linalg.norm(np.asarray(stats.means) - centre, axis=1).reshape(old_classes, 2)
     return {
-        "buffer_variance_ratio": float(np.mean(variances)),
-        "buffer_norm_ratio": float(np.mean(norms)),
+        "buffer_variance_ratio": float(np.mean(spread[:, 0] / spread[:, 1])),
+        "buffer_norm_ratio": float(np.mean(distance[:, 0] / distance[:, 1])),
     }

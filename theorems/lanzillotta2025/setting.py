@@ -284,15 +284,15 @@ def _measure_tasks(
         params = jax.tree_util.tree_map(
             lambda a, i=i: jnp.asarray(a[:, i, -1], jnp.float64), snapshots
         )
-        seen = (i + 1) * K
-        train = [_forward(model, params, data.x[t], t) for t in range(T)]
-        test = [_forward(model, params, data.x_test[t], t) for t in range(T)]
+        seen = (i + 1) * K  # the tasks trained so far: the ones read after task i
+        train = [_forward(model, params, data.x[t], t) for t in range(i + 1)]
+        test = [_forward(model, params, data.x_test[t], t) for t in range(i + 1)]
         train_acc[:, i] = _accuracy(train[i][1][..., :seen], labels[i])
         for j in range(i + 1):
             own[:, i, j] = _accuracy(test[j][1][..., :seen], test_labels[j])
         feats, tests = [f for f, _ in train], [g for g, _ in test]
         probe[:, i, : i + 1] = _probe_accuracies(setting, feats, tests, labels, test_labels, i)
-        snr[:, i] = [measure.pair_snr(feats[0][r], labels[0], np.arange(K)) for r in range(runs)]
+        snr[:, i] = [measure.pair_snr(feats[0][r], labels[0], K) for r in range(runs)]
     means = np.concatenate([f.reshape(runs, K, n, -1).mean(2) for f in feats], axis=1)
     ranks = [measure.mean_ranks(means[r], K) for r in range(runs)]
     centring = None if setting.heads == "single" else K
@@ -361,13 +361,13 @@ def _forward(model: Any, params: Any, x: np.ndarray, task: int) -> tuple[np.ndar
 
 @functools.partial(jax.jit, static_argnums=(0,))
 def _forward_runs(model: Any, params: Any, inputs: jax.Array, task: jax.Array):
-    """``_forward`` as one compiled program per model and shape."""
-    inner = model.model if isinstance(model, TaskHeads) else model
+    """``_forward`` as one compiled program per model and shape (a TaskHeads model's layer
+    record is its inner model's)."""
+    if isinstance(model, TaskHeads):
+        inputs = task_inputs(inputs, task)
 
     def one(p):
-        logits, layers = inner.apply(p, inputs)
-        if isinstance(model, TaskHeads):
-            logits = model.apply(p, task_inputs(inputs, task))[0]
+        logits, layers = model.apply(p, inputs)
         return layers.features[-2], logits
 
     return jax.vmap(one)(params)
@@ -449,15 +449,11 @@ REPLAY_QUANTITIES = (
     "rank_global",
     "rank_per_task",
     "buffer_fraction",
-    "lda_buffer",
-    "lda_test_identity",
-    "lda_test",
-    "lda_buffer_identity",
+    *LDA_VARIANTS,
     "nc_beta",
     "nc2_offdiag",
     "nc3_cos",
-    "buffer_variance_ratio",
-    "buffer_norm_ratio",
+    *COLLAPSE_QUANTITIES,
 )
 FROZEN_QUANTITIES = (
     "perp_error",
