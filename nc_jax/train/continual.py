@@ -32,8 +32,13 @@ start of that task on (no gradient, no weight decay).
 
 One step is the engine's own update (nc_jax.train.step.make_update, full batch) applied to the
 mixed minibatch, so the loss, optimiser, weight decay, penalty and learning-rate schedule are
-the engine's; the divergence guard runs once per log period (``guard_divergence``). The program
-returns the parameters at every log (``log_every`` steps) of every task.
+the engine's; the divergence guard runs once per log period (``guard_divergence``). Two
+consequences of handing the update the minibatch whole: a model's penalty is scaled as on a
+full batch (by N / B = 1, not by a task's training set over B), and a schedule reads the run's
+step counter, which runs on across tasks (a warm-up happens in the first task only;
+``lr_drop_at`` is a fraction of one task's ``steps`` from the start of the first task, and the
+rate stays dropped after it). The program returns the parameters at every log (``log_every``
+steps) of every task.
 """
 
 from __future__ import annotations
