@@ -97,19 +97,11 @@ def test_run_bucket_splits_into_cells_and_drops_a_diverged_runs_quantities():
     np.testing.assert_array_equal(first.arrays["curve"][1], np.full(10, 13.0))
 
 
-def test_finish_cell_sees_each_cell_and_a_process_without_runs_trains_nothing():
-    seen = []
-
-    def finish(setting, outcome):
-        seen.append((setting.seeds, len(outcome.runs)))
-        return outcome
-
+def test_a_process_without_runs_trains_nothing():
     def never(*_):
         raise AssertionError("a process without runs must not train")
 
     settings = [_Setting((0,)), _Setting((1,))]
-    run_bucket(settings, _Share(), _echo, finish)
-    assert seen == [((0,), 1), ((1,), 1)]
     empty = run_bucket(settings, _Share(5, 6), never)
     assert [len(c.runs) for c in empty] == [0, 0] and empty[0].arrays == {}
 

@@ -214,3 +214,24 @@ def test_every_setting_refuses_steps_that_are_not_a_multiple_of_log_every(paper)
     setting = contract.get_paper(paper).setting
     with pytest.raises(SettingError, match="must be a positive multiple of log_every"):
         setting(steps=250, log_every=100)
+
+
+def test_finish_cell_runs_on_whole_cells_only():
+    """One process: run_paper applies the paper's finish_cell; a multi-host part is left
+    unfinished, and finish_merged finishes the merged cell and evaluates its checks again."""
+    from nc_jax.checks.runner import finish_merged, run_paper
+
+    setting = toy_paper.Setting(seeds=(0, 1, 2))
+    whole = SimpleNamespace(process_index=0, process_count=1, share=lambda n: np.arange(n))
+    (outcome,) = run_paper(toy_paper.PAPER, [setting], whole)
+    assert [r.quantities["cell_runs"] for r in outcome.runs] == [3.0, 3.0, 3.0]
+    part = SimpleNamespace(process_index=1, process_count=2, share=lambda n: np.arange(1, n, 2))
+    (unfinished,) = run_paper(toy_paper.PAPER, [setting], part)
+    assert [r.index for r in unfinished.runs] == [1]
+    assert "cell_runs" not in unfinished.runs[0].quantities
+    record = {"runs": results.encode_runs(outcome.runs), "checks": []}
+    for run in record["runs"]:
+        run["quantities"] = {k: v for k, v in run["quantities"].items() if not k.startswith("cell")}
+    merged, arrays = finish_merged(toy_paper.PAPER, setting, record, {"x": np.zeros(3)})
+    assert [r["quantities"]["cell_runs"] for r in merged["runs"]] == [3.0, 3.0, 3.0]
+    assert [c["verdict"] for c in merged["checks"]] == ["holds"] * 3 and "x" in arrays

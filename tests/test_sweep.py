@@ -156,6 +156,13 @@ def test_multi_host_processes_train_their_share_and_process_0_merges(tmp_path, m
     single, multi = sweep.load(tmp_path / "single"), sweep.load(tmp_path / "multi")
     columns = ["cell", "run", "seed", "check", "verdict", "measured", "bound"]
     assert single[columns].equals(multi[columns])
+    runs = [
+        [r["quantities"] for c in sorted(results.read_cells(d), key=lambda c: c["index"])
+         for r in c["runs"]]
+        for d in (tmp_path / "single", tmp_path / "multi")
+    ]  # fmt: skip
+    assert runs[0] == runs[1]  # finish_cell saw every run of a cell, not one process's share
+    assert {q["cell_runs"] for q in runs[1]} == {3.0}
     (cell,) = [c for c in results.read_cells(tmp_path / "multi") if c["index"] == 0]
     curve = results.read_arrays(tmp_path / "multi", cell["cell"])["curve/toy"]
     assert curve.shape == (3, 5) and curve[2, 0] == 3  # runs back in order 0, 1, 2

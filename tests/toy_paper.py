@@ -80,6 +80,19 @@ def run(settings, context):
     return outcomes
 
 
+def finish_cell(setting, outcome):
+    """The cell's measured run count and mean E|x| over its runs, added to each run: a
+    cross-run value that a multi-host job must compute over the merged cell."""
+    measured = [r.quantities for r in outcome.runs if r.quantities is not None]
+    cell = {
+        "cell_runs": float(len(measured)),
+        "cell_mean_abs": float(np.mean([q["mean_abs"] for q in measured])) if measured else 0.0,
+    }
+    for quantities in measured:
+        quantities.update(cell)
+    return outcome
+
+
 BOUND = Theorem(
     id="toy.mean_abs",
     reference="made up",
@@ -111,4 +124,6 @@ FREE_SAMPLES = Family(
     quantities=_sample_quantities,
     static={},
 )
-PAPER = Paper("toy", "A toy paper", Setting, (BOUND,), run, families=(FREE_SAMPLES,))
+PAPER = Paper(
+    "toy", "A toy paper", Setting, (BOUND,), run, families=(FREE_SAMPLES,), finish_cell=finish_cell
+)

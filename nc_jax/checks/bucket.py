@@ -10,8 +10,8 @@ A paper supplies three things (nc_jax.checks.contract, "A paper"):
 - ``train_and_measure(settings, runs, context)``: trains the given runs (all of this process's,
   from every setting of the bucket, in order) through ``context`` and returns one ``RunOutcome``
   per run: its float64 quantities, the step at which it diverged, its arrays for plots;
-- optionally ``finish_cell(setting, outcome)``: a cell's summary over its runs (a best run,
-  pooled trends), applied to each cell after the split.
+- optionally ``Paper.finish_cell(setting, outcome)`` (nc_jax.checks.contract): a cell's
+  summary over all its runs, which the runner applies once the whole cell is in one place.
 
 ``run_bucket(settings, context, train_and_measure)`` is then the paper's ``run``. Everything
 else (which process trains which run, dropping the quantities of a diverged run, record
@@ -100,12 +100,6 @@ class TrainAndMeasure(Protocol):
     ) -> Sequence[RunOutcome]: ...
 
 
-class FinishCell(Protocol):
-    """A paper's summary of one cell over its runs (e.g. pooled trends added to each run)."""
-
-    def __call__(self, setting: Any, outcome: CellOutcome) -> CellOutcome: ...
-
-
 def plan_bucket(settings: Sequence[PaperSetting]) -> list[PlannedRun]:
     """Every run of ``settings``, cell by cell in order; a run without a key gets its own
     ``(cell, index)``."""
@@ -189,17 +183,13 @@ def run_bucket(
     settings: Sequence[PaperSetting],
     context: TrainContext,
     train_and_measure: TrainAndMeasure,
-    finish_cell: FinishCell | None = None,
 ) -> list[CellOutcome]:
     """A paper's ``run``: this process's share of the bucket's runs trained and measured by
-    ``train_and_measure``, then split into one CellOutcome per setting (each passed through
-    ``finish_cell`` when given)."""
+    ``train_and_measure``, then split into one CellOutcome per setting (a paper's cross-run
+    summary, ``Paper.finish_cell``, is applied by the runner on whole cells)."""
     mine = process_runs(plan_bucket(settings), context)
     outcomes = train_and_measure(settings, mine, context) if mine else []
-    cells = cell_outcomes(len(settings), mine, outcomes)
-    if finish_cell is None:
-        return cells
-    return [finish_cell(setting, cell) for setting, cell in zip(settings, cells)]
+    return cell_outcomes(len(settings), mine, outcomes)
 
 
 def run_values(runs: Sequence[PlannedRun], *names: str) -> tuple[np.ndarray, ...]:

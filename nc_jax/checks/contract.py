@@ -420,6 +420,12 @@ class Paper:
         families: optional instance families for ``nc-jax falsify`` (Family).
         examples: theorem id -> Example, one per theorem (the contract tests require it).
         quick: Setting overrides that train in seconds (the contract tests train them).
+        finish_cell: optional ``finish_cell(setting, outcome) -> CellOutcome``, a summary of one
+            cell over all its runs (a best run, pooled trends, rank correlations across runs)
+            written into the runs' quantities before the checks read them. The runner applies
+            it once the whole cell is in one place: after ``run`` on one process, and after
+            process 0 has merged the processes' parts in a multi-host job (so it reads only the
+            runs' quantities and the cell's arrays, and never the training state).
         tables: a shipped grid's short name -> its table: a function from a finished results
             directory to the grid's answer as text (``nc_jax.sweep.grid_table`` finds it). The
             short name is the grid's name without the paper's prefix and its underscore
@@ -437,6 +443,7 @@ class Paper:
     examples: Mapping[str, Example] = field(default_factory=dict)
     quick: Mapping[str, Any] = field(default_factory=dict)
     tables: Mapping[str, Callable[[Path], str]] = field(default_factory=dict)
+    finish_cell: Callable[[Any, CellOutcome], CellOutcome] | None = None
 
     def __post_init__(self) -> None:
         if not dataclasses.is_dataclass(self.setting):

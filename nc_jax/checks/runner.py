@@ -104,14 +104,32 @@ def device_kind() -> str:
 
 
 def run_paper(paper: Paper, settings: Sequence[Any], context: TrainContext) -> list[CellOutcome]:
-    """``paper.run`` on settings of one bucket, with its answer checked against the contract."""
+    """``paper.run`` on settings of one bucket, with its answer checked against the contract;
+    on one process each cell is whole and gets ``paper.finish_cell`` (a multi-host job's parts
+    get it after the merge, ``finish_merged``)."""
     outcomes = paper.run(list(settings), context)
     if len(outcomes) != len(settings):
         raise TypeError(
             f"paper {paper.name}: run returned {len(outcomes)} outcomes "
             f"for {len(settings)} settings"
         )
-    return outcomes
+    if paper.finish_cell is None or context.process_count > 1:
+        return outcomes
+    return [paper.finish_cell(s, outcome) for s, outcome in zip(settings, outcomes)]
+
+
+def finish_merged(
+    paper: Paper, setting: Any, record: Mapping[str, Any], arrays: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A cell merged from a multi-host job's parts, as one process would have written it:
+    ``paper.finish_cell`` over all its runs, then its checks evaluated again. Returns the record
+    and the arrays (unchanged without a ``finish_cell``)."""
+    if paper.finish_cell is None:
+        return dict(record), dict(arrays)
+    outcome = paper.finish_cell(setting, CellOutcome(store.decode_runs(record), dict(arrays)))
+    pairs = evaluate_runs(paper.theorems, outcome.runs)
+    merged = dict(record, runs=store.encode_runs(outcome.runs), checks=check_records(pairs))
+    return merged, dict(outcome.arrays)
 
 
 def diverged_result(theorem: Theorem, run: RunRecord) -> CheckResult:

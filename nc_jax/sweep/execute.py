@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from nc_jax import results as store
-from nc_jax.checks.runner import cell_record, run_paper
-from nc_jax.sweep.hosts import write_part
+from nc_jax.checks.runner import cell_record, finish_merged, run_paper
+from nc_jax.sweep.grid import Cell
+from nc_jax.sweep.hosts import merge_parts, write_part
 from nc_jax.sweep.planning import Bucket, Plan
 
 if TYPE_CHECKING:  # the engine loads only where a context is built
@@ -60,3 +61,14 @@ def run_bucket(
             store.write_cell(directory, record, outcome.arrays)
             written.append(record)
     return written
+
+
+def merge_cell(plan_: Plan, cell: Cell, directory: Path, process_count: int) -> bool:
+    """Process 0 of a multi-host job: the processes' parts of ``cell`` merged and written, with
+    the paper's summary over the whole cell applied (``finish_merged``); False while a part is
+    missing (``merge_parts``)."""
+
+    def finish(record: dict[str, Any], arrays: dict[str, Any]) -> tuple[dict, dict]:
+        return finish_merged(plan_.paper, cell.setting, record, arrays)
+
+    return merge_parts(directory, cell, process_count, finish=finish)

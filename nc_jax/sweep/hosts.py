@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,9 @@ import numpy as np
 
 from nc_jax import results as store
 from nc_jax.sweep.grid import Cell
+
+# A merged cell's (record, arrays) -> (record, arrays): the paper's summary over the whole cell.
+Finish = Callable[[dict[str, Any], dict[str, Any]], tuple[dict[str, Any], dict[str, Any]]]
 
 PARTS = "parts"
 
@@ -57,10 +60,18 @@ def write_part(
     store.write_cell(directory / PARTS, part, arrays)
 
 
-def merge_parts(directory: Path, cell: Cell, process_count: int, timeout_s: float = 3600.0) -> bool:
+def merge_parts(
+    directory: Path,
+    cell: Cell,
+    process_count: int,
+    timeout_s: float = 3600.0,
+    finish: Finish | None = None,
+) -> bool:
     """Process 0 of a multi-host job: wait for every process's part of ``cell`` and write the
-    merged cell (runs and checks in run order, arrays concatenated in run order). Returns False
-    when a part is still missing after ``timeout_s``."""
+    merged cell (runs and checks in run order, arrays concatenated in run order), passed through
+    ``finish(record, arrays)`` first when given (the paper's summary over the whole cell,
+    nc_jax.checks.runner.finish_merged). Returns False when a part is still missing after
+    ``timeout_s``."""
     names = [f"{cell.id}.p{k}" for k in range(process_count)]
     deadline = time.monotonic() + timeout_s
     while not all(store.cell_path(directory / PARTS, n).is_file() for n in names):
@@ -81,5 +92,7 @@ def merge_parts(directory: Path, cell: Cell, process_count: int, timeout_s: floa
     merged["wall_time_s"] = max(part["wall_time_s"] for part in parts)
     keys = set.intersection(*(set(a) for a in arrays))
     merged_arrays = {k: np.concatenate([a[k] for a in arrays])[order] for k in keys}
+    if finish is not None:
+        merged, merged_arrays = finish(merged, merged_arrays)
     store.write_cell(directory, merged, merged_arrays)
     return True

@@ -14,8 +14,7 @@ import jax
 
 from nc_jax import results as store
 from nc_jax.sweep.estimate import Estimator, run_steps_of
-from nc_jax.sweep.execute import Echo, run_bucket
-from nc_jax.sweep.hosts import merge_parts
+from nc_jax.sweep.execute import Echo, merge_cell, run_bucket
 from nc_jax.sweep.planning import Bucket, Plan, choose_run_group
 
 if TYPE_CHECKING:
@@ -69,8 +68,8 @@ class LocalExecutor:
                 )
                 records = run_bucket(plan_, bucket, directory, context, axes)
                 if context.process_count > 1 and context.process_index == 0:
-                    count = context.process_count
-                    written += sum(merge_parts(directory, c, count) for c in bucket.pending(done))
+                    count, pending = context.process_count, bucket.pending(done)
+                    written += sum(merge_cell(plan_, c, directory, count) for c in pending)
                 written += len(records)
                 bars.update(task, completed=sizes[bucket.index], description=label + " done")
                 if first:

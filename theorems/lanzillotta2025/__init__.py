@@ -12,7 +12,7 @@ is the entry point registered in pyproject.toml.
 from nc_jax.checks import Paper
 from theorems.lanzillotta2025.bounds import THEOREMS
 from theorems.lanzillotta2025.examples import EXAMPLES
-from theorems.lanzillotta2025.setting import Setting, run
+from theorems.lanzillotta2025.setting import Setting, finish_cell, run
 from theorems.lanzillotta2025.tables import TABLES
 
 PAPER = Paper(
@@ -21,6 +21,7 @@ PAPER = Paper(
     setting=Setting,
     theorems=THEOREMS,
     run=run,
+    finish_cell=finish_cell,
     examples=EXAMPLES,
     quick=dict(
         n_train=40,

@@ -211,8 +211,9 @@ class Setting:
 
 def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
     """Train and measure every run of the bucket (replay runs as one program, frozen runs as
-    another); each cell's replay runs are then compared with their seed's b = 0 run."""
-    return run_bucket(settings, context, train_and_measure, finish_cell)
+    another); ``finish_cell`` then compares each cell's replay runs with their seed's b = 0
+    run."""
+    return run_bucket(settings, context, train_and_measure)
 
 
 def train_and_measure(

@@ -27,6 +27,7 @@ COLUMNS = {
     "snr_retained": "SNR retained",
     "nc3_cos": "NC3 cos",
     "train_accuracy_min": "min train acc",
+    "forgetting_se": "forgetting SE",
 }
 CLAIMS = {
     "lanzillotta2025.replay.efficiency_gap": "gap h/v/vac",
@@ -74,8 +75,16 @@ def replay_figure(directory: Path) -> Any:
     return fig
 
 
-def _span(values: Any) -> str:
-    return f"{values.min():.0%} to {values.max():.0%}" if len(values) else "-"
+def _remaining(kind: str, none: Any, full: Any, small: Any, noise: float) -> str:
+    """What buffers of at most 10% leave of the forgetting F(0) - F(full) that a full buffer
+    removes, as a span of fractions over buffer sizes; or that there is nothing to remove beyond
+    ``noise`` (3 standard errors of a difference of two forgetting values)."""
+    removable = none[f"F_{kind}"] - full[f"F_{kind}"]
+    if not removable > noise:
+        return f"no removable {kind} forgetting beyond test noise ({removable:.3g} < {noise:.2g})"
+    fractions = (small[f"F_{kind}"] - full[f"F_{kind}"]) / removable
+    span = f"{fractions.min():.0%} to {fractions.max():.0%}" if len(fractions) else "-"
+    return f"{span} of the removable {kind} forgetting ({removable:.3g})"
 
 
 def replay_table(directory: Path) -> str:
@@ -103,16 +112,9 @@ def replay_table(directory: Path) -> str:
             continue
         none, full = part[sizes == 0].iloc[0], part[fractions == fractions.max()].iloc[0]
         small = part[(fractions > 0) & (fractions <= 0.1)]
-        remaining = {
-            kind: (small[kind] - full[kind]) / (none[kind] - full[kind])
-            for kind in ("F_deep", "F_shallow")
-        }
-        lines.append(
-            f"{dataset}: buffers of 0-10% leave {_span(remaining['F_deep'])} of the removable "
-            f"deep forgetting (F(0) - F(full) = {none['F_deep'] - full['F_deep']:.3g}) and "
-            f"{_span(remaining['F_shallow'])} of the shallow "
-            f"({none['F_shallow'] - full['F_shallow']:.3g})"
-        )
+        noise = 3 * 2**0.5 * part["forgetting SE"].max()
+        deep, shallow = (_remaining(k, none, full, small, noise) for k in ("deep", "shallow"))
+        lines.append(f"{dataset}: buffers of 0-10% leave {deep}; {shallow}")
     saved = save(replay_figure(directory), Path(directory) / FIGURE)
     lines.append(f"figure: {saved[0]}")
     return "\n".join(lines)

@@ -13,7 +13,7 @@ point registered in pyproject.toml.
 from nc_jax.checks import Paper
 from theorems.munn2024.bounds import THEOREMS
 from theorems.munn2024.examples import EXAMPLES
-from theorems.munn2024.setting import Setting, run
+from theorems.munn2024.setting import Setting, finish_cell, run
 from theorems.munn2024.tables import TABLES
 
 PAPER = Paper(
@@ -22,6 +22,7 @@ PAPER = Paper(
     setting=Setting,
     theorems=THEOREMS,
     run=run,
+    finish_cell=finish_cell,
     examples=EXAMPLES,
     quick=dict(
         num_classes=6,

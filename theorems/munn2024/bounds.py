@@ -16,21 +16,18 @@ alone crosses it is 3e-5 per check), and is vacuous with fewer than 30 samples p
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from nc_jax.checks.contract import Evaluation, Hypothesis, Theorem
+from nc_jax.checks.cross_run import rank_claim_hypotheses
 from theorems.munn2024.setting import Z
 
 Q = Mapping[str, Any]
 MIN_SAMPLES = 30  # per class or draws: the standard errors (a CLT) need a few dozen
 LINEAR_TOLERANCE = 1e-12  # relative: float64 sums of p x D products
 ESTIMATOR_ROUNDING = 1e-12  # relative floor of the E6-c margin (an estimator of spread 0)
-MIN_SPREAD = 1.0  # variance of the settings' mean log GC over the seed-to-seed variance
-MIN_RUNS = 6  # runs of a cell for a rank correlation
 MIN_ACCURACY = 0.9  # every run of the cell trained (training accuracy)
-RHO_NULL_SDS = 2.0  # |rho| beyond 2 null standard deviations 1/sqrt(n-1): a resolved sign
 
 _PAPER = "Munn, Dherin, Gonzalvo, NeurIPS 2024"
 _STAND_IN = (
@@ -53,15 +50,10 @@ def _samples(q: Q) -> tuple[Hypothesis, ...]:
 
 def _cell(q: Q, rho: str) -> tuple[Hypothesis, ...]:
     """A cross-run claim says something only over enough trained runs whose GC differs between
-    settings by more than between seeds, and when the rank correlation ``rho`` is beyond the
-    spread it has between independent values (sd about 1 / sqrt(n - 1))."""
-    null = RHO_NULL_SDS / math.sqrt(max(q["cell_runs"] - 1, 1))
+    settings by more than between seeds, when the rank correlation ``rho`` is beyond its spread
+    between independent values (nc_jax.checks.cross_run), and when every run trained."""
     return (
-        Hypothesis("|rho| >= 2 / sqrt(runs - 1): its sign beyond noise", abs(q[rho]), null, ">="),
-        Hypothesis("trained runs in the cell >= 6", q["cell_runs"], MIN_RUNS, ">="),
-        Hypothesis(
-            "GC spread over settings / seed-to-seed spread >= 1", q["gc_spread"], MIN_SPREAD, ">="
-        ),
+        *rank_claim_hypotheses(q[rho], q["cell_runs"], q["gc_spread"]),
         Hypothesis(
             "every run trained: training accuracy >= 0.9",
             q["min_train_accuracy"],

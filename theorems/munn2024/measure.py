@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.stats import spearmanr
 
+from nc_jax.checks.cross_run import spearman, spread_ratio
 from nc_jax.metrics import ClassStats, class_stats, nc1_cdnv, within_class_variances
 from nc_jax.metrics import complexity as cx
 from nc_jax.metrics.stats import pairwise_sq_distances
@@ -193,35 +193,18 @@ def make_measure(model: Any, parts: Parts, num_source: int, options: Options):
     return jax.jit(measure)
 
 
-def _rho(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rank correlation (NaN with fewer than 3 values or a constant one)."""
-    if len(a) < 3 or np.ptp(a) == 0 or np.ptp(b) == 0:
-        return math.nan
-    return float(spearmanr(a, b).statistic)
-
-
 def cross_run(runs: Sequence[Mapping[str, float]], groups: Sequence[Any]) -> dict[str, float]:
     """The cell-level quantities over its trained runs (``groups``: each run's setting without
     the seed): the run count, the smallest training accuracy, the spread ratio (variance over
     settings of the mean log GC / mean seed-to-seed variance of log GC; NaN without two settings
     or without repeated seeds) and Spearman's rho of train GC against train CDNV, target CDNV
     and 5-shot accuracy."""
-    gc = np.array([r["gc_train"] for r in runs])
-    by_group: dict[Any, list[float]] = {}
-    for group, value in zip(groups, np.log(gc)):
-        by_group.setdefault(group, []).append(value)
-    repeated = [np.var(v, ddof=1) for v in by_group.values() if len(v) > 1]
-    centres = [np.mean(v) for v in by_group.values()]
-    spread = (
-        np.var(centres, ddof=1) / np.mean(repeated)
-        if len(centres) > 1 and repeated and np.mean(repeated) > 0
-        else math.nan
-    )
+    gc = [r["gc_train"] for r in runs]
     return {
         "cell_runs": float(len(runs)),
         "min_train_accuracy": float(min(r["train_accuracy"] for r in runs)),
-        "gc_spread": float(spread),
-        "rho_gc_cdnv": _rho(gc, np.array([r["cdnv_train"] for r in runs])),
-        "rho_gc_target_cdnv": _rho(gc, np.array([r["target_cdnv"] for r in runs])),
-        "rho_gc_few_shot": _rho(gc, np.array([r["few_shot_accuracy"] for r in runs])),
+        "gc_spread": spread_ratio(np.log(gc), groups),
+        "rho_gc_cdnv": spearman(gc, [r["cdnv_train"] for r in runs]),
+        "rho_gc_target_cdnv": spearman(gc, [r["target_cdnv"] for r in runs]),
+        "rho_gc_few_shot": spearman(gc, [r["few_shot_accuracy"] for r in runs]),
     }

@@ -263,10 +263,8 @@ def train_and_measure(
 
 
 def finish_cell(setting: Setting, outcome: CellOutcome) -> CellOutcome:
-    """Every trained run of the cell gets the cell-level quantities of measure.cross_run, over
-    the cell's runs in ``outcome``: those this process trained (run_bucket). On one process that
-    is the whole cell; in a multi-process sweep each process's share of the cell gets its own
-    rank correlations and ``cell_runs`` counts only that share."""
+    """Every trained run of the cell gets the cell-level quantities of measure.cross_run over
+    all the cell's runs (the runner applies it to whole cells, also in a multi-host sweep)."""
     trained = [r for r in outcome.runs if r.quantities is not None]
     if not trained:
         return outcome
@@ -280,5 +278,6 @@ def finish_cell(setting: Setting, outcome: CellOutcome) -> CellOutcome:
 
 
 def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
-    """Train and measure every run of the bucket, then add each cell's cross-run quantities."""
-    return run_bucket(settings, context, train_and_measure, finish_cell)
+    """Train and measure every run of the bucket (``finish_cell`` adds each cell's cross-run
+    quantities)."""
+    return run_bucket(settings, context, train_and_measure)

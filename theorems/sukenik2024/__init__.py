@@ -11,7 +11,7 @@ grids (``PAPER.tables``). Theory: docs/theory/sukenik2024.md.
 from nc_jax.checks import Paper
 from theorems.sukenik2024.bounds import THEOREMS
 from theorems.sukenik2024.examples import EXAMPLES
-from theorems.sukenik2024.setting import Setting, run
+from theorems.sukenik2024.setting import Setting, finish_cell, run
 from theorems.sukenik2024.tables import TABLES
 
 PAPER = Paper(
@@ -20,6 +20,7 @@ PAPER = Paper(
     setting=Setting,
     theorems=THEOREMS,
     run=run,
+    finish_cell=finish_cell,
     examples=EXAMPLES,
     quick=dict(width=20, steps=6000, log_every=1000, seeds=(0, 1, 2)),
     tables=TABLES,

@@ -325,7 +325,8 @@ def _run_arrays(levels: dict[str, float], objective: np.ndarray) -> dict[str, np
     return arrays
 
 
-def _finish_cell(setting: Setting, outcome: CellOutcome) -> CellOutcome:
+def finish_cell(setting: Setting, outcome: CellOutcome) -> CellOutcome:
+    """The cell's summary over its runs (best run, fractions below and at DNC), added to each."""
     _cell_quantities(list(outcome.runs))
     return outcome
 
@@ -333,11 +334,10 @@ def _finish_cell(setting: Setting, outcome: CellOutcome) -> CellOutcome:
 def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
     """Train the runs of every setting (one bucket: equal outside RUN_FIELDS) as one compiled
     program, replay ``replay_steps`` engine steps from each in float64, measure each of this
-    process's runs, and add each cell's summary (best run, fractions below and at DNC) to its
-    runs. One CellOutcome per setting; its arrays the engine trajectory, the objective against
-    the closed-form levels (``curve/...``) and the class-mean spectra ``sv/layer l`` (runs, K),
-    NaN rows for diverged runs."""
-    return run_bucket(settings, context, train_and_measure, _finish_cell)
+    process's runs (``finish_cell`` adds each cell's summary). One CellOutcome per setting; its
+    arrays the engine trajectory, the objective against the closed-form levels (``curve/...``)
+    and the class-mean spectra ``sv/layer l`` (runs, K), NaN rows for diverged runs."""
+    return run_bucket(settings, context, train_and_measure)
 
 
 def train_and_measure(

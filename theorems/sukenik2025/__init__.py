@@ -11,7 +11,7 @@ grids (``PAPER.tables``).
 from nc_jax.checks import Paper
 from theorems.sukenik2025.bounds import THEOREMS
 from theorems.sukenik2025.examples import EXAMPLES
-from theorems.sukenik2025.setting import Setting, run
+from theorems.sukenik2025.setting import Setting, finish_cell, run
 from theorems.sukenik2025.tables import TABLES
 
 PAPER = Paper(
@@ -20,6 +20,7 @@ PAPER = Paper(
     setting=Setting,
     theorems=THEOREMS,
     run=run,
+    finish_cell=finish_cell,
     examples=EXAMPLES,
     quick=dict(
         n_per_class=3,

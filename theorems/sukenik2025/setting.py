@@ -337,7 +337,7 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
     float64. One CellOutcome per setting; its arrays, per seed, the objective of every depth
     along training (``curve/objective L=<depth>``, against ``step``), J* as a constant curve,
     and the per-depth metrics (``depth/<metric>``, (seeds, depths))."""
-    return run_bucket(settings, context, train_and_measure, _finish_cell)
+    return run_bucket(settings, context, train_and_measure)
 
 
 def train_and_measure(
@@ -380,7 +380,7 @@ def train_and_measure(
     return outcomes
 
 
-def _finish_cell(setting: Setting, outcome: CellOutcome) -> CellOutcome:
+def finish_cell(setting: Setting, outcome: CellOutcome) -> CellOutcome:
     """The pooled depth trends over the cell's measured seeds, added to each."""
     with_pooled_trends([record.quantities for record in outcome.runs if record.quantities])
     return outcome
