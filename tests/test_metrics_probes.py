@@ -1,6 +1,6 @@
 """nc_jax.metrics.probes against scikit-learn (logistic regression with the same C) and float64
-NumPy references (the class means LDA reads, pooled covariance, LDA scores), with closed-form
-fixtures."""
+NumPy references (the class means LDA reads, pooled covariance, LDA scores, the LDA
+counterfactuals), with closed-form fixtures."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from nc_jax.metrics.probes import (
     fit_logistic,
     lda_accuracy,
+    lda_counterfactuals,
     lda_scores,
     pooled_covariance,
     probe_accuracy,
@@ -80,3 +81,22 @@ def test_lda_scores_against_numpy_and_the_nearest_mean_rule_under_identity_covar
     flat = np.zeros(3)
     np.testing.assert_array_equal(np.argmax(lda_scores(means, np.eye(4), flat, z), 1), nearest)
     assert float(lda_accuracy(means, np.eye(4), flat, z, y)) == pytest.approx(np.mean(nearest == y))
+
+
+def test_lda_counterfactuals_against_numpy_and_a_buffer_that_is_the_test_set():
+    rng = np.random.default_rng(5)
+    train = rng.normal(size=(3, 8, 4)) + 3 * rng.normal(size=(3, 1, 4))
+    buffer = np.tile(np.arange(8), (3, 1))
+    test, labels = train.reshape(-1, 4), np.repeat(np.arange(3), 8)
+    out = lda_counterfactuals(train, buffer, test, labels)
+    assert out["lda_buffer"] == pytest.approx(out["lda_test"])  # same samples: same LDA
+    assert out["lda_buffer_identity"] == pytest.approx(out["lda_test_identity"])
+    kept = lda_counterfactuals(train, buffer[:, :3], test, labels)
+    means = train[:, :3].mean(1)
+    centred = (train[:, :3] - means[:, None]).reshape(-1, 4)
+    sigma = centred.T @ centred / (9 - 3) + 1e-6 * np.eye(4)
+    w = np.linalg.solve(sigma, means.T).T
+    scores = test @ w.T - 0.5 * np.sum(w * means, 1)  # equal priors
+    assert kept["lda_buffer"] == pytest.approx(np.mean(np.argmax(scores, 1) == labels))
+    nearest = np.argmin(((test[:, None] - means[None]) ** 2).sum(-1), axis=1)  # identity
+    assert kept["lda_buffer_identity"] == pytest.approx(np.mean(nearest == labels))

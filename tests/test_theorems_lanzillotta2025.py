@@ -1,7 +1,8 @@
 """lanzillotta2025's measurements against hand-computed values and float64 NumPy references:
 the code's pairwise SNR, the class-mean ranks (n K - 1 against n (K - 1)), the S-perp error,
-the mixture's closed form (by hand, and against Monte Carlo), forgetting, and the comparison
-of a replay run with its seed's b = 0 run."""
+the mixture's closed form (by hand, and against Monte Carlo), and the comparison of a replay
+run with its seed's b = 0 run (forgetting and the LDA counterfactuals are the library's:
+tests/test_metrics_forgetting.py, tests/test_metrics_probes.py)."""
 
 from __future__ import annotations
 
@@ -54,11 +55,6 @@ def test_mixture_closed_form_by_hand_and_against_monte_carlo():
     assert abs(mc["snr_mc"] - expected) <= 4 * mc["snr_mc_se"] < 0.01
 
 
-def test_forgetting_averages_the_drop_on_every_earlier_task():
-    accuracy = np.array([[0.9, np.nan, np.nan], [0.5, 0.8, np.nan], [0.3, 0.6, 0.95]])
-    assert measure.forgetting(accuracy) == pytest.approx(((0.9 - 0.3) + (0.8 - 0.6)) / 2)
-
-
 def test_a_replay_run_against_its_seeds_runs_without_and_with_the_full_buffer():
     q = {
         "forgetting_deep": 0.05,
@@ -88,23 +84,6 @@ def test_a_replay_run_against_its_seeds_runs_without_and_with_the_full_buffer():
     assert out["snr_allowance"] == pytest.approx(6 * np.sqrt(2 / 500) * 0.5)
     assert out["train_accuracy_min_ref"] == 0.995 and out["train_accuracy_min_none"] == 1.0
     assert np.isnan(measure.against_references(q, none, None)["deep_remaining"])
-
-
-def test_lda_counterfactuals_against_numpy_and_a_buffer_that_is_the_test_set():
-    rng = np.random.default_rng(5)
-    train = rng.normal(size=(3, 8, 4)) + 3 * rng.normal(size=(3, 1, 4))
-    buffer = np.tile(np.arange(8), (3, 1))
-    test, labels = train.reshape(-1, 4), np.repeat(np.arange(3), 8)
-    out = measure.lda_counterfactuals(train, buffer, test, labels)
-    assert out["lda_buffer"] == pytest.approx(out["lda_test"])  # same samples: same LDA
-    assert out["lda_buffer_identity"] == pytest.approx(out["lda_test_identity"])
-    kept = measure.lda_counterfactuals(train, buffer[:, :3], test, labels)
-    means = train[:, :3].mean(1)
-    centred = (train[:, :3] - means[:, None]).reshape(-1, 4)
-    sigma = centred.T @ centred / (9 - 3) + 1e-6 * np.eye(4)
-    w = np.linalg.solve(sigma, means.T).T
-    scores = test @ w.T - 0.5 * np.sum(w * means, 1)  # equal priors
-    assert kept["lda_buffer"] == pytest.approx(np.mean(np.argmax(scores, 1) == labels))
 
 
 def test_code_nc_metrics_on_a_simplex_etf_and_per_task_centring():
@@ -137,10 +116,12 @@ def test_the_replay_table_reads_a_results_directory_and_draws_the_figure(tmp_pat
     assert main(PAPER, [*argv.split(), "--frozen-seeds", ""]) in (0, 1)
     text = replay_table(tmp_path)
     runs = results.load_runs(tmp_path).set_index("buffer_size")
-    f = runs["forgetting_deep"]
-    if f[0] > f[20]:
+    f, noise = runs["forgetting_deep"], 3 * np.sqrt(2) * runs["forgetting_se"].max()
+    if f[0] - f[20] > noise:
         share = (f[2] - f[20]) / (f[0] - f[20])
         assert f"leave {share:.0%} to {share:.0%} of the removable deep" in text
+    else:
+        assert "leave no removable deep forgetting beyond test noise" in text
     assert f"{runs.loc[2, 'forgetting_shallow']:.3g}" in text.splitlines()[4]
     assert (tmp_path / f"{FIGURE}.png").is_file() and (tmp_path / f"{FIGURE}.pdf").is_file()
 

@@ -18,7 +18,9 @@ with Sigma + jitter I (jitter 1e-6), from means and a covariance given by the ca
 they may come from different sources (a replay buffer's means with the test set's covariance:
 Lanzillotta, Meier and Hofmann's counterfactuals, docs/theory/lanzillotta2025.md; the class
 means are ``nc_jax.metrics.stats.class_stats``). ``pooled_covariance`` is the within-class
-covariance pooled over classes (divisor N - K).
+covariance pooled over classes (divisor N - K). ``lda_counterfactuals`` scores that code's four
+LDA classifiers, each pairing one source of means (a buffer's, the test set's) with one
+covariance (the buffer's, the test set's, the identity).
 """
 
 from __future__ import annotations
@@ -27,12 +29,19 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 import optax.tree_utils as otu
 
 from nc_jax.metrics.stats import class_stats
 
 LDA_JITTER = 1e-6
+LDA_COUNTERFACTUALS: dict[str, tuple[str, str]] = {  # name: (source of means, of covariance)
+    "lda_buffer": ("buffer", "buffer"),
+    "lda_test_identity": ("test", "identity"),
+    "lda_test": ("test", "test"),
+    "lda_buffer_identity": ("buffer", "identity"),
+}
 
 
 class LogisticProbe(NamedTuple):
@@ -129,3 +138,33 @@ def lda_accuracy(
     """Fraction of samples z (N, p) whose highest LDA score (``lda_scores``) is their class y."""
     predicted = jnp.argmax(lda_scores(means, covariance, log_priors, z), axis=1)
     return jnp.mean((predicted == y).astype(z.dtype))
+
+
+def lda_counterfactuals(
+    train: np.ndarray, buffer: np.ndarray, test: np.ndarray, test_labels: np.ndarray
+) -> dict[str, float]:
+    """Test accuracies of the four LDA classifiers of ``LDA_COUNTERFACTUALS`` on one run's
+    features: (1) buffer means + pooled buffer covariance, (2) test means + identity, (3) test
+    means + pooled test covariance, (4) buffer means + identity; priors the test class
+    frequencies (Lanzillotta, Meier and Hofmann's code, ICLR 2026).
+
+    Args:
+        train: training features by class (C, n, p).
+        buffer: the buffer's sample indices per class (C, b), b >= 2.
+        test: test features (M, p) with labels test_labels (M,) in [0, C), every class present.
+    """
+    classes = train.shape[0]
+    kept = np.take_along_axis(train, buffer[:, :, None], axis=1)  # (C, b, p)
+    flat, labels = kept.reshape(-1, train.shape[2]), np.repeat(np.arange(classes), buffer.shape[1])
+    means = {"buffer": np.asarray(class_stats(flat, labels, classes).means)}
+    means["test"] = np.asarray(class_stats(test, test_labels, classes).means)
+    covariances = {
+        "buffer": np.asarray(pooled_covariance(flat, labels, classes)),
+        "test": np.asarray(pooled_covariance(test, test_labels, classes)),
+        "identity": np.eye(train.shape[2]),
+    }
+    log_priors = np.log(np.bincount(test_labels, minlength=classes) / len(test_labels))
+    return {
+        name: float(lda_accuracy(means[m], covariances[c], log_priors, test, test_labels))
+        for name, (m, c) in LDA_COUNTERFACTUALS.items()
+    }

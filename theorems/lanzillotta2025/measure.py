@@ -1,8 +1,8 @@
 """Float64 measurements of Lanzillotta, Meier, Hofmann (ICLR 2026) on NumPy arrays: the
 code's pairwise SNR, the rank of the class means under global and per-task centring, the
 S-perp error of a linear feature map under a frozen head, the exact moments of the
-two-component mixture, the forgetting of a sequence of tasks and the LDA counterfactuals
-(docs/theory/lanzillotta2025.md states each).
+two-component mixture, a replay run against its reference runs, the code's NC logs and the
+buffer's collapse (docs/theory/lanzillotta2025.md states each).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 
 from nc_jax.metrics.collapse import nc3_cosines, row_cosines
 from nc_jax.metrics.complexity import pair_average
-from nc_jax.metrics.probes import lda_accuracy, pooled_covariance
+from nc_jax.metrics.forgetting import forgetting_se
 from nc_jax.metrics.stats import class_stats, pairwise_sq_distances, within_class_variances
 
 MIXTURE_DIM = 6  # the mixture instance: features in R^6, S = span(e_0, e_1), S-perp the rest
@@ -113,20 +113,6 @@ def mixture_snr_monte_carlo(instance: dict, samples: int, seed: int) -> dict[str
     }
 
 
-def forgetting(accuracy: np.ndarray) -> float:
-    """Mean over the tasks j < T - 1 of A_jj - A_{T-1, j}, for accuracies A (T, T) with A[i, j]
-    the accuracy on task j after training task i (the authors' slides' sign: > 0 is
-    forgetting)."""
-    last = accuracy.shape[0] - 1
-    return float(np.mean([accuracy[j, j] - accuracy[last, j] for j in range(last)]))
-
-
-def forgetting_se(q: dict[str, float]) -> float:
-    """Worst-case standard error of a forgetting F (an average over the T - 1 earlier tasks of a
-    difference of two accuracies, each on m = K n_test test samples): sqrt(2 / (4 m (T - 1)))."""
-    return float(np.sqrt(0.5 / (q["classes_per_task"] * q["n_test"] * (q["num_tasks"] - 1))))
-
-
 def against_references(
     q: dict[str, float], none: dict[str, float], full: dict[str, float] | None
 ) -> dict[str, float]:
@@ -136,11 +122,11 @@ def against_references(
     Per kind of forgetting: the removable part D = F(0) - F(full) and the remaining fraction
     R(b) = (F(b) - F(full)) / D (0: the buffer reached the full buffer's floor; 1: it removed
     nothing). The allowance for test-set noise is 3 standard errors of R_deep - R_shallow, each
-    R's error propagated to first order from sqrt(2) ``forgetting_se`` per difference of two
-    forgetting values. Also the SNR retained by the b = 0 run and its allowance, 3 x 2
-    sqrt(2 / n_train) of it (the relative sampling error sqrt(2 / n) of a variance estimate,
-    twice for the ratio of two SNRs)."""
-    se = forgetting_se(q)
+    R's error propagated to first order from sqrt(2) ``forgetting_se`` (nc_jax.metrics.forgetting)
+    per difference of two forgetting values. Also the SNR retained by the b = 0 run and its
+    allowance, 3 x 2 sqrt(2 / n_train) of it (the relative sampling error sqrt(2 / n) of a
+    variance estimate, twice for the ratio of two SNRs)."""
+    se = forgetting_se(q["num_tasks"], q["classes_per_task"] * q["n_test"])
     out = {"forgetting_se": se}
     errors = []
     for kind in ("deep", "shallow"):
@@ -160,41 +146,6 @@ def against_references(
     out["train_accuracy_min_ref"] = float(min(accuracies))
     out["train_accuracy_min_none"] = none["train_accuracy_min"]
     return out
-
-
-def lda_counterfactuals(
-    train: np.ndarray, buffer: np.ndarray, test: np.ndarray, test_labels: np.ndarray
-) -> dict[str, float]:
-    """Test accuracies of the code's four LDA classifiers on one run's final features:
-    (1) buffer means + pooled buffer covariance, (2) test means + identity, (3) test means +
-    pooled test covariance, (4) buffer means + identity; priors the test class frequencies.
-
-    Args:
-        train: training features by class (C, n, p).
-        buffer: the buffer's sample indices per class (C, b), b >= 2.
-        test: test features (M, p) with labels test_labels (M,) in [0, C).
-    """
-    classes = train.shape[0]
-    kept = np.take_along_axis(train, buffer[:, :, None], axis=1)  # (C, b, p)
-    flat, labels = kept.reshape(-1, train.shape[2]), np.repeat(np.arange(classes), buffer.shape[1])
-    means = {"buffer": np.asarray(class_stats(flat, labels, classes).means)}
-    means["test"] = np.asarray(class_stats(test, test_labels, classes).means)
-    covariances = {
-        "buffer": np.asarray(pooled_covariance(flat, labels, classes)),
-        "test": np.asarray(pooled_covariance(test, test_labels, classes)),
-        "identity": np.eye(train.shape[2]),
-    }
-    log_priors = np.log(np.bincount(test_labels, minlength=classes) / len(test_labels))
-    variants = {
-        "lda_buffer": ("buffer", "buffer"),
-        "lda_test_identity": ("test", "identity"),
-        "lda_test": ("test", "test"),
-        "lda_buffer_identity": ("buffer", "identity"),
-    }
-    return {
-        name: float(lda_accuracy(means[m], covariances[c], log_priors, test, test_labels))
-        for name, (m, c) in variants.items()
-    }
 
 
 def code_nc_metrics(means: np.ndarray, head: np.ndarray, classes_per_task: int | None) -> dict:

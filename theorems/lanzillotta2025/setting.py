@@ -17,7 +17,6 @@ One cell trains two kinds of run on the same tasks (classes split into ``num_tas
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,7 +29,8 @@ from nc_jax.checks import CellOutcome, SettingError, check_positive, check_seeds
 from nc_jax.checks.bucket import PlannedRun, RunOutcome, RunSpec, run_bucket
 from nc_jax.checks.validate import check_dataset
 from nc_jax.data import gaussian, load_dataset
-from nc_jax.metrics.probes import fit_logistic, probe_accuracy
+from nc_jax.metrics.forgetting import forgetting
+from nc_jax.metrics.probes import LDA_COUNTERFACTUALS, lda_counterfactuals
 from nc_jax.models import MLP
 from nc_jax.train import TrainConfig, cast_runs, init_runs
 from nc_jax.train.continual import (
@@ -39,9 +39,9 @@ from nc_jax.train.continual import (
     TaskHeads,
     run_buffer,
     split_tasks,
-    task_inputs,
     train_continual,
 )
+from nc_jax.train.continual_readout import read_tasks
 from theorems.lanzillotta2025 import measure
 
 if TYPE_CHECKING:
@@ -266,154 +266,66 @@ def _measure_tasks(
     data: ContinualData,
     slots: np.ndarray,
     sizes: np.ndarray,
-) -> dict:
-    """Per run (arrays over the leading run axis R): forgetting with the own head and with
-    probes, the first task's final accuracies, the lowest train accuracy at a task's end, the
-    SNR of the first task's classes after the first and the last task, the class-mean ranks,
-    the code's NC2/NC3 logs of the final class means and head, the buffer's collapse against
-    never-replayed samples,
-    and the LDA counterfactuals of the final features (runs with b >= 2; ``slots`` (R, T, K,
-    n) per class the permutation whose first b samples are the buffer, ``sizes`` (R,) b)."""
-    T, K = setting.num_tasks, setting.classes_per_task
-    n, m = data.x.shape[2], data.x_test.shape[2]
-    labels = np.arange(T * K).repeat(n).reshape(T, K * n)
-    test_labels = np.arange(T * K).repeat(m).reshape(T, K * m)
-    runs = jax.tree_util.tree_leaves(snapshots)[0].shape[0]
-    own, probe = np.full((runs, T, T), NAN), np.full((runs, T, T), NAN)
-    train_acc, snr = np.full((runs, T), NAN), np.full((runs, T), NAN)
-    for i in range(T):
-        params = jax.tree_util.tree_map(
-            lambda a, i=i: jnp.asarray(a[:, i, -1], jnp.float64), snapshots
-        )
-        seen = (i + 1) * K  # the tasks trained so far: the ones read after task i
-        train = [_forward(model, params, data.x[t], t) for t in range(i + 1)]
-        test = [_forward(model, params, data.x_test[t], t) for t in range(i + 1)]
-        train_acc[:, i] = _accuracy(train[i][1][..., :seen], labels[i])
-        for j in range(i + 1):
-            own[:, i, j] = _accuracy(test[j][1][..., :seen], test_labels[j])
-        feats, tests = [f for f, _ in train], [g for g, _ in test]
-        probe[:, i, : i + 1] = _probe_accuracies(setting, feats, tests, labels, test_labels, i)
-        snr[:, i] = [measure.pair_snr(feats[0][r], labels[0], K) for r in range(runs)]
-    means = np.concatenate([f.reshape(runs, K, n, -1).mean(2) for f in feats], axis=1)
-    ranks = [measure.mean_ranks(means[r], K) for r in range(runs)]
+) -> dict[str, np.ndarray]:
+    """Per run (arrays over the leading run axis R), from the library's task-by-task readout
+    (nc_jax.train.continual_readout): forgetting with the own head and with probes, the first
+    task's final accuracies, the lowest train accuracy at a task's end, the SNR of the first
+    task's classes after the first and the last task; on the final features, the class-mean
+    ranks, the code's NC2/NC3 logs of the class means and head, and ``_buffer_quantities``
+    (``slots`` (R, T, K, n) per class the permutation whose first b samples are the buffer,
+    ``sizes`` (R,) b)."""
+    K = setting.classes_per_task
+    read = read_tasks(model, snapshots, data, setting.probe_c, setting.probe_max_iter, PROBE_TOL)
+    runs, T, _, p = read.features.shape
+    train = read.features.reshape(runs, T * K, -1, p)  # by class (R, T K, n, p)
+    tests = read.test_features.reshape(runs, -1, p)
+    test_labels = np.arange(T * K).repeat(data.x_test.shape[2])
+    first = np.arange(K).repeat(data.x.shape[2])  # the labels of the first task's samples
+    snr = np.array(
+        [[measure.pair_snr(f, first, K) for f in run] for run in read.first_task_features]
+    )
+    head = np.asarray(jax.tree_util.tree_leaves(read.params[-1])[0])  # the last layer (R, T K, p)
     centring = None if setting.heads == "single" else K
-    head = np.asarray(jax.tree_util.tree_leaves(params[-1])[0])  # the last task's (R, T K, p)
-    nc = [measure.code_nc_metrics(means[r], head[r], centring) for r in range(runs)]
-    lda = [_lda(feats, tests, test_labels, slots[r], sizes[r], r) for r in range(runs)]
-    collapse = [_collapse(feats, slots[r], sizes[r], (T - 1) * K, r) for r in range(runs)]
+    order = slots.reshape(runs, T * K, -1)
+    per_run = [
+        measure.mean_ranks(train[r].mean(1), K)
+        | measure.code_nc_metrics(train[r].mean(1), head[r], centring)
+        | _buffer_quantities(train[r], tests[r], test_labels, order[r], sizes[r], (T - 1) * K)
+        for r in range(runs)
+    ]
     return {
-        "forgetting_shallow": np.array([measure.forgetting(own[r]) for r in range(runs)]),
-        "forgetting_deep": np.array([measure.forgetting(probe[r]) for r in range(runs)]),
-        "first_task_final": own[:, -1, 0],
-        "first_task_probe_final": probe[:, -1, 0],
-        "train_accuracy_min": train_acc.min(1),
+        "forgetting_shallow": forgetting(read.own),
+        "forgetting_deep": forgetting(read.probe),
+        "first_task_final": read.own[:, -1, 0],
+        "first_task_probe_final": read.probe[:, -1, 0],
+        "train_accuracy_min": read.train_accuracy.min(1),
         "snr_first": snr[:, 0],
         "snr_last": snr[:, -1],
         "snr_retained": snr[:, -1] / snr[:, 0],
-        **{k: np.array([rank[k] for rank in ranks]) for k in ranks[0]},
-        **{k: np.array([values[k] for values in lda]) for k in LDA_VARIANTS},
-        **{k: np.array([values[k] for values in nc]) for k in nc[0]},
-        **{k: np.array([values[k] for values in collapse]) for k in COLLAPSE_QUANTITIES},
-    }
+    } | {key: np.array([q[key] for q in per_run]) for key in per_run[0]}
 
 
 COLLAPSE_QUANTITIES = ("buffer_variance_ratio", "buffer_norm_ratio")
 
 
-def _collapse(
-    feats: list[np.ndarray], order: np.ndarray, size: int, old_classes: int, r: int
-) -> dict[str, float]:
-    """Run r's buffer against never-replayed samples of the old classes (NaN unless
-    2 <= b <= n / 2)."""
-    n = order.shape[2]
-    if not 2 <= size <= n // 2:
-        return dict.fromkeys(COLLAPSE_QUANTITIES, NAN)
-    train = np.concatenate([f[r].reshape(order.shape[1], n, -1) for f in feats])
-    return measure.buffer_collapse(train, order.reshape(-1, n), size, old_classes)
-
-
-LDA_VARIANTS = ("lda_buffer", "lda_test_identity", "lda_test", "lda_buffer_identity")
-
-
-def _lda(
-    feats: list[np.ndarray],
-    tests: list[np.ndarray],
+def _buffer_quantities(
+    train: np.ndarray,
+    test: np.ndarray,
     test_labels: np.ndarray,
-    slots: np.ndarray,
+    order: np.ndarray,
     size: int,
-    r: int,
+    old_classes: int,
 ) -> dict[str, float]:
-    """Run r's LDA counterfactuals on the final features (NaN without a buffer of >= 2)."""
-    if size < 2:
-        return dict.fromkeys(LDA_VARIANTS, NAN)
-    train = np.concatenate([f[r].reshape(slots.shape[1], -1, f.shape[2]) for f in feats])
-    buffer = slots.reshape(-1, slots.shape[2])[:, :size]
-    test = np.concatenate([t[r] for t in tests])
-    return measure.lda_counterfactuals(train, buffer, test, test_labels.reshape(-1))
-
-
-def _forward(model: Any, params: Any, x: np.ndarray, task: int) -> tuple[np.ndarray, np.ndarray]:
-    """Penultimate features (R, N, p) and logits (R, N, T K) of every run on the inputs of one
-    task (T, K, n, D)[task] = x (K, n, D); a multi-head model reads its ``task`` head."""
-    inputs = jnp.asarray(x.reshape(-1, x.shape[-1]), jnp.float64)
-    features, logits = _forward_runs(model, params, inputs, task)
-    return np.asarray(features), np.asarray(logits)
-
-
-@functools.partial(jax.jit, static_argnums=(0,))
-def _forward_runs(model: Any, params: Any, inputs: jax.Array, task: jax.Array):
-    """``_forward`` as one compiled program per model and shape (a TaskHeads model's layer
-    record is its inner model's)."""
-    if isinstance(model, TaskHeads):
-        inputs = task_inputs(inputs, task)
-
-    def one(p):
-        logits, layers = model.apply(p, inputs)
-        return layers.features[-2], logits
-
-    return jax.vmap(one)(params)
-
-
-def _accuracy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    """Per run, the fraction of argmax(logits (R, N, C)) equal to labels (N,)."""
-    return (np.argmax(logits, -1) == labels).mean(-1)
-
-
-@functools.partial(jax.jit, static_argnames=("num_classes", "max_iter"))
-def _fit_probes(z: jax.Array, y: jax.Array, num_classes: int, c: float, max_iter: int):
-    """One logistic probe per run: features z (R, N, p), labels y (N,)."""
-    return jax.vmap(lambda f: fit_logistic(f, y, num_classes, c, PROBE_TOL, max_iter))(z)
-
-
-def _probe_accuracies(
-    setting: Setting,
-    feats: list[np.ndarray],
-    tests: list[np.ndarray],
-    labels: np.ndarray,
-    test_labels: np.ndarray,
-    i: int,
-) -> np.ndarray:
-    """A*_ij for j <= i, (R, i + 1): single head, one probe on the train features of every
-    class seen by task i; multi-head, one probe per task on its own classes (the code's
-    feature_forgetting)."""
-    K = setting.classes_per_task
-    out = []
-    for j in range(i + 1):
-        if setting.heads == "single":
-            z, y, offset = np.concatenate(feats[: i + 1], 1), labels[: i + 1].reshape(-1), 0
-            classes = (i + 1) * K
-        else:
-            z, y, offset, classes = feats[j], labels[j] - j * K, j * K, K
-        if setting.heads == "multi" or j == 0:
-            probes = _fit_probes(
-                jnp.asarray(z), jnp.asarray(y), classes, setting.probe_c, setting.probe_max_iter
-            )
-        out.append(
-            jax.vmap(probe_accuracy, in_axes=(0, 0, None))(
-                probes, jnp.asarray(tests[j]), jnp.asarray(test_labels[j] - offset)
-            )
-        )
-    return np.stack([np.asarray(a) for a in out], axis=1)
+    """One run's LDA counterfactuals (b >= 2) and buffer collapse (2 <= b <= n / 2) on its final
+    features, train by class (C, n, p) and test (M, p) with labels (M,); ``order`` (C, n) per
+    class the permutation whose first b = ``size`` samples are the buffer. NaN where they do not
+    apply."""
+    q = dict.fromkeys((*LDA_COUNTERFACTUALS, *COLLAPSE_QUANTITIES), NAN)
+    if size >= 2:
+        q |= lda_counterfactuals(train, order[:, :size], test, test_labels)
+    if 2 <= size <= order.shape[1] // 2:
+        q |= measure.buffer_collapse(train, order, size, old_classes)
+    return q
 
 
 def _frozen_quantities(setting: Setting, data: ContinualData, seed: int) -> dict[str, float]:
@@ -450,7 +362,7 @@ REPLAY_QUANTITIES = (
     "rank_global",
     "rank_per_task",
     "buffer_fraction",
-    *LDA_VARIANTS,
+    *LDA_COUNTERFACTUALS,
     "nc_beta",
     "nc2_offdiag",
     "nc3_cos",
@@ -484,7 +396,7 @@ def _complete(q: dict[str, float], setting: Setting, run: PlannedRun | None) -> 
     """Every run reports every quantity (NaN where it does not apply) and the cell's shape."""
     names = REPLAY_QUANTITIES + FROZEN_QUANTITIES + REFERENCE_QUANTITIES
     return (
-        {name: NAN for name in names}
+        dict.fromkeys(names, NAN)
         | q
         | {
             "is_replay": float(run is not None),
