@@ -13,7 +13,9 @@ from nc_jax.checks.bucket import (
     RunSpec,
     cell_values,
     diverged_steps,
+    first_diverged,
     learning_rate_seed_runs,
+    measured_outcomes,
     plan_bucket,
     process_runs,
     run_bucket,
@@ -135,3 +137,23 @@ def test_diverged_steps_are_the_first_flagged_log():
         "diverged": np.array([[False, True, True], [False, False, False]]),
     }
     assert diverged_steps(trajectory) == [10, None]
+
+
+def test_measured_outcomes_measure_only_the_runs_that_did_not_diverge():
+    measured = []
+
+    def measure(r):
+        measured.append(r)
+        return {"x": float(r)}
+
+    arrays = [{"a": np.zeros(2)}, {"a": np.ones(2)}, {"a": np.full(2, 2.0)}]
+    outcomes = measured_outcomes([None, 40, None], measure, arrays)
+    assert measured == [0, 2]
+    assert [o.quantities for o in outcomes] == [{"x": 0.0}, None, {"x": 2.0}]
+    assert [o.diverged_step for o in outcomes] == [None, 40, None]
+    assert outcomes[1].arrays["a"][0] == 1.0 and measured_outcomes([None], measure)[0].arrays == {}
+
+
+def test_first_diverged_takes_the_first_training_that_flagged_a_run():
+    assert first_diverged([None, 10, None], [5, 20, None]) == [5, 10, None]
+    assert first_diverged([None, 3]) == [None, 3]

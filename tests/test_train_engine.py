@@ -12,7 +12,15 @@ import pytest
 
 from nc_jax.data import gaussian, load_dataset
 from nc_jax.models.mlp import MLP
-from nc_jax.train import TrainConfig, cast_runs, init_runs, make_data, make_step, train
+from nc_jax.train import (
+    TrainConfig,
+    cast_runs,
+    init_runs,
+    make_data,
+    make_step,
+    run_params,
+    train,
+)
 
 SMALL = MLP((32, 16, 16, 4), num_linear=2)
 
@@ -271,6 +279,25 @@ def test_cast_runs_keeps_the_draw_and_sets_the_exact_hyperparameters():
     for before, after in zip(jax.tree_util.tree_leaves(drawn), jax.tree_util.tree_leaves(cast)):
         floating = jnp.issubdtype(before.dtype, jnp.floating)
         assert after.dtype == (jnp.float64 if floating else before.dtype)
+
+
+def test_init_runs_in_float64_is_the_float32_draw_cast_and_run_params_takes_one_run():
+    config = TrainConfig(steps=10, log_every=10)
+    drawn = _states(config, [0.1, 0.3], 1e-3, [0, 1])
+    with jax.enable_x64(True):
+        model = MLP((6, 3), num_linear=1)
+        exact = init_runs(model, config, 4, [0.1, 0.3], 1e-3, [0, 1], jnp.float64)
+        cast = cast_runs(
+            init_runs(model, config, 4, [0.1, 0.3], 1e-3, [0, 1]), jnp.float64, [0.1, 0.3], 1e-3
+        )
+        _assert_trees_equal(exact, cast)
+        assert [float(v) for v in exact.weight_decay] == [1e-3, 1e-3]
+        second = run_params(exact.params, 1, jnp.float64)
+        _assert_trees_equal(second, jax.tree_util.tree_map(lambda leaf: leaf[1], exact.params))
+        assert all(leaf.dtype == jnp.float64 for leaf in jax.tree_util.tree_leaves(second))
+    assert jax.tree_util.tree_structure(
+        run_params(drawn.params, 0)
+    ) == jax.tree_util.tree_structure(drawn.params)
 
 
 def test_a_run_diverging_inside_a_log_period_is_rolled_back_to_the_period_start(small_data):

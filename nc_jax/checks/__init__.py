@@ -8,6 +8,8 @@ from nc_jax.checks.bucket import (
     RunOutcome,
     RunSpec,
     diverged_steps,
+    first_diverged,
+    measured_outcomes,
     run_bucket,
 )
 from nc_jax.checks.contract import (
@@ -72,6 +74,8 @@ __all__ = [
     "TrainContext",
     "check",
     "diverged_steps",
+    "first_diverged",
+    "measured_outcomes",
     "get_paper",
     "informative_of",
     "load_papers",

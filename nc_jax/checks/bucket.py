@@ -20,7 +20,7 @@ indices, stacking per-run arrays into a cell's arrays) happens here, once.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -151,6 +151,29 @@ def diverged_steps(trajectory: Mapping[str, Any]) -> list[int | None]:
         int(steps[r, np.argmax(flagged[r])]) if flagged[r].any() else None
         for r in range(flagged.shape[0])
     ]
+
+
+def measured_outcomes(
+    diverged: Sequence[int | None],
+    measure: Callable[[int], Mapping[str, float]],
+    arrays: Sequence[Mapping[str, Any]] | None = None,
+) -> list[RunOutcome]:
+    """One RunOutcome per run r, in order: a run that diverged (``diverged[r]``, its step; None
+    where it did not) is not measured; any other gets ``measure(r)``, its quantities. ``arrays``
+    (per run, None: none) go with both."""
+    per_run = arrays if arrays is not None else [{}] * len(diverged)
+    return [
+        RunOutcome(None, step, per_run[r])
+        if step is not None
+        else RunOutcome(measure(r), None, per_run[r])
+        for r, step in enumerate(diverged)
+    ]
+
+
+def first_diverged(*trainings: Sequence[int | None]) -> list[int | None]:
+    """Per run, the step at which it diverged in the first of several trainings of the same runs
+    that flagged it (``diverged_steps`` of each; None: no training did)."""
+    return [next((s for s in steps if s is not None), None) for steps in zip(*trainings)]
 
 
 def cell_outcomes(

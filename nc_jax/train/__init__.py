@@ -23,6 +23,7 @@ from nc_jax.train.config import (
     TrainData,
     make_data,
     make_regression_data,
+    run_params,
 )
 from nc_jax.train.devices import process_share, run_mesh, runs_per_device, use_cpu_cores
 from nc_jax.train.loop import TrainResult, train
@@ -51,6 +52,7 @@ __all__ = [
     "make_data",
     "make_measure",
     "make_regression_data",
+    "run_params",
     "make_step",
     "mse",
     "process_share",

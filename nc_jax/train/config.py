@@ -170,6 +170,12 @@ class RunState(NamedTuple):
     diverged: jax.Array
 
 
+def run_params(params: Params, run: int, dtype: Any = None) -> Params:
+    """The parameters of run ``run`` out of a batch of runs (every leaf's leading run axis
+    dropped), as a JAX array of ``dtype`` (None: unchanged; float64 inside ``jax.enable_x64``)."""
+    return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf[run], dtype), params)
+
+
 class TrainData(NamedTuple):
     """Training set shared by all runs: x (N, D) float, y (N,) int, one-hot targets (N, K)."""
 

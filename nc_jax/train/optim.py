@@ -37,8 +37,10 @@ def init_runs(
     learning_rate: Any,
     weight_decay: Any,
     seeds: Any,
+    dtype: Any = None,
 ) -> RunState:
-    """Initial states of R runs, with a leading run axis on every leaf.
+    """Initial states of R runs, with a leading run axis on every leaf (float32, or ``dtype``
+    through ``cast_runs``: the same draw in another precision).
 
     Args:
         model: the network (init/apply).
@@ -47,6 +49,8 @@ def init_runs(
         learning_rate: (R,) per-run learning rates (or a scalar broadcast to R).
         weight_decay: (R,) per-run weight decays (or a scalar broadcast to R).
         seeds: (R,) integer seeds; a run's initial parameters and data order depend only on it.
+        dtype: the float precision of the states (None: float32); for float64, call it inside
+            ``jax.enable_x64``.
     """
     seeds = np.atleast_1d(np.asarray(seeds))
     if seeds.ndim != 1 or not np.issubdtype(seeds.dtype, np.integer):
@@ -59,7 +63,8 @@ def init_runs(
     if np.any(wds < 0) or not np.all(np.isfinite(wds)):
         raise ValueError(f"weight_decay must be >= 0 and finite, got {wds}")
     initial_states = compiled_init(model, config.optimizer, config.momentum, int(input_dim))
-    return initial_states(jnp.asarray(seeds, jnp.int32), jnp.asarray(lrs), jnp.asarray(wds))
+    drawn = initial_states(jnp.asarray(seeds, jnp.int32), jnp.asarray(lrs), jnp.asarray(wds))
+    return drawn if dtype is None else cast_runs(drawn, dtype, learning_rate, weight_decay)
 
 
 @functools.lru_cache(maxsize=32)

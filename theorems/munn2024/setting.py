@@ -18,7 +18,7 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import jax
 import jax.numpy as jnp
@@ -38,13 +38,14 @@ from nc_jax.checks.bucket import (
     RunOutcome,
     RunSpec,
     diverged_steps,
+    measured_outcomes,
     run_bucket,
     run_values,
 )
 from nc_jax.data import gaussian, load_dataset
 from nc_jax.models import MLP
 from nc_jax.models.complexity_penalty import GCPenalty
-from nc_jax.train import TrainConfig, init_runs, make_data
+from nc_jax.train import TrainConfig, init_runs, make_data, run_params
 from theorems.munn2024.measure import Options, Parts, Split, cross_run, make_measure
 
 if TYPE_CHECKING:
@@ -223,11 +224,6 @@ def load_parts(setting: Setting) -> Parts:
     )
 
 
-def _run_params(params: Any, position: int) -> Any:
-    """Run ``position``'s parameters (the run axis dropped) in float64."""
-    return jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf[position], jnp.float64), params)
-
-
 def train_and_measure(
     settings: Sequence[Setting], runs: Sequence[PlannedRun], context: TrainContext
 ) -> list[RunOutcome]:
@@ -238,28 +234,25 @@ def train_and_measure(
     initial = init_runs(model, config, first.input_dim, lrs, wds, seeds)
     data = make_data(parts.train.x, parts.train.y, first.source_classes)
     trained = context.train(model, config, data, initial)
-    diverged = diverged_steps(trained.trajectory)
-    outcomes = []
+    log = trained.trajectory
+    curves = [
+        {"curve/training loss": np.float64(log["loss"][r]), "step": np.asarray(log["step"][r])}
+        for r in range(len(runs))
+    ]
+    cell = {
+        "gaussian": float(first.dataset == "gaussian"),
+        "eval_per_class": float(first.eval_per_class),
+        "estimator_draws": float(first.estimator_draws),
+    }
     with jax.enable_x64(True):
         measure = make_measure(model, parts, first.source_classes, first.options())
-        for position, seed in enumerate(seeds):
-            curve = {
-                "curve/training loss": np.asarray(trained.trajectory["loss"][position], np.float64),
-                "step": np.asarray(trained.trajectory["step"][position]),
-            }
-            if diverged[position] is not None:
-                outcomes.append(RunOutcome(None, diverged[position], curve))
-                continue
-            params = _run_params(trained.state.params, position)
-            values = measure(params, jax.random.PRNGKey(int(seed)))
-            quantities = {name: float(v) for name, v in values.items()}
-            quantities |= {
-                "gaussian": float(first.dataset == "gaussian"),
-                "eval_per_class": float(first.eval_per_class),
-                "estimator_draws": float(first.estimator_draws),
-            }
-            outcomes.append(RunOutcome(quantities, None, curve))
-    return outcomes
+
+        def quantities(r: int) -> dict[str, float]:
+            params = run_params(trained.state.params, r, jnp.float64)
+            values = measure(params, jax.random.PRNGKey(int(seeds[r])))
+            return {name: float(v) for name, v in values.items()} | cell
+
+        return measured_outcomes(diverged_steps(log), quantities, curves)
 
 
 def finish_cell(setting: Setting, outcome: CellOutcome) -> CellOutcome:

@@ -54,7 +54,6 @@ from nc_jax.train import (
     TrainConfig,
     TrainData,
     TrainResult,
-    cast_runs,
     init_runs,
     make_data,
 )
@@ -237,8 +236,7 @@ def _train(
     float64; returns (initial, trained, data)."""
     lrs, wds, seeds = runs
     num_samples = labels.shape[0]
-    drawn = init_runs(model, config, num_samples, lrs, wds, seeds)
-    initial = cast_runs(drawn, jnp.float64, lrs, wds)
+    initial = init_runs(model, config, num_samples, lrs, wds, seeds, jnp.float64)
     if params is not None:
         initial = initial._replace(params=jax.tree_util.tree_map(jnp.asarray, params))
     data = make_data(ufm_inputs(num_samples, jnp.float64), labels, model.num_classes, jnp.float64)

@@ -33,6 +33,8 @@ from nc_jax.checks.bucket import (
     RunOutcome,
     RunSpec,
     diverged_steps,
+    first_diverged,
+    measured_outcomes,
     run_bucket,
     run_values,
 )
@@ -41,7 +43,7 @@ from nc_jax.data import Dataset, load_dataset
 from nc_jax.models import MLP
 from nc_jax.models.long_tail import AlignmentPenalty, long_tail_counts, long_tail_split
 from nc_jax.models.ufm import UFM
-from nc_jax.train import TrainConfig, cast_runs, init_runs, make_data
+from nc_jax.train import TrainConfig, init_runs, make_data
 from theorems.wang2025.measure import Split, run_quantities
 
 DATASETS = ("ufm", "mnist5k")
@@ -189,21 +191,14 @@ def train_and_measure(
     regularised = AlignmentPenalty(base, tuple(int(y) for y in split.y), setting.beta)
     lrs = np.full(len(seeds), setting.learning_rate)
     wds = np.full(len(seeds), setting.weight_decay)
-    trained, diverged = {}, [None] * len(seeds)
     with jax.enable_x64(True):
         data = make_data(split.x, split.y, setting.num_classes, jnp.float64)
-        drawn = init_runs(base, setting.config(), split.x.shape[1], lrs, wds, seeds)
-        start = cast_runs(drawn, jnp.float64, lrs, wds)
-        for name, model in (("plain", base), ("aligned", regularised)):
-            result = context.train(model, setting.config(), data, start)
-            trained[name] = result
-            steps = diverged_steps(result.trajectory)
-            diverged = [a if a is not None else b for a, b in zip(diverged, steps)]
-        outcomes = []
-        for r, seed in enumerate(seeds):
-            if diverged[r] is not None:
-                outcomes.append(RunOutcome(None, diverged[r]))
-                continue
-            values = run_quantities(setting, base, trained, r, split, int(seed))
-            outcomes.append(RunOutcome(values))
-    return outcomes
+        start = init_runs(base, setting.config(), split.x.shape[1], lrs, wds, seeds, jnp.float64)
+        trained = {
+            name: context.train(model, setting.config(), data, start)
+            for name, model in (("plain", base), ("aligned", regularised))
+        }
+        return measured_outcomes(
+            first_diverged(*(diverged_steps(t.trajectory) for t in trained.values())),
+            lambda r: run_quantities(setting, base, trained, r, split, int(seeds[r])),
+        )

@@ -26,6 +26,8 @@ from nc_jax.checks.bucket import (
     RunOutcome,
     RunSpec,
     diverged_steps,
+    first_diverged,
+    measured_outcomes,
     run_bucket,
     run_values,
 )
@@ -33,7 +35,7 @@ from nc_jax.data import class_subset, gaussian
 from nc_jax.metrics.centres import MultiCentres, centre_means, multi_centres
 from nc_jax.models import MLP
 from nc_jax.models.long_tail import UnitOutput, long_tail_counts
-from nc_jax.train import TrainConfig, cast_runs, init_runs, make_regression_data
+from nc_jax.train import TrainConfig, init_runs, make_regression_data
 from theorems.yan2024.measure import centre_quantities, trained_quantities
 from theorems.yan2024.ufm import contraction, train_own_centre_ufm
 
@@ -153,21 +155,18 @@ def train_and_measure(
         x, y = setting.data()
         targets = means[y] / np.linalg.norm(means[y], axis=1, keepdims=True)
         model = UnitOutput(MLP((setting.hidden, setting.feature_dim), num_linear=1, bias=True))
-        drawn = init_runs(model, setting.config(), x.shape[1], lrs, wds, seeds)
-        start = cast_runs(drawn, jnp.float64, lrs, wds)
+        start = init_runs(model, setting.config(), x.shape[1], lrs, wds, seeds, jnp.float64)
         trained = context.train(
             model, setting.config(), make_regression_data(x, targets, jnp.float64), start
         )
         distances, ufm_diverged = train_own_centre_ufm(setting, centres, y, seeds, context)
         rate = contraction(setting.centres, setting.theta, setting.ridge, setting.ufm_learning_rate)
         shared["ufm_contraction"] = rate**setting.steps
-        diverged = diverged_steps(trained.trajectory)
-        outcomes = []
-        for r in range(len(seeds)):
-            step = diverged[r] if diverged[r] is not None else ufm_diverged[r]
-            if step is not None:
-                outcomes.append(RunOutcome(None, step))
-                continue
-            values = trained_quantities(model, start, trained, r, x, y, means)
-            outcomes.append(RunOutcome(shared | values | {"ufm_distance": distances[r]}))
-    return outcomes
+        return measured_outcomes(
+            first_diverged(diverged_steps(trained.trajectory), ufm_diverged),
+            lambda r: (
+                shared
+                | trained_quantities(model, start, trained, r, x, y, means)
+                | {"ufm_distance": distances[r]}
+            ),
+        )

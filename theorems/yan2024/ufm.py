@@ -31,7 +31,7 @@ from nc_jax.models import MLP
 from nc_jax.models.base import Layers, Params
 from nc_jax.models.ufm import ufm_inputs
 from nc_jax.models.wrapper import Wrapped
-from nc_jax.train import TrainConfig, cast_runs, init_runs, make_regression_data
+from nc_jax.train import TrainConfig, init_runs, make_regression_data
 from theorems.yan2024.measure import own_centre_closed_form
 
 if TYPE_CHECKING:
@@ -89,13 +89,8 @@ def train_own_centre_ufm(
     lrs = np.full(len(seeds), setting.ufm_learning_rate)
     wds = np.full(len(seeds), setting.ridge)
     inputs = ufm_inputs(len(y), jnp.float64)
-    drawn = init_runs(model, config, len(y), lrs, wds, seeds)
-    trained = context.train(
-        model,
-        config,
-        make_regression_data(inputs, mask, jnp.float64),
-        cast_runs(drawn, jnp.float64, lrs, wds),
-    )
+    start = init_runs(model, config, len(y), lrs, wds, seeds, jnp.float64)
+    trained = context.train(model, config, make_regression_data(inputs, mask, jnp.float64), start)
     features = jax.vmap(lambda params: model.model.apply(params, inputs)[0])(trained.state.params)
     gaps = np.linalg.norm(np.asarray(features, np.float64) - optimum, axis=(1, 2))
     distances = [float(gap / np.linalg.norm(optimum)) for gap in gaps]

@@ -39,7 +39,7 @@ from nc_jax.checks.bucket import (
     split_arrays,
 )
 from nc_jax.models.ufm import UFM, ufm_inputs
-from nc_jax.train import TrainConfig, cast_runs, init_runs, make_data
+from nc_jax.train import TrainConfig, init_runs, make_data
 from theorems.zhu2021 import closed_form
 from theorems.zhu2021.measure import engine_lambdas, measure_runs
 
@@ -213,8 +213,7 @@ def train_and_measure(
     decays = scales * first.lambda_w
     lambdas = [engine_lambdas(model, decay) for decay in decays]
     with jax.enable_x64(True):
-        drawn = init_runs(model, config, first.num_samples, lrs, decays, seeds)
-        initial = cast_runs(drawn, jnp.float64, lrs, decays)
+        initial = init_runs(model, config, first.num_samples, lrs, decays, seeds, jnp.float64)
         inputs = ufm_inputs(first.num_samples, jnp.float64)
         data = make_data(inputs, first.labels(), first.num_classes, jnp.float64)
         trained = context.train(model, config, data, initial)
