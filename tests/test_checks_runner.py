@@ -235,3 +235,15 @@ def test_finish_cell_runs_on_whole_cells_only():
     merged, arrays = finish_merged(toy_paper.PAPER, setting, record, {"x": np.zeros(3)})
     assert [r["quantities"]["cell_runs"] for r in merged["runs"]] == [3.0, 3.0, 3.0]
     assert [c["verdict"] for c in merged["checks"]] == ["holds"] * 3 and "x" in arrays
+
+
+def test_complete_quantities_adds_what_the_checks_read_as_nan():
+    from nc_jax.checks import complete_quantities
+
+    completed = complete_quantities({"std": 1.0, "kind": 2.0}, toy_paper.PAPER.theorems)
+    assert completed["std"] == 1.0 and completed["kind"] == 2.0
+    assert np.isnan(completed["mean_abs"]) and np.isnan(completed["max_abs"])
+    result = contract.check(toy_paper.BOUND, completed)
+    assert result.verdict == "vacuous"  # NaN is never a measurement
+    with pytest.raises(ValueError, match="mean_abs"):
+        contract.check(toy_paper.BOUND, {"std": 1.0, "max_abs": 2.0})  # still refused

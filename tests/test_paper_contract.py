@@ -116,6 +116,13 @@ def test_the_quick_setting_trains_and_recheck_reproduces_every_result(name, tmp_
     for theorem in paper.theorems:
         assert len([c for c in stored if c["theorem_id"] == theorem.id]) == setting_runs(setting)
     assert status == exits.status_of(c["verdict"] for c in stored)
+    runs = {(cell["cell"], r["index"]): r for cell in read_cells(tmp_path) for r in cell["runs"]}
+    for cell in read_cells(tmp_path):
+        for c in (c for c in cell["checks"] if c["verdict"] != "vacuous"):
+            (theorem,) = [t for t in paper.theorems if t.id == c["theorem_id"]]
+            quantities = runs[(cell["cell"], c["run"])]["quantities"]
+            unmeasured = [n for n in theorem.quantities if str(quantities[n]) == "nan"]
+            assert not unmeasured, f"{theorem.id} gave a verdict on unmeasured {unmeasured}"
     assert (tmp_path / "checks.png").is_file()
     again = recheck(paper, tmp_path, paper.theorems)
     assert [{"run": c["run"], **r.to_json()} for c, r in zip(stored, again)] == stored

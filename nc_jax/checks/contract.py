@@ -324,6 +324,19 @@ def check(theorem: Theorem, quantities: Mapping[str, Any], label: str = "") -> C
     )
 
 
+def complete_quantities(
+    quantities: Mapping[str, float], theorems: Sequence[Theorem]
+) -> dict[str, float]:
+    """``quantities`` with every name that ``theorems`` read (their ``quantities``) added as NaN
+    where the run does not measure it: for a paper whose cell holds runs of several kinds, each
+    kind measuring what its own checks read. A check is then vacuous on a run of another kind
+    (NaN never satisfies a hypothesis; give each such check a hypothesis on a quantity that
+    every run reports, such as its kind), while ``check`` still refuses a name that no run
+    reports."""
+    names = dict.fromkeys(name for theorem in theorems for name in theorem.quantities)
+    return dict.fromkeys(names, math.nan) | dict(quantities)
+
+
 def float64_values(quantities: Mapping[str, Any]) -> dict[str, Any]:
     """Python floats as NumPy float64 (an overflow gives inf, not OverflowError); the rest
     (integers, arrays, tracers) unchanged."""

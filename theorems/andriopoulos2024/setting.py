@@ -30,7 +30,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import CellOutcome, SettingError, check_positive, check_seeds, check_steps
+from nc_jax.checks import (
+    CellOutcome,
+    SettingError,
+    check_positive,
+    check_seeds,
+    check_steps,
+    complete_quantities,
+)
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -43,6 +50,7 @@ from nc_jax.models import MLP
 from nc_jax.models.ufm import UFM, ufm_inputs
 from nc_jax.train import TrainConfig, TrainResult, init_runs, make_regression_data
 from theorems.andriopoulos2024 import measure
+from theorems.andriopoulos2024.bounds import THEOREMS
 from theorems.andriopoulos2024.data import DATASETS, RegressionSet, load
 
 if TYPE_CHECKING:
@@ -52,7 +60,6 @@ OPTIMIZERS = ("momentum", "gd")
 MOMENTUM = 0.9  # the engine's momentum coefficient (TrainConfig default)
 UFM_INIT_SCALE = 0.1  # H ~ N(0, 0.01), W ~ N(0, 0.01 / d): a small start, then GD
 DIGITS_SAMPLES = 1797
-NAN = float("nan")
 
 
 @dataclass(frozen=True)
@@ -279,31 +286,17 @@ def _ufm_quantities(setting: Setting, model: UFM, final: Any, data: RegressionSe
     return q
 
 
-ALL_QUANTITIES = (
-    "nrc1_c_init",
-    "nrc2_c_init",
-    "nrc3_init",
-    "nrc1_c_settling",
-    "nrc2_c_settling",
-    "nrc3_settling",
-    "ufm_error",
-    "c",
-)
-
-
 def _complete(quantities: dict[str, float], setting: Setting, run: PlannedRun) -> dict[str, float]:
-    """Every run reports every quantity (NaN where it does not apply) and its training."""
+    """Every run reports every quantity the checks read (NaN where it does not apply) and its
+    training."""
     weight_decay = run.params["weight_decay"]
     efolds = (
         setting.decay_efolds(weight_decay)
         if run.params["model"] == "mlp"
         else setting.ufm_learning_rate * weight_decay * setting.ufm_steps
     )
-    return (
-        {name: NAN for name in ALL_QUANTITIES}
-        | quantities
-        | {"weight_decay": weight_decay, "decay_efolds": efolds}
-    )
+    training = {"weight_decay": weight_decay, "decay_efolds": efolds}
+    return complete_quantities(quantities | training, THEOREMS)
 
 
 SETTLING_WINDOW = 0.2  # the MLP's NRC values are also measured this fraction before the end

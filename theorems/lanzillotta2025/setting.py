@@ -25,7 +25,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import CellOutcome, SettingError, check_positive, check_seeds, check_steps
+from nc_jax.checks import (
+    CellOutcome,
+    SettingError,
+    check_positive,
+    check_seeds,
+    check_steps,
+    complete_quantities,
+)
 from nc_jax.checks.bucket import PlannedRun, RunOutcome, RunSpec, run_bucket
 from nc_jax.checks.validate import check_dataset
 from nc_jax.data import gaussian, load_dataset
@@ -43,6 +50,7 @@ from nc_jax.train.continual import (
 )
 from nc_jax.train.continual_readout import read_tasks
 from theorems.lanzillotta2025 import measure
+from theorems.lanzillotta2025.bounds import THEOREMS
 
 if TYPE_CHECKING:
     from nc_jax.checks.context import TrainContext
@@ -349,64 +357,18 @@ def _frozen_quantities(setting: Setting, data: ContinualData, seed: int) -> dict
     return _complete(q, setting, None)
 
 
-REPLAY_QUANTITIES = (
-    "forgetting_shallow",
-    "forgetting_deep",
-    "first_task_final",
-    "first_task_probe_final",
-    "train_accuracy_min",
-    "snr_first",
-    "snr_last",
-    "snr_retained",
-    "rank_means",
-    "rank_global",
-    "rank_per_task",
-    "buffer_fraction",
-    *LDA_COUNTERFACTUALS,
-    "nc_beta",
-    "nc2_offdiag",
-    "nc3_cos",
-    *COLLAPSE_QUANTITIES,
-)
-FROZEN_QUANTITIES = (
-    "perp_error",
-    "perp_scale",
-    "perp_dim",
-    "snr_mc",
-    "snr_mc_se",
-    "snr_closed_form",
-    "eta_lambda",
-    "head_moved",
-)
-REFERENCE_QUANTITIES = (
-    "deep_remaining",
-    "shallow_remaining",
-    "removable_deep",
-    "removable_shallow",
-    "gap_allowance",
-    "forgetting_se",
-    "train_accuracy_min_none",
-    "snr_retained_ref",
-    "snr_allowance",
-    "train_accuracy_min_ref",
-)
-
-
 def _complete(q: dict[str, float], setting: Setting, run: PlannedRun | None) -> dict[str, float]:
-    """Every run reports every quantity (NaN where it does not apply) and the cell's shape."""
-    names = REPLAY_QUANTITIES + FROZEN_QUANTITIES + REFERENCE_QUANTITIES
-    return (
-        dict.fromkeys(names, NAN)
-        | q
-        | {
-            "is_replay": float(run is not None),
-            "num_tasks": float(setting.num_tasks),
-            "classes_per_task": float(setting.classes_per_task),
-            "feature_dim": float(setting.widths[-1]),
-            "n_train": float(setting.n_train),
-            "n_test": float(setting.n_test),
-        }
-    )
+    """Every run reports every quantity the checks read (NaN where it does not apply) and the
+    cell's shape."""
+    cell = {
+        "is_replay": float(run is not None),
+        "num_tasks": float(setting.num_tasks),
+        "classes_per_task": float(setting.classes_per_task),
+        "feature_dim": float(setting.widths[-1]),
+        "n_train": float(setting.n_train),
+        "n_test": float(setting.n_test),
+    }
+    return complete_quantities(q | cell, THEOREMS)
 
 
 def finish_cell(setting: Setting, outcome: CellOutcome) -> CellOutcome:
