@@ -228,3 +228,57 @@ def test_logged_objective_adds_alpha_times_the_training_set_gc():
 def test_bad_penalty_arguments_are_named(kwargs, match):
     with pytest.raises(ValueError, match=match):
         GCPenalty(NET, **kwargs)
+
+
+@pytest.mark.parametrize("dim", [2, 30])  # D <= the layers' width (forward), D > it (reverse)
+def test_layer_jacobians_match_each_layer_embedding_and_a_linear_network(dim):
+    """Every layer at once equals ``jacobian_sq_norms`` of that layer's embedding (itself
+    checked against finite differences above); a linear network's layers have ||W_l..W_1||_F^2."""
+    model = MLP((6, 5, 3), num_linear=1, activation="tanh", bias=True)
+    params = model.init(jax.random.PRNGKey(3), dim)
+    x = jnp.asarray(np.random.default_rng(4).normal(size=(9, dim)), jnp.float32)
+    norms = cx.layer_jacobian_sq_norms(model, params, x)
+    assert norms.shape == (9, 3)
+    for layer in range(3):
+        each = cx.jacobian_sq_norms(cx.embedding_of(model, params, layer), x)
+        np.testing.assert_allclose(norms[:, layer], each, rtol=1e-5)
+    linear = MLP((4, 3), num_linear=2)
+    weights = linear.init(jax.random.PRNGKey(5), dim)
+    w1, w2 = (np.asarray(layer["w"], np.float64) for layer in weights)
+    got = np.asarray(cx.layer_jacobian_sq_norms(linear, weights, x))
+    np.testing.assert_allclose(got[:, 0], np.sum(w1**2), rtol=1e-5)
+    np.testing.assert_allclose(got[:, 1], np.sum((w2 @ w1) ** 2), rtol=1e-5)
+
+
+def test_gc_log_is_what_the_engine_logs_per_layer_and_class():
+    """GCLog under GCPenalty: the engine's measure carries layer/gc and layer/gc class c, equal
+    to the GC of each layer on the subset, overall and per class; the penalty still applies."""
+    from nc_jax.models.complexity_log import GCLog, subset
+
+    assert subset(10, 4).tolist() == [0, 3, 6, 9] and subset(3, 8).tolist() == [0, 1, 2]
+    x = np.random.default_rng(15).normal(size=(12, 5)).astype(np.float32)
+    y = np.repeat(np.arange(3), 4)  # class-ordered: the subset spans every class
+    data = make_data(x, y, 3)
+    logged = GCLog(NET, samples=6, num_classes=3)
+    model = GCPenalty(logged, alpha=0.5, num_samples=12)
+    config = TrainConfig(steps=1, log_every=1, loss="cross_entropy", reduction="mean")
+    state = jax.tree_util.tree_map(lambda a: a[0], init_runs(model, config, 5, 0.1, 0.0, [0]))
+    out = make_measure(model, config, 3)(state, data)
+    rows = subset(12, 6)
+    norms = np.stack(
+        [cx.jacobian_sq_norms(cx.embedding_of(NET, state.params, k), x[rows]) for k in range(3)],
+        axis=1,
+    )
+    np.testing.assert_allclose(out["layer/gc"], norms.mean(0), rtol=1e-5)
+    for c in range(3):
+        np.testing.assert_allclose(
+            out[f"layer/gc class {c}"], norms[y[rows] == c].mean(0), rtol=1e-5
+        )
+    assert out["layer/nc1_cdnv"].shape == (3,)  # the engine's CDNV per layer beside it
+    without = make_measure(logged, config, 3)(state, data)
+    gc = cx.geometric_complexity(cx.embedding_of(NET, state.params), jnp.asarray(x))
+    assert float(out["objective"] - without["objective"]) == pytest.approx(
+        0.5 * float(gc), rel=1e-5
+    )
+    with pytest.raises(ValueError, match="samples"):
+        GCLog(NET, samples=0, num_classes=3)

@@ -59,6 +59,24 @@ def jacobian_sq_norms(embed: Embedding, x: jax.Array, chunk: int = 256) -> jax.A
     )
 
 
+def layer_jacobian_sq_norms(model: Any, params: Any, x: jax.Array, chunk: int = 256) -> jax.Array:
+    """||J_l(x_n)||_F^2 for the features f_l of every layer l (``Layers.features``, input to
+    output) of ``model`` at ``params`` and every row of x (N, D): (N, L). One Jacobian of all
+    layers at once per sample: forward mode when D <= the layers' total width, else reverse
+    mode; ``chunk`` rows at a time."""
+
+    def features(v: jax.Array) -> tuple[jax.Array, ...]:
+        return tuple(f[0] for f in model.apply(params, v[None])[1].features)
+
+    width = sum(f.shape[0] for f in jax.eval_shape(features, x[0]))
+    jacobian = jax.jacfwd(features) if x.shape[1] <= width else jax.jacrev(features)
+
+    def norms(v: jax.Array) -> jax.Array:
+        return jnp.stack([jnp.sum(j**2) for j in jacobian(v)])
+
+    return jax.lax.map(norms, x, batch_size=chunk)
+
+
 def geometric_complexity(embed: Embedding, x: jax.Array) -> jax.Array:
     """GC(f, x) = (1/N) sum_n ||J_f(x_n)||_F^2 over the rows of x (N, D), exactly."""
     return jnp.mean(jacobian_sq_norms(embed, x))

@@ -60,6 +60,16 @@ def penalty(
     return jnp.zeros(())
 
 
+def model_logs(model: Model, params: Params, data: TrainData) -> dict[str, jax.Array]:
+    """``model.log_values(params, x, y)`` on the training set where the model defines it, else
+    nothing: named values a paper logs with every measurement beyond the layer-wise metrics
+    (models.GCLog: the geometric complexity of every layer). Names and shapes must not depend
+    on the values; a name starting with ``layer/`` holds one value per layer (L,)."""
+    if hasattr(model, "log_values"):
+        return dict(model.log_values(params, data.x, data.y))
+    return {}
+
+
 def _all_finite(tree: Params) -> jax.Array:
     return jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in jax.tree_util.tree_leaves(tree)]))
 
@@ -168,8 +178,9 @@ def make_step(model: Model, config: TrainConfig) -> Callable[[RunState, TrainDat
 
 def make_measure(model: Model, config: TrainConfig, num_classes: int):
     """Measurements of one run on the full training set: the data loss, the objective (loss +
-    the model's penalty + weight_decay/2 times the regulariser), accuracy, parameter norm and (with
-    ``config.metrics``) every layer-wise metric of nc_jax.metrics.network_metrics."""
+    the model's penalty + weight_decay/2 times the regulariser), accuracy, parameter norm, the
+    model's own logs (``model_logs``) and (with ``config.metrics``) every layer-wise metric of
+    nc_jax.metrics.network_metrics."""
     loss_fn = get_loss(config.loss)
 
     def measure(state: RunState, data: TrainData) -> dict[str, jax.Array]:
@@ -185,6 +196,7 @@ def make_measure(model: Model, config: TrainConfig, num_classes: int):
             "param_norm_sq": _sq_norm(state.params),
             "diverged": state.diverged,
         }
+        out.update(model_logs(model, state.params, data))
         if config.metrics:
             # A diverged run's frozen parameters may still give non-finite features; measure
             # zeros instead (LAPACK must never see NaN) and report NaN for that run.

@@ -44,6 +44,7 @@ from nc_jax.checks.bucket import (
 )
 from nc_jax.data import gaussian, load_dataset
 from nc_jax.models import MLP
+from nc_jax.models.complexity_log import GCLog
 from nc_jax.models.complexity_penalty import GCPenalty
 from nc_jax.train import TrainConfig, init_runs, make_data, run_params
 from theorems.munn2024.measure import Options, Parts, Split, cross_run, make_measure
@@ -80,7 +81,9 @@ class Setting:
         weight_decays: the coupled weight decays lambda >= 0 (per-run values).
         seeds: initialisation and data-order seeds (per-run values).
         steps: SGD steps (a multiple of log_every).
-        log_every: steps between two logged losses.
+        log_every: steps between two logs of the loss (and of GC and CDNV per layer).
+        log_gc_samples: M, training points the GC of every layer, overall and per class, is
+            logged on at every log, with the engine's CDNV of every layer (0: only the loss).
         estimator_draws: draws of each GC estimator (E6-c).
         estimator_batch: the estimators' batch size.
         mask_keep: q, the probability that the masked estimator keeps a Jacobian entry.
@@ -104,6 +107,7 @@ class Setting:
     seeds: tuple[int, ...] = (0, 1, 2)
     steps: int = 3000
     log_every: int = 500
+    log_gc_samples: int = 128
     estimator_draws: int = 200
     estimator_batch: int = 32
     mask_keep: float = 0.3
@@ -144,6 +148,8 @@ class Setting:
             raise SettingError("weight_decays", "must be a non-empty list of finite values >= 0")
         check_seeds(self.seeds)
         check_steps(self.steps, self.log_every)
+        if self.log_gc_samples < 0:
+            raise SettingError("log_gc_samples", f"must be >= 0, got {self.log_gc_samples}")
         if self.estimator_draws < 2:
             raise SettingError("estimator_draws", f"must be >= 2, got {self.estimator_draws}")
         if not 1 <= self.estimator_batch <= self.num_train:
@@ -157,6 +163,8 @@ class Setting:
 
     def model(self) -> GCPenalty:
         body = MLP((*self.widths, self.source_classes), 1, "tanh", bias=True, head_bias=True)
+        if self.log_gc_samples:
+            body = GCLog(body, self.log_gc_samples, self.source_classes)
         return GCPenalty(body, self.gc_penalty, self.num_train)
 
     def config(self) -> TrainConfig:
@@ -166,7 +174,8 @@ class Setting:
             loss="cross_entropy",
             reduction="mean",
             batch_size=self.batch_size,
-            metrics=False,
+            metrics=self.log_gc_samples > 0,
+            metric_names=("nc1_cdnv",),
         )
 
     def options(self) -> Options:
@@ -234,11 +243,10 @@ def train_and_measure(
     initial = init_runs(model, config, first.input_dim, lrs, wds, seeds)
     data = make_data(parts.train.x, parts.train.y, first.source_classes)
     trained = context.train(model, config, data, initial)
-    log = trained.trajectory
-    curves = [
-        {"curve/training loss": np.float64(log["loss"][r]), "step": np.asarray(log["step"][r])}
-        for r in range(len(runs))
-    ]
+    log, runs_at = trained.trajectory, range(len(runs))
+    logged = {"curve/training loss": "loss", "step": "step"}  # and GC, CDNV per layer
+    logged |= {name: name for name in log if name.startswith("layer/")}
+    curves = [{key: np.asarray(log[name][r]) for key, name in logged.items()} for r in runs_at]
     cell = {
         "gaussian": float(first.dataset == "gaussian"),
         "eval_per_class": float(first.eval_per_class),
