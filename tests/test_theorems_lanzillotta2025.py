@@ -113,9 +113,10 @@ def test_the_replay_table_reads_a_results_directory_and_draws_the_figure(tmp_pat
 
     argv = "--n-train 20 --n-test 20 --widths 16,8 --batch-size 16 --steps 100 --seeds 0"
     argv += " --buffer-sizes 0,2,20 --probe-max-iter 100 --results " + str(tmp_path)
-    assert main(PAPER, [*argv.split(), "--frozen-seeds", ""]) in (0, 1)
+    assert main(PAPER, [*argv.split(), "--frozen-seeds", "", "--decay-seeds", ""]) in (0, 1)
     text = replay_table(tmp_path)
     runs = results.load_runs(tmp_path).set_index("buffer_size")
+    assert set(runs["kind"]) == {"replay"}
     f, noise = runs["forgetting_deep"], 3 * np.sqrt(2) * runs["forgetting_se"].max()
     if f[0] - f[20] > noise:
         share = (f[2] - f[20]) / (f[0] - f[20])
@@ -145,3 +146,28 @@ def test_buffer_collapse_against_a_closed_form_and_numpy():
         norms.append(np.linalg.norm(a.mean(0) - centre) / np.linalg.norm(b.mean(0) - centre))
     assert out["buffer_variance_ratio"] == pytest.approx(np.mean(ratios), rel=1e-12)
     assert out["buffer_norm_ratio"] == pytest.approx(np.mean(norms), rel=1e-12)
+
+
+def test_perp_norm_drops_the_span_of_the_centred_current_means():
+    """S = span of the current means centred by their mean: a direction shared by every current
+    mean (their offset) is NOT in S, so it stays in an old mean's S-perp part."""
+    current = np.array([[1.0, 0, 0, 5], [0, 1, 0, 5], [0, 0, 0, 5]])  # S = span(e0, e1)
+    old = np.array([[3.0, 4, 2, 0], [0, 0, 0, 1]])
+    assert measure.perp_norm(old, current) == pytest.approx((2.0 + 1.0) / 2)
+    rng = np.random.default_rng(0)
+    current, old = rng.normal(size=(4, 6)), rng.normal(size=(3, 6))
+    q, _ = np.linalg.qr((current - current.mean(0)).T[:, :3])  # rank 3 = K - 1
+    want = np.mean(np.linalg.norm(old - old @ q @ q.T, axis=1))
+    assert measure.perp_norm(old, current) == pytest.approx(want, rel=1e-12)
+
+
+def test_decay_rate_of_a_pure_weight_decay_is_one_and_its_window_prediction():
+    steps = np.arange(0, 1600, 300.0)
+    upsilon = 1 - 2.5e-4
+    q = measure.decay_rate(steps, 3.0 * upsilon**steps, upsilon)
+    assert q["decay_ratio"] == pytest.approx(1.0, rel=1e-9) and q["decay_se"] < 1e-9
+    assert q["decay_predicted"] == pytest.approx(upsilon**1500)
+    faster = measure.decay_rate(steps, 3.0 * upsilon ** (2 * steps), upsilon)
+    assert faster["decay_ratio"] == pytest.approx(2.0, rel=1e-9)
+    noisy = 3.0 * upsilon**steps * np.exp(np.random.default_rng(1).normal(0, 0.05, steps.size))
+    assert measure.decay_rate(steps, noisy, upsilon)["decay_se"] > 0.01

@@ -98,8 +98,8 @@ def read_tasks(
                 lambda a, i=i: jnp.asarray(a[:, i, -1], jnp.float64), snapshots
             )
             seen = (i + 1) * K  # the classes of the tasks trained so far
-            train = [_forward(model, params, data.x[t], t) for t in range(i + 1)]
-            test = [_forward(model, params, data.x_test[t], t) for t in range(i + 1)]
+            train = [forward_task(model, params, data.x[t], t) for t in range(i + 1)]
+            test = [forward_task(model, params, data.x_test[t], t) for t in range(i + 1)]
             train_accuracy[:, i] = _accuracy(train[i][1][..., :seen], labels[i])
             for j in range(i + 1):
                 own[:, i, j] = _accuracy(test[j][1][..., :seen], test_labels[j])
@@ -119,9 +119,10 @@ def read_tasks(
     )
 
 
-def _forward(model: Any, params: Params, x: np.ndarray, task: int) -> tuple[np.ndarray, ...]:
-    """Penultimate features (R, K n, p) and logits (R, K n, T K) of every run on the inputs of
-    one task x (K, n, D); a multi-head model reads its ``task`` head."""
+def forward_task(model: Any, params: Params, x: np.ndarray, task: int) -> tuple[np.ndarray, ...]:
+    """Penultimate features (R, K n, p) and logits (R, K n, T K) of every run (``params``,
+    leaves (R, ...)) on the inputs of one task x (K, n, D), in float64 (inside
+    ``jax.enable_x64``); a multi-head model reads its ``task`` head."""
     inputs = jnp.asarray(x.reshape(-1, x.shape[-1]), jnp.float64)
     features, logits = _forward_runs(model, params, inputs, task)
     return np.asarray(features), np.asarray(logits)

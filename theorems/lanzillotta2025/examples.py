@@ -11,7 +11,7 @@ from nc_jax.checks import Example
 def frozen_q(**changes: float) -> dict[str, float]:
     """A float64 frozen-head run (p = 16, T K = 10) and its mixture draw."""
     q = dict(
-        is_replay=0.0,
+        is_frozen=1.0,
         perp_error=3e-14,
         perp_dim=6.0,
         eta_lambda=2.5e-4,
@@ -19,6 +19,20 @@ def frozen_q(**changes: float) -> dict[str, float]:
         snr_mc=0.1929,
         snr_mc_se=0.0008,
         snr_closed_form=0.1922,
+    )
+    return q | changes
+
+
+def decay_q(**changes: float) -> dict[str, float]:
+    """A decay run: eta lambda = 2.5e-4 over a window of 1500 steps (upsilon^1500 = 0.69), the
+    fitted rate 1.3 times -log upsilon, resolved to 5%."""
+    q = dict(
+        is_decay=1.0,
+        eta_lambda=2.5e-4,
+        decay_nc3=0.97,
+        decay_predicted=0.69,
+        decay_se=0.05,
+        decay_ratio=1.3,
     )
     return q | changes
 
@@ -63,6 +77,11 @@ EXAMPLES = {
         holds=frozen_q(),
         violated=frozen_q(perp_error=1e-3),  # an S-perp gradient component
         vacuous=frozen_q(perp_dim=0.0),  # S-perp empty: nothing to check
+    ),
+    "lanzillotta2025.subspace.perp_decay_trained": Example(
+        holds=decay_q(),
+        violated=decay_q(decay_ratio=4.0),  # the features moved 4 times faster than decay
+        vacuous=decay_q(decay_predicted=0.97),  # too short a window for weight decay to show
     ),
     "lanzillotta2025.mixture.snr_closed_form": Example(
         holds=frozen_q(),

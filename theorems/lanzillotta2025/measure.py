@@ -61,6 +61,31 @@ def perp_error(a0: np.ndarray, a_t: np.ndarray, head: np.ndarray, upsilon_t: flo
     }
 
 
+def perp_norm(old_means: np.ndarray, current_means: np.ndarray) -> float:
+    """Mean over the old classes of ||P_{S-perp} mu_c||, mu_c their class means (K_old, p),
+    S = span of the current task's class means (K, p) centred by their own mean (S_t of the
+    paper: the span of the centred means of the data being trained on)."""
+    centred = current_means - current_means.mean(0)
+    u, s, _ = np.linalg.svd(centred.T, full_matrices=False)
+    basis = u[:, s > s.max() * max(centred.shape) * np.finfo(float).eps]  # (p, rank)
+    perp = old_means - (old_means @ basis) @ basis.T
+    return float(np.mean(np.linalg.norm(perp, axis=1)))
+
+
+def decay_rate(steps: np.ndarray, norms: np.ndarray, upsilon: float) -> dict[str, float]:
+    """The least-squares slope of log ``norms`` against ``steps`` (both (L,), L >= 4) relative
+    to log upsilon, the per-step decay of the S-perp part under weight decay alone
+    (``decay_ratio`` = 1: exactly upsilon^(t - t0)), the slope's standard error relative to
+    |log upsilon| and the decay upsilon^(window) the window predicts."""
+    (slope, _), cov = np.polyfit(steps, np.log(norms), 1, cov=True)
+    rate = np.log(upsilon)
+    return {
+        "decay_ratio": float(slope / rate),
+        "decay_se": float(np.sqrt(cov[0, 0]) / abs(rate)),
+        "decay_predicted": float(upsilon ** (steps[-1] - steps[0])),
+    }
+
+
 def mixture_instance(pi: float) -> dict[str, np.ndarray | float]:
     """Two old classes as mixtures: with probability pi the collapsed component (mean
     mu~_c in S, covariance trace delta = 0.05), else the OOD one (mean m_c in S-perp,

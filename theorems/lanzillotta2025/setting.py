@@ -1,7 +1,7 @@
 """The setting of Lanzillotta, Meier, Hofmann (ICLR 2026) and the function that trains and
 measures its runs (docs/theory/lanzillotta2025.md).
 
-One cell trains two kinds of run on the same tasks (classes split into ``num_tasks`` tasks of
+One cell trains three kinds of run on the same tasks (classes split into ``num_tasks`` tasks of
 ``classes_per_task``), each kind as one compiled program (nc_jax.train.continual):
 
 - replay runs, one per (buffer size b, seed): an MLP (ReLU layers ``widths``, bias-free linear
@@ -12,7 +12,11 @@ One cell trains two kinds of run on the same tasks (classes split into ``num_tas
   SNR of the first task's classes, the ranks of the class means;
 - frozen runs, one per ``frozen_seeds`` entry: a linear feature map phi = A x under a frozen
   bias-free head, trained in float64 on each task's data only (no replay), for the exact
-  S-perp decay; and a Monte-Carlo draw of the two-component mixture for its closed form.
+  S-perp decay; and a Monte-Carlo draw of the two-component mixture for its closed form;
+- decay runs, one per ``decay_seeds`` entry: the replay network with a trainable single head
+  over the first two tasks' classes, no replay, trained on those two tasks with
+  ``decay_weight_decay``, its parameters read ``decay_logs`` times per task, for the S-perp
+  decay of the first task's class means while the second task trains.
 """
 
 from __future__ import annotations
@@ -33,9 +37,10 @@ from nc_jax.checks import (
     check_steps,
     complete_quantities,
 )
-from nc_jax.checks.bucket import PlannedRun, RunOutcome, RunSpec, run_bucket
+from nc_jax.checks.bucket import PlannedRun, RunOutcome, RunSpec, measured_outcomes, run_bucket
 from nc_jax.checks.validate import check_dataset
 from nc_jax.data import gaussian, load_dataset
+from nc_jax.metrics.collapse import nc3_cosines
 from nc_jax.metrics.forgetting import forgetting
 from nc_jax.metrics.probes import LDA_COUNTERFACTUALS, lda_counterfactuals
 from nc_jax.models import MLP
@@ -48,7 +53,7 @@ from nc_jax.train.continual import (
     split_tasks,
     train_continual,
 )
-from nc_jax.train.continual_readout import read_tasks
+from nc_jax.train.continual_readout import forward_task, read_tasks
 from theorems.lanzillotta2025 import measure
 from theorems.lanzillotta2025.bounds import THEOREMS
 
@@ -57,6 +62,7 @@ if TYPE_CHECKING:
 
 DATASETS = ("gaussian", "mnist5k")
 HEADS = ("single", "multi")
+KINDS = ("replay", "frozen", "decay")  # the kinds of run of a cell
 MNIST5K_PER_CLASS = 500
 PROBE_TOL = 1e-6  # gradient norm of the probe's mean objective at which L-BFGS stops
 NAN = float("nan")
@@ -92,6 +98,9 @@ class Setting:
         frozen_steps: steps per task of the frozen-head runs.
         mixture_pi: pi, the weight of the collapsed component of the mixture.
         mixture_samples: Monte-Carlo draws per class of the mixture.
+        decay_seeds: one decay run per seed (empty: none).
+        decay_weight_decay: lambda of the decay runs (eta lambda sets the predicted decay).
+        decay_logs: parameter reads per task of the decay runs (>= 6, dividing ``steps``).
     """
 
     dataset: str = "gaussian"
@@ -117,8 +126,11 @@ class Setting:
     frozen_steps: int = 300
     mixture_pi: float = 0.15
     mixture_samples: int = 400000
+    decay_seeds: tuple[int, ...] = (0,)
+    decay_weight_decay: float = 5e-3
+    decay_logs: int = 10
 
-    RUN_FIELDS = ("buffer_sizes", "seeds", "frozen_seeds")
+    RUN_FIELDS = ("buffer_sizes", "seeds", "frozen_seeds", "decay_seeds")
 
     def __post_init__(self) -> None:
         if self.dataset not in DATASETS:
@@ -139,7 +151,7 @@ class Setting:
             raise SettingError("heads", f"must be one of {', '.join(HEADS)}")
         for name in ("separation", "learning_rate", "probe_c", "mixture_pi"):
             check_positive(name, getattr(self, name))
-        for name in ("weight_decay", "frozen_weight_decay"):
+        for name in ("weight_decay", "frozen_weight_decay", "decay_weight_decay"):
             check_positive(name, getattr(self, name), allow_zero=True)
         if not 0 < self.mixture_pi < 1:
             raise SettingError("mixture_pi", f"must lie in (0, 1), got {self.mixture_pi}")
@@ -150,6 +162,8 @@ class Setting:
         if not self.buffer_sizes or not all(0 <= b <= self.n_train for b in self.buffer_sizes):
             raise SettingError("buffer_sizes", f"must be a non-empty list in [0, {self.n_train}]")
         check_seeds(self.seeds)
+        if self.decay_logs < 6 or self.steps % self.decay_logs:
+            raise SettingError("decay_logs", f"must be >= 6 and divide steps = {self.steps}")
         if self.frozen_width <= self.num_tasks * self.classes_per_task:
             raise SettingError("frozen_width", "must exceed num_tasks x classes_per_task")
         if self.probe_max_iter < 1 or self.mixture_samples < 10 * measure.MIXTURE_BATCHES:
@@ -162,7 +176,7 @@ class Setting:
 
     def runs(self) -> list[RunSpec]:
         """The replay runs, one per (buffer size, seed), buffer size major, then the frozen
-        runs."""
+        runs and the decay runs."""
         replay = [
             RunSpec(
                 f"b={b} seed={seed}",
@@ -171,11 +185,12 @@ class Setting:
             for b in self.buffer_sizes
             for seed in self.seeds
         ]
-        frozen = [
-            RunSpec(f"frozen seed={s}", {"kind": "frozen", "buffer_size": 0, "seed": int(s)})
-            for s in self.frozen_seeds
+        others = [
+            RunSpec(f"{kind} seed={s}", {"kind": kind, "buffer_size": 0, "seed": int(s)})
+            for kind, seeds in (("frozen", self.frozen_seeds), ("decay", self.decay_seeds))
+            for s in seeds
         ]
-        return replay + frozen
+        return replay + others
 
     def tasks(self) -> ContinualData:
         """The tasks' train and test inputs by task and class (nc_jax.train.continual)."""
@@ -192,23 +207,24 @@ class Setting:
         mlp = MLP((*self.widths, self.num_classes), num_linear=1)
         return mlp if self.heads == "single" else TaskHeads(mlp, self.classes_per_task)
 
-    def config(
-        self, max_buffer: int = 0, steps: int | None = None, freeze: bool = False
-    ) -> ContinualConfig:
-        """The continual training: ``max_buffer`` slots per class (the largest b of the runs
-        trained together, which may come from several cells of a bucket); ``freeze``: the
-        frozen-head runs (single head, frozen from the first task, ``steps`` per task)."""
-        steps = steps or self.steps
+    def config(self, max_buffer: int = 0, kind: str = "replay") -> ContinualConfig:
+        """The continual training of a kind of run: ``replay`` (``heads``, one read per task,
+        ``max_buffer`` slots per class: the largest b of the runs trained together, which may
+        come from several cells of a bucket), ``frozen`` (single head frozen from the first
+        task, ``frozen_steps`` per task) or ``decay`` (single head, the first two tasks,
+        ``decay_logs`` reads per task)."""
+        steps = self.frozen_steps if kind == "frozen" else self.steps
         train = TrainConfig(
             steps=steps,
-            log_every=steps,
+            log_every=steps // (self.decay_logs if kind == "decay" else 1),
             loss="cross_entropy",
             reduction="mean",
             batch_size=self.batch_size,
             metrics=False,
         )
-        heads = "single" if freeze else self.heads
-        return ContinualConfig(train, self.num_tasks, max_buffer, heads, 0 if freeze else None)
+        heads = self.heads if kind == "replay" else "single"
+        tasks = 2 if kind == "decay" else self.num_tasks
+        return ContinualConfig(train, tasks, max_buffer, heads, 0 if kind == "frozen" else None)
 
     def cost(self) -> float:
         """Training FLOPs of one replay run: 6 x multiply-adds x B x T steps."""
@@ -227,16 +243,17 @@ def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]
 def train_and_measure(
     settings: Sequence[Setting], runs: Sequence[PlannedRun], context: TrainContext
 ) -> list[RunOutcome]:
-    """This process's replay and frozen runs of the bucket, each kind one compiled program."""
+    """This process's replay, frozen and decay runs of the bucket, each kind one compiled
+    program."""
     first = settings[0]
     data = first.tasks()
     outcomes: list[RunOutcome] = [RunOutcome(None)] * len(runs)
-    replay = [i for i, r in enumerate(runs) if r.params["kind"] == "replay"]
-    frozen = [i for i, r in enumerate(runs) if r.params["kind"] == "frozen"]
-    if replay:
-        for i, q in zip(replay, _replay_quantities(first, data, [runs[i] for i in replay])):
-            outcomes[i] = q
-    for i in frozen:
+    for kind, measure_kind in (("replay", _replay_quantities), ("decay", _decay_quantities)):
+        members = [i for i, r in enumerate(runs) if r.params["kind"] == kind]
+        if members:
+            for i, q in zip(members, measure_kind(first, data, [runs[i] for i in members])):
+                outcomes[i] = q
+    for i in (i for i, r in enumerate(runs) if r.params["kind"] == "frozen"):
         outcomes[i] = RunOutcome(_frozen_quantities(first, data, runs[i].params["seed"]))
     return outcomes
 
@@ -263,7 +280,7 @@ def _replay_quantities(
             continue
         q = {key: float(value[r]) for key, value in measured.items()}
         q |= {"buffer_fraction": run.params["buffer_size"] / setting.n_train}
-        outcomes.append(RunOutcome(_complete(q, setting, run)))
+        outcomes.append(RunOutcome(_complete(q, setting, "replay")))
     return outcomes
 
 
@@ -340,7 +357,7 @@ def _frozen_quantities(setting: Setting, data: ContinualData, seed: int) -> dict
     """A linear feature map under a frozen head, trained in float64 on each task's data only:
     the S-perp error; and the mixture's Monte-Carlo SNR against its closed form."""
     model = MLP((setting.frozen_width, setting.num_classes), num_linear=2)
-    config = setting.config(steps=setting.frozen_steps, freeze=True)
+    config = setting.config(kind="frozen")
     lr, wd = setting.learning_rate, setting.frozen_weight_decay
     with jax.enable_x64(True):
         state = init_runs(model, config.train, data.x.shape[-1], lr, wd, [seed])
@@ -354,14 +371,59 @@ def _frozen_quantities(setting: Setting, data: ContinualData, seed: int) -> dict
     q |= measure.mixture_snr_monte_carlo(instance, setting.mixture_samples, seed)
     q |= {"snr_closed_form": measure.mixture_snr_closed_form(instance), "eta_lambda": lr * wd}
     q |= {"head_moved": float(np.abs(np.asarray(result.state.params[1]["w"][0]) - head).max())}
-    return _complete(q, setting, None)
+    return _complete(q, setting, "frozen")
 
 
-def _complete(q: dict[str, float], setting: Setting, run: PlannedRun | None) -> dict[str, float]:
-    """Every run reports every quantity the checks read (NaN where it does not apply) and the
-    cell's shape."""
+def _decay_quantities(
+    setting: Setting, data: ContinualData, runs: list[PlannedRun]
+) -> list[RunOutcome]:
+    """The decay runs (module docstring), one program: per run, the S-perp norm of the first
+    task's class means at every read of the second half of the second task (``decay_logs`` / 2
+    + 1 reads, t0 the first) against its steps, fitted as a rate relative to log upsilon
+    (measure.decay_rate), and the NC3 of the second task's classes at t0 (the mean cosine of
+    their head rows with their centred means)."""
+    seeds = np.array([r.params["seed"] for r in runs])
+    lr, wd = setting.learning_rate, setting.decay_weight_decay
+    K = setting.classes_per_task
+    model = MLP((*setting.widths, 2 * K), num_linear=1)  # a head over the two tasks' classes
+    config = setting.config(kind="decay")
+    two = ContinualData(data.x[:2], data.x_test[:2])
+    state = init_runs(model, config.train, data.x.shape[-1], lr, wd, seeds)
+    result = train_continual(model, config, two, state, np.zeros(len(seeds), int))
+    first = setting.decay_logs // 2 - 1  # t0: the read after half of the second task
+    every = setting.steps // setting.decay_logs
+    steps = every * np.arange(setting.decay_logs - first)
+    with jax.enable_x64(True):
+        reads = [
+            jax.tree_util.tree_map(lambda a, j=j: jnp.asarray(a[:, 1, j], jnp.float64),
+                                   result.snapshots)
+            for j in range(first, setting.decay_logs)
+        ]  # fmt: skip
+        # class means (reads, R, K, p) of the first (old) and the second (current) task
+        old, new = (
+            np.stack([forward_task(model, p, two.x[t], t)[0] for p in reads])
+            .reshape(len(reads), len(runs), K, -1, setting.widths[-1])
+            .mean(3)
+            for t in (0, 1)
+        )
+    heads = np.asarray(jax.tree_util.tree_leaves(reads[0][-1])[0])[:, K : 2 * K]  # at t0
+
+    def quantities(r: int) -> dict[str, float]:
+        norms = np.array([measure.perp_norm(o[r], n[r]) for o, n in zip(old, new)])
+        current = new[0, r] - new[0, r].mean(0)
+        q = measure.decay_rate(steps, norms, 1 - lr * wd)
+        q |= {"decay_nc3": float(np.mean(nc3_cosines(heads[r], current))), "eta_lambda": lr * wd}
+        return _complete(q, setting, "decay")
+
+    diverged = [2 * setting.steps if result.diverged[r].any() else None for r in range(len(runs))]
+    return measured_outcomes(diverged, quantities)
+
+
+def _complete(q: dict[str, float], setting: Setting, kind: str) -> dict[str, float]:
+    """Every run reports every quantity the checks read (NaN where it does not apply), its kind
+    (``is_replay``, ``is_frozen``, ``is_decay``: 1 or 0) and the cell's shape."""
     cell = {
-        "is_replay": float(run is not None),
+        **{f"is_{name}": float(kind == name) for name in KINDS},
         "num_tasks": float(setting.num_tasks),
         "classes_per_task": float(setting.classes_per_task),
         "feature_dim": float(setting.widths[-1]),
