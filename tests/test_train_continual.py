@@ -4,6 +4,11 @@ feature map decays exactly as (1 - eta lambda)^t: a closed form), and the multi-
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -110,6 +115,44 @@ def test_runs_with_different_buffers_share_one_program_and_do_not_interact():
     assert result.diverged.shape == (2, T, 2) and not result.diverged.any()
     w0 = [np.asarray(s["w"]) for s in result.snapshots]
     assert not np.allclose(w0[0][0], w0[0][1])  # replay changed the trajectory
+
+
+SPLIT_SCRIPT = """
+import jax, numpy as np
+import test_train_continual as t
+from nc_jax.train import init_runs
+from nc_jax.train.continual import train_continual
+from nc_jax.models import MLP
+
+assert len(jax.devices()) == 2, jax.devices()
+model, config, data = MLP((8, t.T * t.K), num_linear=1), t._config(), t._data()
+for seeds, sizes in (([0, 1, 2, 3], [0, 3, 1, 2]), ([0, 1, 2], [0, 3, 1])):
+    state = init_runs(model, config.train, t.D, 0.1, 1e-3, seeds)
+    one = train_continual(model, config, data, state, sizes)
+    split = train_continual(model, config, data, state, sizes, jax.devices())
+    for a, b in zip(jax.tree_util.tree_leaves(one), jax.tree_util.tree_leaves(split)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+print("SPLIT-OK")
+"""
+
+
+def test_runs_split_over_devices_train_exactly_as_on_one():
+    """Two CPU devices (a subprocess: this one has a single device) each train half of the
+    runs: the same states, snapshots and flags, bit for bit; 3 runs, which 2 devices do not
+    divide, train on one."""
+    env = {
+        **os.environ,
+        "XLA_FLAGS": os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2",
+        "JAX_PLATFORMS": "cpu",
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
+        ),
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", SPLIT_SCRIPT], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "SPLIT-OK" in done.stdout
 
 
 def test_frozen_head_leaves_the_s_perp_part_of_a_linear_feature_map_to_pure_weight_decay():

@@ -51,10 +51,12 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh
 
 from nc_jax.models.base import Layers, Params
 from nc_jax.models.wrapper import Wrapped
 from nc_jax.train.config import RunState, TrainConfig, TrainData
+from nc_jax.train.devices import per_device, run_mesh
 from nc_jax.train.step import guard_divergence, make_update, update_config
 
 HEADS: tuple[str, ...] = ("single", "multi")
@@ -253,9 +255,10 @@ def _freeze_last(frozen: jax.Array, new: Params, old: Params) -> Params:
 
 
 @functools.lru_cache(maxsize=16)
-def compiled_continual(model: Any, config: ContinualConfig):
-    """jit(vmap(one run's whole sequence of tasks)) (state, buffer_size, data_x) ->
-    (state, snapshots, diverged), cached per (model, config)."""
+def compiled_continual(model: Any, config: ContinualConfig, mesh: Mesh | None = None):
+    """jit(vmap(one run's whole sequence of tasks)) ((state, buffer_size), data_x) ->
+    (state, snapshots, diverged), cached per (model, config, mesh); with a ``mesh``, every
+    device trains its share of the runs (``per_device``: runs never interact)."""
     update = make_update(model, dataclasses.replace(update_config(config.train), batch_size=None))
     batch, multi = config.train.batch_size, config.heads == "multi"
     freeze_from = config.num_tasks if config.freeze_head_from is None else config.freeze_head_from
@@ -284,21 +287,26 @@ def compiled_continual(model: Any, config: ContinualConfig):
 
         return jax.lax.scan(one_task, state, jnp.arange(num_tasks))
 
-    def program(state: RunState, buffer_size: jax.Array, x: jax.Array):
-        state, (snapshots, diverged) = jax.vmap(one_run, in_axes=(0, 0, None))(
-            state, buffer_size, x
-        )
+    def program(runs: tuple[RunState, jax.Array], x: jax.Array):
+        state, (snapshots, diverged) = jax.vmap(one_run, in_axes=(0, 0, None))(*runs, x)
         return state, snapshots, diverged
 
-    return jax.jit(program)
+    return jax.jit(per_device(program, mesh))
 
 
 def train_continual(
-    model: Any, config: ContinualConfig, data: ContinualData, state: RunState, buffer_size: Any
+    model: Any,
+    config: ContinualConfig,
+    data: ContinualData,
+    state: RunState,
+    buffer_size: Any,
+    devices: Any = None,
 ) -> ContinualResult:
     """Train R runs (``state`` from ``init_runs``; a ``TaskHeads`` model for heads "multi") on
     the tasks of ``data`` one after another, with a class-balanced replay buffer of
-    ``buffer_size`` (R,) samples per class (0: no replay), as one compiled program."""
+    ``buffer_size`` (R,) samples per class (0: no replay), as one compiled program; the runs
+    are split over the largest number of ``devices`` that divides R (``run_mesh``; None: one
+    device, e.g. a ``TrainContext``'s ``devices`` to use every CPU core)."""
     if data.num_tasks != config.num_tasks:
         raise ValueError(f"data has {data.num_tasks} tasks, the config {config.num_tasks}")
     if config.heads == "multi" and not isinstance(model, TaskHeads):
@@ -310,6 +318,7 @@ def train_continual(
             f"{data.x.shape[2]} samples of a class, got {sizes}"
         )
     dtype = jax.tree_util.tree_leaves(state.params)[0].dtype
-    program = compiled_continual(model, config)
-    final, snapshots, diverged = program(state, jnp.asarray(sizes), jnp.asarray(data.x, dtype))
+    mesh = None if devices is None else run_mesh(len(sizes), devices)
+    program = compiled_continual(model, config, mesh)
+    final, snapshots, diverged = program((state, jnp.asarray(sizes)), jnp.asarray(data.x, dtype))
     return ContinualResult(final, snapshots, np.asarray(diverged))

@@ -244,14 +244,15 @@ def train_and_measure(
     settings: Sequence[Setting], runs: Sequence[PlannedRun], context: TrainContext
 ) -> list[RunOutcome]:
     """This process's replay, frozen and decay runs of the bucket, each kind one compiled
-    program."""
+    program, its runs split over the context's devices."""
     first = settings[0]
     data = first.tasks()
     outcomes: list[RunOutcome] = [RunOutcome(None)] * len(runs)
     for kind, measure_kind in (("replay", _replay_quantities), ("decay", _decay_quantities)):
         members = [i for i, r in enumerate(runs) if r.params["kind"] == kind]
         if members:
-            for i, q in zip(members, measure_kind(first, data, [runs[i] for i in members])):
+            kept = [runs[i] for i in members]
+            for i, q in zip(members, measure_kind(first, data, kept, context.devices)):
                 outcomes[i] = q
     for i in (i for i, r in enumerate(runs) if r.params["kind"] == "frozen"):
         outcomes[i] = RunOutcome(_frozen_quantities(first, data, runs[i].params["seed"]))
@@ -259,14 +260,14 @@ def train_and_measure(
 
 
 def _replay_quantities(
-    setting: Setting, data: ContinualData, runs: list[PlannedRun]
+    setting: Setting, data: ContinualData, runs: list[PlannedRun], devices: Any
 ) -> list[RunOutcome]:
     seeds = np.array([r.params["seed"] for r in runs])
     sizes = np.array([r.params["buffer_size"] for r in runs])
     model, config = setting.model(), setting.config(int(sizes.max()))
     dim = data.x.shape[-1] + (1 if setting.heads == "multi" else 0)
     state = init_runs(model, config.train, dim, setting.learning_rate, setting.weight_decay, seeds)
-    result = train_continual(model, config, data, state, sizes)
+    result = train_continual(model, config, data, state, sizes, devices)
     slots = np.asarray(
         jax.vmap(lambda k: run_buffer(k, data.x.shape[:3], setting.n_train))(state.key)
     )
@@ -375,7 +376,7 @@ def _frozen_quantities(setting: Setting, data: ContinualData, seed: int) -> dict
 
 
 def _decay_quantities(
-    setting: Setting, data: ContinualData, runs: list[PlannedRun]
+    setting: Setting, data: ContinualData, runs: list[PlannedRun], devices: Any
 ) -> list[RunOutcome]:
     """The decay runs (module docstring), one program: per run, the S-perp norm of the first
     task's class means at every read of the second half of the second task (``decay_logs`` / 2
@@ -389,7 +390,7 @@ def _decay_quantities(
     config = setting.config(kind="decay")
     two = ContinualData(data.x[:2], data.x_test[:2])
     state = init_runs(model, config.train, data.x.shape[-1], lr, wd, seeds)
-    result = train_continual(model, config, two, state, np.zeros(len(seeds), int))
+    result = train_continual(model, config, two, state, np.zeros(len(seeds), int), devices)
     first = setting.decay_logs // 2 - 1  # t0: the read after half of the second task
     every = setting.steps // setting.decay_logs
     steps = every * np.arange(setting.decay_logs - first)

@@ -97,6 +97,7 @@ def replay_table(directory: Path) -> str:
 
     runs = _replay_runs(directory)
     checks = _with_dataset(results.load(directory))
+    checks = checks[checks["kind"] == "replay"]  # the rows are replay runs
     table = runs.groupby(["dataset", "buffer_size"])[list(COLUMNS)].mean().rename(columns=COLUMNS)
     for check_id, name in CLAIMS.items():
         table[name] = results.verdict_counts(checks, check_id, ["dataset", "buffer_size"])
