@@ -122,6 +122,7 @@ import jax, numpy as np
 import test_train_continual as t
 from nc_jax.train import init_runs
 from nc_jax.train.continual import train_continual
+from nc_jax.train.continual_readout import read_tasks
 from nc_jax.models import MLP
 
 assert len(jax.devices()) == 2, jax.devices()
@@ -132,14 +133,18 @@ for seeds, sizes in (([0, 1, 2, 3], [0, 3, 1, 2]), ([0, 1, 2], [0, 3, 1])):
     split = train_continual(model, config, data, state, sizes, jax.devices())
     for a, b in zip(jax.tree_util.tree_leaves(one), jax.tree_util.tree_leaves(split)):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    alone = read_tasks(model, one.snapshots, data, probe_max_iter=50)
+    shared = read_tasks(model, one.snapshots, data, probe_max_iter=50, devices=jax.devices())
+    np.testing.assert_allclose(alone.probe, shared.probe, rtol=0, atol=1e-12)
 print("SPLIT-OK")
 """
 
 
 def test_runs_split_over_devices_train_exactly_as_on_one():
     """Two CPU devices (a subprocess: this one has a single device) each train half of the
-    runs: the same states, snapshots and flags, bit for bit; 3 runs, which 2 devices do not
-    divide, train on one."""
+    runs: the same states, snapshots and flags, bit for bit, and the same probe accuracies
+    (the probes fit split over the devices); 3 runs, which 2 devices do not divide, train on
+    one."""
     env = {
         **os.environ,
         "XLA_FLAGS": os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=2",

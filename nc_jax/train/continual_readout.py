@@ -32,6 +32,7 @@ import numpy as np
 from nc_jax.metrics.probes import fit_logistic, probe_accuracy
 from nc_jax.models.base import Params
 from nc_jax.train.continual import ContinualData, TaskHeads, task_inputs
+from nc_jax.train.devices import per_device, run_mesh
 
 
 class TaskReadout(NamedTuple):
@@ -66,6 +67,7 @@ def read_tasks(
     probe_c: float = 10.0,
     probe_max_iter: int = 5000,
     probe_tol: float = 1e-6,
+    devices: Any = None,
 ) -> TaskReadout:
     """Read R runs at the end of every task (module docstring), in float64.
 
@@ -78,6 +80,8 @@ def read_tasks(
         probe_c: the probes' inverse L2 strength C (scikit-learn's convention; the code's 10).
         probe_max_iter: L-BFGS iterations of a probe at most (the code's 5000).
         probe_tol: gradient norm of a probe's mean objective at which L-BFGS stops.
+        devices: the probes of the R runs are fit split over the largest number of these that
+            divides R (``run_mesh``; None: one device).
 
     Raises:
         ValueError: when the snapshots and the data hold different numbers of tasks.
@@ -90,7 +94,10 @@ def read_tasks(
         raise ValueError(f"the snapshots hold {tasks} tasks, the data {T}")
     own, probe = np.full((runs, T, T), np.nan), np.full((runs, T, T), np.nan)
     train_accuracy, first_task = np.full((runs, T), np.nan), []
-    fit = functools.partial(_fit_probes, c=probe_c, max_iter=probe_max_iter, tol=probe_tol)
+    mesh = None if devices is None else run_mesh(runs, devices)
+    fit = functools.partial(
+        _fit_probes, c=probe_c, max_iter=probe_max_iter, tol=probe_tol, mesh=mesh
+    )
     single = not isinstance(model, TaskHeads)
     with jax.enable_x64(True):
         for i in range(T):
@@ -147,10 +154,23 @@ def _accuracy(logits: np.ndarray, labels: np.ndarray) -> np.ndarray:
     return (np.argmax(logits, -1) == labels).mean(-1)
 
 
-@functools.partial(jax.jit, static_argnames=("num_classes", "max_iter"))
-def _fit_probes(z: Any, y: Any, num_classes: int, c: float, max_iter: int, tol: float):
-    """One logistic probe per run: features z (R, N, p), labels y (N,) in [0, num_classes)."""
-    return jax.vmap(lambda f: fit_logistic(f, y, num_classes, c, tol, max_iter))(z)
+def _fit_probes(
+    z: Any, y: Any, num_classes: int, c: float, max_iter: int, tol: float, mesh: Any
+) -> Any:
+    """One logistic probe per run: features z (R, N, p), labels y (N,) in [0, num_classes);
+    the runs split over ``mesh`` (None: one device)."""
+    return _probe_program(num_classes, max_iter, mesh)(jnp.asarray(z), jnp.asarray(y), c, tol)
+
+
+@functools.lru_cache(maxsize=32)
+def _probe_program(num_classes: int, max_iter: int, mesh: Any):
+    """jit of the probes of R runs (vmap over runs, split over ``mesh`` by ``per_device``),
+    one program per class count, iteration cap and mesh."""
+
+    def fit(z: jax.Array, y: jax.Array, c: jax.Array, tol: jax.Array) -> Any:
+        return jax.vmap(lambda f: fit_logistic(f, y, num_classes, c, tol, max_iter))(z)
+
+    return jax.jit(per_device(fit, mesh, shared=3, check_vma=False))
 
 
 def _probe_accuracies(

@@ -70,16 +70,20 @@ def process_share(num_runs: int) -> np.ndarray:
     return np.arange(jax.process_index(), num_runs, jax.process_count())
 
 
-def per_device(fn: Callable, mesh: Mesh | None, shared: int = 1) -> Callable:
+def per_device(
+    fn: Callable, mesh: Mesh | None, shared: int = 1, check_vma: bool = True
+) -> Callable:
     """fn(state, data, ...) applied by every device of ``mesh`` to its own runs
     (``shard_map``): the first argument split over the run axis, the ``shared`` others (the
     data, a chunk's log intervals) replicated. Runs never interact, so this is exact; left to
     XLA's automatic partitioning, the LAPACK calls of the metrics would be replicated on every
-    device."""
+    device. ``check_vma=False`` turns off JAX's typing of values that vary over the mesh, for
+    library code whose control flow joins a per-run value with a constant (optax's L-BFGS line
+    search caches an initial value in a ``cond``); every output is per-run all the same."""
     if mesh is None:
         return fn
     in_specs = (RUNS, *(REPLICATED,) * shared)
-    return jax.shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=RUNS)
+    return jax.shard_map(fn, mesh=mesh, in_specs=in_specs, out_specs=RUNS, check_vma=check_vma)
 
 
 def place(tree: Any, mesh: Mesh | None, spec: PartitionSpec) -> Any:

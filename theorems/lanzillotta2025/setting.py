@@ -48,6 +48,7 @@ from nc_jax.train import TrainConfig, cast_runs, init_runs
 from nc_jax.train.continual import (
     ContinualConfig,
     ContinualData,
+    ContinualResult,
     TaskHeads,
     run_buffer,
     split_tasks,
@@ -272,7 +273,7 @@ def _replay_quantities(
         jax.vmap(lambda k: run_buffer(k, data.x.shape[:3], setting.n_train))(state.key)
     )
     with jax.enable_x64(True):
-        measured = _measure_tasks(setting, model, result.snapshots, data, slots, sizes)
+        measured = _measure_tasks(setting, model, result, data, (slots, sizes), devices)
     outcomes = []
     for r, run in enumerate(runs):
         if result.diverged[r].any():
@@ -288,20 +289,22 @@ def _replay_quantities(
 def _measure_tasks(
     setting: Setting,
     model: Any,
-    snapshots: Any,
+    result: ContinualResult,
     data: ContinualData,
-    slots: np.ndarray,
-    sizes: np.ndarray,
+    buffers: tuple[np.ndarray, np.ndarray],
+    devices: Any,
 ) -> dict[str, np.ndarray]:
     """Per run (arrays over the leading run axis R), from the library's task-by-task readout
     (nc_jax.train.continual_readout): forgetting with the own head and with probes, the first
     task's final accuracies, the lowest train accuracy at a task's end, the SNR of the first
     task's classes after the first and the last task; on the final features, the class-mean
     ranks, the code's NC2/NC3 logs of the class means and head, and ``_buffer_quantities``
-    (``slots`` (R, T, K, n) per class the permutation whose first b samples are the buffer,
-    ``sizes`` (R,) b)."""
+    (``buffers``: ``slots`` (R, T, K, n), per class the permutation whose first b samples are
+    the buffer, and ``sizes`` (R,), b); the probes are fit split over ``devices``."""
     K = setting.classes_per_task
-    read = read_tasks(model, snapshots, data, setting.probe_c, setting.probe_max_iter, PROBE_TOL)
+    slots, sizes = buffers
+    probes = (setting.probe_c, setting.probe_max_iter, PROBE_TOL, devices)
+    read = read_tasks(model, result.snapshots, data, *probes)
     runs, T, _, p = read.features.shape
     train = read.features.reshape(runs, T * K, -1, p)  # by class (R, T K, n, p)
     tests = read.test_features.reshape(runs, -1, p)
