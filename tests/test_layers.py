@@ -60,6 +60,7 @@ TRAIN_LAYERS = (
     "programs",
     "loop",
     "continual",
+    "continual_readout",
 )
 
 

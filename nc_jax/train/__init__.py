@@ -12,6 +12,8 @@ so changing them never recompiles. The modules, each building on the ones before
 - ``loop``: ``train``, the host loop over chunks and run groups, with checkpoints;
 - ``losses`` and ``checkpoint``: the loss functions and the checkpoint files;
 - ``cache``: JAX's persistent compilation cache for the commands that train.
+- ``continual`` and ``continual_readout``: a sequence of tasks with experience replay as one
+  program, and its accuracies, linear probes and features read task by task.
 """
 
 from nc_jax.train.cache import enable_compilation_cache, jit_run_once
