@@ -90,6 +90,8 @@ def test_cross_run_spread_and_rank_correlations():
     assert got["rho_gc_cdnv"] == pytest.approx(1.0)
     assert got["rho_gc_target_cdnv"] == pytest.approx(-1.0)
     assert got["rho_gc_few_shot"] == pytest.approx(spearmanr(gc, 1 / gc).statistic)
+    assert got["rho_cdnv_few_shot"] == pytest.approx(-1.0)  # CDNV = GC^2, accuracy = 1 / GC
+    assert got["cdnv_spread"] == pytest.approx(spread)  # log CDNV = 2 log GC: the same ratio
     single = measure.cross_run(runs, [0, 1, 2, 3, 4, 5])  # no repeated seeds: no spread
     assert np.isnan(single["gc_spread"])
 

@@ -30,10 +30,12 @@ RUN: dict[str, float] = {
     "ncc_se": 0.01,
     "cell_runs": 18.0,
     "gc_spread": 5.0,
+    "cdnv_spread": 4.0,
     "min_train_accuracy": 1.0,
     "rho_gc_cdnv": 0.8,
     "rho_gc_target_cdnv": 0.6,
     "rho_gc_few_shot": -0.5,
+    "rho_cdnv_few_shot": -0.55,
 }
 
 # theorem id -> (planted violation, a failing hypothesis), both changes to RUN
@@ -48,6 +50,7 @@ CASES: dict[str, tuple[dict[str, float], dict[str, float]]] = {
     "munn2024.e6e.gc_cdnv": ({"rho_gc_cdnv": -0.6}, {"gc_spread": 0.3}),
     "munn2024.e6f.target_cdnv": ({"rho_gc_target_cdnv": -0.6}, {"cell_runs": 4.0}),
     "munn2024.e6f.few_shot": ({"rho_gc_few_shot": 0.6}, {"rho_gc_few_shot": 0.1}),
+    "munn2024.e6f.cdnv_few_shot": ({"rho_cdnv_few_shot": 0.6}, {"cdnv_spread": 0.5}),
 }
 
 EXAMPLES: dict[str, Example] = {

@@ -195,16 +195,18 @@ def make_measure(model: Any, parts: Parts, num_source: int, options: Options):
 
 def cross_run(runs: Sequence[Mapping[str, float]], groups: Sequence[Any]) -> dict[str, float]:
     """The cell-level quantities over its trained runs (``groups``: each run's setting without
-    the seed): the run count, the smallest training accuracy, the spread ratio (variance over
-    settings of the mean log GC / mean seed-to-seed variance of log GC; NaN without two settings
-    or without repeated seeds) and Spearman's rho of train GC against train CDNV, target CDNV
-    and 5-shot accuracy."""
-    gc = [r["gc_train"] for r in runs]
+    the seed): the run count, the smallest training accuracy, the spread ratios of log GC and of
+    log CDNV (nc_jax.checks.cross_run.spread_ratio: their variance over settings against seeds),
+    Spearman's rho of train GC against train CDNV, target CDNV and 5-shot accuracy, and of train
+    CDNV against 5-shot accuracy."""
+    gc, cdnv = [r["gc_train"] for r in runs], [r["cdnv_train"] for r in runs]
     return {
         "cell_runs": float(len(runs)),
         "min_train_accuracy": float(min(r["train_accuracy"] for r in runs)),
         "gc_spread": spread_ratio(np.log(gc), groups),
-        "rho_gc_cdnv": spearman(gc, [r["cdnv_train"] for r in runs]),
+        "cdnv_spread": spread_ratio(np.log(cdnv), groups),
+        "rho_gc_cdnv": spearman(gc, cdnv),
+        "rho_cdnv_few_shot": spearman(cdnv, [r["few_shot_accuracy"] for r in runs]),
         "rho_gc_target_cdnv": spearman(gc, [r["target_cdnv"] for r in runs]),
         "rho_gc_few_shot": spearman(gc, [r["few_shot_accuracy"] for r in runs]),
     }

@@ -23,7 +23,12 @@ from nc_jax import results
 
 KNOBS = ("batch_size", "gc_penalty", "learning_rate", "weight_decay")
 MEDIANS = ("gc_train", "cdnv_train", "gcol_train", "target_cdnv", "few_shot_accuracy")
-CLAIMS = ("munn2024.e6e.gc_cdnv", "munn2024.e6f.target_cdnv", "munn2024.e6f.few_shot")
+CLAIMS = (
+    "munn2024.e6e.gc_cdnv",
+    "munn2024.e6f.target_cdnv",
+    "munn2024.e6f.few_shot",
+    "munn2024.e6f.cdnv_few_shot",
+)
 FIGURE = "gc_cdnv"
 EMBEDDING = -2  # the embedding's entry in the per-layer logs (the head's input)
 
