@@ -77,8 +77,9 @@ def _run(args: argparse.Namespace, name: str) -> int:
 
 def answer(grid: str | Path, directory: Path, checks) -> str:
     """What a sweep of ``grid`` answers: the grid's table of ``directory`` where its paper has
-    one (``nc_jax.sweep.grid_table``), then the verdict table of every check (``checks``, the
-    ``nc_jax.sweep.load`` DataFrame of ``directory``)."""
-    table = sweep.grid_table(grid)
+    one (``nc_jax.sweep.grid_table``) and finished cells (a multi-host job's process k > 0 writes
+    only its parts), then the verdict table of every check (``checks``, the ``nc_jax.sweep.load``
+    DataFrame of ``directory``)."""
+    table = sweep.grid_table(grid) if len(checks) else None
     head = f"{table(directory)}\n\nEvery check on these networks:\n" if table else ""
     return head + summarize(checks)

@@ -53,6 +53,16 @@ def test_a_grid_file_of_the_users_own_has_no_table(tmp_path):
     assert sweep.grid_table(grid) is None
 
 
+def test_a_directory_without_finished_cells_answers_without_its_table(tmp_path):
+    """A multi-host job's process k > 0 writes only its parts: ``nc-jax sweep NAME`` there prints
+    the (empty) verdicts, not the grid's table, which needs cells (the two-process doc test)."""
+    results.write_grid(tmp_path, {"paper": "jacot2025", "fixed": {}, "axes": {}})
+    checks = sweep.load(tmp_path)
+    assert len(checks) == 0
+    text = experiment.answer("jacot2025/learning_rate", tmp_path, checks)
+    assert "Every check on these networks" not in text
+
+
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
 def test_every_script_is_a_thin_front_over_a_grid_with_a_table(script, monkeypatch, capsys):
     """Under THIN lines, every shipped grid it names (a string in its code, after the
