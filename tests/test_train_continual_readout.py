@@ -17,7 +17,7 @@ from nc_jax.train.continual import ContinualConfig, TaskHeads, split_tasks, trai
 from nc_jax.train.continual_readout import read_tasks
 
 T, K, N, M, D, P = 3, 2, 12, 10, 5, 6
-C, MAX_ITER, TOL = 10.0, 500, 1e-8
+C, MAX_ITER, TOL = 10.0, 150, 1e-8
 
 
 def _trained(heads: str, seeds: list[int], separation: float = 3.0):
