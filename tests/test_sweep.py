@@ -4,6 +4,7 @@ faked multi-host merging, diverged runs as rows, exit statuses of nc-jax sweep."
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 
 import jax
@@ -11,6 +12,7 @@ import pytest
 import toy_paper
 
 from nc_jax import results, sweep
+from nc_jax.checks import Evaluation
 from nc_jax.cli import main
 
 GRID = {
@@ -144,6 +146,14 @@ def test_shards_split_the_buckets_and_together_finish_the_sweep(tmp_path):
 
 
 def test_multi_host_processes_train_their_share_and_process_0_merges(tmp_path, monkeypatch):
+    reads_the_cell = dataclasses.replace(  # a check that reads a quantity of finish_cell
+        toy_paper.BOUND,
+        id="toy.cell_runs",
+        quantities=("cell_runs",),
+        evaluate=lambda q: Evaluation((), 3.0, q["cell_runs"]),
+    )
+    paper = dataclasses.replace(toy_paper.PAPER, theorems=(toy_paper.BOUND, reads_the_cell))
+    monkeypatch.setattr(sweep.grid, "get_paper", lambda name: paper)
     grid = sweep.parse_grid(GRID)
     _run(grid, tmp_path / "single")
     monkeypatch.setattr(jax, "process_count", lambda: 2)
@@ -163,6 +173,7 @@ def test_multi_host_processes_train_their_share_and_process_0_merges(tmp_path, m
     ]  # fmt: skip
     assert runs[0] == runs[1]  # finish_cell saw every run of a cell, not one process's share
     assert {q["cell_runs"] for q in runs[1]} == {3.0}
+    assert set(multi.loc[multi["check"] == "toy.cell_runs", "verdict"]) == {"holds"}
     (cell,) = [c for c in results.read_cells(tmp_path / "multi") if c["index"] == 0]
     curve = results.read_arrays(tmp_path / "multi", cell["cell"])["curve/toy"]
     assert curve.shape == (3, 5) and curve[2, 0] == 3  # runs back in order 0, 1, 2

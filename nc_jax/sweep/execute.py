@@ -43,7 +43,9 @@ def run_bucket(
     axes: Sequence[str],
 ) -> list[dict[str, Any]]:
     """Train and measure the pending cells of ``bucket`` as one program, write each cell (or, in
-    a multi-host job, this process's part of it) and return the records written."""
+    a multi-host job, this process's part of it) and return the records written. A part of a
+    paper with a ``finish_cell`` carries no checks: they may read its cell-level quantities,
+    which process 0 adds after the merge and then checks (``merge_cell``)."""
     pending = bucket.pending(store.finished_cells(directory))
     if not pending:
         return []
@@ -51,9 +53,17 @@ def run_bucket(
     outcomes = run_paper(plan_.paper, [c.setting for c in pending], context)
     wall = (time.perf_counter() - started) / len(pending)
     written = []
+    unfinished = context.process_count > 1 and plan_.paper.finish_cell is not None
     for cell, outcome in zip(pending, outcomes):
         record = cell_record(
-            plan_.paper, cell.setting, cell.index, axes, outcome.runs, plan_.paper.theorems, wall
+            plan_.paper,
+            cell.setting,
+            cell.index,
+            axes,
+            outcome.runs,
+            plan_.paper.theorems,
+            wall,
+            pairs=[] if unfinished else None,
         )
         if context.process_count > 1:
             write_part(directory, record, outcome.arrays, context.process_index)
