@@ -21,6 +21,7 @@ from nc_jax.train.continual import (
     MASKED_LOGIT,
     ContinualConfig,
     ContinualData,
+    ContinualResult,
     TaskHeads,
     buffer_indices,
     er_split,
@@ -115,6 +116,16 @@ def test_runs_with_different_buffers_share_one_program_and_do_not_interact():
     assert result.diverged.shape == (2, T, 2) and not result.diverged.any()
     w0 = [np.asarray(s["w"]) for s in result.snapshots]
     assert not np.allclose(w0[0][0], w0[0][1])  # replay changed the trajectory
+
+
+def test_diverged_steps_count_from_the_start_of_the_first_task():
+    """diverged (R, T, logs): the first flagged log [t, l] is (t logs + l + 1) log_every steps
+    in."""
+    flags = np.zeros((3, 2, 4), bool)
+    flags[1, 1, 2:] = True  # task 1, its third log: (4 + 3) logs of 25 steps
+    flags[2, 0, 0] = True
+    result = ContinualResult(None, None, flags)
+    assert result.diverged_steps(25) == [None, 175, 25]
 
 
 SPLIT_SCRIPT = """

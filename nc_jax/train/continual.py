@@ -184,6 +184,12 @@ class ContinualResult(NamedTuple):
     snapshots: Params
     diverged: np.ndarray
 
+    def diverged_steps(self, log_every: int) -> list[int | None]:
+        """Per run, the step (counted from the start of the first task) of the first log that
+        flagged it diverged, None where none did (``log_every``: the config's)."""
+        flags = self.diverged.reshape(self.diverged.shape[0], -1)
+        return [int(np.argmax(row) + 1) * log_every if row.any() else None for row in flags]
+
 
 def er_split(batch_size: int, finished_tasks: Any, has_buffer: Any) -> Any:
     """New samples in a minibatch of ``batch_size`` after ``finished_tasks`` tasks: the code's

@@ -137,7 +137,7 @@ def forward_task(model: Any, params: Params, x: np.ndarray, task: int) -> tuple[
 
 @functools.partial(jax.jit, static_argnums=(0,))
 def _forward_runs(model: Any, params: Params, inputs: jax.Array, task: jax.Array):
-    """``_forward`` as one compiled program per model and shape (a TaskHeads model's layer
+    """``forward_task`` as one compiled program per model and shape (a TaskHeads model's layer
     record is its inner model's)."""
     if isinstance(model, TaskHeads):
         inputs = task_inputs(inputs, task)

@@ -44,7 +44,7 @@ from nc_jax.metrics.collapse import nc3_cosines
 from nc_jax.metrics.forgetting import forgetting
 from nc_jax.metrics.probes import LDA_COUNTERFACTUALS, lda_counterfactuals
 from nc_jax.models import MLP
-from nc_jax.train import TrainConfig, cast_runs, init_runs
+from nc_jax.train import TrainConfig, init_runs
 from nc_jax.train.continual import (
     ContinualConfig,
     ContinualData,
@@ -235,8 +235,8 @@ class Setting:
 
 
 def run(settings: Sequence[Setting], context: TrainContext) -> list[CellOutcome]:
-    """Train and measure every run of the bucket (replay runs as one program, frozen runs as
-    another); ``finish_cell`` then compares each cell's replay runs with their seed's b = 0
+    """Train and measure every run of the bucket (``train_and_measure``: each kind of run one
+    program); ``finish_cell`` then compares each cell's replay runs with their seed's b = 0
     run."""
     return run_bucket(settings, context, train_and_measure)
 
@@ -274,16 +274,13 @@ def _replay_quantities(
     )
     with jax.enable_x64(True):
         measured = _measure_tasks(setting, model, result, data, (slots, sizes), devices)
-    outcomes = []
-    for r, run in enumerate(runs):
-        if result.diverged[r].any():
-            step = int(np.argmax(result.diverged[r].reshape(-1)) + 1) * setting.steps
-            outcomes.append(RunOutcome(None, step))
-            continue
+
+    def quantities(r: int) -> dict[str, float]:
         q = {key: float(value[r]) for key, value in measured.items()}
-        q |= {"buffer_fraction": run.params["buffer_size"] / setting.n_train}
-        outcomes.append(RunOutcome(_complete(q, setting, "replay")))
-    return outcomes
+        q |= {"buffer_fraction": sizes[r] / setting.n_train}
+        return _complete(q, setting, "replay")
+
+    return measured_outcomes(result.diverged_steps(config.train.log_every), quantities)
 
 
 def _measure_tasks(
@@ -364,8 +361,7 @@ def _frozen_quantities(setting: Setting, data: ContinualData, seed: int) -> dict
     config = setting.config(kind="frozen")
     lr, wd = setting.learning_rate, setting.frozen_weight_decay
     with jax.enable_x64(True):
-        state = init_runs(model, config.train, data.x.shape[-1], lr, wd, [seed])
-        state = cast_runs(state, jnp.float64, lr, wd)
+        state = init_runs(model, config.train, data.x.shape[-1], lr, wd, [seed], jnp.float64)
         result = train_continual(model, config, data._replace(x=np.float64(data.x)), state, [0])
         a0, head = np.asarray(state.params[0]["w"][0]), np.asarray(state.params[1]["w"][0])
         a_t = np.asarray(result.state.params[0]["w"][0])
@@ -419,8 +415,7 @@ def _decay_quantities(
         q |= {"decay_nc3": float(np.mean(nc3_cosines(heads[r], current))), "eta_lambda": lr * wd}
         return _complete(q, setting, "decay")
 
-    diverged = [2 * setting.steps if result.diverged[r].any() else None for r in range(len(runs))]
-    return measured_outcomes(diverged, quantities)
+    return measured_outcomes(result.diverged_steps(config.train.log_every), quantities)
 
 
 def _complete(q: dict[str, float], setting: Setting, kind: str) -> dict[str, float]:
