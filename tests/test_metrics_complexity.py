@@ -282,3 +282,19 @@ def test_gc_log_is_what_the_engine_logs_per_layer_and_class():
     )
     with pytest.raises(ValueError, match="samples"):
         GCLog(NET, samples=0, num_classes=3)
+
+
+def test_class_means_of_per_sample_values_and_rows_against_numpy():
+    """nc_jax.metrics.stats.class_means_of: per-class means of values (N,) and of rows (N, L);
+    a class without samples is NaN."""
+    from nc_jax.metrics.stats import class_means_of
+
+    rng = np.random.default_rng(21)
+    y = np.array([0, 2, 2, 0, 0, 2])
+    values, rows = rng.normal(size=6), rng.normal(size=(6, 3))
+    got = np.asarray(class_means_of(jnp.asarray(values), jnp.asarray(y), 3))
+    np.testing.assert_allclose(got[[0, 2]], [values[y == 0].mean(), values[y == 2].mean()])
+    assert np.isnan(got[1])
+    per_row = np.asarray(class_means_of(jnp.asarray(rows), jnp.asarray(y), 3))
+    assert per_row.shape == (3, 3) and np.isnan(per_row[1]).all()
+    np.testing.assert_allclose(per_row[2], rows[y == 2].mean(0), rtol=1e-14)

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 
 from nc_jax.metrics.collapse import nc3_cosines, self_duality_distance
 from nc_jax.metrics.etf import Centre, centred_class_means
-from nc_jax.metrics.stats import ClassStats, check_features_and_labels, class_stats
+from nc_jax.metrics.stats import ClassStats, check_features_and_labels, class_means_of
 from nc_jax.validation import check_matrix
 
 
@@ -54,11 +54,6 @@ def nc3_distance(classifier: jax.Array, centred_means: jax.Array) -> jax.Array:
     return jnp.sqrt(self_duality_distance(classifier, centred_means))
 
 
-def _class_means(values: jax.Array, y: jax.Array, num_classes: int) -> jax.Array:
-    """The mean of per-sample values (N,) within each class, (K,)."""
-    return class_stats(values[:, None], y, num_classes).means[:, 0]
-
-
 def _unit_rows(rows: jax.Array) -> jax.Array:
     return rows / jnp.linalg.norm(rows, axis=-1, keepdims=True)
 
@@ -77,7 +72,7 @@ def direction_collapse(
     num_classes = check_features_and_labels(features, y, num_classes)
     check_matrix(directions, "directions")
     cosines = jnp.sum(_unit_rows(features) * _unit_rows(directions)[y], axis=1)
-    return _class_means(1.0 - cosines, y, num_classes)
+    return class_means_of(1.0 - cosines, y, num_classes)
 
 
 def collapse_summary(per_class: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -106,4 +101,4 @@ def per_class_accuracy(scores: jax.Array, y: jax.Array, num_classes: int) -> jax
     """
     num_classes = check_features_and_labels(scores, y, num_classes)
     correct = (jnp.argmax(scores, axis=1) == y).astype(scores.dtype)
-    return _class_means(correct, y, num_classes)
+    return class_means_of(correct, y, num_classes)

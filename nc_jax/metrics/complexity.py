@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.metrics.stats import pairwise_sq_distances
+from nc_jax.metrics.stats import class_means_of, pairwise_sq_distances
 
 Embedding = Callable[[jax.Array], jax.Array]
 
@@ -80,13 +80,6 @@ def layer_jacobian_sq_norms(model: Any, params: Any, x: jax.Array, chunk: int = 
 def geometric_complexity(embed: Embedding, x: jax.Array) -> jax.Array:
     """GC(f, x) = (1/N) sum_n ||J_f(x_n)||_F^2 over the rows of x (N, D), exactly."""
     return jnp.mean(jacobian_sq_norms(embed, x))
-
-
-def class_means_of(values: jax.Array, y: jax.Array, num_classes: int) -> jax.Array:
-    """Per-class mean of per-sample ``values`` (N,) with labels y (N,): (K,)."""
-    sums = jax.ops.segment_sum(values, y, num_segments=num_classes)
-    counts = jax.ops.segment_sum(jnp.ones_like(values), y, num_segments=num_classes)
-    return sums / counts
 
 
 def class_geometric_complexity(

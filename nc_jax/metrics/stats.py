@@ -97,6 +97,14 @@ def _class_stats(z: jax.Array, y: jax.Array, num_classes: int) -> ClassStats:
     )
 
 
+def class_means_of(values: jax.Array, y: jax.Array, num_classes: int) -> jax.Array:
+    """Per-class mean of per-sample ``values`` (N, ...) with labels y (N,): (K, ...), NaN for a
+    class without samples (e.g. a per-sample accuracy or squared Jacobian norm per class)."""
+    sums = jax.ops.segment_sum(values, y, num_segments=num_classes)
+    counts = jax.ops.segment_sum(jnp.ones(values.shape[:1], values.dtype), y, num_classes)
+    return sums / counts.reshape(-1, *(1,) * (values.ndim - 1))
+
+
 def centred_means(stats: ClassStats) -> jax.Array:
     """Centred class means mu_c - mu_G, shape (K, d) (the papers' Hbar / Mdot, transposed)."""
     return stats.means - stats.global_mean

@@ -24,7 +24,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.metrics.complexity import class_means_of, layer_jacobian_sq_norms
+from nc_jax.metrics.complexity import layer_jacobian_sq_norms
+from nc_jax.metrics.stats import class_means_of
 from nc_jax.models.base import Params
 from nc_jax.models.wrapper import Wrapped
 
@@ -53,7 +54,7 @@ class GCLog(Wrapped):
         x (N, D) with labels y (N,)."""
         rows = subset(x.shape[0], self.samples)
         norms = layer_jacobian_sq_norms(self.model, params, x[rows])  # (M, L)
-        per_class = jax.vmap(lambda v: class_means_of(v, y[rows], self.num_classes), 1, 1)(norms)
+        per_class = class_means_of(norms, y[rows], self.num_classes)  # (K, L)
         values = {"layer/gc": jnp.mean(norms, axis=0)}
         return values | {f"layer/gc class {c}": per_class[c] for c in range(self.num_classes)}
 
