@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from nc_jax.checks.contract import SettingError
+from nc_jax.checks.fields import rule_of
 
 
 def flag(name: str) -> str:
@@ -130,7 +131,7 @@ def format_value(value: Any) -> str:
 
 def add_setting_options(parser: argparse.ArgumentParser, setting_type: type) -> None:
     """One option per field of ``setting_type`` (default None: not given), help from its
-    docstring with the default shown."""
+    docstring with the default shown and the field's rule (nc_jax.checks.fields) stated."""
     defaults = setting_type()
     docs = field_docs(setting_type)
     hints = _hints(setting_type)
@@ -139,13 +140,15 @@ def add_setting_options(parser: argparse.ArgumentParser, setting_type: type) -> 
         hint = hints[f.name]
         default = getattr(defaults, f.name)
         help_text = docs.get(f.name, "").replace("%", "%%")
+        rule = rule_of(f)
+        requirement = "" if rule is None else f"; must be {rule.text}".replace("%", "%%")
         group.add_argument(
             flag(f.name),
             dest=f.name,
             default=None,
             metavar=describe_type(hint).upper().replace(" ", "_"),
             type=_parser_for(f.name, hint),
-            help=f"{help_text} (default: {format_value(default)})",
+            help=f"{help_text} (default: {format_value(default)}{requirement})",
         )
 
 
