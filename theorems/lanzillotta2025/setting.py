@@ -29,15 +29,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import (
-    CellOutcome,
-    SettingError,
-    check_positive,
-    check_seeds,
-    check_steps,
-    complete_quantities,
-)
+from nc_jax.checks import CellOutcome, SettingError, complete_quantities
 from nc_jax.checks.bucket import PlannedRun, RunOutcome, RunSpec, measured_outcomes, run_bucket
+from nc_jax.checks.fields import at_least, checked, each, inside, one_of, positive, validate_fields
 from nc_jax.checks.validate import check_dataset
 from nc_jax.data import gaussian, load_dataset
 from nc_jax.metrics.collapse import nc3_cosines
@@ -104,72 +98,50 @@ class Setting:
         decay_logs: parameter reads per task of the decay runs (>= 6, dividing ``steps``).
     """
 
-    dataset: str = "gaussian"
-    num_tasks: int = 2
-    classes_per_task: int = 5
-    n_train: int = 500
-    n_test: int = 200
-    input_dim: int = 20
-    separation: float = 6.0
-    widths: tuple[int, ...] = (128, 32)
-    heads: str = "single"
-    learning_rate: float = 0.05
-    weight_decay: float = 5e-4
-    batch_size: int = 64
-    steps: int = 3000
-    buffer_sizes: tuple[int, ...] = (0, 1, 2, 5, 20, 100, 500)
-    seeds: tuple[int, ...] = (0, 1)
-    probe_c: float = 10.0
-    probe_max_iter: int = 2000
+    dataset: str = checked("gaussian", one_of(DATASETS))
+    num_tasks: int = checked(2, at_least(2))
+    classes_per_task: int = checked(5, at_least(2))
+    n_train: int = checked(500, at_least(2))
+    n_test: int = checked(200, at_least(1))
+    input_dim: int = checked(20, at_least(1))
+    separation: float = checked(6.0, positive())
+    widths: tuple[int, ...] = checked((128, 32), each(at_least(1)))
+    heads: str = checked("single", one_of(HEADS))
+    learning_rate: float = checked(0.05, positive())
+    weight_decay: float = checked(5e-4, at_least(0.0))
+    batch_size: int = checked(64, at_least(1))
+    steps: int = checked(3000, at_least(1))
+    buffer_sizes: tuple[int, ...] = checked((0, 1, 2, 5, 20, 100, 500), each(at_least(0)))
+    seeds: tuple[int, ...] = checked((0, 1), each(at_least(0)))
+    probe_c: float = checked(10.0, positive())
+    probe_max_iter: int = checked(2000, at_least(1))
     frozen_seeds: tuple[int, ...] = (0,)
     frozen_width: int = 16
-    frozen_weight_decay: float = 5e-3
-    frozen_steps: int = 300
-    mixture_pi: float = 0.15
-    mixture_samples: int = 400000
+    frozen_weight_decay: float = checked(5e-3, at_least(0.0))
+    frozen_steps: int = checked(300, at_least(1))
+    mixture_pi: float = checked(0.15, inside(0, 1))
+    mixture_samples: int = checked(400000, at_least(10 * measure.MIXTURE_BATCHES))
     decay_seeds: tuple[int, ...] = (0,)
-    decay_weight_decay: float = 5e-3
-    decay_logs: int = 10
+    decay_weight_decay: float = checked(5e-3, at_least(0.0))
+    decay_logs: int = checked(10, at_least(6))
 
     RUN_FIELDS = ("buffer_sizes", "seeds", "frozen_seeds", "decay_seeds")
 
     def __post_init__(self) -> None:
-        if self.dataset not in DATASETS:
-            raise SettingError("dataset", f"must be one of {', '.join(DATASETS)}")
+        validate_fields(self)
         check_dataset(self.dataset, None)
-        if self.num_tasks < 2 or self.classes_per_task < 2:
-            field = "num_tasks" if self.num_tasks < 2 else "classes_per_task"
-            raise SettingError(field, "must be >= 2")
         if self.num_tasks * self.classes_per_task > 10:
             raise SettingError("num_tasks", "num_tasks x classes_per_task must be <= 10 classes")
-        if self.n_train < 2 or self.n_test < 1:
-            raise SettingError("n_train" if self.n_train < 2 else "n_test", "too small")
         if self.dataset == "mnist5k" and self.n_train + self.n_test > MNIST5K_PER_CLASS:
             raise SettingError("n_test", f"n_train + n_test must be <= {MNIST5K_PER_CLASS}")
-        if self.input_dim < 1 or not self.widths or min(self.widths) < 1:
-            raise SettingError("widths" if self.input_dim >= 1 else "input_dim", "must be >= 1")
-        if self.heads not in HEADS:
-            raise SettingError("heads", f"must be one of {', '.join(HEADS)}")
-        for name in ("separation", "learning_rate", "probe_c", "mixture_pi"):
-            check_positive(name, getattr(self, name))
-        for name in ("weight_decay", "frozen_weight_decay", "decay_weight_decay"):
-            check_positive(name, getattr(self, name), allow_zero=True)
-        if not 0 < self.mixture_pi < 1:
-            raise SettingError("mixture_pi", f"must lie in (0, 1), got {self.mixture_pi}")
-        if not 1 <= self.batch_size <= self.n_train:
+        if self.batch_size > self.n_train:
             raise SettingError("batch_size", f"must lie in [1, n_train = {self.n_train}]")
-        check_steps(self.steps, self.steps)
-        check_steps(self.frozen_steps, self.frozen_steps)
-        if not self.buffer_sizes or not all(0 <= b <= self.n_train for b in self.buffer_sizes):
-            raise SettingError("buffer_sizes", f"must be a non-empty list in [0, {self.n_train}]")
-        check_seeds(self.seeds)
-        if self.decay_logs < 6 or self.steps % self.decay_logs:
-            raise SettingError("decay_logs", f"must be >= 6 and divide steps = {self.steps}")
+        if max(self.buffer_sizes) > self.n_train:
+            raise SettingError("buffer_sizes", f"must lie in [0, n_train = {self.n_train}]")
+        if self.steps % self.decay_logs:
+            raise SettingError("decay_logs", f"must divide steps = {self.steps}")
         if self.frozen_width <= self.num_tasks * self.classes_per_task:
             raise SettingError("frozen_width", "must exceed num_tasks x classes_per_task")
-        if self.probe_max_iter < 1 or self.mixture_samples < 10 * measure.MIXTURE_BATCHES:
-            field = "probe_max_iter" if self.probe_max_iter < 1 else "mixture_samples"
-            raise SettingError(field, "too small")
 
     @property
     def num_classes(self) -> int:
