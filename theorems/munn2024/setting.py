@@ -24,15 +24,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import (
-    CellOutcome,
-    SettingError,
-    check_dataset,
-    check_positive,
-    check_positive_values,
-    check_seeds,
-    check_steps,
-)
+from nc_jax.checks import CellOutcome, SettingError, check_dataset, check_steps
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -42,6 +34,7 @@ from nc_jax.checks.bucket import (
     run_bucket,
     run_values,
 )
+from nc_jax.checks.fields import at_least, checked, each, inside, one_of, positive, validate_fields
 from nc_jax.data import gaussian, load_dataset
 from nc_jax.models import MLP
 from nc_jax.models.complexity_log import GCLog
@@ -91,71 +84,48 @@ class Setting:
         episodes: few-shot episodes, batched.
     """
 
-    dataset: str = "gaussian"
+    dataset: str = checked("gaussian", one_of(DATASETS))
     num_classes: int = 12
     source_classes: int = 8
-    dim: int = 10
-    separation: float = 3.0
-    noise: float = 0.7
-    n_per_class: int = 500
+    dim: int = checked(10, at_least(1))
+    separation: float = checked(3.0, positive())
+    noise: float = checked(0.7, positive())
+    n_per_class: int = checked(500, at_least(2))
     eval_per_class: int = 256
-    widths: tuple[int, ...] = (64, 64, 16)
-    batch_size: int = 64
-    gc_penalty: float = 0.0
-    learning_rates: tuple[float, ...] = (0.01, 0.05, 0.2)
-    weight_decays: tuple[float, ...] = (0.0, 1e-3)
-    seeds: tuple[int, ...] = (0, 1, 2)
+    widths: tuple[int, ...] = checked((64, 64, 16), each(at_least(1)))
+    batch_size: int = checked(64, at_least(1))
+    gc_penalty: float = checked(0.0, at_least(0.0))
+    learning_rates: tuple[float, ...] = checked((0.01, 0.05, 0.2), each(positive()))
+    weight_decays: tuple[float, ...] = checked((0.0, 1e-3), each(at_least(0.0)))
+    seeds: tuple[int, ...] = checked((0, 1, 2), each(at_least(0)))
     steps: int = 3000
     log_every: int = 500
-    log_gc_samples: int = 128
-    estimator_draws: int = 200
-    estimator_batch: int = 32
-    mask_keep: float = 0.3
-    shots: int = 5
-    episodes: int = 200
+    log_gc_samples: int = checked(128, at_least(0))
+    estimator_draws: int = checked(200, at_least(2))
+    estimator_batch: int = checked(32, at_least(1))
+    mask_keep: float = checked(0.3, inside(0, 1, closed=(False, True)))
+    shots: int = checked(5, at_least(1))
+    episodes: int = checked(200, at_least(1))
 
     RUN_FIELDS = ("learning_rates", "weight_decays", "seeds")
 
     def __post_init__(self) -> None:
-        if self.dataset not in DATASETS:
-            raise SettingError("dataset", f"must be one of {', '.join(DATASETS)}")
+        validate_fields(self)
         check_dataset(self.dataset, None)
         mnist = self.dataset == "mnist5k"
         if mnist and (self.num_classes, self.source_classes) != (10, 5):
             raise SettingError("source_classes", "mnist5k has K = 10 digits, S = 5 (0-4)")
         if not 2 <= self.source_classes <= self.num_classes - 2:
             raise SettingError("source_classes", "needs 2 <= S <= K - 2 (two target classes)")
-        if self.dim < 1:
-            raise SettingError("dim", f"must be >= 1, got {self.dim}")
-        for name in ("separation", "noise", "mask_keep"):
-            check_positive(name, getattr(self, name))
-        check_positive("gc_penalty", self.gc_penalty, allow_zero=True)
-        if self.mask_keep > 1:
-            raise SettingError("mask_keep", f"is a probability in (0, 1], got {self.mask_keep}")
-        if self.n_per_class < 2 or (mnist and self.n_per_class > MNIST_PER_CLASS - 2):
-            raise SettingError("n_per_class", "must lie in [2, 498 for mnist5k]")
+        if mnist and self.n_per_class > MNIST_PER_CLASS - 2:
+            raise SettingError("n_per_class", f"must be <= {MNIST_PER_CLASS - 2} for mnist5k")
         limit = MNIST_PER_CLASS - self.n_per_class if mnist else math.inf
         if not self.shots < self.eval_per_class <= limit:
             raise SettingError("eval_per_class", f"must lie in (shots, {limit}]")
-        if not self.widths or min(self.widths) < 1:
-            raise SettingError("widths", f"needs positive widths, got {self.widths}")
-        if not 1 <= self.batch_size <= self.num_train:
-            raise SettingError("batch_size", f"must lie in [1, {self.num_train}]")
-        check_positive_values("learning_rates", self.learning_rates)
-        if not self.weight_decays or not all(
-            math.isfinite(v) and v >= 0 for v in self.weight_decays
-        ):
-            raise SettingError("weight_decays", "must be a non-empty list of finite values >= 0")
-        check_seeds(self.seeds)
+        for name in ("batch_size", "estimator_batch"):
+            if getattr(self, name) > self.num_train:
+                raise SettingError(name, f"must lie in [1, {self.num_train}]")
         check_steps(self.steps, self.log_every)
-        if self.log_gc_samples < 0:
-            raise SettingError("log_gc_samples", f"must be >= 0, got {self.log_gc_samples}")
-        if self.estimator_draws < 2:
-            raise SettingError("estimator_draws", f"must be >= 2, got {self.estimator_draws}")
-        if not 1 <= self.estimator_batch <= self.num_train:
-            raise SettingError("estimator_batch", f"must lie in [1, {self.num_train}]")
-        if self.shots < 1 or self.episodes < 1:
-            raise SettingError("shots" if self.shots < 1 else "episodes", "must be >= 1")
 
     @property
     def num_train(self) -> int:
