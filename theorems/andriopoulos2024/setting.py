@@ -21,7 +21,6 @@ initial ones, for reference).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,14 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import (
-    CellOutcome,
-    SettingError,
-    check_positive,
-    check_seeds,
-    check_steps,
-    complete_quantities,
-)
+from nc_jax.checks import CellOutcome, SettingError, check_steps, complete_quantities
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -46,6 +38,7 @@ from nc_jax.checks.bucket import (
     run_bucket,
     run_values,
 )
+from nc_jax.checks.fields import at_least, checked, each, one_of, positive, validate_fields
 from nc_jax.models import MLP
 from nc_jax.models.ufm import UFM, ufm_inputs
 from nc_jax.train import TrainConfig, TrainResult, init_runs, make_regression_data
@@ -101,69 +94,43 @@ class Setting:
         nrc3_grid_points: gamma values of the "grid" choice (the authors' code: 1000).
     """
 
-    dataset: str = "digits"
+    dataset: str = checked("digits", one_of(DATASETS))
     data_file: str | None = None
-    num_samples: int = 256
-    widths: tuple[int, ...] = (64, 64, 64)
-    optimizer: str = "momentum"
+    num_samples: int = checked(256, at_least(2))
+    widths: tuple[int, ...] = checked((64, 64, 64), each(at_least(1)))
+    optimizer: str = checked("momentum", one_of(OPTIMIZERS))
     batch_size: int | None = None
-    learning_rate: float = 0.01
-    weight_decays: tuple[float, ...] = (0.0, 0.01, 0.03)
-    seeds: tuple[int, ...] = (0, 1)
+    learning_rate: float = checked(0.01, positive())
+    weight_decays: tuple[float, ...] = checked((0.0, 0.01, 0.03), each(at_least(0.0)))
+    seeds: tuple[int, ...] = checked((0, 1), each(at_least(0)))
     steps: int = 6000
     log_every: int = 600
     ufm_seeds: tuple[int, ...] = (0, 1)
-    ufm_lambda_h: float = 4.0
-    ufm_lambda_w: float = 0.015
-    ufm_width: int = 16
-    ufm_steps: int = 4000
-    ufm_learning_rate: float = 1.0
-    nrc3_gamma: str = "exact"
-    nrc3_grid_points: int = 1000
+    ufm_lambda_h: float = checked(4.0, positive())
+    ufm_lambda_w: float = checked(0.015, positive())
+    ufm_width: int = checked(16, at_least(1))
+    ufm_steps: int = checked(4000, at_least(1))
+    ufm_learning_rate: float = checked(1.0, positive())
+    nrc3_gamma: str = checked("exact", one_of(measure.GAMMA_CHOICES))
+    nrc3_grid_points: int = checked(1000, at_least(2))
 
     RUN_FIELDS = ("learning_rate", "weight_decays", "seeds", "ufm_seeds")
 
     def __post_init__(self) -> None:
-        self._check_data()
-        if not self.widths or min(self.widths) < 1:
-            raise SettingError("widths", f"needs at least one positive width, got {self.widths}")
-        if self.optimizer not in OPTIMIZERS:
-            raise SettingError("optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
-        if self.batch_size is not None and not 1 <= self.batch_size <= self.num_samples:
-            raise SettingError(
-                "batch_size", f"must lie in [1, num_samples = {self.num_samples}] or be none"
-            )
-        check_positive("learning_rate", self.learning_rate)
-        if not self.weight_decays or not all(
-            math.isfinite(v) and v >= 0 for v in self.weight_decays
-        ):
-            raise SettingError("weight_decays", "must be a non-empty list of finite values >= 0")
-        check_seeds(self.seeds)
-        check_steps(self.steps, self.log_every)
-        self._check_ufm()
-        if self.nrc3_gamma not in measure.GAMMA_CHOICES:
-            raise SettingError("nrc3_gamma", f"must be one of {', '.join(measure.GAMMA_CHOICES)}")
-        if self.nrc3_grid_points < 2:
-            raise SettingError("nrc3_grid_points", f"must be >= 2, got {self.nrc3_grid_points}")
-
-    def _check_data(self) -> None:
-        if self.dataset not in DATASETS:
-            raise SettingError("dataset", f"must be one of {', '.join(DATASETS)}")
+        validate_fields(self)
         if self.dataset == "d4rl" and self.data_file is None:
             raise SettingError("data_file", "dataset d4rl reads a D4RL HDF5 file: pass its path")
         if self.dataset != "d4rl" and self.data_file is not None:
             raise SettingError("data_file", f"{self.dataset} is embedded and reads no file")
-        limit = DIGITS_SAMPLES if self.dataset == "digits" else None
-        if self.num_samples < 2 or (limit is not None and self.num_samples > limit):
+        if self.dataset == "digits" and self.num_samples > DIGITS_SAMPLES:
             raise SettingError(
-                "num_samples", f"must lie in [2, {limit or 'N'}], got {self.num_samples}"
+                "num_samples", f"must be <= {DIGITS_SAMPLES} for digits, got {self.num_samples}"
             )
-
-    def _check_ufm(self) -> None:
-        for name in ("ufm_lambda_h", "ufm_lambda_w", "ufm_learning_rate"):
-            check_positive(name, getattr(self, name))
-        if self.ufm_width < 1 or self.ufm_steps < 1:
-            raise SettingError("ufm_width" if self.ufm_width < 1 else "ufm_steps", "must be >= 1")
+        if self.batch_size is not None and not 1 <= self.batch_size <= self.num_samples:
+            raise SettingError(
+                "batch_size", f"must lie in [1, num_samples = {self.num_samples}] or be none"
+            )
+        check_steps(self.steps, self.log_every)
 
     def model(self, num_targets: int) -> MLP:
         """The MLP: ReLU layers of ``widths`` with biases, a linear output of ``num_targets``."""
