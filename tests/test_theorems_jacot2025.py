@@ -688,7 +688,7 @@ def test_interpolation_needs_a_smooth_activation():
     relu = check(theorem, IDEAL | {"eps1": 3.01, "smooth_activation": 0.0})
     assert relu.verdict == "vacuous"
     assert [h.name for h in relu.failing] == ["Assumption 4.2: smooth, sigma' in [gamma, 1]"]
-    with pytest.raises(ValueError, match="--activation: activation must be one of"):
+    with pytest.raises(ValueError, match="--activation: must be one of"):
         from nc_jax.checks.options import make_setting
 
         make_setting(PAPER.setting, {"activation": "sigmoid"})

@@ -22,16 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nc_jax import metrics
-from nc_jax.checks import (
-    CellOutcome,
-    SettingError,
-    check_dataset,
-    check_log_spacing,
-    check_positive,
-    check_positive_values,
-    check_seeds,
-    check_steps,
-)
+from nc_jax.checks import CellOutcome, SettingError, check_dataset, check_log_spacing, check_steps
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -41,8 +32,8 @@ from nc_jax.checks.bucket import (
     run_bucket,
     split_arrays,
 )
+from nc_jax.checks.fields import Rule, at_least, checked, each, one_of, positive, validate_fields
 from nc_jax.data import DATASET_CLASSES, IMAGE_SHAPES, INPUT_DIMS, Dataset, load_dataset
-from nc_jax.metrics.layerwise import check_metric_names
 from nc_jax.models import MLP, ResNet
 from nc_jax.models.activations import get_activation
 from nc_jax.train import RunState, TrainConfig, cast_runs, init_runs, make_data, run_mesh
@@ -60,6 +51,28 @@ LOGGED_METRICS = (
     "balancedness",
     "relative_balancedness",
     "negativity",
+)
+
+
+def _names_an_activation(name: Any) -> bool:
+    try:
+        get_activation(name)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
+
+
+# the single-field rules the library's one_of, at_least, ... do not spell
+STAGE_CHANNELS = Rule(
+    "three positive stage channel counts",
+    lambda v: isinstance(v, tuple) and len(v) == 3 and each(at_least(1)).test(v),
+)
+WIDTHS = Rule(
+    f"a non-empty list of widths >= 1 ending in K = {DATASET_CLASSES}",
+    lambda v: each(at_least(1)).test(v) and v[-1] == DATASET_CLASSES,
+)
+ACTIVATION = Rule(
+    "one of relu, tanh, gelu, smooth, smooth:<gamma> (0 < gamma < 1)", _names_an_activation
 )
 
 
@@ -138,83 +151,56 @@ class Setting:
     """
 
     dataset: str = "mnist5k"
-    backbone: str = "mlp"
-    backbone_widths: tuple[int, ...] = (16, 32, 64)
+    backbone: str = checked("mlp", one_of(BACKBONES))
+    backbone_widths: tuple[int, ...] = checked((16, 32, 64), STAGE_CHANNELS)
     data_dir: str | None = None
     standardize: bool = True
-    n_per_class: int = 20
-    widths: tuple[int, ...] = (256, 64, 64, 64, 10)
-    num_linear: int = 3
-    activation: str = "relu"
+    n_per_class: int = checked(20, at_least(1))
+    widths: tuple[int, ...] = checked((256, 64, 64, 64, 10), WIDTHS)
+    num_linear: int = checked(3, at_least(1))
+    activation: str = checked("relu", ACTIVATION)
     steps: int = 8000
     log_every: int = 400
     log_spacing: str = "linear"
-    learning_rates: tuple[float, ...] = (1.5e-4,)
-    lr_warmup_steps: int = 0
-    weight_decay: float = 2.0
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)
-    replay_steps: int = 500
+    learning_rates: tuple[float, ...] = checked((1.5e-4,), each(positive()))
+    lr_warmup_steps: int = checked(0, at_least(0))
+    weight_decay: float = checked(2.0, at_least(0.0))
+    seeds: tuple[int, ...] = checked((0, 1, 2, 3, 4, 5, 6, 7), each(at_least(0)))
+    replay_steps: int = checked(500, at_least(1))
     log_metrics: bool = True
-    log_metric_names: tuple[str, ...] = LOGGED_METRICS
-    ntk_iterations: int = 500
-    precision: str = "float32"
+    log_metric_names: tuple[str, ...] = checked(
+        LOGGED_METRICS, each(one_of(metrics.NETWORK_METRICS))
+    )
+    ntk_iterations: int = checked(500, at_least(1))
+    precision: str = checked("float32", one_of(tuple(PRECISIONS)))
 
     # steps too: cells that differ only in their length are one training measured at each length
     RUN_FIELDS = ("learning_rates", "weight_decay", "seeds", "steps")
 
     def __post_init__(self) -> None:
-        try:
-            check_metric_names(self.log_metric_names, metrics.NETWORK_METRICS)
-        except ValueError as error:
-            raise SettingError("log_metric_names", str(error)) from None
-        if self.backbone not in BACKBONES:
-            raise SettingError("backbone", f"must be one of {', '.join(BACKBONES)}")
+        validate_fields(self)
         images_for = ("backbone", self.backbone) if self.backbone == "resnet20" else None
         check_dataset(self.dataset, self.data_dir, images_for=images_for)
-        if self.n_per_class < 1:
-            raise SettingError("n_per_class", f"must be >= 1, got {self.n_per_class}")
-        if len(self.backbone_widths) != 3 or min(self.backbone_widths) < 1:
-            raise SettingError(
-                "backbone_widths",
-                f"must be three positive stage channel counts, got {self.backbone_widths}",
-            )
         fewest = 2 if self.backbone == "mlp" else 1  # a backbone feeds the head
-        if len(self.widths) < fewest or min(self.widths) < 1:
+        if len(self.widths) < fewest:
             raise SettingError(
-                "widths", f"needs at least {fewest} positive widths, got {self.widths}"
-            )
-        if self.widths[-1] != DATASET_CLASSES:
-            raise SettingError(
-                "widths", f"must end in K = {DATASET_CLASSES}, the classes of {self.dataset}"
+                "widths", f"needs at least {fewest} widths with backbone {self.backbone}"
             )
         room = len(self.widths) - (1 if self.backbone == "mlp" else 0)
-        if self.num_linear < 1 or self.num_linear > room:
+        if self.num_linear > room:
             raise SettingError(
                 "num_linear",
-                f"must be >= 1 and at most {room} (the {len(self.widths)} widths"
+                f"must be at most {room} (the {len(self.widths)} widths"
                 + (", one of them non-linear" if self.backbone == "mlp" else "")
                 + f"); got {self.num_linear}",
             )
-        try:
-            get_activation(self.activation)
-        except ValueError as error:
-            raise SettingError("activation", str(error)) from None
         check_steps(self.steps, self.log_every)
         check_log_spacing(self.log_spacing)
-        check_positive_values("learning_rates", self.learning_rates)
-        if not 0 <= self.lr_warmup_steps <= self.steps:
+        if self.lr_warmup_steps > self.steps:
             raise SettingError(
                 "lr_warmup_steps",
                 f"must be in [0, steps = {self.steps}], got {self.lr_warmup_steps}",
             )
-        check_positive("weight_decay", self.weight_decay, allow_zero=True)
-        check_seeds(self.seeds)
-        if self.replay_steps < 1:
-            raise SettingError("replay_steps", f"must be >= 1, got {self.replay_steps}")
-        if self.precision not in PRECISIONS:
-            raise SettingError("precision", f"must be one of {', '.join(PRECISIONS)}")
-        if self.ntk_iterations < 1:
-            raise SettingError("ntk_iterations", f"must be >= 1, got {self.ntk_iterations}")
 
     def model(self) -> MLP | ResNet:
         head = MLP(tuple(self.widths), num_linear=self.num_linear, activation=self.activation)
