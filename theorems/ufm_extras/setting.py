@@ -21,7 +21,6 @@ float64 (theorems.ufm_extras.measure).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -30,14 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import (
-    CellOutcome,
-    SettingError,
-    check_log_spacing,
-    check_positive,
-    check_seeds,
-    check_steps,
-)
+from nc_jax.checks import CellOutcome, SettingError, check_log_spacing, check_steps
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -47,6 +39,7 @@ from nc_jax.checks.bucket import (
     run_values,
     split_arrays,
 )
+from nc_jax.checks.fields import at_least, checked, each, one_of, positive, validate_fields
 from nc_jax.metrics import class_stats, etf
 from nc_jax.models.ufm import UFM, ufm_inputs
 from nc_jax.train import (
@@ -110,35 +103,31 @@ class Setting:
         prox_delta: delta of the proximal nearest-ETF variant (Markou et al.: 1e-3).
     """
 
-    parts: tuple[str, ...] = PARTS
-    num_classes: int = 4
+    parts: tuple[str, ...] = checked(PARTS, each(one_of(PARTS)))
+    num_classes: int = checked(4, at_least(2))
     feature_dim: int = 6
     steps: int = 4000
     log_every: int = 100
     log_spacing: str = "linear"
-    learning_rate: float = 2.0
-    weight_decay: float = 0.04
-    seeds: tuple[int, ...] = (0, 1, 2, 3)
-    init_scale: float = 1.0
-    hadamard_n_per_class: int = 2
-    basis: str = "hadamard"
-    minority_classes: int = 2
-    n_minority: int = 1
-    imbalance_ratio: int = 20
-    etf_starts: int = 64
-    etf_steps: int = 500
-    prox_delta: float = 1e-3
+    learning_rate: float = checked(2.0, positive())
+    weight_decay: float = checked(0.04, positive())
+    seeds: tuple[int, ...] = checked((0, 1, 2, 3), each(at_least(0)))
+    init_scale: float = checked(1.0, positive())
+    hadamard_n_per_class: int = checked(2, at_least(1))
+    basis: str = checked("hadamard", one_of(BASES))
+    minority_classes: int = checked(2, at_least(2))
+    n_minority: int = checked(1, at_least(1))
+    imbalance_ratio: int = checked(20, at_least(1))
+    etf_starts: int = checked(64, at_least(1))
+    etf_steps: int = checked(500, at_least(1))
+    prox_delta: float = checked(1e-3, at_least(0.0))
 
     RUN_FIELDS = ("seeds", "learning_rate", "weight_decay")
 
     def __post_init__(self) -> None:
-        unknown = [p for p in self.parts if p not in PARTS]
-        if not self.parts or unknown or len(set(self.parts)) != len(self.parts):
-            raise SettingError(
-                "parts", f"must list distinct parts among {', '.join(PARTS)}, got {self.parts}"
-            )
-        if self.num_classes < 2:
-            raise SettingError("num_classes", f"must be >= 2, got {self.num_classes}")
+        validate_fields(self)
+        if len(set(self.parts)) != len(self.parts):
+            raise SettingError("parts", f"must list distinct parts, got {self.parts}")
         if "hadamard" in self.parts and not hadamard.is_power_of_two(self.num_classes):
             raise SettingError(
                 "num_classes",
@@ -153,33 +142,11 @@ class Setting:
             )
         check_steps(self.steps, self.log_every)
         check_log_spacing(self.log_spacing)
-        check_positive("learning_rate", self.learning_rate)
-        if not (math.isfinite(self.weight_decay) and self.weight_decay > 0):
-            raise SettingError(
-                "weight_decay",
-                f"must be finite and > 0 (the UFM optimum needs it), got {self.weight_decay}",
-            )
-        check_seeds(self.seeds)
-        check_positive("init_scale", self.init_scale)
-        if self.hadamard_n_per_class < 1:
-            raise SettingError(
-                "hadamard_n_per_class", f"must be >= 1, got {self.hadamard_n_per_class}"
-            )
-        if self.basis not in BASES:
-            raise SettingError("basis", f"must be one of {', '.join(BASES)}, got {self.basis!r}")
-        if not 2 <= self.minority_classes <= self.num_classes - 1:
+        if self.minority_classes > self.num_classes - 1:
             raise SettingError(
                 "minority_classes",
-                f"must be between 2 (a pair of minority rows) and num_classes - 1 "
-                f"({self.num_classes - 1}), got {self.minority_classes}",
+                f"must be <= num_classes - 1 ({self.num_classes - 1}), got {self.minority_classes}",
             )
-        if self.n_minority < 1:
-            raise SettingError("n_minority", f"must be >= 1, got {self.n_minority}")
-        if self.imbalance_ratio < 1:
-            raise SettingError("imbalance_ratio", f"must be >= 1, got {self.imbalance_ratio}")
-        if self.etf_starts < 1 or self.etf_steps < 1:
-            raise SettingError("etf_starts", "etf_starts and etf_steps must be >= 1")
-        check_positive("prox_delta", self.prox_delta, allow_zero=True)
 
     def config(self) -> TrainConfig:
         return TrainConfig(
