@@ -20,15 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import (
-    CellOutcome,
-    SettingError,
-    check_log_spacing,
-    check_positive,
-    check_positive_values,
-    check_seeds,
-    check_steps,
-)
+from nc_jax.checks import CellOutcome, SettingError, check_log_spacing, check_steps
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -38,6 +30,7 @@ from nc_jax.checks.bucket import (
     run_values,
     split_arrays,
 )
+from nc_jax.checks.fields import at_least, checked, each, positive, validate_fields
 from nc_jax.models.ufm import UFM, ufm_inputs
 from nc_jax.train import TrainConfig, init_runs, make_data
 from theorems.zhu2021 import closed_form
@@ -82,43 +75,33 @@ class Setting:
             starts, are vacuous there).
     """
 
-    num_classes: int = 4
-    n_per_class: int = 3
+    num_classes: int = checked(4, at_least(2))
+    n_per_class: int = checked(3, at_least(1))
     feature_dim: int = 6
-    lambda_w: float = 5e-3
-    lambda_h: float = 5e-3
-    lambda_b: float = 1e-3
+    lambda_w: float = checked(5e-3, positive())
+    lambda_h: float = checked(5e-3, positive())
+    lambda_b: float = checked(1e-3, at_least(0.0))
     bias: bool = True
-    lambda_scales: tuple[float, ...] = (1.0, 40.0)
-    learning_rates: tuple[float, ...] = (2.0,)
-    seeds: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)
+    lambda_scales: tuple[float, ...] = checked((1.0, 40.0), each(positive()))
+    learning_rates: tuple[float, ...] = checked((2.0,), each(positive()))
+    seeds: tuple[int, ...] = checked((0, 1, 2, 3, 4, 5, 6, 7), each(at_least(0)))
     steps: int = 10000
     log_every: int = 500
     log_spacing: str = "linear"
-    init_scale: float = 1.0
+    init_scale: float = checked(1.0, at_least(0.0))
 
     RUN_FIELDS = ("lambda_scales", "learning_rates", "seeds")
 
     def __post_init__(self) -> None:
-        if self.num_classes < 2:
-            raise SettingError("num_classes", f"must be >= 2, got {self.num_classes}")
-        if self.n_per_class < 1:
-            raise SettingError("n_per_class", f"must be >= 1, got {self.n_per_class}")
+        validate_fields(self)
         if self.feature_dim < self.num_classes - 1:
             raise SettingError(
                 "feature_dim",
                 f"must be >= K - 1 = {self.num_classes - 1} (a simplex ETF of K classes spans "
                 f"K - 1 dimensions; Theorem 3.1 needs it), got {self.feature_dim}",
             )
-        check_positive("lambda_w", self.lambda_w)
-        check_positive("lambda_h", self.lambda_h)
-        check_positive("lambda_b", self.lambda_b, allow_zero=True)
-        check_positive_values("lambda_scales", self.lambda_scales)
-        check_positive_values("learning_rates", self.learning_rates)
-        check_seeds(self.seeds)
         check_steps(self.steps, self.log_every)
         check_log_spacing(self.log_spacing)
-        check_positive("init_scale", self.init_scale, allow_zero=True)
 
     @property
     def num_samples(self) -> int:
