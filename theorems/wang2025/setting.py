@@ -21,13 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import (
-    CellOutcome,
-    SettingError,
-    check_positive,
-    check_seeds,
-    check_steps,
-)
+from nc_jax.checks import CellOutcome, SettingError, check_steps
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -38,6 +32,7 @@ from nc_jax.checks.bucket import (
     run_bucket,
     run_values,
 )
+from nc_jax.checks.fields import at_least, checked, each, inside, one_of, positive, validate_fields
 from nc_jax.checks.validate import check_dataset
 from nc_jax.data import Dataset, load_dataset
 from nc_jax.models import MLP
@@ -80,27 +75,26 @@ class Setting:
             Chernoff check).
     """
 
-    dataset: str = "ufm"
-    num_classes: int = 5
-    n_max: int = 50
-    imbalance_ratio: float = 50.0
+    dataset: str = checked("ufm", one_of(DATASETS))
+    num_classes: int = checked(5, at_least(4))
+    n_max: int = checked(50, at_least(1))
+    imbalance_ratio: float = checked(50.0, at_least(1))
     feature_dim: int = 16
-    input_dim: int = 50
-    hidden: int = 64
-    n_test: int = 100
-    weight_decay: float = 5e-3
-    beta: float = 1.0
-    learning_rate: float = 1.0
+    input_dim: int = checked(50, at_least(1))
+    hidden: int = checked(64, at_least(1))
+    n_test: int = checked(100, at_least(1))
+    weight_decay: float = checked(5e-3, positive())
+    beta: float = checked(1.0, positive())
+    learning_rate: float = checked(1.0, positive())
     steps: int = 4000
     log_every: int = 500
-    slerp_t: float = 0.5
-    seeds: tuple[int, ...] = (0, 1, 2)
+    slerp_t: float = checked(0.5, inside(0, 1, closed=(True, True)))
+    seeds: tuple[int, ...] = checked((0, 1, 2), each(at_least(0)))
 
     RUN_FIELDS = ("seeds",)
 
     def __post_init__(self) -> None:
-        if self.dataset not in DATASETS:
-            raise SettingError("dataset", f"must be one of {', '.join(DATASETS)}")
+        validate_fields(self)
         if self.dataset == "mnist5k":
             check_dataset(self.dataset, None)
             if self.num_classes != 10 or self.n_max + self.n_test > MNIST_PER_CLASS:
@@ -108,28 +102,12 @@ class Setting:
                     "num_classes",
                     f"mnist5k needs num_classes 10 and n_max + n_test <= {MNIST_PER_CLASS}",
                 )
-        for name in ("input_dim", "hidden", "n_test"):
-            if getattr(self, name) < 1:
-                raise SettingError(name, f"must be >= 1, got {getattr(self, name)}")
-        if self.num_classes < 4:
-            raise SettingError("num_classes", f"must be >= 4, got {self.num_classes}")
-        if self.n_max < 1:
-            raise SettingError("n_max", f"must be >= 1, got {self.n_max}")
-        check_positive("imbalance_ratio", self.imbalance_ratio)
-        if self.imbalance_ratio < 1:
-            raise SettingError("imbalance_ratio", f"must be >= 1, got {self.imbalance_ratio}")
         if self.feature_dim < self.num_classes:
             raise SettingError(
                 "feature_dim",
                 f"must be >= num_classes ({self.num_classes}), got {self.feature_dim}",
             )
-        check_positive("weight_decay", self.weight_decay)
-        check_positive("beta", self.beta)
-        check_positive("learning_rate", self.learning_rate)
         check_steps(self.steps, self.log_every)
-        if not (np.isfinite(self.slerp_t) and 0 <= self.slerp_t <= 1):
-            raise SettingError("slerp_t", f"must be in [0, 1], got {self.slerp_t}")
-        check_seeds(self.seeds)
 
     def counts(self) -> np.ndarray:
         """n_k (K,) ints, head first."""
