@@ -51,6 +51,27 @@ def test_nc1_dispatch_matches_named_functions(problem, kind):
     assert float(m.nc1(stats, kind=kind)) == float(named(stats))
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_pairwise_snr_against_numpy_and_by_hand(dtype):
+    z = np.array([[0.0, 0.0], [2.0, 0.0], [10.0, 0.0], [12.0, 0.0]])
+    y = np.array([0, 0, 1, 1])
+    # means (1, 0), (11, 0); spreads (1 + 1) / (2 - 1) = 2 each: 100 / 4
+    stats = m.class_stats(jnp.asarray(z, dtype), jnp.asarray(y), 2)
+    assert float(m.pairwise_snr(stats)) == pytest.approx(25.0, rel=RTOL[dtype])
+    rng = np.random.default_rng(0)
+    z, y = rng.normal(size=(36, 3)), np.repeat(np.arange(3), [10, 12, 14])
+    pairs = []
+    for a, b in ((0, 1), (0, 2), (1, 2)):
+        va, vb = (np.trace(np.cov(z[y == c].T)) for c in (a, b))
+        pairs.append(np.sum((z[y == a].mean(0) - z[y == b].mean(0)) ** 2) / (va + vb))
+    stats = m.class_stats(jnp.asarray(z, dtype), jnp.asarray(y), 3)
+    assert _rel_err(m.pairwise_snr(stats), np.mean(pairs)) <= RTOL[dtype]
+    # ddof = 0: every pair's ratio is 1 / (2 x) its CDNV term; with two classes, one pair
+    two = m.class_stats(jnp.asarray(z[y < 2], dtype), jnp.asarray(y[y < 2]), 2)
+    product = float(m.pairwise_snr(two, ddof=0)) * 2 * float(m.nc1_cdnv(two))
+    assert product == pytest.approx(1.0, rel=RTOL[dtype])
+
+
 def test_nc1_unknown_kind_is_rejected(problem):
     z, y, _ = problem
     with pytest.raises(ValueError, match="kind"):

@@ -91,6 +91,19 @@ def nc1_cdnv(stats: ClassStats) -> jax.Array:
     return jnp.sum(jnp.where(upper, ratios, 0.0)) / jnp.sum(upper)
 
 
+def pairwise_snr(stats: ClassStats, ddof: int = 1) -> jax.Array:
+    """Signal-to-noise ratio of class pairs, averaged over pairs c < c': ||mu_c - mu_c'||^2 /
+    (s_c^2 + s_c'^2), with s_c^2 = sum_{i in c} ||z_i - mu_c||^2 / (n_c - ddof). The default
+    ddof = 1 is Lanzillotta, Meier and Hofmann's code's "snr" (docs/theory/lanzillotta2025.md);
+    with ddof = 0 each pair's ratio is 1 / (2 x) of its ``nc1_cdnv`` term."""
+    spreads = within_class_variances(stats) * stats.counts / (stats.counts - ddof)
+    distances = pairwise_sq_distances(stats.means)
+    num_classes = stats.num_classes
+    upper = jnp.triu(jnp.ones((num_classes, num_classes), dtype=bool), k=1)
+    ratios = distances / jnp.where(upper, spreads[:, None] + spreads[None, :], 1.0)
+    return jnp.sum(jnp.where(upper, ratios, 0.0)) / jnp.sum(upper)
+
+
 def nc1(stats: ClassStats, kind: NC1Kind = "trace_ratio") -> jax.Array:
     """NC1 of the named ``kind``: "trace_ratio" (Jacot et al.), "pinv" (Papyan) or "cdnv"."""
     if kind == "trace_ratio":

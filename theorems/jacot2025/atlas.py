@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import stats
 
 from nc_jax import results
+from nc_jax.metrics.fits import log_linear_fit
 from theorems.jacot2025.bounds import telescoping_error
 from theorems.jacot2025.regime import informative_share
 
@@ -182,15 +183,13 @@ def loglog_fit(x: np.ndarray, y: np.ndarray) -> dict[str, float]:
         entries when fewer than 3 pairs remain or x does not vary.
     """
     keep = np.isfinite(x) & np.isfinite(y) & (x > 0) & (y > 0)
-    lx, ly = np.log(x[keep]), np.log(y[keep])
-    n = int(keep.sum())
+    fit = log_linear_fit(np.log(x[keep]), y[keep])
     empty = dict.fromkeys(("slope", "slope_low", "slope_high", "intercept", "constant"), np.nan)
-    if n < 3 or np.ptp(lx) == 0:
-        return {"n": n, **empty}
-    fit = stats.linregress(lx, ly)
-    half = stats.t.ppf(0.5 + RATE_CONFIDENCE / 2, n - 2) * fit.stderr
+    if np.isnan(fit.slope):
+        return {"n": fit.n, **empty}
+    half = stats.t.ppf(0.5 + RATE_CONFIDENCE / 2, fit.n - 2) * fit.stderr
     return {
-        "n": n,
+        "n": fit.n,
         "slope": fit.slope,
         "slope_low": fit.slope - half,
         "slope_high": fit.slope + half,

@@ -1,8 +1,8 @@
-"""Float64 measurements of Lanzillotta, Meier, Hofmann (ICLR 2026) on NumPy arrays: the
-code's pairwise SNR, the rank of the class means under global and per-task centring, the
-S-perp error of a linear feature map under a frozen head, the exact moments of the
-two-component mixture, a replay run against its reference runs, the code's NC logs and the
-buffer's collapse (docs/theory/lanzillotta2025.md states each).
+"""Float64 measurements of Lanzillotta, Meier, Hofmann (ICLR 2026) on NumPy arrays: the rank
+of the class means under global and per-task centring, the S-perp error of a linear feature map
+under a frozen head, the exact moments of the two-component mixture, a replay run against its
+reference runs, the code's NC logs and the buffer's collapse (docs/theory/lanzillotta2025.md
+states each; the code's pairwise SNR is nc_jax.metrics.pairwise_snr).
 """
 
 from __future__ import annotations
@@ -11,22 +11,13 @@ import numpy as np
 
 from nc_jax.metrics.collapse import nc3_cosines, row_cosines
 from nc_jax.metrics.complexity import pair_average
+from nc_jax.metrics.fits import log_linear_fit
 from nc_jax.metrics.forgetting import forgetting_se
-from nc_jax.metrics.stats import class_stats, pairwise_sq_distances, within_class_variances
+from nc_jax.metrics.stats import class_stats, within_class_variances
 
 MIXTURE_DIM = 6  # the mixture instance: features in R^6, S = span(e_0, e_1), S-perp the rest
 MIXTURE_BATCHES = 20  # batch means for the Monte-Carlo standard error
 NAN_VALUE = float("nan")
-
-
-def pair_snr(features: np.ndarray, labels: np.ndarray, num_classes: int) -> float:
-    """Mean over pairs of classes of ||m_1 - m_2||^2 / (v_1 + v_2), m the class mean and v
-    the mean squared distance to it with an (n - 1) divisor: the authors' code's "snr".
-    features (N, p), labels (N,) in [0, num_classes)."""
-    stats = class_stats(features, labels, num_classes)
-    spreads = within_class_variances(stats) * stats.counts / (stats.counts - 1)
-    ratios = pairwise_sq_distances(stats.means) / (spreads[:, None] + spreads[None, :])
-    return float(pair_average(ratios))  # symmetric: the mean over unordered pairs
 
 
 def centred_means(means: np.ndarray, classes_per_task: int | None) -> np.ndarray:
@@ -77,11 +68,11 @@ def decay_rate(steps: np.ndarray, norms: np.ndarray, upsilon: float) -> dict[str
     to log upsilon, the per-step decay of the S-perp part under weight decay alone
     (``decay_ratio`` = 1: exactly upsilon^(t - t0)), the slope's standard error relative to
     |log upsilon| and the decay upsilon^(window) the window predicts."""
-    (slope, _), cov = np.polyfit(steps, np.log(norms), 1, cov=True)
+    fit = log_linear_fit(steps, norms)
     rate = np.log(upsilon)
     return {
-        "decay_ratio": float(slope / rate),
-        "decay_se": float(np.sqrt(cov[0, 0]) / abs(rate)),
+        "decay_ratio": float(fit.slope / rate),
+        "decay_se": float(fit.stderr / abs(rate)),
         "decay_predicted": float(upsilon ** (steps[-1] - steps[0])),
     }
 

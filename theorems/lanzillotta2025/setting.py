@@ -34,9 +34,10 @@ from nc_jax.checks.bucket import PlannedRun, RunOutcome, RunSpec, measured_outco
 from nc_jax.checks.fields import at_least, checked, each, inside, one_of, positive, validate_fields
 from nc_jax.checks.validate import check_dataset
 from nc_jax.data import gaussian, load_dataset
-from nc_jax.metrics.collapse import nc3_cosines
+from nc_jax.metrics.collapse import nc3_cosines, pairwise_snr
 from nc_jax.metrics.forgetting import forgetting
 from nc_jax.metrics.probes import LDA_COUNTERFACTUALS, lda_counterfactuals
+from nc_jax.metrics.stats import class_stats
 from nc_jax.models import MLP
 from nc_jax.train import TrainConfig, init_runs
 from nc_jax.train.continual import (
@@ -280,7 +281,7 @@ def _measure_tasks(
     test_labels = np.arange(T * K).repeat(data.x_test.shape[2])
     first = np.arange(K).repeat(data.x.shape[2])  # the labels of the first task's samples
     snr = np.array(
-        [[measure.pair_snr(f, first, K) for f in run] for run in read.first_task_features]
+        [[pairwise_snr(class_stats(f, first, K)) for f in run] for run in read.first_task_features]
     )
     head = np.asarray(jax.tree_util.tree_leaves(read.params[-1])[0])  # the last layer (R, T K, p)
     centring = None if setting.heads == "single" else K

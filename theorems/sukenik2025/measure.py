@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from nc_jax import metrics
+from nc_jax.metrics.fits import log_linear_fit
 from nc_jax.models.base import Model
 from nc_jax.train import regulariser
 from nc_jax.train.losses import get_loss
@@ -104,21 +105,12 @@ def network_quantities(
 
 def power_law_fit(depths: Sequence[float], values: Sequence[float]) -> tuple[float, float]:
     """Least squares of log(value) = log(c) - a log(L) over the depths: (a, standard error of
-    a). The standard error is sqrt(RSS / (n - 2) / sum (log L - mean)^2) (ordinary least
-    squares); (NaN, NaN) when fewer than 3 depths or a value is not > 0, and a NaN error is
-    never reported for a fit of 3+ points (RSS = 0 gives 0).
+    a) (nc_jax.metrics.fits.log_linear_fit on log L); (NaN, NaN) when fewer than 3 depths or a
+    value is not > 0, and a NaN error is never reported for a fit of 3+ points (RSS = 0 gives
+    0).
     """
-    depths = np.asarray(depths, dtype=float)
-    values = np.asarray(values, dtype=float)
-    if len(depths) < 3 or not np.all(values > 0) or not np.all(np.isfinite(values)):
-        return math.nan, math.nan
-    x, z = np.log(depths), np.log(values)
-    centred = x - x.mean()
-    spread = float(np.sum(centred**2))
-    slope = float(np.sum(centred * (z - z.mean())) / spread)
-    residual = z - z.mean() - slope * centred
-    error = math.sqrt(float(np.sum(residual**2)) / (len(x) - 2) / spread)
-    return -slope, error
+    fit = log_linear_fit(np.log(np.asarray(depths, dtype=float)), values)
+    return -fit.slope, fit.stderr
 
 
 def kendall_tau(depths: Sequence[float], values: Sequence[float]) -> float:
