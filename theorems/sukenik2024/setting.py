@@ -38,8 +38,6 @@ from nc_jax.checks import (
     SettingError,
     check_dataset,
     check_log_spacing,
-    check_positive_values,
-    check_seeds,
     check_steps,
 )
 from nc_jax.checks.bucket import (
@@ -53,6 +51,7 @@ from nc_jax.checks.bucket import (
     run_values,
     split_arrays,
 )
+from nc_jax.checks.fields import at_least, checked, each, one_of, positive, validate_fields
 from nc_jax.data import DATASET_CLASSES, IMAGE_SHAPES, INPUT_DIMS, load_dataset
 from nc_jax.models import MLP, FeatureDecay, ResNet
 from nc_jax.models.ufm import DeepUFM, dnc_loss, ufm_inputs
@@ -83,12 +82,14 @@ class Setting:
         depth: L >= 1, the number of weight matrices W_1..W_L (4: the "4-DUFM"; L = 1 is the
             bias-free MSE UFM).
         width: d_l of every layer H_1..H_L (>= K for the DNC configuration to fit).
-        weight_decay: lambda_W of every W_l (lambda_W/2 ||W_l||_F^2 in the objective).
-        feature_decay_ratio: lambda_H1 / lambda_W (1: every lambda equal, the paper's DUFM).
+        weight_decay: lambda_W > 0 of every W_l (lambda_W/2 ||W_l||_F^2 in the objective;
+            with lambda = 0 the DNC scales are not attained).
+        feature_decay_ratio: lambda_H1 / lambda_W > 0 (1: every lambda equal, the paper's
+            DUFM).
         learning_rates: the learning rates; every one is trained with every seed.
         seeds: initialisation seeds.
-        init_scale: multiplies DeepUFM's initial draw (He for the ReLU layers, LeCun for W_L,
-            N(0, 1) for H_1).
+        init_scale: > 0, multiplies DeepUFM's initial draw (He for the ReLU layers, LeCun for
+            W_L, N(0, 1) for H_1).
         steps: full-batch GD steps (a multiple of log_every).
         log_every: steps between two logged measurements of the engine.
         log_spacing: "linear" (a log every log_every steps) or "geometric" (at most 100 logs
@@ -106,61 +107,33 @@ class Setting:
         data_dir: directory with the files of mnist, fashion_mnist or cifar10.
     """
 
-    num_classes: int = 10
-    n_per_class: int = 1
-    depth: int = 4
-    width: int = 30
-    weight_decay: float = 0.004
-    feature_decay_ratio: float = 1.0
-    learning_rates: tuple[float, ...] = (0.5,)
-    seeds: tuple[int, ...] = tuple(range(10))
-    init_scale: float = 0.3
+    num_classes: int = checked(10, at_least(2))
+    n_per_class: int = checked(1, at_least(1))
+    depth: int = checked(4, at_least(1))
+    width: int = checked(30, at_least(1))
+    weight_decay: float = checked(0.004, positive())
+    feature_decay_ratio: float = checked(1.0, positive())
+    learning_rates: tuple[float, ...] = checked((0.5,), each(positive()))
+    seeds: tuple[int, ...] = checked(tuple(range(10)), each(at_least(0)))
+    init_scale: float = checked(0.3, positive())
     steps: int = 20000
     log_every: int = 1000
     log_spacing: str = "linear"
-    replay_steps: int = 200
+    replay_steps: int = checked(200, at_least(1))
     log_metrics: bool = False
-    backbone: str = "dufm"
+    backbone: str = checked("dufm", one_of(BACKBONES))
     dataset: str = "digits"
     data_dir: str | None = None
 
     RUN_FIELDS = ("learning_rates", "weight_decay", "seeds")
 
     def __post_init__(self) -> None:
-        if self.num_classes < 2:
-            raise SettingError("num_classes", f"must be >= 2, got {self.num_classes}")
-        if self.n_per_class < 1:
-            raise SettingError("n_per_class", f"must be >= 1, got {self.n_per_class}")
-        if self.depth < 1:
-            raise SettingError("depth", f"must be >= 1 weight matrix, got {self.depth}")
-        if self.width < 1:
-            raise SettingError(
-                "width", f"must be >= 1 (>= K = {self.num_classes} for DNC), got {self.width}"
-            )
-        if not (math.isfinite(self.weight_decay) and self.weight_decay > 0):
-            raise SettingError(
-                "weight_decay",
-                f"must be a finite lambda > 0 (with lambda = 0 the DNC scales are not "
-                f"attained), got {self.weight_decay}",
-            )
-        if not (math.isfinite(self.feature_decay_ratio) and self.feature_decay_ratio > 0):
-            raise SettingError(
-                "feature_decay_ratio",
-                f"must be > 0 (lambda_H1 / lambda_W), got {self.feature_decay_ratio}",
-            )
-        check_positive_values("learning_rates", self.learning_rates)
-        check_seeds(self.seeds)
-        if not (math.isfinite(self.init_scale) and self.init_scale > 0):
-            raise SettingError("init_scale", f"must be > 0, got {self.init_scale}")
+        validate_fields(self)
         check_steps(self.steps, self.log_every)
         check_log_spacing(self.log_spacing)
-        if self.replay_steps < 1:
-            raise SettingError("replay_steps", f"must be >= 1, got {self.replay_steps}")
         self._check_backbone()
 
     def _check_backbone(self) -> None:
-        if self.backbone not in BACKBONES:
-            raise SettingError("backbone", f"must be one of {', '.join(BACKBONES)}")
         if self.backbone == "dufm":
             if self.dataset != "digits" or self.data_dir is not None:
                 raise SettingError(
