@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import CellOutcome, SettingError, check_positive, check_seeds, check_steps
+from nc_jax.checks import CellOutcome, SettingError, check_steps
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -31,6 +31,7 @@ from nc_jax.checks.bucket import (
     run_bucket,
     run_values,
 )
+from nc_jax.checks.fields import at_least, checked, each, inside, positive, validate_fields
 from nc_jax.data import class_subset, gaussian
 from nc_jax.metrics.centres import MultiCentres, centre_means, multi_centres
 from nc_jax.models import MLP
@@ -67,48 +68,33 @@ class Setting:
         seeds: one run per seed (the MLP's initialisation).
     """
 
-    centres: tuple[int, ...] = (2, 3, 4, 6, 8)
-    theta: float = 0.2
+    centres: tuple[int, ...] = checked((2, 3, 4, 6, 8), each(at_least(1)))
+    theta: float = checked(0.2, inside(0, np.pi / 2, closed=(False, True)))
     feature_dim: int = 32
-    ridge: float = 0.1
+    ridge: float = checked(0.1, positive())
     centre_seed: int = 0
-    n_max: int = 100
-    imbalance_ratio: float = 50.0
-    input_dim: int = 20
-    separation: float = 3.0
-    hidden: int = 64
-    learning_rate: float = 0.5
-    ufm_learning_rate: float = 1.0
-    weight_decay: float = 1e-4
+    n_max: int = checked(100, at_least(1))
+    imbalance_ratio: float = checked(50.0, at_least(1))
+    input_dim: int = checked(20, at_least(1))
+    separation: float = checked(3.0, at_least(0.0))
+    hidden: int = checked(64, at_least(1))
+    learning_rate: float = checked(0.5, positive())
+    ufm_learning_rate: float = checked(1.0, positive())
+    weight_decay: float = checked(1e-4, at_least(0.0))
     steps: int = 2000
     log_every: int = 500
-    seeds: tuple[int, ...] = (0, 1, 2)
+    seeds: tuple[int, ...] = checked((0, 1, 2), each(at_least(0)))
 
     RUN_FIELDS = ("seeds",)
 
     def __post_init__(self) -> None:
-        if len(self.centres) < 2 or min(self.centres) < 1:
-            raise SettingError("centres", f"must list >= 2 counts, each >= 1; got {self.centres}")
-        if not (np.isfinite(self.theta) and 0 < self.theta <= np.pi / 2):
-            raise SettingError("theta", f"must be in (0, pi/2], got {self.theta}")
+        validate_fields(self)
+        if len(self.centres) < 2:
+            raise SettingError("centres", f"must list >= 2 counts (K >= 2), got {self.centres}")
         needed = len(self.centres) + sum(self.centres)
         if self.feature_dim < needed:
             raise SettingError("feature_dim", f"must be >= K + sum(centres) = {needed}")
-        check_positive("ridge", self.ridge)
-        if self.n_max < 1:
-            raise SettingError("n_max", f"must be >= 1, got {self.n_max}")
-        check_positive("imbalance_ratio", self.imbalance_ratio)
-        if self.imbalance_ratio < 1:
-            raise SettingError("imbalance_ratio", f"must be >= 1, got {self.imbalance_ratio}")
-        for name in ("input_dim", "hidden"):
-            if getattr(self, name) < 1:
-                raise SettingError(name, f"must be >= 1, got {getattr(self, name)}")
-        check_positive("separation", self.separation, allow_zero=True)
-        check_positive("learning_rate", self.learning_rate)
-        check_positive("ufm_learning_rate", self.ufm_learning_rate)
-        check_positive("weight_decay", self.weight_decay, allow_zero=True)
         check_steps(self.steps, self.log_every)
-        check_seeds(self.seeds)
 
     @property
     def num_classes(self) -> int:
