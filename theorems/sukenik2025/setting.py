@@ -29,15 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from nc_jax.checks import (
-    CellOutcome,
-    SettingError,
-    check_dataset,
-    check_log_spacing,
-    check_positive,
-    check_seeds,
-    check_steps,
-)
+from nc_jax.checks import CellOutcome, SettingError, check_dataset, check_log_spacing, check_steps
 from nc_jax.checks.bucket import (
     PlannedRun,
     RunOutcome,
@@ -46,6 +38,16 @@ from nc_jax.checks.bucket import (
     diverged_steps,
     run_bucket,
     run_values,
+)
+from nc_jax.checks.fields import (
+    Rule,
+    at_least,
+    checked,
+    each,
+    inside,
+    one_of,
+    positive,
+    validate_fields,
 )
 from nc_jax.data import DATASET_CLASSES, INPUT_DIMS, Dataset, load_dataset
 from nc_jax.models import ln_resnet, transformer
@@ -66,6 +68,12 @@ if TYPE_CHECKING:
     from nc_jax.checks.context import TrainContext
 
 ARCHITECTURES: tuple[str, ...] = ("ln_resnet", "transformer")
+# the single-field rules the library's one_of, at_least, ... do not spell
+DEPTHS = Rule(
+    "a non-empty increasing list without repeats, every value >= 1",
+    lambda v: each(at_least(1)).test(v) and list(v) == sorted(set(v)),
+)
+LR_DROP_AT = Rule("in (0, 1) or none", lambda v: v is None or inside(0, 1).test(v))
 
 
 class Gating(NamedTuple):
@@ -103,9 +111,11 @@ class Setting:
         dataset: the training data (digits and gaussian are embedded; mnist, fashion_mnist and
             cifar10 are read from --data-dir).
         data_dir: directory with the files of mnist, fashion_mnist or cifar10.
-        n_per_class: samples per class of the class-balanced training subset (N = 10 n).
-        width: d, the width of the residual stream; the LN features lie on the sphere of radius
-            sqrt(d); the limit model needs d - 1 >= K - 1 = 9 to be tight.
+        n_per_class: samples per class of the class-balanced training subset (N = 10 n; >= 2:
+            NC1 needs spread).
+        width: d, the width of the residual stream (>= 2: LayerNorm of one value is 0); the LN
+            features lie on the sphere of radius sqrt(d); the limit model needs d - 1 >= K - 1
+            = 9 to be tight.
         depths: the depths L (numbers of residual blocks) trained from every seed, increasing;
             the depth trends need at least 3 of them.
         loss: "cross_entropy" or "mse" (1/2 ||f(x) - e_y||^2 per sample).
@@ -134,70 +144,39 @@ class Setting:
 
     dataset: str = "digits"
     data_dir: str | None = None
-    n_per_class: int = 10
-    width: int = 32
-    depths: tuple[int, ...] = (1, 2, 4, 8)
-    loss: str = "cross_entropy"
-    weight_decay: float = 0.05
-    head_bias_decay: float = 0.0
-    optimizer: str = "gd"
-    learning_rate: float = 0.2
-    lr_drop_at: float | None = 0.75
+    n_per_class: int = checked(10, at_least(2))
+    width: int = checked(32, at_least(2))
+    depths: tuple[int, ...] = checked((1, 2, 4, 8), DEPTHS)
+    loss: str = checked("cross_entropy", one_of(LOSSES))
+    weight_decay: float = checked(0.05, at_least(0.0))
+    head_bias_decay: float = checked(0.0, at_least(0.0))
+    optimizer: str = checked("gd", one_of(OPTIMIZERS))
+    learning_rate: float = checked(0.2, positive())
+    lr_drop_at: float | None = checked(0.75, LR_DROP_AT)
     steps: int = 2000
     log_every: int = 100
     log_spacing: str = "linear"
-    branch_init_scale: float = 0.2
-    seeds: tuple[int, ...] = (0, 1, 2)
-    architecture: str = "ln_resnet"
-    num_heads: int = 4
-    mlp_ratio: int = 2
-    pool: str = "mean"
-    token_dim: int = 8
+    branch_init_scale: float = checked(0.2, at_least(0.0))
+    seeds: tuple[int, ...] = checked((0, 1, 2), each(at_least(0)))
+    architecture: str = checked("ln_resnet", one_of(ARCHITECTURES))
+    num_heads: int = checked(4, at_least(1))
+    mlp_ratio: int = checked(2, at_least(1))
+    pool: str = checked("mean", one_of(POOLS))
+    token_dim: int = checked(8, at_least(1))
 
     RUN_FIELDS = ("seeds", "weight_decay", "learning_rate")
 
     def __post_init__(self) -> None:
+        validate_fields(self)
         check_dataset(self.dataset, self.data_dir)
-        if self.n_per_class < 2:
-            raise SettingError(
-                "n_per_class", f"must be >= 2 (NC1 needs spread), got {self.n_per_class}"
-            )
-        if self.width < 2:
-            raise SettingError(
-                "width", f"must be >= 2 (LayerNorm of one value is 0), got {self.width}"
-            )
-        if not self.depths or min(self.depths) < 1:
-            raise SettingError("depths", f"must list depths >= 1, got {self.depths}")
-        if list(self.depths) != sorted(set(self.depths)):
-            raise SettingError("depths", f"must be increasing without repeats, got {self.depths}")
-        if self.loss not in LOSSES:
-            raise SettingError("loss", f"must be one of {', '.join(LOSSES)}")
-        check_positive("weight_decay", self.weight_decay, allow_zero=True)
-        check_positive("head_bias_decay", self.head_bias_decay, allow_zero=True)
-        if self.optimizer not in OPTIMIZERS:
-            raise SettingError("optimizer", f"must be one of {', '.join(OPTIMIZERS)}")
-        check_positive("learning_rate", self.learning_rate)
-        if self.lr_drop_at is not None and not 0 < self.lr_drop_at < 1:
-            raise SettingError("lr_drop_at", f"must be in (0, 1) or omitted, got {self.lr_drop_at}")
         check_steps(self.steps, self.log_every)
         check_log_spacing(self.log_spacing)
-        check_positive("branch_init_scale", self.branch_init_scale, allow_zero=True)
-        check_seeds(self.seeds)
-        if self.architecture not in ARCHITECTURES:
-            raise SettingError(
-                "architecture",
-                f"must be one of {', '.join(ARCHITECTURES)}, got {self.architecture!r}",
-            )
         self._check_transformer()
 
     def _check_transformer(self) -> None:
-        """The transformer's shape fields (checked whatever the architecture: a bad value is
-        a mistake either way)."""
-        for name in ("num_heads", "mlp_ratio", "token_dim"):
-            if getattr(self, name) < 1:
-                raise SettingError(name, f"must be >= 1, got {getattr(self, name)}")
-        if self.pool not in POOLS:
-            raise SettingError("pool", f"must be one of {', '.join(POOLS)}, got {self.pool!r}")
+        """The transformer's shape fields against the width and the data (each field's own
+        rule, checked whatever the architecture, is beside it: a bad value is a mistake either
+        way)."""
         if self.architecture == "transformer" and self.width % self.num_heads:
             raise SettingError(
                 "num_heads", f"must divide the width {self.width}, got {self.num_heads}"
