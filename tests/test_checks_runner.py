@@ -48,13 +48,14 @@ def test_every_setting_field_is_documented_and_an_option():
         docs = field_docs(setting)
         assert set(docs) == {f.name for f in dataclasses.fields(setting)}
         assert all(len(text) > 10 for text in docs.values())
-    # unwrapped with every space removed: argparse breaks a long default (a list) mid-word
+    # unwrapped with every space removed: argparse breaks a long default (a list) mid-word;
+    # a ruled field's help goes on "; must be ..." after its default
     help_text = re.sub(r"\s+", "", _jacot_help())
     for field in dataclasses.fields(JACOT.setting):
         flag = "--" + field.name.replace("_", "-")
         default = re.sub(r"\s+", "", format_value(getattr(JACOT.setting(), field.name)))
         assert re.search(
-            re.escape(flag) + r".*?\(default:" + re.escape(default) + r"\)", help_text
+            re.escape(flag) + r".*?\(default:" + re.escape(default) + r"[;)]", help_text
         ), field.name
 
 
