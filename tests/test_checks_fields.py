@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 
 from nc_jax.checks import SettingError
@@ -50,13 +51,14 @@ class Toy:
     ("rule", "good", "bad"),
     [
         (one_of(("a", "b")), ["a", "b"], ["c", "", None]),
-        (at_least(2), [2, 3, 2.5], [1, 1.99, math.inf, math.nan, True, "3"]),
+        (at_least(2), [2, 3, 2.5, np.int64(2), np.float32(3)], [1, 1.99, math.inf, True, "3"]),
+        (at_least(0), [0], [math.nan, np.float64(math.nan), np.bool_(True), None]),
         (at_least(0.0), [0, 0.0, 1e-300], [-1e-300, -math.inf]),
         (positive(), [1e-300, 3], [0, 0.0, -1, math.inf, math.nan]),
         (inside(0, 1), [1e-9, 0.5, 1 - 1e-9], [0, 1, math.nan]),
         (inside(0, 1, closed=(True, True)), [0, 1], [-1e-9, 1 + 1e-9]),
         (inside(0, 1, closed=(False, True)), [1], [0]),
-        (each(positive()), [(1.0,), (1, 2)], [(), (1, 0), [1.0], 1.0]),
+        (each(positive()), [(1.0,), (1, 2), [1.0]], [(), [], (1, 0), 1.0, "1"]),
     ],
 )
 def test_rule_edges(rule, good, bad):
@@ -70,6 +72,7 @@ def test_rule_texts():
     assert positive().text == "> 0"
     assert inside(0, 1).text == "in (0, 1)"
     assert inside(0, 1, closed=(True, False)).text == "in [0, 1)"
+    assert inside(0, math.pi / 2, closed=(False, True), names=("0", "pi/2")).text == "in (0, pi/2]"
     assert each(at_least(0.0)).text == "a non-empty list, every value >= 0"
     assert positive().message(-1.5) == "must be > 0, got -1.5"
 

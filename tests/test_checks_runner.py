@@ -131,7 +131,8 @@ def test_cli_version_and_check_help_lists_papers_with_their_options(capsys):
         cli_main(["check", "--help"])
     text = capsys.readouterr().out
     assert done.value.code == 0
-    assert "=== paper jacot2025" in text and "--n-per-class" in text and "(default: 20)" in text
+    assert "=== paper jacot2025" in text and "--n-per-class" in text
+    assert "(default: 20; must be >= 1)" in " ".join(text.split())  # the field's rule
     with pytest.raises(SystemExit):
         cli_main(["sweep", "--help"])
     assert "(default: local)" in capsys.readouterr().out

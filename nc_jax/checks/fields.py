@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
 
 from nc_jax.checks.contract import SettingError
 
@@ -71,7 +74,9 @@ def validate_fields(setting: Any) -> None:
 
 
 def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite real number: Python's or NumPy's, not a bool."""
+    real = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    return real and math.isfinite(value)
 
 
 def one_of(options: Sequence[Any]) -> Rule:
@@ -89,22 +94,30 @@ def positive() -> Rule:
     return Rule("> 0", lambda v: _finite(v) and v > 0)
 
 
-def inside(low: float, high: float, *, closed: tuple[bool, bool] = (False, False)) -> Rule:
+def inside(
+    low: float,
+    high: float,
+    *,
+    closed: tuple[bool, bool] = (False, False),
+    names: tuple[str, str] | None = None,
+) -> Rule:
     """A finite number between ``low`` and ``high``, each end included where ``closed`` says
-    (default: the open interval)."""
+    (default: the open interval); ``names`` writes the ends in the rule's text (e.g. ("0",
+    "pi/2")), else they are printed as numbers."""
     left, right = ("[" if closed[0] else "("), ("]" if closed[1] else ")")
+    shown = names or (f"{low:g}", f"{high:g}")
 
     def test(v: Any) -> bool:
         above = v >= low if closed[0] else v > low
         below = v <= high if closed[1] else v < high
         return _finite(v) and above and below
 
-    return Rule(f"in {left}{low:g}, {high:g}{right}", test)
+    return Rule(f"in {left}{shown[0]}, {shown[1]}{right}", test)
 
 
 def each(rule: Rule) -> Rule:
-    """A non-empty list whose every value meets ``rule``."""
+    """A non-empty list (tuple or list) whose every value meets ``rule``."""
     return Rule(
         f"a non-empty list, every value {rule.text}",
-        lambda v: isinstance(v, tuple) and len(v) > 0 and all(rule.test(x) for x in v),
+        lambda v: isinstance(v, (tuple, list)) and len(v) > 0 and all(rule.test(x) for x in v),
     )
