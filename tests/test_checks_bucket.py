@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from nc_jax.checks.bucket import (
+    PlannedRun,
     RunOutcome,
     RunSpec,
     cell_values,
@@ -16,6 +17,7 @@ from nc_jax.checks.bucket import (
     first_diverged,
     learning_rate_seed_runs,
     measured_outcomes,
+    outcomes_by_kind,
     plan_bucket,
     process_runs,
     run_bucket,
@@ -157,3 +159,26 @@ def test_measured_outcomes_measure_only_the_runs_that_did_not_diverge():
 def test_first_diverged_takes_the_first_training_that_flagged_a_run():
     assert first_diverged([None, 10, None], [5, 20, None]) == [5, 10, None]
     assert first_diverged([None, 3]) == [None, 3]
+
+
+def test_outcomes_by_kind_measures_each_kind_together_in_the_runs_order():
+    kinds = ["a", "b", "a", "c", "b"]
+    runs = [PlannedRun(0, i, RunSpec(f"r{i}", {"kind": k, "i": i}), i) for i, k in enumerate(kinds)]
+    calls = []
+
+    def measure(kind):
+        def fn(kept):
+            calls.append((kind, [r.params["i"] for r in kept]))
+            return [RunOutcome({"i": float(r.params["i"])}) for r in kept]
+
+        return fn
+
+    outcomes = outcomes_by_kind(runs, "kind", {k: measure(k) for k in ("a", "b", "c", "d")})
+    assert [o.quantities["i"] for o in outcomes] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert calls == [("a", [0, 2]), ("b", [1, 4]), ("c", [3])]  # "d" has no runs: not called
+    with pytest.raises(ValueError, match=r"kind \['c'\]"):
+        outcomes_by_kind(runs, "kind", {"a": measure("a"), "b": measure("b")})
+    with pytest.raises(ValueError, match="1 outcomes for 2 runs"):
+        outcomes_by_kind(
+            runs[:3], "kind", {"a": lambda kept: [RunOutcome(None)], "b": measure("b")}
+        )

@@ -14,7 +14,7 @@ from nc_jax.metrics.probes import fit_logistic, probe_accuracy
 from nc_jax.models import MLP
 from nc_jax.train import TrainConfig, init_runs
 from nc_jax.train.continual import ContinualConfig, TaskHeads, split_tasks, train_continual
-from nc_jax.train.continual_readout import read_tasks
+from nc_jax.train.continual_readout import class_feature_means, read_tasks, snapshot_at
 
 T, K, N, M, D, P = 3, 2, 12, 10, 5, 6
 C, MAX_ITER, TOL = 10.0, 150, 1e-8
@@ -90,6 +90,21 @@ def test_own_head_and_train_accuracies_and_features_are_a_numpy_forward_pass(hea
     assert 0.0 < np.nanmin(read.own) < 1.0  # the fixture is neither trivial nor hopeless
     with pytest.raises(ValueError, match="3 tasks, the data 2"):
         read_tasks(model, snapshots, data._replace(x=data.x[:2], x_test=data.x_test[:2]))
+
+
+def test_class_feature_means_at_every_read_are_a_numpy_forward_pass():
+    model, snapshots, data = _trained("single", [0, 1])
+    with jax.enable_x64(True):
+        for i, read in ((0, 0), (1, -1), (2, 1)):
+            params = snapshot_at(snapshots, i, read)
+            assert all(leaf.dtype == jnp.float64 for leaf in jax.tree_util.tree_leaves(params))
+            means = class_feature_means(model, params, data.x[1], 1)
+            assert means.shape == (2, K, P)
+            for r in range(2):
+                w0 = np.asarray(snapshots[0]["w"][r, i, read], np.float64)
+                x = data.x[1].astype(np.float64)  # (K, N, D)
+                expected = np.maximum(x @ w0.T, 0.0).mean(1)
+                np.testing.assert_allclose(means[r], expected, rtol=1e-12, atol=1e-12)
 
 
 def _probe(z, y, classes, test, test_labels) -> float:

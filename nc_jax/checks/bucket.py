@@ -176,6 +176,35 @@ def first_diverged(*trainings: Sequence[int | None]) -> list[int | None]:
     return [next((s for s in steps if s is not None), None) for steps in zip(*trainings)]
 
 
+def outcomes_by_kind(
+    runs: Sequence[PlannedRun],
+    key: str,
+    measure: Mapping[str, Callable[[list[PlannedRun]], Sequence[RunOutcome]]],
+) -> list[RunOutcome]:
+    """Outcomes of runs of several kinds, in the runs' order: the runs whose ``params[key]`` is
+    a kind are measured together by ``measure[kind]`` (those runs in order -> one outcome each,
+    e.g. one compiled program per kind); a kind with no runs is not called.
+
+    Raises:
+        ValueError: a run of a kind ``measure`` does not name, or a kind's function returning
+            a number of outcomes other than its number of runs.
+    """
+    unknown = {run.params[key] for run in runs} - set(measure)
+    if unknown:
+        raise ValueError(f"runs of kind {sorted(unknown)} ({key}): known {sorted(measure)}")
+    outcomes: list[RunOutcome | None] = [None] * len(runs)
+    for kind, fn in measure.items():
+        members = [i for i, run in enumerate(runs) if run.params[key] == kind]
+        if not members:
+            continue
+        measured = fn([runs[i] for i in members])
+        if len(measured) != len(members):
+            raise ValueError(f"{kind}: {len(measured)} outcomes for {len(members)} runs")
+        for i, outcome in zip(members, measured):
+            outcomes[i] = outcome
+    return outcomes  # type: ignore[return-value]  # every run has one: its kind is known
+
+
 def cell_outcomes(
     num_cells: int, runs: Sequence[PlannedRun], outcomes: Sequence[RunOutcome]
 ) -> list[CellOutcome]:

@@ -101,9 +101,7 @@ def read_tasks(
     single = not isinstance(model, TaskHeads)
     with jax.enable_x64(True):
         for i in range(T):
-            params = jax.tree_util.tree_map(
-                lambda a, i=i: jnp.asarray(a[:, i, -1], jnp.float64), snapshots
-            )
+            params = snapshot_at(snapshots, i, -1)
             seen = (i + 1) * K  # the classes of the tasks trained so far
             train = [forward_task(model, params, data.x[t], t) for t in range(i + 1)]
             test = [forward_task(model, params, data.x_test[t], t) for t in range(i + 1)]
@@ -124,6 +122,21 @@ def read_tasks(
         np.stack(tests, 1),
         params,
     )
+
+
+def snapshot_at(snapshots: Params, task: int, read: int) -> Params:
+    """Every run's parameters at one read (``read``: its index among the reads of the task,
+    -1 the task's end) of one ``task``, leaves (R, ...) in float64 (inside
+    ``jax.enable_x64``), from ``ContinualResult.snapshots`` (leaves (R, T, logs_per_task,
+    ...))."""
+    return jax.tree_util.tree_map(lambda a: jnp.asarray(a[:, task, read], jnp.float64), snapshots)
+
+
+def class_feature_means(model: Any, params: Params, x: np.ndarray, task: int) -> np.ndarray:
+    """Per run, the mean penultimate feature of each class of one task's inputs x (K, n, D):
+    (R, K, p), in float64 (``forward_task``)."""
+    features = forward_task(model, params, x, task)[0]
+    return features.reshape(features.shape[0], x.shape[0], x.shape[1], -1).mean(2)
 
 
 def forward_task(model: Any, params: Params, x: np.ndarray, task: int) -> tuple[np.ndarray, ...]:

@@ -30,7 +30,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from nc_jax.checks import CellOutcome, SettingError, complete_quantities
-from nc_jax.checks.bucket import PlannedRun, RunOutcome, RunSpec, measured_outcomes, run_bucket
+from nc_jax.checks.bucket import (
+    PlannedRun,
+    RunOutcome,
+    RunSpec,
+    measured_outcomes,
+    outcomes_by_kind,
+    run_bucket,
+)
 from nc_jax.checks.fields import at_least, checked, each, inside, one_of, positive, validate_fields
 from nc_jax.checks.validate import check_dataset
 from nc_jax.data import gaussian, load_dataset
@@ -49,7 +56,7 @@ from nc_jax.train.continual import (
     split_tasks,
     train_continual,
 )
-from nc_jax.train.continual_readout import forward_task, read_tasks
+from nc_jax.train.continual_readout import class_feature_means, read_tasks, snapshot_at
 from theorems.lanzillotta2025 import measure
 from theorems.lanzillotta2025.bounds import THEOREMS
 
@@ -219,18 +226,21 @@ def train_and_measure(
 ) -> list[RunOutcome]:
     """This process's replay, frozen and decay runs of the bucket, each kind one compiled
     program, its runs split over the context's devices."""
-    first = settings[0]
+    first, devices = settings[0], context.devices
     data = first.tasks()
-    outcomes: list[RunOutcome] = [RunOutcome(None)] * len(runs)
-    for kind, measure_kind in (("replay", _replay_quantities), ("decay", _decay_quantities)):
-        members = [i for i, r in enumerate(runs) if r.params["kind"] == kind]
-        if members:
-            kept = [runs[i] for i in members]
-            for i, q in zip(members, measure_kind(first, data, kept, context.devices)):
-                outcomes[i] = q
-    for i in (i for i, r in enumerate(runs) if r.params["kind"] == "frozen"):
-        outcomes[i] = RunOutcome(_frozen_quantities(first, data, runs[i].params["seed"]))
-    return outcomes
+
+    def frozen(kept: list[PlannedRun]) -> list[RunOutcome]:
+        return [RunOutcome(_frozen_quantities(first, data, r.params["seed"])) for r in kept]
+
+    return outcomes_by_kind(
+        runs,
+        "kind",
+        {
+            "replay": lambda kept: _replay_quantities(first, data, kept, devices),
+            "frozen": frozen,
+            "decay": lambda kept: _decay_quantities(first, data, kept, devices),
+        },
+    )
 
 
 def _replay_quantities(
@@ -367,17 +377,10 @@ def _decay_quantities(
     every = setting.steps // setting.decay_logs
     steps = every * np.arange(setting.decay_logs - first)
     with jax.enable_x64(True):
-        reads = [
-            jax.tree_util.tree_map(lambda a, j=j: jnp.asarray(a[:, 1, j], jnp.float64),
-                                   result.snapshots)
-            for j in range(first, setting.decay_logs)
-        ]  # fmt: skip
+        reads = [snapshot_at(result.snapshots, 1, j) for j in range(first, setting.decay_logs)]
         # class means (reads, R, K, p) of the first (old) and the second (current) task
         old, new = (
-            np.stack([forward_task(model, p, two.x[t], t)[0] for p in reads])
-            .reshape(len(reads), len(runs), K, -1, setting.widths[-1])
-            .mean(3)
-            for t in (0, 1)
+            np.stack([class_feature_means(model, p, two.x[t], t) for p in reads]) for t in (0, 1)
         )
     heads = np.asarray(jax.tree_util.tree_leaves(reads[0][-1])[0])[:, K : 2 * K]  # at t0
 
