@@ -16,6 +16,7 @@ from nc_jax.checks.fields import (
     each,
     inside,
     one_of,
+    or_none,
     positive,
     rule_of,
     validate_fields,
@@ -59,6 +60,7 @@ class Toy:
         (inside(0, 1, closed=(True, True)), [0, 1], [-1e-9, 1 + 1e-9]),
         (inside(0, 1, closed=(False, True)), [1], [0]),
         (each(positive()), [(1.0,), (1, 2), [1.0]], [(), [], (1, 0), 1.0, "1"]),
+        (or_none(inside(0, 1)), [None, 0.5], [0, 1, "none"]),
     ],
 )
 def test_rule_edges(rule, good, bad):
@@ -75,6 +77,7 @@ def test_rule_texts():
     assert inside(0, math.pi / 2, closed=(False, True), names=("0", "pi/2")).text == "in (0, pi/2]"
     assert each(at_least(0.0)).text == "a non-empty list, every value >= 0"
     assert positive().message(-1.5) == "must be > 0, got -1.5"
+    assert or_none(at_least(1)).text == ">= 1 or none"
 
 
 def test_defaults_pass_and_unruled_fields_are_free():

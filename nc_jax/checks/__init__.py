@@ -68,9 +68,6 @@ __all__ = [
     "check_dataset",
     "check_log_spacing",
     "check_steps",
-    "check_positive",
-    "check_positive_values",
-    "check_seeds",
     "Theorem",
     "TrainContext",
     "check",
@@ -101,9 +98,6 @@ _LAZY = {"TrainContext": "context"} | {
     for name in (
         "check_dataset",
         "check_log_spacing",
-        "check_positive",
-        "check_positive_values",
-        "check_seeds",
         "check_steps",
     )
 }

@@ -108,9 +108,10 @@ def inside(
     shown = names or (f"{low:g}", f"{high:g}")
 
     def test(v: Any) -> bool:
+        if not _finite(v):
+            return False
         above = v >= low if closed[0] else v > low
-        below = v <= high if closed[1] else v < high
-        return _finite(v) and above and below
+        return above and (v <= high if closed[1] else v < high)
 
     return Rule(f"in {left}{shown[0]}, {shown[1]}{right}", test)
 
@@ -121,3 +122,8 @@ def each(rule: Rule) -> Rule:
         f"a non-empty list, every value {rule.text}",
         lambda v: isinstance(v, (tuple, list)) and len(v) > 0 and all(rule.test(x) for x in v),
     )
+
+
+def or_none(rule: Rule) -> Rule:
+    """None (the field's "not set") or a value that meets ``rule``."""
+    return Rule(f"{rule.text} or none", lambda v: v is None or rule.test(v))

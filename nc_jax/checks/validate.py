@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Sequence
-
 from nc_jax.checks.contract import SettingError
 from nc_jax.data import DATASETS, EMBEDDED_DATASETS, IMAGE_SHAPES, mnist5k_path
 
@@ -36,27 +33,6 @@ def check_dataset(
             mnist5k_path()
         except FileNotFoundError as error:
             raise SettingError("dataset", str(error)) from None
-
-
-def check_positive(name: str, value: float, *, allow_zero: bool = False) -> None:
-    """SettingError naming ``name`` unless ``value`` is finite and > 0 (>= 0 with
-    ``allow_zero``)."""
-    if not (math.isfinite(value) and (value >= 0 if allow_zero else value > 0)):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise SettingError(name, f"must be a finite value {bound}, got {value}")
-
-
-def check_positive_values(name: str, values: Sequence[float]) -> None:
-    """SettingError naming ``name`` unless ``values`` is a non-empty list of finite values > 0
-    (learning rates, scales)."""
-    if not values or not all(math.isfinite(v) and v > 0 for v in values):
-        raise SettingError(name, "must be a non-empty list of finite values > 0")
-
-
-def check_seeds(seeds: Sequence[int], name: str = "seeds") -> None:
-    """SettingError naming ``name`` unless at least one seed is listed."""
-    if not seeds:
-        raise SettingError(name, "must list at least one seed")
 
 
 def check_log_spacing(log_spacing: str) -> None:

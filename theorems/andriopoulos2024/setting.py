@@ -38,7 +38,7 @@ from nc_jax.checks.bucket import (
     run_bucket,
     run_values,
 )
-from nc_jax.checks.fields import at_least, checked, each, one_of, positive, validate_fields
+from nc_jax.checks.fields import at_least, checked, each, one_of, or_none, positive, validate_fields
 from nc_jax.models import MLP
 from nc_jax.models.ufm import UFM, ufm_inputs
 from nc_jax.train import TrainConfig, TrainResult, init_runs, make_regression_data
@@ -99,7 +99,7 @@ class Setting:
     num_samples: int = checked(256, at_least(2))
     widths: tuple[int, ...] = checked((64, 64, 64), each(at_least(1)))
     optimizer: str = checked("momentum", one_of(OPTIMIZERS))
-    batch_size: int | None = None
+    batch_size: int | None = checked(None, or_none(at_least(1)))
     learning_rate: float = checked(0.01, positive())
     weight_decays: tuple[float, ...] = checked((0.0, 0.01, 0.03), each(at_least(0.0)))
     seeds: tuple[int, ...] = checked((0, 1), each(at_least(0)))
@@ -126,7 +126,7 @@ class Setting:
             raise SettingError(
                 "num_samples", f"must be <= {DIGITS_SAMPLES} for digits, got {self.num_samples}"
             )
-        if self.batch_size is not None and not 1 <= self.batch_size <= self.num_samples:
+        if self.batch_size is not None and self.batch_size > self.num_samples:
             raise SettingError(
                 "batch_size", f"must lie in [1, num_samples = {self.num_samples}] or be none"
             )

@@ -46,6 +46,7 @@ from nc_jax.checks.fields import (
     each,
     inside,
     one_of,
+    or_none,
     positive,
     validate_fields,
 )
@@ -73,7 +74,6 @@ DEPTHS = Rule(
     "a non-empty increasing list without repeats, every value >= 1",
     lambda v: each(at_least(1)).test(v) and list(v) == sorted(set(v)),
 )
-LR_DROP_AT = Rule("in (0, 1) or none", lambda v: v is None or inside(0, 1).test(v))
 
 
 class Gating(NamedTuple):
@@ -152,7 +152,7 @@ class Setting:
     head_bias_decay: float = checked(0.0, at_least(0.0))
     optimizer: str = checked("gd", one_of(OPTIMIZERS))
     learning_rate: float = checked(0.2, positive())
-    lr_drop_at: float | None = checked(0.75, LR_DROP_AT)
+    lr_drop_at: float | None = checked(0.75, or_none(inside(0, 1)))
     steps: int = 2000
     log_every: int = 100
     log_spacing: str = "linear"
