@@ -20,7 +20,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("nc_jax", "nc_jax.io", "nc_jax.validation", "nc_jax.progress", "nc_jax.exits"),
     ("nc_jax.metrics", "nc_jax.models", "nc_jax.data", "nc_jax.examples"),
     ("nc_jax.train",),
-    ("nc_jax.checks.contract", "nc_jax.checks.options"),
+    ("nc_jax.checks.contract", "nc_jax.checks.fields", "nc_jax.checks.options"),
     ("nc_jax.results", "nc_jax.checks.validate", "nc_jax.falsify"),
     ("nc_jax.checks", "nc_jax.checks.bucket", "nc_jax.checks.context"),
     ("nc_jax.plots", "nc_jax.report", "nc_jax.tensorboard"),

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import jax
@@ -37,6 +38,7 @@ from nc_jax.checks.bucket import (
     measured_outcomes,
     outcomes_by_kind,
     run_bucket,
+    run_values,
 )
 from nc_jax.checks.fields import at_least, checked, each, inside, one_of, positive, validate_fields
 from nc_jax.checks.validate import check_dataset
@@ -226,28 +228,18 @@ def train_and_measure(
 ) -> list[RunOutcome]:
     """This process's replay, frozen and decay runs of the bucket, each kind one compiled
     program, its runs split over the context's devices."""
-    first, devices = settings[0], context.devices
+    first = settings[0]
+    kinds = {"replay": _replay_outcomes, "frozen": _frozen_outcomes, "decay": _decay_outcomes}
     data = first.tasks()
-
-    def frozen(kept: list[PlannedRun]) -> list[RunOutcome]:
-        return [RunOutcome(_frozen_quantities(first, data, r.params["seed"])) for r in kept]
-
     return outcomes_by_kind(
-        runs,
-        "kind",
-        {
-            "replay": lambda kept: _replay_quantities(first, data, kept, devices),
-            "frozen": frozen,
-            "decay": lambda kept: _decay_quantities(first, data, kept, devices),
-        },
+        runs, "kind", {k: partial(f, first, data, context.devices) for k, f in kinds.items()}
     )
 
 
-def _replay_quantities(
-    setting: Setting, data: ContinualData, runs: list[PlannedRun], devices: Any
+def _replay_outcomes(
+    setting: Setting, data: ContinualData, devices: Any, runs: list[PlannedRun]
 ) -> list[RunOutcome]:
-    seeds = np.array([r.params["seed"] for r in runs])
-    sizes = np.array([r.params["buffer_size"] for r in runs])
+    seeds, sizes = run_values(runs, "seed", "buffer_size")
     model, config = setting.model(), setting.config(int(sizes.max()))
     dim = data.x.shape[-1] + (1 if setting.heads == "multi" else 0)
     state = init_runs(model, config.train, dim, setting.learning_rate, setting.weight_decay, seeds)
@@ -337,7 +329,14 @@ def _buffer_quantities(
     return q
 
 
-def _frozen_quantities(setting: Setting, data: ContinualData, seed: int) -> dict[str, float]:
+def _frozen_outcomes(
+    setting: Setting, data: ContinualData, devices: Any, runs: list[PlannedRun]
+) -> list[RunOutcome]:
+    """One frozen-head run at a time (``_frozen_run``), in float64 on one device."""
+    return [RunOutcome(_frozen_run(setting, data, r.params["seed"])) for r in runs]
+
+
+def _frozen_run(setting: Setting, data: ContinualData, seed: int) -> dict[str, float]:
     """A linear feature map under a frozen head, trained in float64 on each task's data only:
     the S-perp error; and the mixture's Monte-Carlo SNR against its closed form."""
     model = MLP((setting.frozen_width, setting.num_classes), num_linear=2)
@@ -357,15 +356,15 @@ def _frozen_quantities(setting: Setting, data: ContinualData, seed: int) -> dict
     return _complete(q, setting, "frozen")
 
 
-def _decay_quantities(
-    setting: Setting, data: ContinualData, runs: list[PlannedRun], devices: Any
+def _decay_outcomes(
+    setting: Setting, data: ContinualData, devices: Any, runs: list[PlannedRun]
 ) -> list[RunOutcome]:
     """The decay runs (module docstring), one program: per run, the S-perp norm of the first
     task's class means at every read of the second half of the second task (``decay_logs`` / 2
     + 1 reads, t0 the first) against its steps, fitted as a rate relative to log upsilon
     (measure.decay_rate), and the NC3 of the second task's classes at t0 (the mean cosine of
     their head rows with their centred means)."""
-    seeds = np.array([r.params["seed"] for r in runs])
+    (seeds,) = run_values(runs, "seed")
     lr, wd = setting.learning_rate, setting.decay_weight_decay
     K = setting.classes_per_task
     model = MLP((*setting.widths, 2 * K), num_linear=1)  # a head over the two tasks' classes
