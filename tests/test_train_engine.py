@@ -40,6 +40,7 @@ def _assert_trees_equal(a, b):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
+@pytest.mark.slow  # 22 s cold; by default the quick checks train on real data (mnist5k, digits)
 def test_mlp_with_deep_linear_head_collapses_on_digits():
     """Issue 3's acceptance run: an MLP with a 3-layer linear head reaches near-zero MSE on
     digits; NC1 of the penultimate layer decreases and the linear layers' balancedness decays
