@@ -65,7 +65,7 @@ def _names_an_activation(name: Any) -> bool:
 # the single-field rules the library's one_of, at_least, ... do not spell
 STAGE_CHANNELS = Rule(
     "three positive stage channel counts",
-    lambda v: isinstance(v, tuple) and len(v) == 3 and each(at_least(1)).test(v),
+    lambda v: each(at_least(1)).test(v) and len(v) == 3,
 )
 WIDTHS = Rule(
     f"a non-empty list of widths >= 1 ending in K = {DATASET_CLASSES}",
