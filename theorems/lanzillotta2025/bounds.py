@@ -3,11 +3,13 @@ big buffers" (ICLR 2026) as Theorem records; docs/theory/lanzillotta2025.md stat
 
 Kinds: three identities of our derivation from the paper's model (the S-perp decay of a linear
 feature map under a frozen head, the exact moments of the two-component mixture, the ranks of
-the class means under global and per-task centring) and four claims about what replay
-training produces (the replay efficiency gap; separability retained with replay, not without;
-the LDA counterfactuals' "the covariance matters most"; the buffer's stronger collapse).
-Replay and frozen runs share one table: every run reports every quantity (NaN where it does
-not apply) and each check's first hypothesis says which run it reads (``is_replay``).
+the class means under global and per-task centring) and six claims about what training
+produces (the S-perp decay with a trainable head; the replay efficiency gap; separability
+retained with replay, not without; the LDA counterfactuals' "the covariance matters most" and
+"both buffer estimates fall below the own head"; the buffer's stronger collapse). Replay,
+frozen and decay runs share one table: every run reports every quantity (NaN where it does not
+apply) and each check's first hypothesis says which run it reads (``is_replay``, ``is_frozen``,
+``is_decay``).
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ TPT_ACCURACY = 0.99
 # the combination's is <= (1 + 4 + 1) / (4 M) = 1.5 / M (independence, the worst case for
 # positively correlated errors); the allowance is 3 standard errors.
 LDA_VARIANCE = 1.5
+# LDA from both buffer estimates against the own head: two accuracies on the same M test samples,
+# each of variance <= 1 / (4 M), their difference <= 2 / (4 M) = 0.5 / M (independence, the
+# worst case for positively correlated errors); the allowance is 3 standard errors.
+OWN_HEAD_VARIANCE = 0.5
 # Buffer collapse: a variance from b samples has a relative standard error of about
 # sqrt(2 / (b - 1)) (Gaussian samples); a ratio of two independent ones sqrt(4 / (b - 1)); the
 # mean over the C_old old classes divides that by sqrt(C_old); the allowance is 3 of them.
@@ -163,6 +169,30 @@ def _lda(q: Q) -> Evaluation:
         ),
         bound=q["lda_test_identity"] - q["lda_buffer_identity"] - allowance,
         measured=q["lda_test"] - q["lda_test_identity"],
+        extras={"allowance": allowance},
+    )
+
+
+def _lda_below_head(q: Q) -> Evaluation:
+    test_samples = q["num_tasks"] * q["classes_per_task"] * q["n_test"]
+    allowance = 3 * math.sqrt(OWN_HEAD_VARIANCE / test_samples)
+    return Evaluation(
+        hypotheses=(
+            _replay(q),
+            Hypothesis("a single head (class-incremental)", q["multi_head"], 0, "<="),
+            Hypothesis("a buffer of >= 2 per class", q["buffer_fraction"] * q["n_train"], 2, ">="),
+            Hypothesis(
+                "a small buffer (<= 10% of the data)", q["buffer_fraction"], SMALL_BUFFER, "<="
+            ),
+            Hypothesis(
+                "every task trained to TPT (train accuracy)",
+                q["train_accuracy_min"],
+                TPT_ACCURACY,
+                ">=",
+            ),
+        ),
+        bound=q["own_final"] + allowance,
+        measured=q["lda_buffer"],
         extras={"allowance": allowance},
     )
 
@@ -373,6 +403,33 @@ THEOREMS: tuple[Theorem, ...] = (
         ),
         relation=">=",
         evaluate=_lda,
+        kind="claim",
+    ),
+    Theorem(
+        id="lanzillotta2025.lda.buffer_below_own_head",
+        reference=f"{REFERENCE}, Sec. 5 (LDA counterfactuals of the buffer statistics)",
+        statement="on the final features of a class-incremental run with a small buffer, LDA "
+        "built from both buffer estimates (buffer means, pooled buffer covariance) classifies "
+        "the test samples of every task no better than the network's own head: acc(buffer "
+        "means, buffer cov) <= acc(own head) + 3 SE",
+        provenance="printed",
+        confidence="the finding 'using both buffer estimates falls below the network's own "
+        "head' as read in a paper note; the single-head and small-buffer hypotheses and the "
+        "allowance are ours",
+        quantities=(
+            "is_replay",
+            "multi_head",
+            "buffer_fraction",
+            "n_train",
+            "n_test",
+            "num_tasks",
+            "classes_per_task",
+            "train_accuracy_min",
+            "lda_buffer",
+            "own_final",
+        ),
+        relation="<=",
+        evaluate=_lda_below_head,
         kind="claim",
     ),
     Theorem(

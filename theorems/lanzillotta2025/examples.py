@@ -60,6 +60,8 @@ REPLAY: dict[str, float] = dict(
     lda_test_identity=0.80,
     lda_buffer_identity=0.75,
     lda_buffer=0.70,
+    own_final=0.78,
+    multi_head=0.0,
     buffer_variance_ratio=0.4,
     buffer_norm_ratio=1.3,
 )
@@ -100,6 +102,11 @@ EXAMPLES = {
         holds=REPLAY,
         violated=REPLAY | dict(lda_test=0.81, lda_buffer_identity=0.40),  # means matter most
         vacuous=REPLAY | dict(buffer_fraction=0.002),  # one sample per class: no covariance
+    ),
+    "lanzillotta2025.lda.buffer_below_own_head": Example(
+        holds=REPLAY,
+        violated=REPLAY | dict(lda_buffer=0.90),  # the buffer's statistics beat the own head
+        vacuous=REPLAY | dict(multi_head=1.0),  # a task-aware head: not the same question
     ),
     "lanzillotta2025.buffer.collapse": Example(
         holds=REPLAY,

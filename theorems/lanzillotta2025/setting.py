@@ -268,7 +268,8 @@ def _measure_tasks(
 ) -> dict[str, np.ndarray]:
     """Per run (arrays over the leading run axis R), from the library's task-by-task readout
     (nc_jax.train.continual_readout): forgetting with the own head and with probes, the first
-    task's final accuracies, the lowest train accuracy at a task's end, the SNR of the first
+    task's final accuracies, the own head's final accuracy on every task's test samples, the
+    lowest train accuracy at a task's end, the SNR of the first
     task's classes after the first and the last task; on the final features, the class-mean
     ranks, the code's NC2/NC3 logs of the class means and head, and ``_buffer_quantities``
     (``buffers``: ``slots`` (R, T, K, n), per class the permutation whose first b samples are
@@ -299,6 +300,7 @@ def _measure_tasks(
         "forgetting_deep": forgetting(read.probe),
         "first_task_final": read.own[:, -1, 0],
         "first_task_probe_final": read.probe[:, -1, 0],
+        "own_final": read.own[:, -1].mean(-1),  # every task's test samples (equal counts)
         "train_accuracy_min": read.train_accuracy.min(1),
         "snr_first": snr[:, 0],
         "snr_last": snr[:, -1],
@@ -401,6 +403,7 @@ def _complete(q: dict[str, float], setting: Setting, kind: str) -> dict[str, flo
         "num_tasks": float(setting.num_tasks),
         "classes_per_task": float(setting.classes_per_task),
         "feature_dim": float(setting.widths[-1]),
+        "multi_head": float(setting.heads == "multi"),
         "n_train": float(setting.n_train),
         "n_test": float(setting.n_test),
     }
