@@ -163,7 +163,9 @@ def test_first_diverged_takes_the_first_training_that_flagged_a_run():
 
 def test_outcomes_by_kind_measures_each_kind_together_in_the_runs_order():
     kinds = ["a", "b", "a", "c", "b"]
-    runs = [PlannedRun(0, i, RunSpec(f"r{i}", {"kind": k, "i": i}), i) for i, k in enumerate(kinds)]
+    runs = [
+        PlannedRun(0, i, RunSpec(f"r{i}", {"run_kind": k, "i": i}), i) for i, k in enumerate(kinds)
+    ]
     calls = []
 
     def measure(kind):
@@ -173,12 +175,21 @@ def test_outcomes_by_kind_measures_each_kind_together_in_the_runs_order():
 
         return fn
 
-    outcomes = outcomes_by_kind(runs, "kind", {k: measure(k) for k in ("a", "b", "c", "d")})
+    outcomes = outcomes_by_kind(runs, "run_kind", {k: measure(k) for k in ("a", "b", "c", "d")})
     assert [o.quantities["i"] for o in outcomes] == [0.0, 1.0, 2.0, 3.0, 4.0]
     assert calls == [("a", [0, 2]), ("b", [1, 4]), ("c", [3])]  # "d" has no runs: not called
     with pytest.raises(ValueError, match=r"kind \['c'\]"):
-        outcomes_by_kind(runs, "kind", {"a": measure("a"), "b": measure("b")})
+        outcomes_by_kind(runs, "run_kind", {"a": measure("a"), "b": measure("b")})
     with pytest.raises(ValueError, match="1 outcomes for 2 runs"):
         outcomes_by_kind(
-            runs[:3], "kind", {"a": lambda kept: [RunOutcome(None)], "b": measure("b")}
+            runs[:3], "run_kind", {"a": lambda kept: [RunOutcome(None)], "b": measure("b")}
         )
+
+
+@pytest.mark.parametrize("name", ["kind", "check", "verdict", "cell", "run", "label"])
+def test_a_per_run_value_may_not_take_a_results_column_name(name):
+    """results.load puts the run's values beside the check's columns: a value named like one
+    would be silently overwritten there (lanzillotta2025's run kind once was)."""
+    with pytest.raises(ValueError, match=f"per-run value {name} shares its name"):
+        RunSpec("r", {name: 1, "seed": 0})
+    assert RunSpec("r", {"run_kind": "replay", "seed": 0}).params["seed"] == 0

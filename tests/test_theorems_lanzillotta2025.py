@@ -7,6 +7,8 @@ test_metrics_probes.py, test_metrics_fits.py)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -96,14 +98,14 @@ def test_the_replay_table_reads_a_results_directory_and_draws_the_figure(tmp_pat
     from nc_jax import results
     from nc_jax.checks.runner import main
     from theorems.lanzillotta2025 import PAPER
-    from theorems.lanzillotta2025.tables import FIGURE, replay_table
+    from theorems.lanzillotta2025.tables import CLAIMS, FIGURE, replay_table
 
     argv = "--n-train 20 --n-test 20 --widths 16,8 --batch-size 16 --steps 100 --seeds 0"
     argv += " --buffer-sizes 0,2,20 --probe-max-iter 100 --results " + str(tmp_path)
     assert main(PAPER, [*argv.split(), "--frozen-seeds", "", "--decay-seeds", ""]) in (0, 1)
     text = replay_table(tmp_path)
     runs = results.load_runs(tmp_path).set_index("buffer_size")
-    assert set(runs["kind"]) == {"replay"}
+    assert set(runs["run_kind"]) == {"replay"}
     f, noise = runs["forgetting_deep"], 3 * np.sqrt(2) * runs["forgetting_se"].max()
     if f[0] - f[20] > noise:
         share = (f[2] - f[20]) / (f[0] - f[20])
@@ -111,6 +113,8 @@ def test_the_replay_table_reads_a_results_directory_and_draws_the_figure(tmp_pat
     else:
         assert "leave no removable deep forgetting beyond test noise" in text
     assert f"{runs.loc[2, 'forgetting_shallow']:.3g}" in text.splitlines()[4]
+    for row in text.splitlines()[3:6]:  # b = 0, 2, 20: each claim's verdicts on the row's run
+        assert len(re.findall(r"(?<![\d.])[01]/[01]/[01](?![\d.])", row)) == len(CLAIMS), row
     assert (tmp_path / f"{FIGURE}.png").is_file() and (tmp_path / f"{FIGURE}.pdf").is_file()
 
 

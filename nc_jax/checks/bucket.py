@@ -47,6 +47,16 @@ class RunSpec:
     params: Mapping[str, Any]
     key: Hashable | None = None
 
+    def __post_init__(self) -> None:
+        from nc_jax.results import CHECK_COLUMNS  # here: results imports this package
+
+        taken = sorted(set(self.params) & {"cell", "run", "label", *CHECK_COLUMNS})
+        if taken:
+            raise ValueError(
+                f"run {self.label!r}: per-run value {', '.join(taken)} shares its name with a "
+                "column of the results tables (nc_jax.results.load); rename it"
+            )
+
 
 @dataclass(frozen=True)
 class PlannedRun:

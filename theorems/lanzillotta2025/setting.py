@@ -163,13 +163,13 @@ class Setting:
         replay = [
             RunSpec(
                 f"b={b} seed={seed}",
-                {"kind": "replay", "buffer_size": int(b), "seed": int(seed)},
+                {"run_kind": "replay", "buffer_size": int(b), "seed": int(seed)},
             )
             for b in self.buffer_sizes
             for seed in self.seeds
         ]
         others = [
-            RunSpec(f"{kind} seed={s}", {"kind": kind, "buffer_size": 0, "seed": int(s)})
+            RunSpec(f"{kind} seed={s}", {"run_kind": kind, "buffer_size": 0, "seed": int(s)})
             for kind, seeds in (("frozen", self.frozen_seeds), ("decay", self.decay_seeds))
             for s in seeds
         ]
@@ -232,7 +232,7 @@ def train_and_measure(
     kinds = {"replay": _replay_outcomes, "frozen": _frozen_outcomes, "decay": _decay_outcomes}
     data = first.tasks()
     return outcomes_by_kind(
-        runs, "kind", {k: partial(f, first, data, context.devices) for k, f in kinds.items()}
+        runs, "run_kind", {k: partial(f, first, data, context.devices) for k, f in kinds.items()}
     )
 
 
@@ -414,7 +414,7 @@ def finish_cell(setting: Setting, outcome: CellOutcome) -> CellOutcome:
     """Each replay run with b > 0 compared with the runs of its seed with b = 0 and with the
     full buffer b = n_train (measure.against_references: the remaining fractions of deep and
     shallow forgetting, their noise allowance, the SNR retained without replay)."""
-    records = [r for r in outcome.runs if r.quantities and r.params["kind"] == "replay"]
+    records = [r for r in outcome.runs if r.quantities and r.params["run_kind"] == "replay"]
 
     def by_seed(size: int) -> dict[int, dict[str, float]]:
         return {r.params["seed"]: r.quantities for r in records if r.params["buffer_size"] == size}

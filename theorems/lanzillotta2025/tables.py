@@ -16,6 +16,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from nc_jax import results
 
 COLUMNS = {
@@ -32,33 +34,39 @@ COLUMNS = {
 CLAIMS = {
     "lanzillotta2025.replay.efficiency_gap": "gap h/v/vac",
     "lanzillotta2025.replay.snr_retained": "SNR h/v/vac",
+    "lanzillotta2025.lda.buffer_below_own_head": "LDA<head h/v/vac",
 }
 FIGURE = "replay_forgetting"
+PANELS = ["dataset", "heads"]  # one figure panel, and one block of the table, per pair
 
 
-def _with_dataset(frame: Any) -> Any:
-    """``frame`` with a dataset column (a results directory whose grid has no dataset axis,
-    e.g. one ``nc-jax check``, gets one named "grid")."""
+def _with_panels(frame: Any) -> Any:
+    """``frame`` with the columns that split the table and the figure: ``dataset`` (a results
+    directory whose grid has no dataset axis, e.g. one ``nc-jax check``, gets one named "grid")
+    and ``heads`` ("single" or "multi", from the runs' ``multi_head``)."""
     if "dataset" not in frame:
         frame["dataset"] = "grid"
+    frame["heads"] = np.where(frame["multi_head"] == 1, "multi", "single")
     return frame
 
 
 def _replay_runs(directory: Path) -> Any:
-    runs = _with_dataset(results.load_runs(directory))
-    return runs[(runs["kind"] == "replay") & runs["diverged_step"].isna()]
+    runs = _with_panels(results.load_runs(directory))
+    return runs[(runs["run_kind"] == "replay") & runs["diverged_step"].isna()]
 
 
 def replay_figure(directory: Path) -> Any:
     """Mean F_deep and F_shallow over seeds against the buffer fraction b / n_train (symlog
-    axis: b = 0 included), one panel per dataset, error bars the spread over seeds."""
+    axis: b = 0 included), one panel per dataset and kind of head, error bars the spread over
+    seeds."""
     import matplotlib.pyplot as plt
 
     runs = _replay_runs(directory)
-    datasets = sorted(runs["dataset"].unique())
-    fig, axes = plt.subplots(1, len(datasets), figsize=(4.5 * len(datasets), 3.6), squeeze=False)
-    for ax, dataset in zip(axes[0], datasets):
-        grouped = runs[runs["dataset"] == dataset].groupby("buffer_fraction")
+    panels = sorted(runs.groupby(PANELS).groups)
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
+    for ax, (dataset, heads) in zip(axes[0], panels):
+        chosen = (runs["dataset"] == dataset) & (runs["heads"] == heads)
+        grouped = runs[chosen].groupby("buffer_fraction")
         for column, label in (
             ("forgetting_deep", "deep (probe)"),
             ("forgetting_shallow", "shallow (own head)"),
@@ -68,7 +76,7 @@ def replay_figure(directory: Path) -> Any:
         ax.set_xscale("symlog", linthresh=1e-3)
         ax.set_xlabel("buffer fraction b / n (per class)")
         ax.set_ylabel("forgetting of earlier tasks")
-        ax.set_title(dataset)
+        ax.set_title(f"{dataset}, {heads} head{'s' if heads == 'multi' else ''}")
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
@@ -96,17 +104,20 @@ def replay_table(directory: Path) -> str:
     from nc_jax.plots import save
 
     runs = _replay_runs(directory)
-    checks = _with_dataset(results.load(directory))
-    checks = checks[checks["kind"] == "replay"]  # the rows are replay runs
-    table = runs.groupby(["dataset", "buffer_size"])[list(COLUMNS)].mean().rename(columns=COLUMNS)
+    checks = results.load(directory)
+    checks = checks.drop(columns=[c for c in PANELS if c in checks]).merge(
+        runs[["cell", "run", *PANELS]], on=["cell", "run"]
+    )
+    rows = [*PANELS, "buffer_size"]
+    table = runs.groupby(rows)[list(COLUMNS)].mean().rename(columns=COLUMNS)
     for check_id, name in CLAIMS.items():
-        table[name] = results.verdict_counts(checks, check_id, ["dataset", "buffer_size"])
+        table[name] = results.verdict_counts(checks, check_id, rows)
     lines = [
         "Replay: means over seeds (F = A_jj - A_Tj averaged over the earlier tasks j)",
         table.to_string(float_format=lambda v: f"{v:.3g}"),
         "",
     ]
-    for dataset, part in table.groupby(level="dataset"):
+    for (dataset, heads), part in table.groupby(level=PANELS):
         sizes = part.index.get_level_values("buffer_size")
         fractions = part["buffer fraction"]
         if 0 not in sizes or fractions.max() < 1:
@@ -115,7 +126,7 @@ def replay_table(directory: Path) -> str:
         small = part[(fractions > 0) & (fractions <= 0.1)]
         noise = 3 * 2**0.5 * part["forgetting SE"].max()
         deep, shallow = (_remaining(k, none, full, small, noise) for k in ("deep", "shallow"))
-        lines.append(f"{dataset}: buffers of 0-10% leave {deep}; {shallow}")
+        lines.append(f"{dataset}, {heads} head: buffers of 0-10% leave {deep}; {shallow}")
     saved = save(replay_figure(directory), Path(directory) / FIGURE)
     lines.append(f"figure: {saved[0]}")
     return "\n".join(lines)
