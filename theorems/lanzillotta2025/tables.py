@@ -57,13 +57,14 @@ def _replay_runs(directory: Path) -> Any:
 
 def replay_figure(directory: Path) -> Any:
     """Mean F_deep and F_shallow over seeds against the buffer fraction b / n_train (symlog
-    axis: b = 0 included), one panel per dataset and kind of head, error bars the spread over
-    seeds."""
+    axis: b = 0 included), one panel per dataset and kind of head (single head first, one
+    shared y axis), error bars the spread over seeds."""
     import matplotlib.pyplot as plt
 
     runs = _replay_runs(directory)
-    panels = sorted(runs.groupby(PANELS).groups)
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.6), squeeze=False)
+    panels = sorted(runs.groupby(PANELS).groups, key=lambda p: (p[0], p[1] != "single"))
+    size = (4.5 * len(panels), 3.6)
+    fig, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False, sharey=True)
     for ax, (dataset, heads) in zip(axes[0], panels):
         chosen = (runs["dataset"] == dataset) & (runs["heads"] == heads)
         grouped = runs[chosen].groupby("buffer_fraction")
@@ -76,7 +77,7 @@ def replay_figure(directory: Path) -> Any:
         ax.set_xscale("symlog", linthresh=1e-3)
         ax.set_xlabel("buffer fraction b / n (per class)")
         ax.set_ylabel("forgetting of earlier tasks")
-        ax.set_title(f"{dataset}, {heads} head{'s' if heads == 'multi' else ''}")
+        ax.set_title(f"{dataset}, {'one head per task' if heads == 'multi' else 'single head'}")
         ax.grid(alpha=0.3)
         ax.legend()
     fig.tight_layout()
