@@ -377,18 +377,23 @@ def test_init_is_compiled_once_for_configs_that_differ_only_in_steps_and_logging
 
 
 def test_clear_compiled_programs_empties_every_cache_of_the_engine(small_data):
-    """After a job, the init, chunk and measure caches hold its programs; clearing them makes
-    the next identical job build (trace) them again, and it trains to the same result."""
+    """After a job, the init, chunk and measure caches hold its programs; clearing empties them
+    and every other registered program cache (the continual trainer's and the readout's too),
+    and the next identical job builds (traces) them again and trains to the same result."""
     from nc_jax.train import clear_compiled_programs
+    from nc_jax.train.cache import _PROGRAM_CACHES
+    from nc_jax.train.continual import compiled_continual
+    from nc_jax.train.continual_readout import _probe_program
     from nc_jax.train.optim import compiled_init
     from nc_jax.train.programs import compiled_chunk, compiled_measure
 
     config = TrainConfig(steps=10, log_every=5, metrics=False)
     caches = (compiled_init, compiled_chunk, compiled_measure)
+    assert {*caches, compiled_continual, _probe_program} <= set(_PROGRAM_CACHES)
     first = train(SMALL, config, small_data, _states(config, 0.05, 1e-3, [0]))
     assert all(cache.cache_info().currsize >= 1 for cache in caches)
     clear_compiled_programs()
-    assert [cache.cache_info().currsize for cache in caches] == [0, 0, 0]
+    assert all(cache.cache_info().currsize == 0 for cache in _PROGRAM_CACHES)
     again = train(SMALL, config, small_data, _states(config, 0.05, 1e-3, [0]))
     assert [cache.cache_info().misses for cache in caches] == [1, 1, 1]
     _assert_trees_equal(first.state.params, again.state.params)

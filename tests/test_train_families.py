@@ -114,3 +114,5 @@ def test_process_share_splits_the_runs_over_processes(monkeypatch):
         monkeypatch.setattr(jax, "process_index", lambda index=index: index)
         shares.append(process_share(8))
     assert [s.tolist() for s in shares] == [[0, 3, 6], [1, 4, 7], [2, 5]]
+    given = [process_share(8, index, 3).tolist() for index in range(3)]  # as a context has them
+    assert given == [[0, 3, 6], [1, 4, 7], [2, 5]]

@@ -23,6 +23,7 @@ from nc_jax.train import (
     TrainConfig,
     TrainData,
     TrainResult,
+    process_share,
     run_mesh,
     runs_per_device,
     train,
@@ -56,7 +57,7 @@ class TrainContext:
     def share(self, num_runs: int) -> np.ndarray:
         """Indices of the runs this process trains: ``process_index, process_index + P, ...``
         of ``num_runs`` (all of them on one process)."""
-        return np.arange(self.process_index, num_runs, self.process_count)
+        return process_share(num_runs, self.process_index, self.process_count)
 
     def train(
         self, model: Model, config: TrainConfig, data: TrainData, state: RunState

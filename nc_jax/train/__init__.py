@@ -16,7 +16,11 @@ so changing them never recompiles. The modules, each building on the ones before
   program, and its accuracies, linear probes and features read task by task.
 """
 
-from nc_jax.train.cache import enable_compilation_cache, jit_run_once
+from nc_jax.train.cache import (
+    clear_compiled_programs,
+    enable_compilation_cache,
+    jit_run_once,
+)
 from nc_jax.train.config import (
     OPTIMIZERS,
     WEIGHT_DECAY_MODES,
@@ -31,7 +35,6 @@ from nc_jax.train.devices import process_share, run_mesh, runs_per_device, use_c
 from nc_jax.train.loop import TrainResult, train
 from nc_jax.train.losses import LOSSES, REDUCTIONS, cross_entropy, get_loss, mse
 from nc_jax.train.optim import cast_runs, init_runs
-from nc_jax.train.programs import clear_compiled_programs
 from nc_jax.train.step import decay_scales, make_measure, make_step, regulariser, update_config
 
 __all__ = [

@@ -14,10 +14,16 @@ cost about as much to read as to rebuild).
 
 ``jit_run_once`` compiles a program that runs once per job (the initial states, a paper's
 float64 measurement) for a short compilation rather than a fast run on the CPU.
+
+In memory, the functions that build compiled programs (the engine's initial states, chunks and
+measurements, the continual trainer's sequences of tasks, the readout's probes) are cached per
+model and configuration with ``program_cache``; ``clear_compiled_programs`` empties every one
+of them, so that the next job traces and compiles afresh.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -29,6 +35,27 @@ from jax.experimental.compilation_cache import compilation_cache
 ENV_VARIABLE = "NC_JAX_COMPILATION_CACHE"
 OFF_VALUES = ("off", "0", "false", "no")
 MIN_COMPILE_SECONDS = 0.2
+_PROGRAM_CACHES: list[Any] = []  # every program_cache, for clear_compiled_programs
+
+
+def program_cache(maxsize: int) -> Callable[[Callable[..., Any]], Any]:
+    """``functools.lru_cache(maxsize)`` for a function that builds a compiled program, registered
+    so that ``clear_compiled_programs`` empties it with the others."""
+
+    def decorate(build: Callable[..., Any]) -> Any:
+        cached = functools.lru_cache(maxsize=maxsize)(build)
+        _PROGRAM_CACHES.append(cached)
+        return cached
+
+    return decorate
+
+
+def clear_compiled_programs() -> None:
+    """Forget every cached program (``program_cache``), so that the next job traces and
+    compiles afresh (e.g. a benchmark that times compilation). JAX's own caches are
+    ``jax.clear_caches()``."""
+    for cache in _PROGRAM_CACHES:
+        cache.cache_clear()
 
 
 def cache_directory(environ: dict[str, str] | None = None) -> Path | None:

@@ -44,7 +44,6 @@ steps) of every task.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -55,6 +54,7 @@ from jax.sharding import Mesh
 
 from nc_jax.models.base import Layers, Params
 from nc_jax.models.wrapper import Wrapped
+from nc_jax.train.cache import program_cache
 from nc_jax.train.config import RunState, TrainConfig, TrainData
 from nc_jax.train.devices import per_device, run_mesh
 from nc_jax.train.step import guard_divergence, make_update, update_config
@@ -260,7 +260,7 @@ def _freeze_last(frozen: jax.Array, new: Params, old: Params) -> Params:
     return [*new[:-1], last]
 
 
-@functools.lru_cache(maxsize=16)
+@program_cache(maxsize=16)
 def compiled_continual(model: Any, config: ContinualConfig, mesh: Mesh | None = None):
     """jit(vmap(one run's whole sequence of tasks)) ((state, buffer_size), data_x) ->
     (state, snapshots, diverged), cached per (model, config, mesh); with a ``mesh``, every

@@ -31,6 +31,7 @@ import numpy as np
 
 from nc_jax.metrics.probes import fit_logistic, probe_accuracy
 from nc_jax.models.base import Params
+from nc_jax.train.cache import program_cache
 from nc_jax.train.continual import ContinualData, TaskHeads, task_inputs
 from nc_jax.train.devices import per_device, run_mesh
 
@@ -175,7 +176,7 @@ def _fit_probes(
     return _probe_program(num_classes, max_iter, mesh)(jnp.asarray(z), jnp.asarray(y), c, tol)
 
 
-@functools.lru_cache(maxsize=32)
+@program_cache(maxsize=32)
 def _probe_program(num_classes: int, max_iter: int, mesh: Any):
     """jit of the probes of R runs (vmap over runs, split over ``mesh`` by ``per_device``),
     one program per class count, iteration cap and mesh."""

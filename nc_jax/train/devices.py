@@ -57,9 +57,12 @@ def run_mesh(num_runs: int, devices: Any = None) -> Mesh | None:
     return None if count == 1 else Mesh(np.array(devices[:count]), ("run",))
 
 
-def process_share(num_runs: int) -> np.ndarray:
+def process_share(
+    num_runs: int, process_index: int | None = None, process_count: int | None = None
+) -> np.ndarray:
     """Indices of the runs this process trains in a multi-host job: runs
-    ``process_index, process_index + P, ...`` of ``num_runs`` (P = jax.process_count()).
+    ``process_index, process_index + P, ...`` of ``num_runs`` (P = ``process_count``; both
+    default to JAX's, ``jax.process_index()`` and ``jax.process_count()``).
 
     Multi-host recipe (runs never communicate, so no global array is needed): every process
     calls ``jax.distributed.initialize()``, builds the initial states of
@@ -67,7 +70,9 @@ def process_share(num_runs: int) -> np.ndarray:
     ``train(..., mesh=run_mesh(len(share), jax.local_devices()))`` and writes its own results;
     process 0 merges them. On one process this is every run.
     """
-    return np.arange(jax.process_index(), num_runs, jax.process_count())
+    index = jax.process_index() if process_index is None else process_index
+    count = jax.process_count() if process_count is None else process_count
+    return np.arange(index, num_runs, count)
 
 
 def per_device(

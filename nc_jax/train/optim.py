@@ -8,7 +8,6 @@ the weight decay. The per-run learning rate, weight decay and seed are arrays of
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 import jax
@@ -17,7 +16,7 @@ import numpy as np
 import optax
 
 from nc_jax.models.base import Model
-from nc_jax.train.cache import jit_run_once
+from nc_jax.train.cache import jit_run_once, program_cache
 from nc_jax.train.config import RunState, TrainConfig
 
 
@@ -67,7 +66,7 @@ def init_runs(
     return drawn if dtype is None else cast_runs(drawn, dtype, learning_rate, weight_decay)
 
 
-@functools.lru_cache(maxsize=32)
+@program_cache(maxsize=32)
 def compiled_init(model: Model, optimizer: str, momentum: float, input_dim: int):
     """jit(vmap(initial state of one run)) (seeds, lrs, wds) -> RunState, cached per model,
     optimiser and D (the only parts of the config the initial state depends on), so that

@@ -8,23 +8,22 @@ layer-wise metrics, the costliest code to compile, are compiled once per job rat
 period, not after every step (``step.guard_divergence``).
 
 Programs are cached per (model, config, mesh): a new job with other hyperparameter values
-(arrays in the state) reuses the same program without retracing. ``clear_compiled_programs``
-empties these caches.
+(arrays in the state) reuses the same program without retracing.
+``nc_jax.train.cache.clear_compiled_programs`` empties these caches.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import jax
 import jax.numpy as jnp
 from jax.sharding import Mesh
 
 from nc_jax.models.base import Model
+from nc_jax.train.cache import program_cache
 from nc_jax.train.config import RunState, TrainConfig, TrainData
 from nc_jax.train.devices import per_device
-from nc_jax.train.optim import compiled_init
 from nc_jax.train.step import (
     guard_divergence,
     log_snapshot,
@@ -44,7 +43,7 @@ def chunk_program(model: Model, config: TrainConfig, mesh: Mesh | None = None):
     return compiled_chunk(model, update_config(config), config.chunk_logs, period, mesh)
 
 
-@functools.lru_cache(maxsize=32)
+@program_cache(maxsize=32)
 def compiled_chunk(
     model: Model, step_config: TrainConfig, chunk_logs: int, period: int | None, mesh: Mesh | None
 ):
@@ -112,17 +111,9 @@ def measure_program(model: Model, config: TrainConfig, num_classes: int, mesh: M
     return compiled_measure(model, key, num_classes, mesh)
 
 
-@functools.lru_cache(maxsize=32)
+@program_cache(maxsize=32)
 def compiled_measure(model: Model, config: TrainConfig, num_classes: int, mesh: Mesh | None = None):
     """jit(vmap(measure)) for a batch of log_snapshot states (the step-0 log and every log of
     compiled_chunk); per device and cached like compiled_chunk."""
     measure = jax.vmap(make_measure(model, config, num_classes), in_axes=(0, None))
     return jax.jit(per_device(measure, mesh))
-
-
-def clear_compiled_programs() -> None:
-    """Forget the engine's cached programs (initial states, chunks, measurements), so that the
-    next job traces and compiles afresh (e.g. a benchmark that times compilation). JAX's own
-    caches are ``jax.clear_caches()``."""
-    for cache in (compiled_init, compiled_chunk, compiled_measure):
-        cache.cache_clear()
