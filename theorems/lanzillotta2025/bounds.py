@@ -67,16 +67,28 @@ def _frozen(q: Q) -> Hypothesis:
     return Hypothesis("a frozen-head run", q["is_frozen"], 1, ">=")
 
 
+def _trained(q: Q) -> Hypothesis:
+    return Hypothesis(
+        "every task trained to TPT (train accuracy)", q["train_accuracy_min"], TPT_ACCURACY, ">="
+    )
+
+
+def _two_per_class(q: Q) -> Hypothesis:
+    """b >= 2: a buffer with a spread (a covariance, a variance) per class."""
+    return Hypothesis("a buffer of >= 2 per class", q["buffer_fraction"] * q["n_train"], 2, ">=")
+
+
+def _small_buffer(q: Q) -> Hypothesis:
+    return Hypothesis(
+        "a small buffer (<= 10% of the data)", q["buffer_fraction"], SMALL_BUFFER, "<="
+    )
+
+
 def _tpt(q: Q, reference: str = "train_accuracy_min_ref") -> tuple[Hypothesis, ...]:
     """TPT of the run and of its reference runs (``reference``: the lowest train accuracy of
     the b = 0 and full-buffer runs, or ``train_accuracy_min_none`` of the b = 0 run alone)."""
     return (
-        Hypothesis(
-            "every task trained to TPT (train accuracy)",
-            q["train_accuracy_min"],
-            TPT_ACCURACY,
-            ">=",
-        ),
+        _trained(q),
         Hypothesis("its reference runs trained to TPT", q[reference], TPT_ACCURACY, ">="),
     )
 
@@ -133,9 +145,7 @@ def _gap(q: Q) -> Evaluation:
         hypotheses=(
             _replay(q),
             Hypothesis("a buffer (b > 0)", q["buffer_fraction"], 0, ">"),
-            Hypothesis(
-                "a small buffer (<= 10% of the data)", q["buffer_fraction"], SMALL_BUFFER, "<="
-            ),
+            _small_buffer(q),
             *_tpt(q),
             Hypothesis(
                 "removable deep forgetting F(0) - F(full) >= 3 SE",
@@ -159,13 +169,8 @@ def _lda(q: Q) -> Evaluation:
     return Evaluation(
         hypotheses=(
             _replay(q),
-            Hypothesis("a buffer of >= 2 per class", q["buffer_fraction"] * q["n_train"], 2, ">="),
-            Hypothesis(
-                "every task trained to TPT (train accuracy)",
-                q["train_accuracy_min"],
-                TPT_ACCURACY,
-                ">=",
-            ),
+            _two_per_class(q),
+            _trained(q),
         ),
         bound=q["lda_test_identity"] - q["lda_buffer_identity"] - allowance,
         measured=q["lda_test"] - q["lda_test_identity"],
@@ -180,16 +185,9 @@ def _lda_below_head(q: Q) -> Evaluation:
         hypotheses=(
             _replay(q),
             Hypothesis("a single head (class-incremental)", q["multi_head"], 0, "<="),
-            Hypothesis("a buffer of >= 2 per class", q["buffer_fraction"] * q["n_train"], 2, ">="),
-            Hypothesis(
-                "a small buffer (<= 10% of the data)", q["buffer_fraction"], SMALL_BUFFER, "<="
-            ),
-            Hypothesis(
-                "every task trained to TPT (train accuracy)",
-                q["train_accuracy_min"],
-                TPT_ACCURACY,
-                ">=",
-            ),
+            _two_per_class(q),
+            _small_buffer(q),
+            _trained(q),
         ),
         bound=q["own_final"] + allowance,
         measured=q["lda_buffer"],
@@ -204,16 +202,9 @@ def _collapse(q: Q) -> Evaluation:
     return Evaluation(
         hypotheses=(
             _replay(q),
-            Hypothesis("a buffer of >= 2 per class", size, 2, ">="),
-            Hypothesis(
-                "a small buffer (<= 10% of the data)", q["buffer_fraction"], SMALL_BUFFER, "<="
-            ),
-            Hypothesis(
-                "every task trained to TPT (train accuracy)",
-                q["train_accuracy_min"],
-                TPT_ACCURACY,
-                ">=",
-            ),
+            _two_per_class(q),
+            _small_buffer(q),
+            _trained(q),
         ),
         bound=1 + allowance,
         measured=q["buffer_variance_ratio"],
