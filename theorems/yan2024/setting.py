@@ -69,7 +69,7 @@ class Setting:
     """
 
     centres: tuple[int, ...] = checked((2, 3, 4, 6, 8), each(at_least(1)))
-    theta: float = checked(0.2, inside(0, np.pi / 2, closed=(False, True)))
+    theta: float = checked(0.2, inside(0, np.pi / 2, closed=(False, True), names=("0", "pi/2")))
     feature_dim: int = 32
     ridge: float = checked(0.1, positive())
     centre_seed: int = 0
