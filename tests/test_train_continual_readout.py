@@ -107,27 +107,27 @@ def test_class_feature_means_at_every_read_are_a_numpy_forward_pass():
                 np.testing.assert_allclose(means[r], expected, rtol=1e-12, atol=1e-12)
 
 
-def _probe(z, y, classes, test, test_labels) -> float:
+def _probe(z, y, classes, tests) -> list[float]:
+    """One probe fit on (z, y), scored on each (test features, test labels) of ``tests``."""
     with jax.enable_x64(True):
         probe = fit_logistic(jnp.asarray(z), jnp.asarray(y), classes, C, TOL, MAX_ITER)
-        return float(probe_accuracy(probe, jnp.asarray(test), jnp.asarray(test_labels)))
+        return [float(probe_accuracy(probe, jnp.asarray(t), jnp.asarray(lab))) for t, lab in tests]
 
 
 def _single_head_probes(read, i):
-    """A*_{i, j} of one run: one probe on the final train features of tasks 0..i."""
+    """A*_{i, j} of one run: one probe on the final train features of tasks 0..i, scored on
+    each task's test features."""
     z = read.features[0, : i + 1].reshape(-1, P)
     y = np.repeat(np.arange((i + 1) * K), N)
-    return [
-        _probe(z, y, (i + 1) * K, read.test_features[0, j], np.repeat(np.arange(K) + j * K, M))
-        for j in range(i + 1)
-    ]
+    tests = [(read.test_features[0, j], np.repeat(np.arange(K) + j * K, M)) for j in range(i + 1)]
+    return _probe(z, y, (i + 1) * K, tests)
 
 
 def _multi_head_probes(read, i):
     """A*_{i, j} of one run: per task j, one probe on its own K classes."""
     y, test_labels = np.repeat(np.arange(K), N), np.repeat(np.arange(K), M)
     return [
-        _probe(read.features[0, j], y, K, read.test_features[0, j], test_labels)
+        _probe(read.features[0, j], y, K, [(read.test_features[0, j], test_labels)])[0]
         for j in range(i + 1)
     ]
 
