@@ -163,9 +163,14 @@ def _gap(q: Q) -> Evaluation:
     )
 
 
+def _test_allowance(q: Q, variance: float) -> float:
+    """3 standard errors of a combination of accuracies on the same T K n_test test samples
+    whose variance is at most ``variance`` / (T K n_test)."""
+    return 3 * math.sqrt(variance / (q["num_tasks"] * q["classes_per_task"] * q["n_test"]))
+
+
 def _lda(q: Q) -> Evaluation:
-    test_samples = q["num_tasks"] * q["classes_per_task"] * q["n_test"]
-    allowance = 3 * math.sqrt(LDA_VARIANCE / test_samples)
+    allowance = _test_allowance(q, LDA_VARIANCE)
     return Evaluation(
         hypotheses=(
             _replay(q),
@@ -179,8 +184,7 @@ def _lda(q: Q) -> Evaluation:
 
 
 def _lda_below_head(q: Q) -> Evaluation:
-    test_samples = q["num_tasks"] * q["classes_per_task"] * q["n_test"]
-    allowance = 3 * math.sqrt(OWN_HEAD_VARIANCE / test_samples)
+    allowance = _test_allowance(q, OWN_HEAD_VARIANCE)
     return Evaluation(
         hypotheses=(
             _replay(q),

@@ -269,17 +269,18 @@ def _measure_tasks(
     """Per run (arrays over the leading run axis R), from the library's task-by-task readout
     (nc_jax.train.continual_readout): forgetting with the own head and with probes, the first
     task's final accuracies, the own head's final accuracy on every task's test samples, the
-    lowest train accuracy at a task's end, the SNR of the first
-    task's classes after the first and the last task; on the final features, the class-mean
-    ranks, the code's NC2/NC3 logs of the class means and head, and ``_buffer_quantities``
-    (``buffers``: ``slots`` (R, T, K, n), per class the permutation whose first b samples are
-    the buffer, and ``sizes`` (R,), b); the probes are fit split over ``devices``."""
+    lowest train accuracy at a task's end, the SNR of the first task's classes after the first
+    and the last task; on the final features, the class-mean ranks, the code's NC2/NC3 logs of
+    the class means and head, and ``_buffer_quantities`` (``buffers``: ``slots`` (R, T, K, n),
+    per class the permutation whose first b samples are the buffer, and ``sizes`` (R,), b); the
+    probes are fit split over ``devices``."""
     K = setting.classes_per_task
     slots, sizes = buffers
     probes = (setting.probe_c, setting.probe_max_iter, PROBE_TOL, devices)
     read = read_tasks(model, result.snapshots, data, *probes)
     runs, T, _, p = read.features.shape
     train = read.features.reshape(runs, T * K, -1, p)  # by class (R, T K, n, p)
+    means = train.mean(2)  # (R, T K, p)
     tests = read.test_features.reshape(runs, -1, p)
     test_labels = np.arange(T * K).repeat(data.x_test.shape[2])
     first = np.arange(K).repeat(data.x.shape[2])  # the labels of the first task's samples
@@ -290,8 +291,8 @@ def _measure_tasks(
     centring = None if setting.heads == "single" else K
     order = slots.reshape(runs, T * K, -1)
     per_run = [
-        measure.mean_ranks(train[r].mean(1), K)
-        | measure.code_nc_metrics(train[r].mean(1), head[r], centring)
+        measure.mean_ranks(means[r], K)
+        | measure.code_nc_metrics(means[r], head[r], centring)
         | _buffer_quantities(train[r], tests[r], test_labels, order[r], sizes[r], (T - 1) * K)
         for r in range(runs)
     ]
